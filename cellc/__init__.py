@@ -1,0 +1,1 @@
+"""cellc: an ahead-of-time compiler for MindSpore-style models."""

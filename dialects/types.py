@@ -1,0 +1,88 @@
+"""Tensor types as plain Python values, shared by the tracer, the verifiers and the runtime.
+
+The `ms` dialect's shape rules are written once, against `TensorSpec`, so that the tracer can
+check a user's program before any MLIR exists and the MLIR verifier can check parsed IR with
+the same code (see `dialects/ms.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# element type name (MLIR spelling) -> numpy dtype name
+ELEMENT_TYPES = {
+    "f16": "float16",
+    "f32": "float32",
+    "f64": "float64",
+    "i32": "int32",
+    "i64": "int64",
+    "i1": "bool",
+}
+NUMPY_TO_ELEMENT = {v: k for k, v in ELEMENT_TYPES.items()}
+FLOAT_TYPES = ("f16", "f32", "f64")
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A ranked tensor type: static shape and MLIR element type name (`f32`, `i64`, `i1`)."""
+
+    shape: tuple[int, ...]
+    element: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        if self.element not in ELEMENT_TYPES:
+            raise ValueError(f"unsupported element type '{self.element}'")
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def is_float(self) -> bool:
+        return self.element in FLOAT_TYPES
+
+    @property
+    def numpy_dtype(self) -> str:
+        return ELEMENT_TYPES[self.element]
+
+    def with_shape(self, shape) -> TensorSpec:
+        return TensorSpec(tuple(shape), self.element)
+
+    def __str__(self) -> str:
+        dims = "".join(f"{d}x" for d in self.shape)
+        return f"tensor<{dims}{self.element}>"
+
+    @staticmethod
+    def parse(text: str) -> TensorSpec:
+        """Parses `tensor<2x3xf32>` (the MLIR spelling)."""
+        body = text.strip()
+        if not (body.startswith("tensor<") and body.endswith(">")):
+            raise ValueError(f"not a ranked tensor type: {text}")
+        *dims, element = body[len("tensor<") : -1].split("x")
+        return TensorSpec(tuple(int(d) for d in dims), element)
+
+
+def broadcast_shapes(lhs: tuple[int, ...], rhs: tuple[int, ...]) -> tuple[int, ...] | None:
+    """numpy's broadcasting rule; None when the shapes are incompatible."""
+    rank = max(len(lhs), len(rhs))
+    a = (1,) * (rank - len(lhs)) + tuple(lhs)
+    b = (1,) * (rank - len(rhs)) + tuple(rhs)
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(max(x, y) if 0 not in (x, y) else 0)
+    return tuple(out)
+
+
+def broadcastable_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """True when `shape` broadcasts to exactly `target`."""
+    return len(shape) <= len(target) and broadcast_shapes(shape, target) == tuple(target)
