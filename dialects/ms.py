@@ -39,6 +39,10 @@ class ShapeError(ValueError):
         super().__init__(f"'{op_name}' op {message}")
 
 
+class ElementTypeError(ShapeError):
+    """The operands' element types disagree or an op does not accept an element type."""
+
+
 # Attribute kinds: how a Python value is stored as an MLIR attribute, and its IRDL base.
 ATTRIBUTE_BASES = {
     "bool": "#builtin.integer",
@@ -198,7 +202,7 @@ def _types(specs) -> str:
 
 def _require_float(name: str, spec: TensorSpec):
     if not spec.is_float:
-        raise ShapeError(name, f"expects a floating-point tensor, got {spec}")
+        raise ElementTypeError(name, f"expects a floating-point tensor, got {spec}")
 
 
 class ConstantOp(Op):
@@ -272,7 +276,7 @@ class MatMulOp(Op):
         if a.rank != 2 or b.rank != 2:
             raise ShapeError(cls.name, f"expects 2-D operands, got {a} and {b}")
         if a.element != b.element:
-            raise ShapeError(cls.name, f"element types differ: {a} and {b}")
+            raise ElementTypeError(cls.name, f"element types differ: {a} and {b}")
         m, ka = reversed(a.shape) if attrs["transpose_a"] else a.shape
         kb, n = reversed(b.shape) if attrs["transpose_b"] else b.shape
         if ka != kb:
@@ -293,7 +297,7 @@ class ElementwiseBinaryOp(Op):
     def infer(cls, operands, attrs):
         lhs, rhs = operands
         if lhs.element != rhs.element:
-            raise ShapeError(cls.name, f"element types differ: {lhs} and {rhs}")
+            raise ElementTypeError(cls.name, f"element types differ: {lhs} and {rhs}")
         shape = broadcast_shapes(lhs.shape, rhs.shape)
         if shape is None:
             raise ShapeError(cls.name, f"shapes do not broadcast: {lhs} and {rhs}")

@@ -1,1 +1,55 @@
+"""cellc.ops: MindSpore's operator primitives, `stop_gradient` and `GradOperation`."""
 
+from . import functional
+from .functional import stop_gradient
+from .grad import GradOperation
+from .primitives import (
+    Add,
+    BroadcastTo,
+    Div,
+    Exp,
+    ExpandDims,
+    Log,
+    MatMul,
+    Mul,
+    Neg,
+    Primitive,
+    RealDiv,
+    ReduceMean,
+    ReduceSum,
+    ReLU,
+    Reshape,
+    Sigmoid,
+    Square,
+    Squeeze,
+    Sub,
+    Tanh,
+    Transpose,
+)
+
+__all__ = [
+    "Add",
+    "BroadcastTo",
+    "Div",
+    "Exp",
+    "ExpandDims",
+    "GradOperation",
+    "Log",
+    "MatMul",
+    "Mul",
+    "Neg",
+    "Primitive",
+    "RealDiv",
+    "ReduceMean",
+    "ReduceSum",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Square",
+    "Squeeze",
+    "Sub",
+    "Tanh",
+    "Transpose",
+    "functional",
+    "stop_gradient",
+]

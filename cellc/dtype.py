@@ -1,0 +1,67 @@
+"""MindSpore's dtypes: `from cellc import dtype as mstype; mstype.float32`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class DType:
+    """A tensor element type. Prints as MindSpore does (`Float32`)."""
+
+    def __init__(self, name: str, numpy_dtype: str, element: str):
+        self.name = name
+        self.numpy = np.dtype(numpy_dtype)
+        self.element = element  # MLIR element type spelling
+
+    @property
+    def is_float(self) -> bool:
+        return self.numpy.kind == "f"
+
+    def __repr__(self) -> str:
+        return self.name
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (from_numpy, (self.numpy.name,))
+
+
+float16 = DType("Float16", "float16", "f16")
+float32 = DType("Float32", "float32", "f32")
+float64 = DType("Float64", "float64", "f64")
+int32 = DType("Int32", "int32", "i32")
+int64 = DType("Int64", "int64", "i64")
+bool_ = DType("Bool", "bool", "i1")
+
+# MindSpore's aliases
+float_ = float32
+half = float16
+single = float32
+double = float64
+int_ = int32
+
+ALL = (float16, float32, float64, int32, int64, bool_)
+_BY_NUMPY = {d.numpy: d for d in ALL}
+_BY_ELEMENT = {d.element: d for d in ALL}
+
+
+def from_numpy(numpy_dtype) -> DType:
+    """The DType of a numpy dtype; TypeError for one cellc does not support."""
+    key = np.dtype(numpy_dtype)
+    if key not in _BY_NUMPY:
+        supported = ", ".join(str(d.numpy) for d in ALL)
+        raise TypeError(f"unsupported dtype {key}; cellc supports {supported}")
+    return _BY_NUMPY[key]
+
+
+def from_element(element: str) -> DType:
+    return _BY_ELEMENT[element]
+
+
+def dtype_to_nptype(dtype: DType):
+    """MindSpore's `mstype.dtype_to_nptype`."""
+    return dtype.numpy.type
+
+
+def pytype_to_dtype(obj) -> DType:
+    return {bool: bool_, int: int64, float: float32}[obj]

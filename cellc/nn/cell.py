@@ -1,0 +1,202 @@
+"""nn.Cell (MindSpore) and nn.Module (LuoJiaNET): the unit a user defines and cellc compiles.
+
+Calling a cell outside a trace compiles it (cached) and runs the native code, like MindSpore's
+GRAPH_MODE; calling it inside another cell's construct inlines it. The body is `construct`, or,
+in LuoJiaNET's spelling, `call` or `forward`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from cellc import _tracing
+from cellc.parameter import Parameter, ParameterTuple
+
+_BODY_NAMES = ("construct", "call", "forward")
+
+
+class Cell:
+    """Base class of every network. Subclasses call `super().__init__()` first, then assign
+    Parameters and child cells as attributes; their order is the parameters' order."""
+
+    def __init__(self, auto_prefix: bool = True, flags=None):
+        object.__setattr__(self, "_params", OrderedDict())
+        object.__setattr__(self, "_cells", OrderedDict())
+        object.__setattr__(self, "_auto_prefix", auto_prefix)
+        object.__setattr__(self, "training", False)
+        object.__setattr__(self, "_compiled", {})
+
+    # --- attributes: Parameters and child cells are registered in assignment order ----------
+
+    def __setattr__(self, name, value):
+        if "_params" not in self.__dict__ and isinstance(value, (Parameter, Cell)):
+            raise AttributeError(
+                f"{type(self).__name__}: call super().__init__() before assigning '{name}'"
+            )
+        if isinstance(value, Parameter):
+            self.insert_param_to_cell(name, value)
+        elif isinstance(value, Cell):
+            self._params.pop(name, None)
+            self._cells[name] = value
+            if self._auto_prefix:
+                value.update_parameters_name(name + ".")
+        else:
+            self._params.pop(name, None)
+            self._cells.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._params.pop(name, None)
+        self._cells.pop(name, None)
+        object.__delattr__(self, name)
+
+    def insert_param_to_cell(self, param_name: str, param: Parameter, check_name=True):
+        if not isinstance(param, Parameter):
+            raise TypeError(f"insert_param_to_cell expects a Parameter, got {type(param).__name__}")
+        if not param._has_explicit_name:
+            param.name = param_name
+        self._cells.pop(param_name, None)
+        self._params[param_name] = param
+        object.__setattr__(self, param_name, param)
+
+    def update_parameters_name(self, prefix: str = "", recurse: bool = True):
+        for name, param in self.parameters_and_names(expand=recurse):
+            param.name = prefix + name
+
+    # --- walking parameters and cells (MindSpore's order) ------------------------------------
+
+    def cells_and_names(self, cell_prefix: str = ""):
+        """This cell and its descendants, pre-order, in assignment order, each once."""
+        seen = set()
+
+        def walk(cell, prefix):
+            if id(cell) in seen:
+                return
+            seen.add(id(cell))
+            yield prefix, cell
+            for name, child in cell._cells.items():
+                yield from walk(child, f"{prefix}.{name}" if prefix else name)
+
+        yield from walk(self, cell_prefix)
+
+    def name_cells(self):
+        return OrderedDict(self._cells)
+
+    def cells(self):
+        return list(self._cells.values())
+
+    def parameters_and_names(self, name_prefix: str = "", expand: bool = True):
+        """(name, Parameter) pairs: each cell's parameters in insertion order, cells pre-order,
+        names prefixed with the child cell's attribute path; duplicates once."""
+        cells = self.cells_and_names(name_prefix) if expand else [(name_prefix, self)]
+        seen = set()
+        for cell_name, cell in cells:
+            for param_name, param in cell._params.items():
+                if id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{cell_name}.{param_name}" if cell_name else param_name), param
+
+    def get_parameters(self, expand: bool = True):
+        for _, param in self.parameters_and_names(expand=expand):
+            yield param
+
+    def trainable_params(self, recurse: bool = True) -> list[Parameter]:
+        return [p for p in self.get_parameters(expand=recurse) if p.requires_grad]
+
+    def untrainable_params(self, recurse: bool = True) -> list[Parameter]:
+        return [p for p in self.get_parameters(expand=recurse) if not p.requires_grad]
+
+    def parameters_dict(self, recurse: bool = True) -> OrderedDict:
+        return OrderedDict((p.name, p) for p in self.get_parameters(expand=recurse))
+
+    # MindSpore's training-mode switches: accepted, they do not change what is compiled.
+    def set_train(self, mode: bool = True):
+        object.__setattr__(self, "training", mode)
+        return self
+
+    def set_grad(self, requires_grad: bool = True):
+        return self
+
+    # --- running ---------------------------------------------------------------------------
+
+    def _body(self):
+        for name in _BODY_NAMES:
+            method = getattr(type(self), name, None)
+            if method is not None and method is not getattr(Cell, name, None):
+                return getattr(self, name)
+        raise NotImplementedError(
+            f"{type(self).__name__} defines none of {', '.join(_BODY_NAMES)}"
+        )
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: keyword arguments are not supported")
+        if _tracing.current() is not None:
+            return self._body()(*args)
+        return run_function(self, args)
+
+    def compile(self, *args, target: str = "cpu"):
+        """Compiles for these example arguments (MindSpore's `Cell.compile`) and returns the
+        compiled program; calling the cell compiles on first use anyway."""
+        from cellc.compiler.driver import compiled_program
+
+        return compiled_program(self, args, target=target)
+
+    def __repr__(self) -> str:
+        children = "".join(f"\n  ({n}): {c!r}".replace("\n", "\n  ") for n, c in self._cells.items())
+        return f"{type(self).__name__}<{children}\n>" if children else f"{type(self).__name__}<>"
+
+
+class Module(Cell):
+    """LuoJiaNET's name for Cell; its body is `call` or `forward` (or `construct`)."""
+
+
+def run_function(fn, args):
+    """Compiles `fn` (a cell or a GradOperation function) for `args` and runs it."""
+    from cellc.compiler.driver import run
+
+    return run(fn, args)
+
+
+class SequentialCell(Cell):
+    """Cells applied in order."""
+
+    def __init__(self, *args):
+        super().__init__()
+        cells = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+        for index, cell in enumerate(cells):
+            setattr(self, str(index), cell)
+
+    def construct(self, x):
+        for cell in self._cells.values():
+            x = cell(x)
+        return x
+
+    def __len__(self):
+        return len(self._cells)
+
+    def __getitem__(self, index):
+        return list(self._cells.values())[index]
+
+
+class CellList(Cell):
+    def __init__(self, cells=()):
+        super().__init__()
+        for index, cell in enumerate(cells):
+            setattr(self, str(index), cell)
+
+    def __iter__(self):
+        return iter(self._cells.values())
+
+    def __len__(self):
+        return len(self._cells)
+
+    def __getitem__(self, index):
+        return list(self._cells.values())[index]
+
+    def append(self, cell):
+        setattr(self, str(len(self._cells)), cell)
+
+
+__all__ = ["Cell", "Module", "SequentialCell", "CellList", "ParameterTuple"]

@@ -1,0 +1,94 @@
+"""GradOperation: MindSpore's gradient transform. Traced, it becomes one `ms.grad` op that the
+compiler's autodiff pass expands; the return structure follows MindSpore exactly."""
+
+from __future__ import annotations
+
+from cellc import _tracing
+from cellc.parameter import Parameter, ParameterTuple
+from cellc.tensor import Tensor
+
+
+class GradOperation:
+    """`GradOperation(get_all=False, get_by_list=False, sens_param=False)(fn, weights)(*args)`.
+
+    - `get_all=False`: the first input's gradient, a bare Tensor; `True`: a tuple of every
+      input's gradient.
+    - `get_by_list=True`: the gradients of `weights` (a ParameterTuple, in its order; a single
+      Parameter gives a bare Tensor). With `get_all` too: `(inputs_part, weights_part)`.
+    - `sens_param=True`: the last argument is the sensitivity, shaped like the output (a tuple
+      for a tuple output); otherwise it is ones for every output.
+    """
+
+    def __init__(self, get_all: bool = False, get_by_list: bool = False, sens_param: bool = False):
+        for flag, value in (
+            ("get_all", get_all),
+            ("get_by_list", get_by_list),
+            ("sens_param", sens_param),
+        ):
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f"For 'GradOperation', the '{flag}' should be bool, "
+                    f"but got {type(value).__name__}"
+                )
+        self.get_all = get_all
+        self.get_by_list = get_by_list
+        self.sens_param = sens_param
+
+    def __call__(self, fn, weights=None) -> GradFunction:
+        if not callable(fn):
+            raise TypeError(f"For 'GradOperation', fn must be a Cell or function, got {fn!r}")
+        if self.get_by_list:
+            if weights is None:
+                raise TypeError(
+                    "For 'GradOperation', get_by_list=True needs weights: "
+                    "grad_op(net, ParameterTuple(net.trainable_params()))"
+                )
+            if not isinstance(weights, (Parameter, ParameterTuple, list, tuple)):
+                raise TypeError(
+                    "For 'GradOperation', weights must be a Parameter or a ParameterTuple, "
+                    f"got {type(weights).__name__}"
+                )
+        return GradFunction(self, fn, weights)
+
+    def __repr__(self) -> str:
+        return (
+            f"GradOperation(get_all={self.get_all}, get_by_list={self.get_by_list}, "
+            f"sens_param={self.sens_param})"
+        )
+
+
+class GradFunction:
+    """The gradient function of `fn`. Called inside a trace it records `ms.grad`; called
+    directly it compiles a small cell around itself and runs it."""
+
+    def __init__(self, grad: GradOperation, fn, weights):
+        self.grad = grad
+        self.fn = fn
+        self.weights = weights
+        self.__name__ = f"grad_{getattr(fn, '__name__', type(fn).__name__)}"
+
+    @property
+    def weight_list(self) -> list[Parameter]:
+        if self.weights is None or not self.grad.get_by_list:
+            return []
+        if isinstance(self.weights, Parameter):
+            return [self.weights]
+        return list(self.weights)
+
+    def __call__(self, *args):
+        tracer = _tracing.current()
+        if tracer is None:
+            from cellc.nn.cell import run_function
+
+            return run_function(self, args)
+        from cellc.compiler.gradient import record_grad
+
+        return record_grad(tracer, self, args)
+
+    @property
+    def returns_single_weight(self) -> bool:
+        return isinstance(self.weights, Parameter)
+
+
+def tensor_args(args) -> list[Tensor]:
+    return [a for a in args if isinstance(a, Tensor)]

@@ -1,0 +1,160 @@
+"""MindSpore's operator primitives: construct once (with attributes), call with tensors."""
+
+from __future__ import annotations
+
+from . import functional as F
+
+
+class Primitive:
+    """Base of the primitives. `name` is MindSpore's, used in error messages."""
+
+    name = ""
+
+    def __repr__(self) -> str:
+        return f"Prim[{self.name}]"
+
+
+class _Elementwise(Primitive):
+    fn = None
+
+    def __call__(self, *operands):
+        return type(self).fn(*operands)
+
+
+class Add(_Elementwise):
+    name, fn = "Add", F.add
+
+
+class Sub(_Elementwise):
+    name, fn = "Sub", F.sub
+
+
+class Mul(_Elementwise):
+    name, fn = "Mul", F.mul
+
+
+class Div(_Elementwise):
+    name, fn = "Div", F.div
+
+
+RealDiv = Div
+
+
+class Neg(_Elementwise):
+    name, fn = "Neg", F.neg
+
+
+class ReLU(_Elementwise):
+    name, fn = "ReLU", F.relu
+
+
+class Exp(_Elementwise):
+    name, fn = "Exp", F.exp
+
+
+class Log(_Elementwise):
+    name, fn = "Log", F.log
+
+
+class Tanh(_Elementwise):
+    name, fn = "Tanh", F.tanh
+
+
+class Sigmoid(_Elementwise):
+    name, fn = "Sigmoid", F.sigmoid
+
+
+class Square(_Elementwise):
+    name, fn = "Square", F.square
+
+
+class MatMul(Primitive):
+    """2-D matrix product: `MatMul(transpose_a=False, transpose_b=False)(a, b)`."""
+
+    name = "MatMul"
+
+    def __init__(self, transpose_a: bool = False, transpose_b: bool = False):
+        for flag, value in (("transpose_a", transpose_a), ("transpose_b", transpose_b)):
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f"For 'MatMul', the '{flag}' should be bool, but got {type(value).__name__}"
+                )
+        self.transpose_a = transpose_a
+        self.transpose_b = transpose_b
+
+    def __call__(self, a, b):
+        return F.matmul(a, b, self.transpose_a, self.transpose_b)
+
+
+class _Reduce(Primitive):
+    fn = None
+
+    def __init__(self, keep_dims: bool = False):
+        if not isinstance(keep_dims, bool):
+            raise TypeError(
+                f"For '{self.name}', the 'keep_dims' should be bool, "
+                f"but got {type(keep_dims).__name__}"
+            )
+        self.keep_dims = keep_dims
+
+    def __call__(self, x, axis=()):
+        return type(self).fn(x, axis, self.keep_dims)
+
+
+class ReduceSum(_Reduce):
+    """`ReduceSum(keep_dims=False)(x, axis=())`: axis () sums every axis."""
+
+    name, fn = "ReduceSum", F.reduce_sum
+
+
+class ReduceMean(_Reduce):
+    """`ReduceMean(keep_dims=False)(x, axis=())`."""
+
+    name, fn = "ReduceMean", F.reduce_mean
+
+
+class Reshape(Primitive):
+    """`Reshape()(x, shape)`; one dimension may be -1."""
+
+    name = "Reshape"
+
+    def __call__(self, x, shape):
+        return F.reshape(x, shape)
+
+
+class Transpose(Primitive):
+    """`Transpose()(x, perm)`."""
+
+    name = "Transpose"
+
+    def __call__(self, x, perm):
+        return F.transpose(x, perm)
+
+
+class BroadcastTo(Primitive):
+    """`BroadcastTo(shape)(x)`."""
+
+    name = "BroadcastTo"
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def __call__(self, x):
+        return F.broadcast_to(x, self.shape)
+
+
+class ExpandDims(Primitive):
+    name = "ExpandDims"
+
+    def __call__(self, x, axis):
+        return F.expand_dims(x, axis)
+
+
+class Squeeze(Primitive):
+    name = "Squeeze"
+
+    def __init__(self, axis=()):
+        self.axis = axis
+
+    def __call__(self, x):
+        return F.squeeze(x, self.axis)

@@ -1,0 +1,233 @@
+"""Tensor: a numpy array with MindSpore's interface, or, while a cell is traced, a symbolic value.
+
+`print(t)` shows numpy's layout of the values; `repr(t)` (what a tuple of tensors prints) is
+MindSpore's `Tensor(shape=[1], dtype=Float32, value= [ 2.15359993e+01])`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtype as mstype
+
+
+class Tensor:
+    """A MindSpore-style tensor.
+
+    Built from a numpy array, a nested list or a scalar, with an optional `dtype`. Python floats
+    become Float32 and Python ints Int64 (MindSpore's defaults); numpy arrays keep their dtype.
+    """
+
+    __array_priority__ = 100  # so `ndarray + Tensor` defers to Tensor
+
+    def __init__(self, input_data=None, dtype: mstype.DType | None = None, *, _symbol=None):
+        if _symbol is not None:  # a traced value: see cellc.compiler.trace
+            self._symbol = _symbol
+            self._value = None
+            self._dtype = mstype.from_element(_symbol.spec.element)
+            self._shape = tuple(_symbol.spec.shape)
+            return
+        if isinstance(input_data, Tensor):
+            input_data = input_data.asnumpy()
+        if input_data is None:
+            raise TypeError("Tensor needs input_data (a numpy array, list or scalar)")
+        array = _to_array(input_data, dtype)
+        self._symbol = None
+        self._value = array
+        self._dtype = mstype.from_numpy(array.dtype)
+        self._shape = tuple(array.shape)
+
+    # --- MindSpore's accessors -----------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> mstype.DType:
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self._shape, dtype=np.int64))
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def asnumpy(self) -> np.ndarray:
+        if self._value is None:
+            raise TypeError(
+                "asnumpy() has no value while a cell is traced: the tensor is symbolic "
+                "(compiled code computes it later)"
+            )
+        return self._value
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.asnumpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def item(self):
+        return self.asnumpy().item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self._symbol is not None:
+            raise TypeError(
+                "the truth value of a traced Tensor is unknown at compile time; "
+                "cellc unrolls Python control flow only on Python values"
+            )
+        return bool(self.asnumpy())
+
+    def __len__(self):
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def set_data(self, data) -> Tensor:
+        array = _to_array(data.asnumpy() if isinstance(data, Tensor) else data, self._dtype)
+        if array.shape != self._shape:
+            raise ValueError(f"set_data: shape {array.shape} differs from {self._shape}")
+        self._value = array
+        return self
+
+    def copy(self) -> Tensor:
+        return Tensor(self.asnumpy().copy())
+
+    # --- arithmetic (dispatches to cellc.ops, so it traces like any primitive) ---------------
+
+    def __add__(self, other):
+        return _ops().add(self, other)
+
+    def __radd__(self, other):
+        return _ops().add(other, self)
+
+    def __sub__(self, other):
+        return _ops().sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops().sub(other, self)
+
+    def __mul__(self, other):
+        return _ops().mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops().mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops().div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops().div(other, self)
+
+    def __matmul__(self, other):
+        return _ops().matmul(self, other)
+
+    def __neg__(self):
+        return _ops().neg(self)
+
+    def __pos__(self):
+        return self
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops().reshape(self, shape)
+
+    def transpose(self, *perm):
+        if len(perm) == 1 and isinstance(perm[0], (tuple, list)):
+            perm = tuple(perm[0])
+        return _ops().transpose(self, perm or tuple(reversed(range(self.ndim))))
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def sum(self, axis=(), keepdims=False):
+        return _ops().reduce_sum(self, axis, keepdims)
+
+    def mean(self, axis=(), keep_dims=False):
+        return _ops().reduce_mean(self, axis, keep_dims)
+
+    # --- printing ----------------------------------------------------------------------------
+
+    def __str__(self) -> str:
+        if self._symbol is not None:
+            return repr(self)
+        return str(self.asnumpy())
+
+    def __repr__(self) -> str:
+        shape = list(self._shape)
+        if self._symbol is not None:
+            return f"Tensor(shape={shape}, dtype={self._dtype}, value=<traced>)"
+        array = self.asnumpy()
+        separator = "\n" if array.ndim > 1 else " "
+        return f"Tensor(shape={shape}, dtype={self._dtype}, value={separator}{format_values(array)})"
+
+
+def _ops():
+    from . import ops
+
+    return ops.functional
+
+
+def _to_array(data, dtype: mstype.DType | None) -> np.ndarray:
+    if dtype is not None and not isinstance(dtype, mstype.DType):
+        raise TypeError(f"dtype must be a cellc dtype such as mstype.float32, got {dtype!r}")
+    if isinstance(data, np.ndarray):
+        array = data
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
+    else:
+        array = np.asarray(data)
+        if array.dtype == np.float64 and dtype is None:
+            array = array.astype(np.float32)  # Python floats are Float32 in MindSpore
+        elif array.dtype.kind == "i" and dtype is None:
+            array = array.astype(np.int64)
+    if dtype is not None:
+        array = array.astype(dtype.numpy)
+    mstype.from_numpy(array.dtype)  # raises TypeError for unsupported dtypes
+    return np.ascontiguousarray(array)
+
+
+# --- MindSpore's value layout for repr -------------------------------------------------------
+
+
+def format_values(array: np.ndarray) -> str:
+    """The body MindSpore prints after `value=`: C++ `setw(15) scientific setprecision(8)` for
+    floats, ints right-aligned to the widest element, bools `setw(5)`; `%g` for a 0-d tensor."""
+    if array.ndim == 0:
+        value = array.item()
+        return str(value) if isinstance(value, bool) else f"{value:g}"
+    if array.dtype.kind == "f":
+
+        def element(v):
+            return f"{float(v):15.8e}"
+
+    elif array.dtype.kind == "b":
+
+        def element(v):
+            return f"{str(bool(v)):>5}"
+
+    else:
+        width = max((len(str(int(v))) for v in array.flat), default=1)
+
+        def element(v):
+            return f"{int(v):>{width}}"
+
+    return _format_nested(array, element, depth=0)
+
+
+def _format_nested(array: np.ndarray, element, depth: int) -> str:
+    if array.ndim == 1:
+        return "[" + ", ".join(element(v) for v in array) + "]"
+    rows = ",\n" + " " * (depth + 1)
+    return "[" + rows.join(_format_nested(sub, element, depth + 1) for sub in array) + "]"
