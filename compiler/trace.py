@@ -181,12 +181,14 @@ class Tracer:
         return node.results[0]
 
     def record_grad(self, callee: Function, mode: ms.GradMode, operands, results) -> list[Value]:
-        node = Node(
-            "ms.grad",
-            list(operands),
-            {"callee": callee.name, "mode": mode},
-            location=user_location(),
-        )
+        attrs = {
+            "callee": callee.name,
+            "mode": mode,
+            # for the manifest: what each gradient means
+            "callee_inputs": len(callee.inputs),
+            "callee_weights": [param.name for param, _ in callee.weights],
+        }
+        node = Node("ms.grad", list(operands), attrs, location=user_location())
         node.results = [Value(spec, node, i) for i, spec in enumerate(results)]
         self.function.nodes.append(node)
         return node.results
@@ -346,6 +348,7 @@ class TracedProgram:
     module: object
     tracer: Tracer
     entry: Function
+    entry_arg_names: list[str] | None = None
 
     @property
     def parameters(self) -> list[Parameter]:
