@@ -4,13 +4,23 @@
 (and MLIR) load on the first compile, and `cellc.runtime` never loads them.
 """
 
-from . import dtype, nn, ops
+from . import context, dtype, nn, ops
 from .parameter import Parameter, ParameterTuple
 from .tensor import Tensor
 
 __version__ = "0.1.0"
 
-__all__ = ["Parameter", "ParameterTuple", "Tensor", "dtype", "export", "nn", "ops", "__version__"]
+__all__ = [
+    "Parameter",
+    "ParameterTuple",
+    "Tensor",
+    "context",
+    "dtype",
+    "export",
+    "nn",
+    "ops",
+    "__version__",
+]
 
 
 def export(net, *inputs, file_name: str, file_format: str = "CELLC", target: str = "cpu"):

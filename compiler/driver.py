@@ -471,4 +471,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def run(fn, args):
     """`cell(*args)` outside a trace: compile (cached) and run."""
-    return compiled_program(fn, args)(args)
+    from cellc import context
+
+    return compiled_program(fn, args, target=context.target())(args)
