@@ -195,7 +195,7 @@ def _to_array(data, dtype: mstype.DType | None) -> np.ndarray:
     if dtype is not None:
         array = array.astype(dtype.numpy)
     mstype.from_numpy(array.dtype)  # raises TypeError for unsupported dtypes
-    return np.ascontiguousarray(array)
+    return array if array.flags.c_contiguous else array.copy(order="C")
 
 
 # --- MindSpore's value layout for repr -------------------------------------------------------
