@@ -238,6 +238,8 @@ def _source_line(frame) -> str:
 
 
 def _definition_location(fn) -> SourceLocation | None:
+    if hasattr(fn, "_body"):  # a Cell: where its construct/call/forward is defined
+        fn = fn._body()
     target = getattr(fn, "__func__", fn)
     code = getattr(target, "__code__", None)
     if code is None:
