@@ -183,10 +183,29 @@ def _shared_library(module) -> bytes:
         return path.read_bytes()
 
 
-def _cpu_target() -> dict:
-    from .lowering.llvm_to_object import target_description
+# The x86-64 micro-architecture levels llc's -mcpu names, and the CPU features each needs
+# (recorded in the manifest; the loader checks the running CPU has them).
+_CPU_LEVEL_FEATURES = {
+    "x86-64": [],
+    "x86-64-v2": ["cx16", "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3"],
+    "x86-64-v3": ["avx", "avx2", "bmi", "bmi2", "cx16", "f16c", "fma", "lzcnt", "movbe",
+                  "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3", "xsave"],
+}
 
-    return {"kind": "cpu", **target_description()}
+
+def _cpu_target() -> dict:
+    import platform
+
+    from cellc.runtime.artifact import cpuinfo_flags_from_llvm_features
+
+    from .lowering.llvm_to_object import DEFAULT_CPU
+
+    return {
+        "kind": "cpu",
+        "triple": f"{platform.machine()}-unknown-linux-gnu",
+        "cpu": DEFAULT_CPU,
+        "cpu_features": cpuinfo_flags_from_llvm_features(_CPU_LEVEL_FEATURES.get(DEFAULT_CPU, [])),
+    }
 
 
 def _write_reproducer(folder: Path, options: CompileOptions) -> None:
@@ -208,9 +227,10 @@ def _package(program: TracedProgram, target: dict, code: dict[str, bytes]) -> by
 
     manifest = build_manifest(program, target)
     parameters = {p.name: p.asnumpy() for p in program.parameters}
+    main, *extra = code.items()
     with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
         path = Path(tmp) / "model.cellc"
-        write_artifact(path, manifest, code, parameters)
+        write_artifact(path, manifest, main[1], parameters, extra_members=dict(extra))
         return path.read_bytes()
 
 
@@ -363,19 +383,30 @@ def export(net, *inputs, file_name, file_format="CELLC", target="cpu") -> str:
 
 
 class CompiledProgram:
-    """A compiled cell: runs the loaded artifact with the cell's current Parameter values."""
+    """A compiled cell: runs the loaded artifact with the cell's current Parameter values.
 
-    def __init__(self, module, parameters, structure):
+    A Parameter whose value was replaced (`set_data`, or the artifact came from the disk cache
+    of another instance) is copied into the module before the call."""
+
+    def __init__(self, module, parameters):
         self.module = module
         self.parameters = parameters
-        self.structure = structure
-        self.entry = module.entries[0] if isinstance(module.entries, list) else None
+        self.entry = next(iter(module.entries.values()))
+        self._synced = [None] * len(parameters)
 
     def __call__(self, args):
+        for index, param in enumerate(self.parameters):
+            if self._synced[index] is not param._value:
+                self.module.set_parameter(param.name, param._value)
+                self._synced[index] = param._value
         inputs = [a.asnumpy() if isinstance(a, Tensor) else a for a in args if _is_tensor(a)]
-        weights = [p.asnumpy() for p in self.parameters]
-        outputs = self.module.call_flat(0, inputs, weights)
-        return unflatten(self.structure, [Tensor(o) for o in outputs])
+        return _to_tensors(self.entry(*inputs))
+
+
+def _to_tensors(result):
+    if isinstance(result, tuple):
+        return tuple(_to_tensors(item) for item in result)
+    return Tensor(result)
 
 
 def _is_tensor(value) -> bool:
@@ -427,8 +458,7 @@ def _compile_cached(fn, args, target: Target) -> CompiledProgram:
     if not path.exists():
         result = run_pipeline(program, CompileOptions(target=target))
         _atomic_write(path, result.artifact)
-    module = runtime.load(path)
-    return CompiledProgram(module, program.parameters, program.entry.output_structure)
+    return CompiledProgram(runtime.load(path), program.parameters)
 
 
 def _disk_key(program: TracedProgram, target: Target) -> str:

@@ -144,7 +144,8 @@ class Cell:
         return compiled_program(self, args, target=target)
 
     def __repr__(self) -> str:
-        children = "".join(f"\n  ({n}): {c!r}".replace("\n", "\n  ") for n, c in self._cells.items())
+        cells = self.__dict__.get("_cells", {})
+        children = "".join(f"\n  ({n}): {c!r}".replace("\n", "\n  ") for n, c in cells.items())
         return f"{type(self).__name__}<{children}\n>" if children else f"{type(self).__name__}<>"
 
 
