@@ -159,7 +159,7 @@ def run_pipeline(program: TracedProgram, options: CompileOptions) -> CompileResu
         code = {"code.so": _shared_library(module)}
         target = _cpu_target()
     else:
-        from .lowering.gpu_pipeline import lower_linalg_to_gpu
+        from .lowering import lower_linalg_to_gpu
 
         gpu = lower_linalg_to_gpu(module, chip=options.chip, ptx_features=options.ptx_features)
         if stages.done(Stage.PTX, gpu.ptx):
@@ -413,7 +413,6 @@ def _is_tensor(value) -> bool:
     return isinstance(value, (Tensor, np.ndarray))
 
 
-_MEMORY_CACHE: dict = {}
 _LOCK = threading.Lock()
 
 
@@ -422,24 +421,37 @@ def cache_dir() -> Path:
 
 
 def compiled_program(fn, args, target="cpu") -> CompiledProgram:
+    """The compiled program of `fn` for these arguments, from the in-memory cache if it was
+    compiled before. The cache lives on the cell (or function) itself, so it dies with it."""
     args = tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
-    key = (_identity(fn), _signature(args), Target.parse(target).value)
+    target = Target.parse(target)
+    owner, key = _cache_owner_and_key(fn)
+    key = (key, _signature(args), target.value)
+    store = _memory_cache(owner)
     with _LOCK:
-        program = _MEMORY_CACHE.get(key)
+        program = store.get(key)
     if program is None:
-        program = _compile_cached(fn, args, Target.parse(target))
+        program = _compile_cached(fn, args, target)
         with _LOCK:
-            _MEMORY_CACHE[key] = program
+            store[key] = program
     return program
 
 
-def _identity(fn):
+def _cache_owner_and_key(fn):
     grad = getattr(fn, "grad", None)
-    if grad is not None and hasattr(fn, "fn"):  # a GradFunction made afresh per call
+    if grad is not None and hasattr(fn, "fn"):  # a GradFunction, made afresh per call
         flags = (grad.get_all, grad.get_by_list, grad.sens_param)
-        weights = tuple(id(w) for w in fn.weight_list)
-        return ("grad", id(fn.fn), flags, weights)
-    return id(fn)
+        # the weights are the cell's own Parameters, alive as long as the cache is
+        return fn.fn, ("grad", flags, tuple(id(w) for w in fn.weight_list))
+    return fn, "call"
+
+
+def _memory_cache(owner) -> dict:
+    namespace = getattr(owner, "__dict__", None)
+    if namespace is None:
+        return {}  # no place to keep it: the disk cache still serves
+    with _LOCK:
+        return namespace.setdefault("_cellc_compiled", {})
 
 
 def _signature(args) -> tuple:

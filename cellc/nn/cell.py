@@ -24,7 +24,6 @@ class Cell:
         object.__setattr__(self, "_cells", OrderedDict())
         object.__setattr__(self, "_auto_prefix", auto_prefix)
         object.__setattr__(self, "training", False)
-        object.__setattr__(self, "_compiled", {})
 
     # --- attributes: Parameters and child cells are registered in assignment order ----------
 

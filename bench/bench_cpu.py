@@ -1,0 +1,292 @@
+"""CPU benchmarks: cellc's compiled gradients against numpy, PyTorch (eager) and JAX (jax.jit)
+on the same workloads, in one run, reported as ratios.
+
+    .venv/bin/python bench/bench_cpu.py            # torch and jax are optional: pip install '.[bench]'
+
+Workloads (float32):
+  seed    the tutorial's GradNetWrtX: d/dx of matmul(x * z, y), x 2x3, y 3x3
+  mlp     d loss / d weights of a 2-layer MLP (64x256 -> 256 relu -> 10, MSE), GradOperation
+          get_by_list
+  matmul  d/dx of sum(matmul(x, w)), 256x256
+
+Also: cold compile time of the seed gradient, and the time a new process takes to a result
+from the disk cache. Timings are medians of repeated runs (timeit), per call.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import timeit
+
+import numpy as np
+
+import cellc.nn as nn
+import cellc.ops as ops
+from cellc import Parameter, ParameterTuple, Tensor
+from cellc.compiler.driver import compiled_program
+
+
+def per_call_us(fn, number=None) -> float:
+    timer = timeit.Timer(fn)
+    if number is None:
+        number, _ = timer.autorange()
+    runs = timer.repeat(repeat=7, number=number)
+    return min(runs) / number * 1e6
+
+
+# --- workloads as cellc cells -----------------------------------------------------------------
+
+
+class SeedNet(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.matmul = ops.MatMul()
+        self.z = Parameter(Tensor(np.array([1.0], np.float32)), name="z")
+
+    def construct(self, x, y):
+        return self.matmul(x * self.z, y)
+
+
+class GradWrtX(nn.Cell):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.grad_op = ops.GradOperation()
+
+    def construct(self, *args):
+        return self.grad_op(self.net)(*args)
+
+
+class MLPLoss(nn.Cell):
+    def __init__(self, w1, b1, w2, b2):
+        super().__init__()
+        self.w1 = Parameter(Tensor(w1), name="w1")
+        self.b1 = Parameter(Tensor(b1), name="b1")
+        self.w2 = Parameter(Tensor(w2), name="w2")
+        self.b2 = Parameter(Tensor(b2), name="b2")
+        self.matmul = ops.MatMul()
+        self.relu = ops.ReLU()
+        self.mean = ops.ReduceMean()
+
+    def construct(self, x, label):
+        h = self.relu(self.matmul(x, self.w1) + self.b1)
+        out = self.matmul(h, self.w2) + self.b2
+        diff = out - label
+        return self.mean(diff * diff)
+
+
+class GradWrtWeights(nn.Cell):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.params = ParameterTuple(net.trainable_params())
+        self.grad_op = ops.GradOperation(get_by_list=True)
+
+    def construct(self, x, label):
+        return self.grad_op(self.net, self.params)(x, label)
+
+
+class SumMatMul(nn.Cell):
+    def __init__(self, w):
+        super().__init__()
+        self.w = Parameter(Tensor(w), name="w")
+        self.matmul = ops.MatMul()
+        self.sum = ops.ReduceSum()
+
+    def construct(self, x):
+        return self.sum(self.matmul(x, self.w))
+
+
+def cellc_entry(cell, *args):
+    """The loaded runtime entry (what `cellc.runtime.load(...).NAME` gives)."""
+    program = compiled_program(cell, args)
+    program(args)  # syncs parameters
+    return program.entry
+
+
+# --- the same workloads elsewhere -----------------------------------------------------------
+
+
+def numpy_seed(x, y, z):
+    return np.ones((2, 3), np.float32) @ y.T * z
+
+
+def numpy_mlp(x, label, w1, b1, w2, b2):
+    pre = x @ w1 + b1
+    h = np.maximum(pre, 0)
+    out = h @ w2 + b2
+    d_out = 2 * (out - label) / out.size
+    d_w2 = h.T @ d_out
+    d_b2 = d_out.sum(0)
+    d_h = d_out @ w2.T * (pre > 0)
+    return x.T @ d_h, d_h.sum(0), d_w2, d_b2
+
+
+def torch_workloads(data):
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    t = {k: torch.tensor(v) for k, v in data.items()}
+
+    def seed():
+        x = t["x"].clone().requires_grad_(True)
+        (x * t["z"]).matmul(t["y"]).backward(torch.ones(2, 3))
+        return x.grad
+
+    params = [t[k].clone().requires_grad_(True) for k in ("w1", "b1", "w2", "b2")]
+
+    def mlp():
+        for p in params:
+            p.grad = None
+        h = torch.relu(t["xb"] @ params[0] + params[1])
+        loss = ((h @ params[2] + params[3] - t["label"]) ** 2).mean()
+        loss.backward()
+        return [p.grad for p in params]
+
+    def matmul():
+        x = t["xm"].clone().requires_grad_(True)
+        (x @ t["wm"]).sum().backward()
+        return x.grad
+
+    return {"seed": seed, "mlp": mlp, "matmul": matmul}
+
+
+def jax_workloads(data):
+    import jax
+    import jax.numpy as jnp
+
+    d = {k: jnp.asarray(v) for k, v in data.items()}
+    seed_grad = jax.jit(jax.grad(lambda x, y, z: jnp.sum(jnp.matmul(x * z, y))))
+
+    def loss(params, x, label):
+        w1, b1, w2, b2 = params
+        h = jax.nn.relu(x @ w1 + b1)
+        return jnp.mean((h @ w2 + b2 - label) ** 2)
+
+    mlp_grad = jax.jit(jax.grad(loss))
+    mm_grad = jax.jit(jax.grad(lambda x, w: jnp.sum(x @ w)))
+    params = (d["w1"], d["b1"], d["w2"], d["b2"])
+    return {
+        "seed": lambda: seed_grad(d["x"], d["y"], d["z"]).block_until_ready(),
+        "mlp": lambda: jax.block_until_ready(mlp_grad(params, d["xb"], d["label"])),
+        "matmul": lambda: mm_grad(d["xm"], d["wm"]).block_until_ready(),
+    }
+
+
+# --- compile times --------------------------------------------------------------------------
+
+
+def cold_compile_seconds(data) -> float:
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["CELLC_CACHE_DIR"] = cache
+        started = time.perf_counter()
+        cellc_entry(GradWrtX(SeedNet()), Tensor(data["x"]), Tensor(data["y"]))
+        return time.perf_counter() - started
+
+
+def cached_new_process_seconds() -> tuple[float, float]:
+    """(whole new process to a printed result, the part after imports) with a warm disk cache."""
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        started = time.perf_counter()
+        from bench_cpu import GradWrtX, SeedNet, Tensor
+        import numpy as np
+        imported = time.perf_counter()
+        x = Tensor(np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32))
+        y = Tensor(np.array([[0.11, 3.3, 1.1], [1.1, 0.2, 1.4], [1.1, 2.2, 0.3]], np.float32))
+        GradWrtX(SeedNet())(x, y)
+        print(time.perf_counter() - imported)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)  # warm
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
+    return time.perf_counter() - started, float(result.stdout.decode().split()[-1])
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    data = {
+        "x": np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32),
+        "y": np.array([[0.11, 3.3, 1.1], [1.1, 0.2, 1.4], [1.1, 2.2, 0.3]], np.float32),
+        "z": np.array([1.0], np.float32),
+        "xb": rng.standard_normal((64, 256)).astype(np.float32),
+        "label": rng.standard_normal((64, 10)).astype(np.float32),
+        "w1": (rng.standard_normal((256, 256)) * 0.05).astype(np.float32),
+        "b1": np.zeros(256, np.float32),
+        "w2": (rng.standard_normal((256, 10)) * 0.05).astype(np.float32),
+        "b2": np.zeros(10, np.float32),
+        "xm": rng.standard_normal((256, 256)).astype(np.float32),
+        "wm": rng.standard_normal((256, 256)).astype(np.float32),
+    }
+    cold = cold_compile_seconds(data)
+
+    seed_entry = cellc_entry(GradWrtX(SeedNet()), Tensor(data["x"]), Tensor(data["y"]))
+    mlp_entry = cellc_entry(
+        GradWrtWeights(MLPLoss(data["w1"], data["b1"], data["w2"], data["b2"])),
+        Tensor(data["xb"]),
+        Tensor(data["label"]),
+    )
+    mm_entry = cellc_entry(GradWrtX(SumMatMul(data["wm"])), Tensor(data["xm"]))
+
+    # the compiled results agree with numpy before anything is timed
+    np.testing.assert_allclose(seed_entry(data["x"], data["y"]), numpy_seed(data["x"], data["y"], data["z"]), rtol=1e-5)
+    expected = numpy_mlp(data["xb"], data["label"], data["w1"], data["b1"], data["w2"], data["b2"])
+    for got, want in zip(mlp_entry(data["xb"], data["label"]), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
+
+    rows = {
+        "seed": {
+            "cellc": lambda: seed_entry(data["x"], data["y"]),
+            "numpy": lambda: numpy_seed(data["x"], data["y"], data["z"]),
+        },
+        "mlp": {
+            "cellc": lambda: mlp_entry(data["xb"], data["label"]),
+            "numpy": lambda: numpy_mlp(
+                data["xb"], data["label"], data["w1"], data["b1"], data["w2"], data["b2"]
+            ),
+        },
+        "matmul": {
+            "cellc": lambda: mm_entry(data["xm"]),
+            "numpy": lambda: np.ones((256, 256), np.float32) @ data["wm"].T,
+        },
+    }
+    for name, loader in (("torch eager", torch_workloads), ("jax.jit", jax_workloads)):
+        try:
+            workloads = loader(data)
+        except ImportError:
+            print(f"({name} not installed: pip install '.[bench]')")
+            continue
+        for workload, fn in workloads.items():
+            fn()
+            rows[workload][name] = fn
+
+    print(f"cold compile of the seed gradient: {cold * 1e3:.0f} ms")
+    whole, after_imports = cached_new_process_seconds()
+    print(
+        f"new process, disk-cached seed gradient: {whole * 1e3:.0f} ms in all, "
+        f"{after_imports * 1e3:.1f} ms after imports"
+    )
+    print()
+    print("| workload | " + " | ".join(f"{k} (µs)" for k in next(iter(rows.values()))) + " | ratios (other / cellc) |")
+    for workload, fns in rows.items():
+        times = {name: per_call_us(fn) for name, fn in fns.items()}
+        ratios = ", ".join(
+            f"{name} {t / times['cellc']:.2f}x" for name, t in times.items() if name != "cellc"
+        )
+        print(f"| {workload} | " + " | ".join(f"{t:.1f}" for t in times.values()) + f" | {ratios} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""The pass `ms-expand-grad`: every `ms.grad` becomes reverse-mode code in the `ms` dialect.
+
+Contract.
+- Assumes: verified `ms` IR in the conventions of docs/architecture.md. `ms.grad` sits in the
+  top-level block of a `func.func`; its callee is a `func.func` of the module whose body holds
+  only `ms` ops (among them possibly other `ms.grad`s) and `func.return`.
+- Does: each `ms.grad @F(args..., [sens...])` is replaced, at its own site, by
+    1. the forward code of F cloned with the ms.grad operands as F's arguments (the forward
+       values the backward needs; `ms.stop_gradient` is not cloned, its result is its operand),
+    2. the reverse sweep: a walk over F's ops in reverse, calling each op's VJP rule from
+       `cellc.compiler.ops.VJPS` on the cotangent of its result, summing the cotangents of
+       values used more than once, with symbolic zeros (`zeros.Zero`) for what contributes
+       nothing; only ops that depend on a differentiated argument are visited,
+    3. the requested gradients in MindSpore order (see `wrt_arguments`); a zero one (an
+       unused weight) is materialized as an `ms.constant` splat 0.
+  Sensitivity: the trailing operands with `sens_param`, else `ms.constant` splat 1 for every
+  output of F. Functions are expanded innermost first (F's own `ms.grad`s before F is
+  differentiated), so gradients of gradients work to any order. Generated ops carry the
+  location of the forward op they come from. Each function that had an `ms.grad` is then
+  cleaned up (CSE, DCE: forward code no gradient needs is gone).
+- After it: no `ms.grad` and no `ms.stop_gradient` anywhere in the module (nothing is
+  differentiated after this pass, so stop_gradient is an identity and is replaced by its
+  operand). A private callee of an expanded `ms.grad` that nothing references any longer is
+  erased.
+- Errors: an op without a VJP rule raises NotImplementedError("no VJP rule for 'ms.foo'"); a
+  rule returning the wrong number or types of cotangents raises ValueError naming the op.
+"""
+
+from __future__ import annotations
+
+import cellc.compiler.ops  # noqa: F401  (registers every VJP rule)
+from cellc.compiler.ops.registry import VJPS
+from cellc.dialects import ms
+from mlir import ir
+
+from .cleanup import (
+    eliminate_common_subexpressions,
+    eliminate_dead_code,
+    remove_stop_gradients,
+)
+from .zeros import Zero, add_cotangents, instantiate, is_zero
+
+GRAD = "ms.grad"
+
+
+class GradExpansionError(ValueError):
+    """An ms.grad that cannot be expanded (unknown or recursive callee, bad rule output)."""
+
+
+def expand_grads(module: ir.Module) -> None:
+    """Expands every `ms.grad` in `module` in place (the pass `ms-expand-grad`)."""
+    functions = {
+        ir.StringAttr(op.attributes["sym_name"]).value: op.operation
+        for op in module.body.operations
+        if op.operation.name == "func.func"
+    }
+    done: set[str] = set()
+    callees: set[str] = set()
+    for name in functions:
+        _expand_function(name, functions, done, callees, stack=())
+    for func_op in functions.values():
+        remove_stop_gradients(func_op)
+    _erase_unreferenced_private(module, functions, callees)
+
+
+def _expand_function(name, functions, done, callees, stack) -> None:
+    """Expands the ms.grads of @name, after those of every function they differentiate."""
+    if name in done:
+        return
+    if name in stack:
+        cycle = " -> ".join(f"@{n}" for n in (*stack, name))
+        raise GradExpansionError(f"'ms.grad' differentiates a function through itself: {cycle}")
+    func_op = functions[name]
+    grads = [op for op in _body_ops(func_op) if op.name == GRAD]
+    for grad_op in grads:
+        callee = ms.GradOp.read_attributes(grad_op)["callee"]
+        if callee not in functions:
+            raise GradExpansionError(f"'ms.grad' callee @{callee} is not a function in the module")
+        _expand_function(callee, functions, done, callees, (*stack, name))
+        expand_grad(grad_op, functions[callee])
+        callees.add(callee)
+    if grads:
+        eliminate_common_subexpressions(func_op)
+        eliminate_dead_code(func_op)
+    done.add(name)
+
+
+def wrt_arguments(mode: ms.GradMode, callee: ir.Operation) -> list[int]:
+    """The callee arguments ms.grad differentiates, in its result order (MindSpore's)."""
+    if mode.get_all:
+        inputs = list(range(ms.num_callee_inputs(callee)))
+    else:
+        inputs = [] if mode.get_by_list else [0]
+    weights = list(mode.weights) if mode.get_by_list else []
+    return inputs + weights
+
+
+def expand_grad(grad_op: ir.Operation, callee: ir.Operation) -> None:
+    """Replaces one `ms.grad` (whose callee has no ms.grad left) by its derivative code."""
+    ms.GradOp.check_against_callee(grad_op, callee)
+    mode = ms.GradOp.mode(grad_op)
+    body = callee.regions[0].blocks[0]
+    args = list(body.arguments)
+    operands = list(grad_op.operands)
+    *forward_ops, terminator = [op.operation for op in body.operations]
+    outputs = list(terminator.operands)
+
+    # Forward values: callee values -> values at the ms.grad site.
+    env: dict[ir.Value, ir.Value] = dict(zip(args, operands[: len(args)]))
+    with ir.InsertionPoint(grad_op), grad_op.location:
+        for op in forward_ops:
+            _clone_forward(op, env)
+        if mode.sens_param:
+            sens = operands[len(args) :]
+        else:
+            sens = [ms.constant(1.0, ms.spec_of(out)) for out in outputs]
+        wrt = [args[i] for i in wrt_arguments(mode, callee)]
+        cotangents = backward_pass(forward_ops, env, outputs, sens, wrt)
+        gradients = [instantiate(ct) for ct in cotangents]
+
+    for result, gradient in zip(grad_op.results, gradients):
+        result.replace_all_uses_with(gradient)
+    grad_op.erase()
+
+
+def _clone_forward(op: ir.Operation, env: dict[ir.Value, ir.Value]) -> None:
+    if op.name == ms.StopGradientOp.name:
+        env[op.results[0]] = env[op.operands[0]]
+        return
+    clone = ir.Operation.create(
+        op.name,
+        results=[result.type for result in op.results],
+        operands=[env[v] for v in op.operands],
+        attributes={name: op.attributes[name] for name in op.attributes},
+        loc=op.location,
+    )
+    env.update(zip(op.results, clone.results))
+
+
+def backward_pass(forward_ops, env, outputs, sens, wrt) -> list:
+    """Cotangents of `wrt` (callee arguments) given `sens` for `outputs`; Zero where none.
+
+    `forward_ops` are the callee's ops; `env` maps callee values to the forward values at the
+    insertion point, which is where the backward code goes.
+    """
+    active = set(wrt)  # values that depend on a differentiated argument
+    for op in forward_ops:
+        if any(v in active for v in op.operands):
+            active.update(op.results)
+
+    cotangents: dict[ir.Value, object] = {}
+
+    def accumulate(value, ct):
+        if value in active and not is_zero(ct):
+            cotangents[value] = add_cotangents(cotangents.get(value, Zero(ms.spec_of(value))), ct)
+
+    for out, ct in zip(outputs, sens):
+        accumulate(out, ct)
+    for op in reversed(forward_ops):
+        result_cts = [cotangents.pop(result, None) for result in op.results]
+        if all(is_zero(ct) for ct in result_cts):
+            continue  # nothing flows back through this op
+        with op.location:
+            operand_cts = _apply_rule(op, result_cts, env)
+        for value, operand_ct in zip(op.operands, operand_cts):
+            accumulate(value, operand_ct)
+    return [cotangents.get(w, Zero(ms.spec_of(w))) for w in wrt]
+
+
+def _apply_rule(op: ir.Operation, result_cts: list, env) -> list:
+    """Runs op's VJP rule on its result's cotangent; checks the count and types it returns."""
+    rule = VJPS.get(op.name)
+    if rule is None or len(op.results) != 1:
+        raise NotImplementedError(f"no VJP rule for '{op.name}' (reverse mode, at {op.location})")
+    (ct,) = result_cts
+    definition = ms.OPS[op.name]
+    attrs = definition.read_attributes(op)
+    operands = [env[v] for v in op.operands]
+    operand_cts = list(rule(ct, *operands, out=env[op.results[0]], **attrs))
+    if len(operand_cts) != len(operands):
+        raise GradExpansionError(
+            f"VJP rule for '{op.name}' returned {len(operand_cts)} cotangents "
+            f"for {len(operands)} operands"
+        )
+    for i, (value, operand_ct) in enumerate(zip(operands, operand_cts)):
+        if is_zero(operand_ct):
+            continue
+        if ms.spec_of(operand_ct) != ms.spec_of(value):
+            raise GradExpansionError(
+                f"VJP rule for '{op.name}' returned a cotangent of type "
+                f"{ms.spec_of(operand_ct)} for operand #{i} of type {ms.spec_of(value)}"
+            )
+    return operand_cts
+
+
+def _body_ops(func_op: ir.Operation) -> list[ir.Operation]:
+    return [op.operation for op in func_op.regions[0].blocks[0].operations]
+
+
+def _erase_unreferenced_private(module: ir.Module, functions, candidates: set[str]) -> None:
+    """Erases the private ms.grad callees that no symbol reference names any longer."""
+    referenced: set[str] = set()
+
+    def collect(op):
+        for name in op.attributes:
+            attr = op.attributes[name]
+            if isinstance(attr, ir.FlatSymbolRefAttr):
+                referenced.add(attr.value)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(collect)
+    for name in candidates - referenced:
+        func_op = functions[name]
+        attrs = func_op.attributes
+        if "sym_visibility" in attrs and ir.StringAttr(attrs["sym_visibility"]).value == "private":
+            func_op.erase()

@@ -1,0 +1,82 @@
+"""The CPU back end's end: an LLVM-dialect module to LLVM IR, an object, a shared library.
+
+`llvm_ir(module)` translates with MLIR's `translate_module_to_llvmir`; `emit_shared_library`
+optimizes it with LLVM's `opt -O3` (loop vectorization of the loops linalg became), compiles it
+with `llc -O3 -relocation-model=pic` for the chosen CPU, and links with `cc -shared -lm`
+(`-z defs`: an unresolved symbol fails here, not when the runtime loads the library).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from cellc.compiler import pass_pipelines
+from cellc.compiler.toolchain import host_triple, tool
+from mlir import ir
+from mlir.dialects import llvm
+
+from .ms_to_linalg import LoweringError
+
+# A portable default: any x86-64 CPU since ~2009 (SSE4.2, POPCNT). "native" tunes for this
+# machine (AVX2/AVX-512) but the library may then not run elsewhere.
+DEFAULT_CPU = os.environ.get("CELLC_CPU", "x86-64-v2")
+
+
+def llvm_ir(module: ir.Module) -> str:
+    """The LLVM IR text of an LLVM-dialect module."""
+    try:
+        module.operation.verify()
+    except ir.MLIRError as error:
+        raise LoweringError(f"module is not valid LLVM dialect: {error}") from error
+    for op in module.body.operations:
+        if not op.operation.name.startswith("llvm."):
+            raise LoweringError(
+                f"{op.location}: '{op.operation.name}' is not in the LLVM dialect; "
+                f"run lower_linalg_to_llvm first"
+            )
+    return str(llvm.translate_module_to_llvmir(module.operation))
+
+
+def emit_object(module: ir.Module, out_path: str | os.PathLike, cpu: str = DEFAULT_CPU) -> None:
+    """Compiles an LLVM-dialect module to a position-independent object file."""
+    with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
+        ll = Path(tmp) / "module.ll"
+        optimized = Path(tmp) / "module.opt.bc"
+        ll.write_text(llvm_ir(module))
+        # The triple gives opt the target's vector widths and data layout (without it, LLVM
+        # models a target with no SIMD and vectorizes nothing).
+        cpu_flags = [f"-mtriple={host_triple()}"] + ([f"-mcpu={cpu}"] if cpu else [])
+        _run([tool("opt"), *pass_pipelines.OPT_FLAGS, *cpu_flags, str(ll), "-o", str(optimized)])
+        _run(
+            [
+                tool("llc"),
+                *pass_pipelines.LLC_FLAGS,
+                *cpu_flags,
+                str(optimized),
+                "-o",
+                str(out_path),
+            ]
+        )
+
+
+def emit_shared_library(
+    module: ir.Module, out_path: str | os.PathLike, cpu: str = DEFAULT_CPU
+) -> None:
+    """Builds `out_path` (a .so) from an LLVM-dialect module: opt, llc, cc -shared."""
+    out_path = Path(out_path)
+    with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
+        obj = Path(tmp) / "module.o"
+        emit_object(module, obj, cpu=cpu)
+        _run([tool("cc"), "-shared", "-Wl,-z,defs", "-o", str(out_path), str(obj), "-lm"])
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise LoweringError(
+            f"'{Path(command[0]).name}' failed (exit {result.returncode}):\n"
+            f"{' '.join(command)}\n{result.stderr.strip()}"
+        )

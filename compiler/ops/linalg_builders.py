@@ -1,0 +1,204 @@
+"""Builders shared by the lowering rules: linalg on tensors from shapes, maps and a body.
+
+Every elementwise, broadcasting and reduction lowering is one `linalg.generic` built by
+`generic(...)`; broadcasting is expressed in the indexing maps (a size-1 or missing operand
+dimension reads index 0 or is dropped), so no broadcast is ever materialized. The scalar
+helpers (`add`, `mul`, `zero`, ...) pick the float or integer arith op from the element type.
+
+All builders need an active Context, Location and InsertionPoint (the lowering pass provides
+them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from mlir import ir
+from mlir.dialects import arith, linalg, tensor
+
+PARALLEL = "parallel"
+REDUCTION = "reduction"
+
+
+def is_float(element: ir.Type) -> bool:
+    return isinstance(element, (ir.F16Type, ir.BF16Type, ir.F32Type, ir.F64Type))
+
+
+def ranked(value_or_type) -> ir.RankedTensorType:
+    t = value_or_type.type if isinstance(value_or_type, ir.Value) else value_or_type
+    return ir.RankedTensorType(t)
+
+
+# ------------------------------------------------------------------------------------------
+# Scalars (inside a linalg.generic body)
+# ------------------------------------------------------------------------------------------
+
+
+def scalar_constant(element: ir.Type, value: float) -> ir.Value:
+    if is_float(element):
+        return arith.constant(element, ir.FloatAttr.get(element, float(value)))
+    return arith.constant(element, ir.IntegerAttr.get(element, int(value)))
+
+
+def zero(element: ir.Type) -> ir.Value:
+    return scalar_constant(element, 0)
+
+
+def add(a: ir.Value, b: ir.Value) -> ir.Value:
+    return arith.addf(a, b) if is_float(a.type) else arith.addi(a, b)
+
+
+def sub(a: ir.Value, b: ir.Value) -> ir.Value:
+    return arith.subf(a, b) if is_float(a.type) else arith.subi(a, b)
+
+
+def mul(a: ir.Value, b: ir.Value) -> ir.Value:
+    return arith.mulf(a, b) if is_float(a.type) else arith.muli(a, b)
+
+
+def div(a: ir.Value, b: ir.Value) -> ir.Value:
+    return arith.divf(a, b) if is_float(a.type) else arith.divsi(a, b)
+
+
+def neg(a: ir.Value) -> ir.Value:
+    return arith.negf(a) if is_float(a.type) else arith.subi(zero(a.type), a)
+
+
+def maximum(a: ir.Value, b: ir.Value) -> ir.Value:
+    """max(a, b); NaN-propagating for floats, like numpy's `maximum`."""
+    return arith.maximumf(a, b) if is_float(a.type) else arith.maxsi(a, b)
+
+
+def greater_than_zero(a: ir.Value) -> ir.Value:
+    """a > 0 as an i1 (false for NaN)."""
+    if is_float(a.type):
+        return arith.cmpf(arith.CmpFPredicate.OGT, a, zero(a.type))
+    return arith.cmpi(arith.CmpIPredicate.sgt, a, zero(a.type))
+
+
+# ------------------------------------------------------------------------------------------
+# Tensors
+# ------------------------------------------------------------------------------------------
+
+
+def empty(result_type: ir.RankedTensorType) -> ir.Value:
+    return tensor.empty(list(result_type.shape), result_type.element_type)
+
+
+def zeros(result_type: ir.RankedTensorType) -> ir.Value:
+    """A tensor of zeros in destination-passing style: `linalg.fill` of a `tensor.empty`."""
+    fill = linalg.FillOp(
+        result_tensors=[result_type],
+        inputs=[zero(result_type.element_type)],
+        outputs=[empty(result_type)],
+    )
+    linalg.fill_builtin_region(fill.operation)
+    return fill.results[0]
+
+
+def broadcast_map(operand_shape: Sequence[int], result_shape: Sequence[int]) -> ir.AffineMap:
+    """The indexing map reading an operand broadcast (numpy rule) to `result_shape`.
+
+    Operand dims align to the right; a size-1 dim that the result stretches reads index 0.
+    `tensor<3xf32>` into `2x3`: `(d0, d1) -> (d1)`; `tensor<1x3xf32>`: `(d0, d1) -> (0, d1)`.
+    """
+    rank = len(result_shape)
+    offset = rank - len(operand_shape)
+    exprs = []
+    for i, size in enumerate(operand_shape):
+        if size == 1 and result_shape[offset + i] != 1:
+            exprs.append(ir.AffineConstantExpr.get(0))
+        else:
+            exprs.append(ir.AffineDimExpr.get(offset + i))
+    return ir.AffineMap.get(rank, 0, exprs)
+
+
+def generic(
+    inputs: Sequence[ir.Value],
+    init: ir.Value,
+    indexing_maps: Sequence[ir.AffineMap],
+    iterator_types: Sequence[str],
+    body: Callable[..., ir.Value],
+) -> ir.Value:
+    """One `linalg.generic` with one output; `body(*input_scalars, output_scalar)` returns the
+    scalar to yield."""
+    op = linalg.GenericOp(
+        result_tensors=[init.type],
+        inputs=list(inputs),
+        outputs=[init],
+        indexing_maps=ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in indexing_maps]),
+        iterator_types=ir.ArrayAttr.get(
+            [ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterator_types]
+        ),
+    )
+    element_types = [ranked(v).element_type for v in [*inputs, init]]
+    block = op.regions[0].blocks.append(*element_types)
+    with ir.InsertionPoint(block):
+        linalg.YieldOp([body(*block.arguments)])
+    return op.results[0]
+
+
+def elementwise(
+    result_type: ir.Type, inputs: Sequence[ir.Value], body: Callable[..., ir.Value]
+) -> ir.Value:
+    """`body` applied elementwise to `inputs` broadcast (numpy rule) to `result_type`.
+
+    `body` takes one scalar per input (the output scalar is not passed)."""
+    result_type = ranked(result_type)
+    shape = list(result_type.shape)
+    maps = [broadcast_map(ranked(v).shape, shape) for v in inputs]
+    maps.append(ir.AffineMap.get_identity(len(shape)))
+    return generic(
+        inputs,
+        empty(result_type),
+        maps,
+        [PARALLEL] * len(shape),
+        lambda *scalars: body(*scalars[: len(inputs)]),
+    )
+
+
+def reduce_sum(x: ir.Value, axes: Sequence[int]) -> ir.Value:
+    """The sum of `x` over `axes`, the reduced dims dropped (`linalg.generic`, zero-filled
+    accumulator)."""
+    source = ranked(x)
+    rank = source.rank
+    kept = [d for d in range(rank) if d not in axes]
+    result_type = ir.RankedTensorType.get([source.shape[d] for d in kept], source.element_type)
+    maps = [
+        ir.AffineMap.get_identity(rank),
+        ir.AffineMap.get(rank, 0, [ir.AffineDimExpr.get(d) for d in kept]),
+    ]
+    iterators = [REDUCTION if d in axes else PARALLEL for d in range(rank)]
+    return generic([x], zeros(result_type), maps, iterators, lambda a, acc: add(acc, a))
+
+
+def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
+    """A reshape (same element count, row-major) as collapse_shape to 1-D then expand_shape:
+    both bufferize to views, no copy."""
+    source, target = ranked(x), ranked(result_type)
+    if list(source.shape) == list(target.shape):
+        return x
+    flat = x
+    if source.rank == 0:
+        flat_type = ir.RankedTensorType.get([1], source.element_type)
+        flat = tensor.expand_shape(flat_type, x, ir.ArrayAttr.get([]), [], [1])
+    elif source.rank > 1:
+        size = 1
+        for d in source.shape:
+            size *= d
+        flat_type = ir.RankedTensorType.get([size], source.element_type)
+        flat = tensor.collapse_shape(flat_type, x, _reassociation([list(range(source.rank))]))
+    if target.rank == 0:
+        return tensor.collapse_shape(target, flat, ir.ArrayAttr.get([]))
+    if target.rank == 1:
+        return flat
+    return tensor.expand_shape(
+        target, flat, _reassociation([list(range(target.rank))]), [], list(target.shape)
+    )
+
+
+def _reassociation(groups: Sequence[Sequence[int]]) -> ir.ArrayAttr:
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get(
+        [ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in group]) for group in groups]
+    )

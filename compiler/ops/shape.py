@@ -1,0 +1,44 @@
+"""Shape ops (broadcast_to, reshape, transpose): VJP rules and lowerings."""
+
+from __future__ import annotations
+
+from cellc.compiler.autodiff.rules import deflinear, unbroadcast
+from cellc.dialects import ms
+from mlir.dialects import linalg
+
+from . import linalg_builders as lb
+from .registry import lowering
+
+
+@lowering("ms.broadcast_to")
+def _lower_broadcast_to(op, x):
+    """ms.broadcast_to -> linalg.generic copying through a broadcasting indexing map."""
+    return lb.elementwise(op.results[0].type, [x], lambda value: value)
+
+
+@lowering("ms.reshape")
+def _lower_reshape(op, x):
+    """ms.reshape -> tensor.collapse_shape / tensor.expand_shape (views, no copy)."""
+    return lb.reshape(x, op.results[0].type)
+
+
+@lowering("ms.transpose")
+def _lower_transpose(op, x, *, perm):
+    """ms.transpose -> linalg.transpose."""
+    init = lb.empty(lb.ranked(op.results[0].type))
+    return linalg.transpose(x, outs=[init], permutation=list(perm)).results[0]
+
+
+# VJP rules: all three ops are linear in their operand; each VJP is the op's transpose.
+
+
+def _inverse_permutation(perm):
+    inverse = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    return tuple(inverse)
+
+
+deflinear("ms.broadcast_to", lambda ct, x: unbroadcast(ct, x))
+deflinear("ms.reshape", lambda ct, x: ms.reshape(ct, ms.spec_of(x).shape))
+deflinear("ms.transpose", lambda ct, x, *, perm: ms.transpose(ct, perm=_inverse_permutation(perm)))

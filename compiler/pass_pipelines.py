@@ -1,0 +1,116 @@
+"""Upstream MLIR pass pipelines, as textual pipeline strings (STYLE rule 5).
+
+Each constant is one stage of the compiler; the Python passes of cellc (`ms-expand-grad`,
+`convert-ms-to-linalg`) are not here but in their packages' `PASSES` tables. Options are spelled
+out so that a reader sees the whole contract of each stage in one place.
+"""
+
+from __future__ import annotations
+
+
+def _sequence(*passes: str) -> str:
+    """Passes in order, as the comma-separated body of a textual pipeline."""
+    return ",".join(passes)
+
+
+# linalg on tensors: fuse chains of elementwise generics (a * b + c -> one loop nest, no
+# temporary buffer), then fold the constants and duplicates it leaves.
+LINALG_FUSION = "builtin.module(linalg-fuse-elementwise-ops,canonicalize,cse)"
+
+# linalg on tensors -> memrefs, destination-passing at function boundaries.
+# - one-shot-bufferize across functions, with identity layouts on function signatures (so the
+#   runtime passes plain contiguous row-major buffers);
+# - buffer-results-to-out-params: every tensor result becomes a trailing memref argument that
+#   the caller allocates; `hoist-static-allocs` lets the last op write straight into it, and a
+#   result that is an argument, a constant or a view of either is copied (never aliased);
+# - buffer-deallocation-pipeline frees every temporary buffer (malloc/free; no global state).
+BUFFERIZE = _sequence(
+    (
+        "one-shot-bufferize{bufferize-function-boundaries=1 "
+        "function-boundary-type-conversion=identity-layout-map}"
+    ),
+    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1}",
+    "canonicalize",
+    "buffer-deallocation-pipeline",
+    "convert-bufferization-to-memref",
+)
+
+# linalg on memrefs -> scf loops (LLVM's own vectorizer, `opt -O3` in llvm_to_object, turns the
+# innermost loops into SIMD code).
+LINALG_TO_LOOPS = _sequence(
+    "func.func(convert-linalg-to-loops)",
+    "canonicalize",
+    "cse",
+)
+
+# scf/memref/arith/math/func -> LLVM dialect. Functions take bare pointers
+# (`use-bare-ptr-memref-call-conv`): `void f(T* in0, ..., T* out0, ...)`. math ops become LLVM
+# intrinsics (exp, log, tanh: calls into libm after instruction selection).
+TO_LLVM = _sequence(
+    "expand-strided-metadata",
+    "lower-affine",
+    "convert-scf-to-cf",
+    "convert-math-to-llvm",
+    "convert-math-to-libm",
+    "finalize-memref-to-llvm",
+    "convert-arith-to-llvm",
+    "convert-index-to-llvm",
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}",
+    "convert-cf-to-llvm",
+    "reconcile-unrealized-casts",
+    "canonicalize",
+)
+
+# The whole CPU back end after convert-ms-to-linalg.
+LINALG_TO_LLVM = f"builtin.module({BUFFERIZE},{LINALG_TO_LOOPS},{TO_LLVM})"
+
+# LLVM IR optimization (`opt`) and code generation (`llc`) flags.
+OPT_FLAGS = ("-O3",)
+LLC_FLAGS = ("-O3", "-relocation-model=pic", "-filetype=obj")
+
+# ---------------------------------------------------------------------------------------------
+# GPU (`--target cuda`): compiler/lowering/linalg_to_gpu.py and gpu_to_nvvm.py.
+# ---------------------------------------------------------------------------------------------
+
+# Before bufferizing: fuse chains of elementwise linalg.generic ops (fewer kernels, fewer
+# temporaries) and fold the tensor.empty/fill producers they leave behind.
+GPU_PRE_BUFFERIZE = "builtin.module(inline,linalg-fuse-elementwise-ops,canonicalize,cse)"
+
+# Tensors -> memrefs, destination-passing at function boundaries like the CPU path, but with no
+# deallocation pipeline: temporaries are device buffers the launch plan owns.
+GPU_BUFFERIZE = (
+    "builtin.module(one-shot-bufferize{bufferize-function-boundaries=1 "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+    "canonicalize,cse)"
+)
+
+# After the transform scripts mapped foralls to gpu.launch: the linalg ops left inside the
+# kernels (per-thread tiles) become loops.
+GPU_PREPARE_KERNELS = "builtin.module(func.func(convert-linalg-to-loops),canonicalize,cse)"
+
+# One gpu.module + gpu.func per gpu.launch; index/arith constants are sunk into the kernels.
+GPU_OUTLINE = (
+    "builtin.module(gpu-launch-sink-index-computations,gpu-kernel-outlining,canonicalize,cse)"
+)
+GPU_CLEANUP = "builtin.module(lower-affine,canonicalize,cse)"
+
+
+def gpu_to_nvvm(chip: str = "sm_80", features: str = "+ptx80") -> str:
+    """Kernels (gpu.module) -> NVVM + LLVM dialect, target attached (`--emit=nvvm`).
+
+    The gpu.module half of upstream's `gpu-lower-to-nvvm-pipeline`, spelled out so that the NVVM
+    stage can be printed before serialization. Kernels take bare pointers
+    (`use-bare-ptr-memref-call-conv`): one `T*` per memref argument (static shapes), so the
+    runtime passes device pointers and scalars by value, nothing else.
+    """
+    return (
+        f"builtin.module(nvvm-attach-target{{chip={chip} features={features} O=3}},"
+        "gpu.module(convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
+        "lower-affine,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
+        "canonicalize,cse,reconcile-unrealized-casts))"
+    )
+
+
+# NVVM -> PTX text in a `gpu.binary` (`--emit=ptx`); no GPU needed.
+GPU_SERIALIZE_PTX = "builtin.module(gpu-module-to-binary{format=isa})"

@@ -1,0 +1,1016 @@
+/* cellc_runtime.c -- the C loader for cellc artifacts (see ../include/cellc.h).
+ *
+ * The artifact is a zip archive with every member stored uncompressed (runtime/artifact.py
+ * documents the layout), so this file needs only: a central-directory reader, SHA-256 (the
+ * artifact checksum and the cache file name), a small JSON parser for manifest.json, a .npy
+ * header check, and dlopen. Same checks, same messages and same code cache as the Python
+ * runtime.
+ */
+#define _GNU_SOURCE
+#include "cellc.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CELLC_MAX_ARGS 64
+#define MIMETYPE "application/x-cellc-artifact"
+
+static void set_error(char *err, size_t errlen, const char *format, ...) {
+  if (!err || errlen == 0) return;
+  va_list args;
+  va_start(args, format);
+  vsnprintf(err, errlen, format, args);
+  va_end(args);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * SHA-256 (FIPS 180-4). */
+
+typedef struct sha256 {
+  uint32_t state[8];
+  uint64_t length;
+  unsigned char block[64];
+  size_t used;
+} sha256;
+
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+#define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(sha256 *h, const unsigned char *p) {
+  uint32_t w[64], s[8];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+           (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+  for (int i = 16; i < 64; i++) {
+    uint32_t s0 = ROTR(w[i - 15], 7) ^ ROTR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = ROTR(w[i - 2], 17) ^ ROTR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  memcpy(s, h->state, sizeof s);
+  for (int i = 0; i < 64; i++) {
+    uint32_t t1 = s[7] + (ROTR(s[4], 6) ^ ROTR(s[4], 11) ^ ROTR(s[4], 25)) +
+                  ((s[4] & s[5]) ^ (~s[4] & s[6])) + K256[i] + w[i];
+    uint32_t t2 = (ROTR(s[0], 2) ^ ROTR(s[0], 13) ^ ROTR(s[0], 22)) +
+                  ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
+    memmove(s + 1, s, 7 * sizeof s[0]);
+    s[4] += t1;
+    s[0] = t1 + t2;
+  }
+  for (int i = 0; i < 8; i++) h->state[i] += s[i];
+}
+
+static void sha256_init(sha256 *h) {
+  static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  memcpy(h->state, initial, sizeof initial);
+  h->length = 0;
+  h->used = 0;
+}
+
+static void sha256_update(sha256 *h, const void *data, size_t size) {
+  const unsigned char *p = data;
+  h->length += size;
+  while (size > 0) {
+    size_t take = 64 - h->used < size ? 64 - h->used : size;
+    memcpy(h->block + h->used, p, take);
+    h->used += take, p += take, size -= take;
+    if (h->used == 64) sha256_block(h, h->block), h->used = 0;
+  }
+}
+
+static void sha256_hex(sha256 *h, char hex[65]) {
+  uint64_t bits = h->length * 8;
+  unsigned char pad = 0x80, zero = 0, length[8];
+  sha256_update(h, &pad, 1);
+  while (h->used != 56) sha256_update(h, &zero, 1);
+  for (int i = 0; i < 8; i++) length[i] = (unsigned char)(bits >> (56 - 8 * i));
+  sha256_update(h, length, 8);
+  for (int i = 0; i < 8; i++) sprintf(hex + 8 * i, "%08x", h->state[i]);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Zip central directory (stored members only; no ZIP64, no encryption). */
+
+typedef struct member {
+  char *name;
+  const unsigned char *data;
+  size_t size;
+} member;
+
+static uint32_t le16(const unsigned char *p) { return p[0] | p[1] << 8; }
+static uint32_t le32(const unsigned char *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
+
+/* Fills *members (malloc'd) from the archive in blob; returns the count or -1. */
+static int read_members(const unsigned char *blob, size_t size, member **members, char *err,
+                        size_t errlen, const char *path) {
+  *members = NULL;
+  if (size < 22) goto corrupt;
+  size_t eocd = size - 22, lowest = size > 22 + 65535 ? size - 22 - 65535 : 0;
+  while (le32(blob + eocd) != 0x06054b50) {
+    if (eocd == lowest) goto corrupt;
+    eocd--;
+  }
+  uint32_t count = le16(blob + eocd + 10);
+  size_t offset = le32(blob + eocd + 16);
+  member *list = calloc(count ? count : 1, sizeof *list);
+  if (!list) goto corrupt;
+  *members = list;
+  for (uint32_t i = 0; i < count; i++) {
+    if (offset + 46 > size || le32(blob + offset) != 0x02014b50) goto corrupt;
+    const unsigned char *entry = blob + offset;
+    uint32_t method = le16(entry + 10), stored = le32(entry + 20), length = le32(entry + 24);
+    uint32_t name_length = le16(entry + 28), extra = le16(entry + 30);
+    uint32_t comment = le16(entry + 32), local = le32(entry + 42);
+    if (offset + 46 + name_length > size) goto corrupt;
+    list[i].name = strndup((const char *)entry + 46, name_length);
+    if (method != 0 || stored != length || length == 0xffffffffu) {
+      set_error(err, errlen, "'%s' is corrupt: member '%s' is compressed or ZIP64", path,
+                list[i].name);
+      return -1;
+    }
+    if ((size_t)local + 30 > size || le32(blob + local) != 0x04034b50) goto corrupt;
+    size_t data = (size_t)local + 30 + le16(blob + local + 26) + le16(blob + local + 28);
+    if (data > size || length > size - data) goto corrupt;
+    list[i].data = blob + data;
+    list[i].size = length;
+    offset += 46 + name_length + extra + comment;
+  }
+  return (int)count;
+corrupt:
+  set_error(err, errlen, "'%s' is truncated or corrupt (its zip directory cannot be read)", path);
+  return -1;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * JSON: enough for manifest.json. Each value keeps its source span (for structure_json). */
+
+enum { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
+
+typedef struct json {
+  int type;
+  double number;      /* J_NUMBER, J_BOOL */
+  char *string;       /* J_STRING */
+  char *key;          /* set when the value is an object member */
+  struct json *child; /* J_ARRAY, J_OBJECT: first element */
+  struct json *next;
+  const char *begin, *end;
+} json;
+
+typedef struct json_parser {
+  const char *p, *end;
+  int depth;
+} json_parser;
+
+static void json_free(json *value) {
+  while (value) {
+    json *next = value->next;
+    json_free(value->child);
+    free(value->string);
+    free(value->key);
+    free(value);
+    value = next;
+  }
+}
+
+static void skip_space(json_parser *s) {
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+    s->p++;
+}
+
+static char *parse_string(json_parser *s) {
+  if (s->p >= s->end || *s->p != '"') return NULL;
+  s->p++;
+  size_t capacity = 16, length = 0;
+  char *out = malloc(capacity);
+  while (out && s->p < s->end && *s->p != '"') {
+    if (length + 5 > capacity) {
+      char *grown = realloc(out, capacity *= 2);
+      if (!grown) break;
+      out = grown;
+    }
+    unsigned char c = (unsigned char)*s->p++;
+    if (c < 0x20) break;
+    if (c != '\\') {
+      out[length++] = (char)c;
+      continue;
+    }
+    if (s->p >= s->end) break;
+    char escape = *s->p++;
+    const char *simple = strchr("\"\\/bfnrt", escape);
+    if (simple && escape) {
+      out[length++] = "\"\\/\b\f\n\r\t"[simple - "\"\\/bfnrt"];
+    } else if (escape == 'u' && s->end - s->p >= 4) {
+      unsigned code = 0;
+      for (int i = 0; i < 4; i++) {
+        char h = *s->p++;
+        code = code * 16 + (h >= '0' && h <= '9' ? h - '0' : (h | 32) >= 'a' && (h | 32) <= 'f' ? (h | 32) - 'a' + 10 : 0);
+      }
+      /* UTF-8 encode (surrogate pairs are kept as two 3-byte sequences: names are ASCII). */
+      if (code < 0x80) {
+        out[length++] = (char)code;
+      } else if (code < 0x800) {
+        out[length++] = (char)(0xc0 | code >> 6);
+        out[length++] = (char)(0x80 | (code & 0x3f));
+      } else {
+        out[length++] = (char)(0xe0 | code >> 12);
+        out[length++] = (char)(0x80 | (code >> 6 & 0x3f));
+        out[length++] = (char)(0x80 | (code & 0x3f));
+      }
+    } else {
+      break;
+    }
+  }
+  if (!out || s->p >= s->end || *s->p != '"') {
+    free(out);
+    return NULL;
+  }
+  s->p++;
+  out[length] = 0;
+  return out;
+}
+
+static json *parse_value(json_parser *s) {
+  skip_space(s);
+  if (s->p >= s->end || ++s->depth > 64) return NULL;
+  json *value = calloc(1, sizeof *value);
+  if (!value) return NULL;
+  value->begin = s->p;
+  char c = *s->p;
+  if (c == '{' || c == '[') {
+    value->type = c == '{' ? J_OBJECT : J_ARRAY;
+    char close = c == '{' ? '}' : ']';
+    json **tail = &value->child;
+    s->p++;
+    skip_space(s);
+    if (s->p < s->end && *s->p == close) {
+      s->p++;
+      goto done;
+    }
+    for (;;) {
+      char *key = NULL;
+      if (value->type == J_OBJECT) {
+        skip_space(s);
+        key = parse_string(s);
+        skip_space(s);
+        if (!key || s->p >= s->end || *s->p++ != ':') {
+          free(key);
+          goto fail;
+        }
+      }
+      json *item = parse_value(s);
+      if (!item) {
+        free(key);
+        goto fail;
+      }
+      item->key = key;
+      *tail = item;
+      tail = &item->next;
+      skip_space(s);
+      if (s->p < s->end && *s->p == ',') {
+        s->p++;
+        continue;
+      }
+      if (s->p < s->end && *s->p == close) {
+        s->p++;
+        goto done;
+      }
+      goto fail;
+    }
+  } else if (c == '"') {
+    value->type = J_STRING;
+    if (!(value->string = parse_string(s))) goto fail;
+  } else if (s->end - s->p >= 4 && !strncmp(s->p, "null", 4)) {
+    value->type = J_NULL, s->p += 4;
+  } else if (s->end - s->p >= 4 && !strncmp(s->p, "true", 4)) {
+    value->type = J_BOOL, value->number = 1, s->p += 4;
+  } else if (s->end - s->p >= 5 && !strncmp(s->p, "false", 5)) {
+    value->type = J_BOOL, s->p += 5;
+  } else {
+    char buffer[64];
+    size_t length = 0;
+    while (s->p + length < s->end && length < sizeof buffer - 1 &&
+           strchr("+-0123456789.eE", s->p[length]) && s->p[length])
+      length++;
+    if (length == 0) goto fail;
+    memcpy(buffer, s->p, length);
+    buffer[length] = 0;
+    char *stop;
+    value->type = J_NUMBER;
+    value->number = strtod(buffer, &stop);
+    if (stop != buffer + length) goto fail;
+    s->p += length;
+  }
+done:
+  value->end = s->p;
+  s->depth--;
+  return value;
+fail:
+  json_free(value);
+  return NULL;
+}
+
+static const json *json_get(const json *object, const char *key) {
+  if (!object || object->type != J_OBJECT) return NULL;
+  for (const json *item = object->child; item; item = item->next)
+    if (!strcmp(item->key, key)) return item;
+  return NULL;
+}
+
+static const char *json_string(const json *value) {
+  return value && value->type == J_STRING ? value->string : NULL;
+}
+
+static int json_length(const json *array) {
+  int count = 0;
+  if (array && array->type == J_ARRAY)
+    for (const json *item = array->child; item; item = item->next) count++;
+  return count;
+}
+
+static const json *json_at(const json *array, int index) {
+  const json *item = array && array->type == J_ARRAY ? array->child : NULL;
+  while (item && index-- > 0) item = item->next;
+  return item;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The model. */
+
+typedef struct tensor {
+  cellc_tensor_info info;
+  char *name, *meaning;
+  int64_t *shape;
+} tensor;
+
+typedef struct parameter {
+  tensor spec;
+  void *data;
+} parameter;
+
+struct cellc_entry {
+  cellc_model *model;
+  char *name, *symbol, *structure_json;
+  int n_inputs, n_weights, n_outputs;
+  tensor *inputs, *outputs;
+  int *weights; /* parameter index of each weight, in ABI order */
+  void *function;
+};
+
+struct cellc_model {
+  char *manifest_json;
+  void *library;
+  int n_entries, n_parameters;
+  cellc_entry *entries;
+  parameter *parameters;
+};
+
+static const char *const DTYPE_NAMES[] = {"float32", "float64", "int32", "int64", "bool"};
+static const char *const NPY_DESCRS[] = {"'<f4'", "'<f8'", "'<i4'", "'<i8'", "'|b1'"};
+static const size_t DTYPE_SIZES[] = {4, 8, 4, 8, 1};
+
+size_t cellc_dtype_size(cellc_dtype dtype) {
+  return (unsigned)dtype < 5 ? DTYPE_SIZES[dtype] : 0;
+}
+const char *cellc_dtype_name(cellc_dtype dtype) {
+  return (unsigned)dtype < 5 ? DTYPE_NAMES[dtype] : "?";
+}
+
+/* Reads {name?, shape, dtype, meaning?} into t; returns 0 or -1. */
+static int read_tensor(const json *spec, tensor *t) {
+  const json *shape = json_get(spec, "shape");
+  const char *dtype = json_string(json_get(spec, "dtype"));
+  if (!shape || shape->type != J_ARRAY || !dtype) return -1;
+  t->info.dtype = (cellc_dtype)-1;
+  for (int d = 0; d < 5; d++)
+    if (!strcmp(dtype, DTYPE_NAMES[d])) t->info.dtype = (cellc_dtype)d;
+  if ((int)t->info.dtype < 0) return -1;
+  t->info.rank = json_length(shape);
+  t->shape = calloc(t->info.rank + 1, sizeof *t->shape);
+  if (!t->shape) return -1;
+  t->info.numel = 1;
+  for (int i = 0; i < t->info.rank; i++) {
+    const json *dim = json_at(shape, i);
+    if (dim->type != J_NUMBER || dim->number < 0) return -1;
+    t->shape[i] = (int64_t)dim->number;
+    t->info.numel *= t->shape[i];
+  }
+  t->name = strdup(json_string(json_get(spec, "name")) ? json_string(json_get(spec, "name")) : "");
+  const char *meaning = json_string(json_get(spec, "meaning"));
+  t->meaning = strdup(meaning ? meaning : "");
+  t->info.name = t->name;
+  t->info.meaning = t->meaning;
+  t->info.shape = t->shape;
+  t->info.nbytes = (size_t)t->info.numel * DTYPE_SIZES[t->info.dtype];
+  return 0;
+}
+
+static void free_tensor(tensor *t) {
+  free(t->name);
+  free(t->meaning);
+  free(t->shape);
+}
+
+void cellc_free(cellc_model *model) {
+  if (!model) return;
+  for (int i = 0; i < model->n_entries; i++) {
+    cellc_entry *e = &model->entries[i];
+    for (int j = 0; j < e->n_inputs; j++) free_tensor(&e->inputs[j]);
+    for (int j = 0; j < e->n_outputs; j++) free_tensor(&e->outputs[j]);
+    free(e->inputs), free(e->outputs), free(e->weights);
+    free(e->name), free(e->symbol), free(e->structure_json);
+  }
+  for (int i = 0; i < model->n_parameters; i++) {
+    free_tensor(&model->parameters[i].spec);
+    free(model->parameters[i].data);
+  }
+  free(model->entries);
+  free(model->parameters);
+  free(model->manifest_json);
+  /* The library stays loaded: dlclose under a running call elsewhere would be fatal, and
+   * the content-addressed file is shared by every model with the same code. */
+  free(model);
+}
+
+static const member *find_member(const member *members, int count, const char *name) {
+  for (int i = 0; i < count; i++)
+    if (!strcmp(members[i].name, name)) return &members[i];
+  return NULL;
+}
+
+/* The /proc/cpuinfo flags line ("flags" on x86, "Features" on Arm), or NULL. */
+static char *host_cpu_flags(void) {
+  FILE *file = fopen("/proc/cpuinfo", "r");
+  if (!file) return NULL;
+  char *line = NULL, *flags = NULL;
+  size_t capacity = 0;
+  while (!flags && getline(&line, &capacity, file) > 0) {
+    if (!strncmp(line, "flags", 5) || !strncmp(line, "Features", 8)) {
+      char *colon = strchr(line, ':');
+      if (colon) {
+        flags = malloc(strlen(colon) + 2);
+        sprintf(flags, " %s", colon + 1); /* " f1 f2 ...\n": search for " name " */
+        for (char *c = flags; *c; c++)
+          if (*c == '\n' || *c == '\t') *c = ' ';
+      }
+    }
+  }
+  free(line);
+  fclose(file);
+  return flags;
+}
+
+static int has_flag(const char *flags, const char *name) {
+  size_t length = strlen(name);
+  for (const char *p = strstr(flags, name); p; p = strstr(p + 1, name))
+    if (p[-1] == ' ' && (p[length] == ' ' || p[length] == 0)) return 1;
+  return 0;
+}
+
+static int check_target(const json *target, const char *path, char *err, size_t errlen) {
+  const char *kind = json_string(json_get(target, "kind"));
+  if (!kind || strcmp(kind, "cpu")) {
+    set_error(err, errlen, "'%s' targets '%s', which this runtime cannot run (supported: cpu)",
+              path, kind ? kind : "?");
+    return -1;
+  }
+#if defined(__x86_64__)
+  const char *machine = "x86_64";
+#elif defined(__aarch64__)
+  const char *machine = "aarch64";
+#else
+  const char *machine = NULL;
+#endif
+  const char *triple = json_string(json_get(target, "triple"));
+  if (machine && triple && *triple && strncmp(triple, machine, strlen(machine))) {
+    set_error(err, errlen, "'%s' was compiled for %s; this machine is %s", path, triple,
+              machine);
+    return -1;
+  }
+  const json *features = json_get(target, "cpu_features");
+  char *flags = json_length(features) ? host_cpu_flags() : NULL;
+  if (!flags) return 0;
+  char missing[256] = "";
+  for (const json *f = features->child; f; f = f->next) {
+    if (f->type == J_STRING && !has_flag(flags, f->string)) {
+      if (*missing) strncat(missing, ", ", sizeof missing - strlen(missing) - 1);
+      strncat(missing, f->string, sizeof missing - strlen(missing) - 1);
+    }
+  }
+  free(flags);
+  if (*missing) {
+    set_error(err, errlen, "'%s' needs CPU features this machine lacks: %s", path, missing);
+    return -1;
+  }
+  return 0;
+}
+
+/* Copies a .npy member's data after checking its header against the manifest's spec. */
+static void *read_npy(const member *m, const tensor *spec) {
+  const unsigned char *p = m->data;
+  if (m->size < 10 || memcmp(p, "\x93NUMPY", 6)) return NULL;
+  size_t header = p[6] == 1 ? le16(p + 8) : le32(p + 8), start = p[6] == 1 ? 10 : 12;
+  if (start + header > m->size || m->size - start - header != spec->info.nbytes) return NULL;
+  char *text = strndup((const char *)p + start, header);
+  int ok = text && strstr(text, NPY_DESCRS[spec->info.dtype]) &&
+           strstr(text, "'fortran_order': False");
+  free(text);
+  void *data = NULL;
+  if (!ok || posix_memalign(&data, 64, spec->info.nbytes ? spec->info.nbytes : 1)) return NULL;
+  memcpy(data, p + start + header, spec->info.nbytes);
+  return data;
+}
+
+static int make_directories(char *path) {
+  for (char *p = path + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    int failed = mkdir(path, 0755) && errno != EEXIST;
+    *p = '/';
+    if (failed) return -1;
+  }
+  return mkdir(path, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* Writes the code to <cache>/so/<sha256>.so once (atomically); returns the path or NULL. */
+static char *extract_library(const member *code, char *err, size_t errlen) {
+  char hex[65], directory[4096], *path = NULL;
+  sha256 h;
+  sha256_init(&h);
+  sha256_update(&h, code->data, code->size);
+  sha256_hex(&h, hex);
+  const char *override = getenv("CELLC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  if (override && *override)
+    snprintf(directory, sizeof directory, "%s/so", override);
+  else if (xdg && *xdg)
+    snprintf(directory, sizeof directory, "%s/cellc/so", xdg);
+  else
+    snprintf(directory, sizeof directory, "%s/.cache/cellc/so", home ? home : "/tmp");
+  if (asprintf(&path, "%s/%s.so", directory, hex) < 0) return NULL;
+
+  FILE *existing = fopen(path, "rb");
+  if (existing) {
+    int same = 1;
+    unsigned char buffer[65536];
+    size_t offset = 0, got;
+    while (same && (got = fread(buffer, 1, sizeof buffer, existing)) > 0) {
+      same = offset + got <= code->size && !memcmp(buffer, code->data + offset, got);
+      offset += got;
+    }
+    fclose(existing);
+    if (same && offset == code->size) return path;
+  }
+  char *temporary = NULL;
+  int fd = -1;
+  if (make_directories(directory) == 0 &&
+      asprintf(&temporary, "%s/.tmp-XXXXXX", directory) >= 0 &&
+      (fd = mkstemp(temporary)) >= 0) {
+    size_t written = 0;
+    while (written < code->size) {
+      ssize_t n = write(fd, code->data + written, code->size - written);
+      if (n <= 0) break;
+      written += (size_t)n;
+    }
+    int ok = written == code->size && fchmod(fd, 0755) == 0;
+    ok = close(fd) == 0 && ok && rename(temporary, path) == 0;
+    if (!ok) unlink(temporary);
+    free(temporary);
+    if (ok) return path;
+  } else {
+    free(temporary);
+  }
+  set_error(err, errlen,
+            "cannot write the extracted library to %s: %s (set CELLC_CACHE_DIR to a writable "
+            "directory)",
+            directory, strerror(errno));
+  free(path);
+  return NULL;
+}
+
+/* Reads the whole file; NULL with a reason on failure. */
+static unsigned char *read_file(const char *path, size_t *size, char *err, size_t errlen) {
+  FILE *file = fopen(path, "rb");
+  unsigned char *blob = NULL;
+  long length = -1;
+  if (file && fseek(file, 0, SEEK_END) == 0 && (length = ftell(file)) >= 0 &&
+      fseek(file, 0, SEEK_SET) == 0 && (blob = malloc(length ? (size_t)length : 1)) &&
+      fread(blob, 1, (size_t)length, file) == (size_t)length) {
+    fclose(file);
+    *size = (size_t)length;
+    return blob;
+  }
+  set_error(err, errlen, "cannot read cellc artifact '%s': %s", path, strerror(errno));
+  free(blob);
+  if (file) fclose(file);
+  return NULL;
+}
+
+static int load_entries(cellc_model *model, const json *entries, const json *manifest,
+                        const char *path, char *err, size_t errlen) {
+  model->n_entries = json_length(entries);
+  model->entries = calloc(model->n_entries ? model->n_entries : 1, sizeof *model->entries);
+  if (!model->entries) return -1;
+  for (int i = 0; i < model->n_entries; i++) {
+    const json *spec = json_at(entries, i);
+    cellc_entry *e = &model->entries[i];
+    const char *name = json_string(json_get(spec, "name"));
+    const char *symbol = json_string(json_get(spec, "symbol"));
+    const json *inputs = json_get(spec, "inputs"), *outputs = json_get(spec, "outputs");
+    const json *weights = json_get(spec, "weights"), *structure = json_get(spec, "structure");
+    e->model = model;
+    if (!name || !symbol || !inputs || !outputs || !weights || !structure) goto invalid;
+    e->name = strdup(name);
+    e->symbol = strdup(symbol);
+    e->structure_json = strndup(structure->begin, (size_t)(structure->end - structure->begin));
+    e->n_inputs = json_length(inputs);
+    e->n_outputs = json_length(outputs);
+    e->n_weights = json_length(weights);
+    if (e->n_inputs + e->n_weights + e->n_outputs > CELLC_MAX_ARGS) {
+      set_error(err, errlen,
+                "'%s': entry '%s' has %d pointer arguments; the C runtime calls at most %d",
+                path, name, e->n_inputs + e->n_weights + e->n_outputs, CELLC_MAX_ARGS);
+      return -1;
+    }
+    e->inputs = calloc(e->n_inputs + 1, sizeof *e->inputs);
+    e->outputs = calloc(e->n_outputs + 1, sizeof *e->outputs);
+    e->weights = calloc(e->n_weights + 1, sizeof *e->weights);
+    if (!e->inputs || !e->outputs || !e->weights) return -1;
+    for (int j = 0; j < e->n_inputs; j++)
+      if (read_tensor(json_at(inputs, j), &e->inputs[j])) goto invalid;
+    for (int j = 0; j < e->n_outputs; j++)
+      if (read_tensor(json_at(outputs, j), &e->outputs[j])) goto invalid;
+    for (int j = 0; j < e->n_weights; j++) {
+      const char *weight = json_string(json_at(weights, j));
+      e->weights[j] = -1;
+      for (int k = 0; weight && k < model->n_parameters; k++)
+        if (!strcmp(model->parameters[k].spec.name, weight)) e->weights[j] = k;
+      if (e->weights[j] < 0) goto invalid;
+    }
+    e->function = dlsym(model->library, symbol);
+    if (!e->function) {
+      set_error(err, errlen, "'%s' is corrupt: its code has no symbol '%s' for entry '%s'", path,
+                symbol, name);
+      return -1;
+    }
+  }
+  (void)manifest;
+  return 0;
+invalid:
+  set_error(err, errlen, "'%s' has an invalid manifest (entry %s)", path,
+            model->entries ? "signature" : "list");
+  return -1;
+}
+
+cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
+  size_t size = 0;
+  unsigned char *blob = read_file(path, &size, err, errlen);
+  if (!blob) return NULL;
+  cellc_model *model = NULL;
+  member *members = NULL;
+  json *manifest = NULL;
+  char *library_path = NULL;
+  int count = -1;
+
+  size_t mime = sizeof MIMETYPE - 1;
+  if (size < 38 + mime || memcmp(blob, "PK\3\4", 4) || memcmp(blob + 30, "mimetype", 8) ||
+      memcmp(blob + 38, MIMETYPE, mime)) {
+    set_error(err, errlen, "'%s' is not a cellc artifact (it does not start with the cellc magic)",
+              path);
+    goto fail;
+  }
+  if ((count = read_members(blob, size, &members, err, errlen, path)) < 0) goto fail;
+
+  const member *manifest_member = find_member(members, count, "manifest.json");
+  json_parser parser = {0};
+  if (manifest_member) {
+    parser.p = (const char *)manifest_member->data;
+    parser.end = parser.p + manifest_member->size;
+    manifest = parse_value(&parser);
+  }
+  if (!manifest || manifest->type != J_OBJECT) {
+    set_error(err, errlen, "'%s' is corrupt: manifest.json is missing or not JSON", path);
+    goto fail;
+  }
+  const char *format = json_string(json_get(manifest, "format"));
+  if (!format || strcmp(format, "cellc-artifact")) {
+    set_error(err, errlen, "'%s' is not a cellc artifact (manifest format is not cellc-artifact)",
+              path);
+    goto fail;
+  }
+  const json *version = json_get(manifest, "format_version");
+  if (!version || version->type != J_NUMBER || version->number != CELLC_FORMAT_VERSION) {
+    set_error(err, errlen,
+              "'%s' has format_version %g; this runtime reads format_version %d: %s", path,
+              version && version->type == J_NUMBER ? version->number : -1.0, CELLC_FORMAT_VERSION,
+              version && version->type == J_NUMBER && version->number > CELLC_FORMAT_VERSION
+                  ? "upgrade cellc"
+                  : "recompile the model");
+    goto fail;
+  }
+
+  /* Checksum: every member between `mimetype` and `checksum.sha256` (which must be last). */
+  if (count < 2 || strcmp(members[count - 1].name, "checksum.sha256")) {
+    set_error(err, errlen, "'%s' is corrupt: the last member is not checksum.sha256", path);
+    goto fail;
+  }
+  sha256 h;
+  sha256_init(&h);
+  for (int i = 0; i < count - 1; i++) {
+    if (!strcmp(members[i].name, "mimetype")) continue;
+    unsigned char length[8];
+    for (int b = 0; b < 8; b++) length[b] = (unsigned char)((uint64_t)members[i].size >> (8 * b));
+    sha256_update(&h, members[i].name, strlen(members[i].name) + 1);
+    sha256_update(&h, length, 8);
+    sha256_update(&h, members[i].data, members[i].size);
+  }
+  char hex[65];
+  sha256_hex(&h, hex);
+  if (members[count - 1].size < 64 || memcmp(hex, members[count - 1].data, 64)) {
+    set_error(err, errlen,
+              "'%s' is corrupt: checksum mismatch (the file was truncated or modified after it "
+              "was written)",
+              path);
+    goto fail;
+  }
+
+  if (check_target(json_get(manifest, "target"), path, err, errlen)) goto fail;
+
+  model = calloc(1, sizeof *model);
+  if (!model) goto fail;
+  model->manifest_json = strndup((const char *)manifest_member->data, manifest_member->size);
+
+  const json *parameters = json_get(manifest, "parameters");
+  model->n_parameters = json_length(parameters);
+  model->parameters = calloc(model->n_parameters + 1, sizeof *model->parameters);
+  for (int i = 0; model->parameters && i < model->n_parameters; i++) {
+    parameter *p = &model->parameters[i];
+    char name[32];
+    snprintf(name, sizeof name, "params/%d.npy", i);
+    const member *m = find_member(members, count, name);
+    if (read_tensor(json_at(parameters, i), &p->spec) || !m ||
+        !(p->data = read_npy(m, &p->spec))) {
+      set_error(err, errlen, "'%s' is corrupt: parameter %d (%s) does not match the manifest",
+                path, i, name);
+      goto fail;
+    }
+  }
+
+  const member *code = find_member(members, count, "code.so");
+  if (!code) {
+    set_error(err, errlen, "'%s' is corrupt: member 'code.so' is missing", path);
+    goto fail;
+  }
+  if (!(library_path = extract_library(code, err, errlen))) goto fail;
+  model->library = dlopen(library_path, RTLD_NOW | RTLD_LOCAL);
+  if (!model->library) {
+    set_error(err, errlen, "cannot load the code of '%s': %s", path, dlerror());
+    goto fail;
+  }
+  if (load_entries(model, json_get(manifest, "entries"), manifest, path, err, errlen)) goto fail;
+
+  free(library_path);
+  json_free(manifest);
+  for (int i = 0; i < count; i++) free(members[i].name);
+  free(members);
+  free(blob);
+  return model;
+
+fail:
+  free(library_path);
+  json_free(manifest);
+  for (int i = 0; members && i < count; i++) free(members[i].name);
+  free(members);
+  free(blob);
+  cellc_free(model);
+  return NULL;
+}
+
+int cellc_entry_count(const cellc_model *model) { return model->n_entries; }
+
+const cellc_entry *cellc_entry_at(const cellc_model *model, int index) {
+  return index >= 0 && index < model->n_entries ? &model->entries[index] : NULL;
+}
+
+const cellc_entry *cellc_entry_find(const cellc_model *model, const char *name) {
+  for (int i = 0; i < model->n_entries; i++)
+    if (!strcmp(model->entries[i].name, name)) return &model->entries[i];
+  return NULL;
+}
+
+const char *cellc_entry_name(const cellc_entry *entry) { return entry->name; }
+int cellc_entry_num_inputs(const cellc_entry *entry) { return entry->n_inputs; }
+int cellc_entry_num_outputs(const cellc_entry *entry) { return entry->n_outputs; }
+const char *cellc_entry_structure_json(const cellc_entry *entry) { return entry->structure_json; }
+
+const cellc_tensor_info *cellc_entry_input(const cellc_entry *entry, int index) {
+  return index >= 0 && index < entry->n_inputs ? &entry->inputs[index].info : NULL;
+}
+
+const cellc_tensor_info *cellc_entry_output(const cellc_entry *entry, int index) {
+  return index >= 0 && index < entry->n_outputs ? &entry->outputs[index].info : NULL;
+}
+
+int cellc_parameter_count(const cellc_model *model) { return model->n_parameters; }
+
+const cellc_tensor_info *cellc_parameter_at(const cellc_model *model, int index) {
+  return index >= 0 && index < model->n_parameters ? &model->parameters[index].spec.info : NULL;
+}
+
+int cellc_set_parameter(cellc_model *model, const char *name, const void *data, size_t nbytes,
+                        char *err, size_t errlen) {
+  for (int i = 0; i < model->n_parameters; i++) {
+    parameter *p = &model->parameters[i];
+    if (strcmp(p->spec.name, name)) continue;
+    if (nbytes != p->spec.info.nbytes) {
+      set_error(err, errlen, "parameter '%s' is %s with %zu bytes, got %zu bytes", name,
+                cellc_dtype_name(p->spec.info.dtype), p->spec.info.nbytes, nbytes);
+      return -1;
+    }
+    memcpy(p->data, data, nbytes);
+    return 0;
+  }
+  set_error(err, errlen, "the model has no parameter '%s'", name);
+  return -1;
+}
+
+const char *cellc_manifest_json(const cellc_model *model) { return model->manifest_json; }
+
+/* ------------------------------------------------------------------------------------------
+ * The call. The entry takes n pointers (inputs, weights, outputs); C cannot build a call of
+ * run-time arity, so each arity up to CELLC_MAX_ARGS gets its own correctly typed call. */
+
+typedef void *ptr; /* one pointer parameter */
+
+/* T<n>: n pointer parameter types; A<n>: the first n pointers of a. */
+#define T1 ptr
+#define A1 a[0]
+#define T2 T1, ptr
+#define A2 A1, a[1]
+#define T3 T2, ptr
+#define A3 A2, a[2]
+#define T4 T3, ptr
+#define A4 A3, a[3]
+#define T5 T4, ptr
+#define A5 A4, a[4]
+#define T6 T5, ptr
+#define A6 A5, a[5]
+#define T7 T6, ptr
+#define A7 A6, a[6]
+#define T8 T7, ptr
+#define A8 A7, a[7]
+#define T9 T8, ptr
+#define A9 A8, a[8]
+#define T10 T9, ptr
+#define A10 A9, a[9]
+#define T11 T10, ptr
+#define A11 A10, a[10]
+#define T12 T11, ptr
+#define A12 A11, a[11]
+#define T13 T12, ptr
+#define A13 A12, a[12]
+#define T14 T13, ptr
+#define A14 A13, a[13]
+#define T15 T14, ptr
+#define A15 A14, a[14]
+#define T16 T15, ptr
+#define A16 A15, a[15]
+#define T17 T16, ptr
+#define A17 A16, a[16]
+#define T18 T17, ptr
+#define A18 A17, a[17]
+#define T19 T18, ptr
+#define A19 A18, a[18]
+#define T20 T19, ptr
+#define A20 A19, a[19]
+#define T21 T20, ptr
+#define A21 A20, a[20]
+#define T22 T21, ptr
+#define A22 A21, a[21]
+#define T23 T22, ptr
+#define A23 A22, a[22]
+#define T24 T23, ptr
+#define A24 A23, a[23]
+#define T25 T24, ptr
+#define A25 A24, a[24]
+#define T26 T25, ptr
+#define A26 A25, a[25]
+#define T27 T26, ptr
+#define A27 A26, a[26]
+#define T28 T27, ptr
+#define A28 A27, a[27]
+#define T29 T28, ptr
+#define A29 A28, a[28]
+#define T30 T29, ptr
+#define A30 A29, a[29]
+#define T31 T30, ptr
+#define A31 A30, a[30]
+#define T32 T31, ptr
+#define A32 A31, a[31]
+#define T33 T32, ptr
+#define A33 A32, a[32]
+#define T34 T33, ptr
+#define A34 A33, a[33]
+#define T35 T34, ptr
+#define A35 A34, a[34]
+#define T36 T35, ptr
+#define A36 A35, a[35]
+#define T37 T36, ptr
+#define A37 A36, a[36]
+#define T38 T37, ptr
+#define A38 A37, a[37]
+#define T39 T38, ptr
+#define A39 A38, a[38]
+#define T40 T39, ptr
+#define A40 A39, a[39]
+#define T41 T40, ptr
+#define A41 A40, a[40]
+#define T42 T41, ptr
+#define A42 A41, a[41]
+#define T43 T42, ptr
+#define A43 A42, a[42]
+#define T44 T43, ptr
+#define A44 A43, a[43]
+#define T45 T44, ptr
+#define A45 A44, a[44]
+#define T46 T45, ptr
+#define A46 A45, a[45]
+#define T47 T46, ptr
+#define A47 A46, a[46]
+#define T48 T47, ptr
+#define A48 A47, a[47]
+#define T49 T48, ptr
+#define A49 A48, a[48]
+#define T50 T49, ptr
+#define A50 A49, a[49]
+#define T51 T50, ptr
+#define A51 A50, a[50]
+#define T52 T51, ptr
+#define A52 A51, a[51]
+#define T53 T52, ptr
+#define A53 A52, a[52]
+#define T54 T53, ptr
+#define A54 A53, a[53]
+#define T55 T54, ptr
+#define A55 A54, a[54]
+#define T56 T55, ptr
+#define A56 A55, a[55]
+#define T57 T56, ptr
+#define A57 A56, a[56]
+#define T58 T57, ptr
+#define A58 A57, a[57]
+#define T59 T58, ptr
+#define A59 A58, a[58]
+#define T60 T59, ptr
+#define A60 A59, a[59]
+#define T61 T60, ptr
+#define A61 A60, a[60]
+#define T62 T61, ptr
+#define A62 A61, a[61]
+#define T63 T62, ptr
+#define A63 A62, a[62]
+#define T64 T63, ptr
+#define A64 A63, a[63]
+#define CALL(n)                       \
+  case n:                             \
+    ((void (*)(T##n))function)(A##n); \
+    return;
+
+static void call_pointers(void *function, void *const *a, int n) {
+  switch (n) {
+    CALL(1) CALL(2) CALL(3) CALL(4) CALL(5) CALL(6) CALL(7) CALL(8)
+    CALL(9) CALL(10) CALL(11) CALL(12) CALL(13) CALL(14) CALL(15) CALL(16)
+    CALL(17) CALL(18) CALL(19) CALL(20) CALL(21) CALL(22) CALL(23) CALL(24)
+    CALL(25) CALL(26) CALL(27) CALL(28) CALL(29) CALL(30) CALL(31) CALL(32)
+    CALL(33) CALL(34) CALL(35) CALL(36) CALL(37) CALL(38) CALL(39) CALL(40)
+    CALL(41) CALL(42) CALL(43) CALL(44) CALL(45) CALL(46) CALL(47) CALL(48)
+    CALL(49) CALL(50) CALL(51) CALL(52) CALL(53) CALL(54) CALL(55) CALL(56)
+    CALL(57) CALL(58) CALL(59) CALL(60) CALL(61) CALL(62) CALL(63) CALL(64)
+  }
+}
+
+void cellc_call(const cellc_entry *entry, const void *const *inputs, void *const *outputs) {
+  void *arguments[CELLC_MAX_ARGS];
+  int n = 0;
+  for (int i = 0; i < entry->n_inputs; i++) arguments[n++] = (void *)inputs[i];
+  for (int i = 0; i < entry->n_weights; i++)
+    arguments[n++] = entry->model->parameters[entry->weights[i]].data;
+  for (int i = 0; i < entry->n_outputs; i++) arguments[n++] = outputs[i];
+  call_pointers(entry->function, arguments, n);
+}

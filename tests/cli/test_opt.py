@@ -1,0 +1,444 @@
+"""`cellc opt`: the lit driver. Through click's CliRunner (fast) and as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+import pytest
+from cellc.cli import diagnostics as diag
+from cellc.cli import pipeline
+from cellc.cli.main import CellcGroup, cellc
+from cellc.dialects import ms
+from click.testing import CliRunner
+
+GOOD = textwrap.dedent(
+    """\
+    func.func @f(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {
+      %0 = "ms.matmul"(%a, %b) {transpose_a = false, transpose_b = false} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+      %1 = "ms.relu"(%0) : (tensor<2x4xf32>) -> tensor<2x4xf32>
+      return %1 : tensor<2x4xf32>
+    }
+    """
+)
+
+# Line 2 holds the bad matmul: contracting dims 3 vs 4.
+BAD_MATMUL = textwrap.dedent(
+    """\
+    func.func @f(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
+      %0 = "ms.matmul"(%a, %b) {transpose_a = false, transpose_b = false} : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+      return %0 : tensor<2x5xf32>
+    }
+    """
+)
+
+CELLC = Path(sys.executable).with_name("cellc")
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(cellc, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def write(tmp_path):
+    def write(text: str, name: str = "input.mlir") -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return write
+
+
+# --------------------------------------------------------------------------------------------
+# Round trip, stdin, output file
+# --------------------------------------------------------------------------------------------
+
+
+def test_roundtrip_prints_generic_form_that_parses_again(write):
+    first = invoke("opt", write(GOOD))
+    assert first.exit_code == 0, first.output
+    assert '"ms.matmul"(%arg0, %arg1) {transpose_a = false, transpose_b = false}' in first.stdout
+    second = invoke("opt", input=first.stdout)
+    assert second.exit_code == 0, second.output
+    assert second.stdout == first.stdout
+
+
+def test_reads_stdin_and_writes_output_file(tmp_path):
+    out = tmp_path / "out.mlir"
+    result = invoke("opt", "-", "-o", str(out), input=GOOD)
+    assert result.exit_code == 0, result.output
+    assert '"ms.relu"' in out.read_text()
+    assert result.stdout == ""
+
+
+def test_debuginfo_names_the_real_file(write):
+    path = write(GOOD)
+    result = invoke("opt", path, "--mlir-print-debuginfo")
+    assert result.exit_code == 0, result.output
+    assert f'loc("{path}":2:' in result.stdout
+    assert 'loc("-"' not in result.stdout
+
+
+def test_upstream_pipeline_runs(write):
+    text = GOOD.replace(
+        "return %1", '%2 = "ms.neg"(%1) : (tensor<2x4xf32>) -> tensor<2x4xf32>\n  return %1'
+    )
+    result = invoke("opt", write(text), "--pass-pipeline=builtin.module(canonicalize,cse)")
+    assert result.exit_code == 0, result.output
+    # IRDL ops have no side effects declared, so the dead ms.neg is kept; the pipeline ran.
+    assert '"ms.relu"' in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# Errors: file:line:col, op name, types; exit status 1; no traceback
+# --------------------------------------------------------------------------------------------
+
+
+def test_invalid_file_reports_op_types_and_line(write):
+    path = write(BAD_MATMUL)
+    result = invoke("opt", path)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert (
+        f"{path}:2:8: error: 'ms.matmul' op contracting dimensions differ (3 vs 4): "
+        "tensor<2x3xf32> and tensor<4x5xf32>"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_irdl_error_names_the_op(write):
+    text = GOOD.replace("transpose_a = false", 'transpose_a = "no"')
+    path = write(text)
+    result = invoke("opt", path)
+    assert result.exit_code == 1
+    assert f"{path}:2:8: error: 'ms.matmul' op expected base attribute" in result.stderr
+
+
+def test_syntax_error_reports_position(write):
+    path = write(
+        'func.func @f() {\n  %0 = "ms.relu"(%nope) : (tensor<2xf32>) -> tensor<2xf32>\n}\n'
+    )
+    result = invoke("opt", path)
+    assert result.exit_code == 1
+    assert f"{path}:2:18: error: use of undeclared SSA value name" in result.stderr
+
+
+def test_stdin_errors_name_stdin():
+    result = invoke("opt", input=BAD_MATMUL)
+    assert result.exit_code == 1
+    assert "<stdin>:2:8: error: 'ms.matmul' op" in result.stderr
+
+
+def test_missing_file_is_a_usage_error():
+    result = invoke("opt", "/nonexistent/file.mlir")
+    assert result.exit_code == 2
+    assert "/nonexistent/file.mlir" in result.stderr
+
+
+def test_unknown_pass(write):
+    result = invoke("opt", write(GOOD), "--pass-pipeline=builtin.module(cse,no-such-pass)")
+    assert result.exit_code == 2
+    assert "unknown pass 'no-such-pass'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_upstream_pass_option(write):
+    result = invoke("opt", write(GOOD), "--pass-pipeline=builtin.module(cse{bogus=1})")
+    assert result.exit_code == 2
+    assert "invalid pass 'cse{bogus=1}'" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# --split-input-file
+# --------------------------------------------------------------------------------------------
+
+
+def test_split_input_file_prints_each_piece(write):
+    text = GOOD + "\n// -----\n\n" + GOOD.replace("@f", "@g")
+    result = invoke("opt", write(text), "--split-input-file")
+    assert result.exit_code == 0, result.output
+    pieces = result.stdout.split("// -----\n")
+    assert len(pieces) == 2
+    assert "@f" in pieces[0] and "@g" not in pieces[0]
+    assert "@g" in pieces[1]
+
+
+def test_split_input_file_keeps_file_line_numbers(write):
+    text = GOOD + "// -----\n" + BAD_MATMUL  # the bad matmul is on line 5 + 1 + 2 = 8
+    path = write(text)
+    result = invoke("opt", path, "--split-input-file")
+    assert result.exit_code == 1
+    assert f"{path}:8:8: error: 'ms.matmul' op contracting dimensions differ" in result.stderr
+    assert '"ms.relu"' in result.stdout  # the good piece is still printed
+
+
+def test_without_split_a_marker_is_just_a_comment(write):
+    text = GOOD + "// -----\n" + GOOD.replace("@f", "@g")
+    result = invoke("opt", write(text))
+    assert result.exit_code == 0, result.output
+    assert "@f" in result.stdout and "@g" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
+# --verify-diagnostics
+# --------------------------------------------------------------------------------------------
+
+EXPECTING = textwrap.dedent(
+    """\
+    func.func @f(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+      // expected-error @+1 {{'ms.add' op shapes do not broadcast: tensor<2x3xf32> and tensor<4xf32>}}
+      %0 = "ms.add"(%a, %b) : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+      %1 = "ms.exp"(%0) : (tensor<2x3xf32>) -> tensor<2x3xi32> // expected-error {{'ms.exp' op result type tensor<2x3xi32>}}
+      %2 = "ms.neg"(%a) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+      // expected-error @-1 {{'ms.neg' op}}
+      return %0 : tensor<2x3xf32>
+    }
+    """
+)
+
+
+def test_verify_diagnostics_accepts_expected_errors(write):
+    result = invoke("opt", write(EXPECTING), "--verify-diagnostics")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_verify_diagnostics_reports_mismatches(write):
+    text = EXPECTING.replace("do not broadcast", "never broadcast")
+    path = write(text)
+    result = invoke("opt", path, "--verify-diagnostics")
+    assert result.exit_code == 1
+    assert (
+        f"{path}:3:8: error: unexpected error: 'ms.add' op shapes do not broadcast" in result.stderr
+    )
+    assert (
+        f"{path}:2:6: error: expected error \"'ms.add' op shapes never broadcast" in result.stderr
+    )
+    assert "was not produced" in result.stderr
+
+
+def test_verify_diagnostics_with_split_input_file(write):
+    case = "func.func @f(%a: tensor<2xi32>) -> tensor<2xi32> {{\n  {line}\n  return %0 : tensor<2xi32>\n}}\n"
+    bad = '%0 = "ms.exp"(%a) : (tensor<2xi32>) -> tensor<2xi32> // expected-error {{expects a floating-point tensor, got tensor<2xi32>}}'
+    good = '%0 = "ms.neg"(%a) : (tensor<2xi32>) -> tensor<2xi32>'
+    text = (
+        case.format(line=bad)
+        + "// -----\n"
+        + case.format(line=good)
+        + "// -----\n"
+        + case.format(line=bad)
+    )
+    result = invoke("opt", write(text), "--split-input-file", "--verify-diagnostics")
+    assert result.exit_code == 0, result.output
+    assert '"ms.neg"' in result.stdout  # only the valid piece prints
+
+
+def test_expected_error_that_never_comes(write):
+    text = GOOD.replace("return %1", "// expected-error @+1 {{nothing wrong here}}\n  return %1")
+    path = write(text)
+    result = invoke("opt", path, "--verify-diagnostics")
+    assert result.exit_code == 1
+    assert (
+        f'{path}:4:6: error: expected error "nothing wrong here" was not produced' in result.stderr
+    )
+
+
+def test_parse_expectations_forms():
+    text = textwrap.dedent(
+        """\
+        a // expected-error {{same line}}
+        // expected-warning@+2 {{two below}}
+        // expected-note @above {{above}}
+        b
+        // expected-remark @-3 {{three above}}
+        // expected-error @unknown {{anywhere}}
+        c // expected-error-re {{value {{[0-9]+}} is bad}}
+        """
+    )
+    found = {e.text: e for e in diag.parse_expectations(text)}
+    assert found["same line"].line == 1 and found["same line"].severity == "error"
+    assert found["two below"].line == 4 and found["two below"].severity == "warning"
+    assert found["above"].line == 1  # skips the expectation line above it
+    assert found["three above"].line == 2
+    assert found["anywhere"].line is None
+    regex = found["value {{[0-9]+}} is bad"]
+    assert regex.pattern.search("value 42 is bad") and not regex.pattern.search("value x is bad")
+
+
+# --------------------------------------------------------------------------------------------
+# Pipelines mixing cellc passes and upstream passes
+# --------------------------------------------------------------------------------------------
+
+
+def test_split_pipeline():
+    elements = pipeline.split_pipeline(
+        "builtin.module(ms-expand-grad, canonicalize{max-iterations=2 region-simplify=disabled},"
+        " func.func(cse,canonicalize), convert-ms-to-linalg)"
+    )
+    assert [e.name for e in elements] == [
+        "ms-expand-grad",
+        "canonicalize",
+        "func.func",
+        "convert-ms-to-linalg",
+    ]
+    assert elements[1].options == "max-iterations=2 region-simplify=disabled"
+    assert elements[2].text == "func.func(cse,canonicalize)"
+    assert pipeline.split_pipeline("cse, canonicalize")[1].name == "canonicalize"
+    with pytest.raises(pipeline.PipelineError):
+        pipeline.split_pipeline("builtin.module(cse")
+
+
+def test_parse_options():
+    assert pipeline.parse_options('a=1 b="x y" flag') == {"a": "1", "b": "x y", "flag": "true"}
+
+
+def _tag_pass(module, tag="1"):
+    """A stand-in cellc pass: marks every func.func with an attribute."""
+    for op in module.body.operations:
+        op.attributes["test.tag"] = ms.ir.StringAttr.get(tag)
+
+
+def _failing_pass(module):
+    raise ms.ShapeError("ms.matmul", "cannot do this: tensor<2x3xf32>")
+
+
+@pytest.fixture
+def fake_passes(monkeypatch):
+    passes = {"test-tag": _tag_pass, "test-fail": _failing_pass}
+    monkeypatch.setattr(pipeline, "cellc_passes", lambda: passes)
+    return passes
+
+
+def test_mixed_pipeline_groups_upstream_runs(fake_passes):
+    steps = pipeline.resolve("builtin.module(canonicalize,cse,test-tag{tag=x},func.func(cse))")
+    assert [type(s).__name__ for s in steps] == ["UpstreamStep", "CellcStep", "UpstreamStep"]
+    assert steps[0].text == "builtin.module(canonicalize,cse)"
+    assert steps[1].options == {"tag": "x"}
+
+
+def test_mixed_pipeline_runs_cellc_pass(write, fake_passes):
+    result = invoke(
+        "opt", write(GOOD), "-p", "builtin.module(cse,test-tag{tag=hello},canonicalize)"
+    )
+    assert result.exit_code == 0, result.output
+    assert 'test.tag = "hello"' in result.stdout
+
+
+def test_failing_cellc_pass_is_a_diagnostic(write, fake_passes):
+    result = invoke("opt", write(GOOD), "-p", "builtin.module(test-fail)")
+    assert result.exit_code == 1
+    assert "error: 'ms.matmul' op cannot do this: tensor<2x3xf32>" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_pass_lists_cellc_passes(write, fake_passes):
+    result = invoke("opt", write(GOOD), "-p", "builtin.module(test-nope)")
+    assert result.exit_code == 2
+    assert "unknown pass 'test-nope'" in result.stderr
+    assert "test-fail, test-tag" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The group: help, error reporting, --debug
+# --------------------------------------------------------------------------------------------
+
+
+def test_help_shows_examples():
+    for args in (["--help"], ["opt", "--help"]):
+        result = invoke(*args)
+        assert result.exit_code == 0
+        assert "Examples:" in result.stdout
+    assert "--split-input-file --verify-diagnostics" in invoke("opt", "--help").stdout
+
+
+def _group_raising(error):
+    @click.group(cls=CellcGroup)
+    @click.option("--debug", is_flag=True)
+    def group(debug):
+        pass
+
+    @group.command()
+    def boom():
+        raise error
+
+    return group
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (ms.ShapeError("ms.add", "shapes do not broadcast"), "error: 'ms.add' op shapes do not"),
+        (RuntimeError("oops"), "internal error: RuntimeError: oops"),
+    ],
+)
+def test_group_reports_errors_without_traceback(error, message):
+    result = CliRunner().invoke(_group_raising(error), ["boom"])
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_group_debug_reraises():
+    result = CliRunner().invoke(_group_raising(RuntimeError("oops")), ["--debug", "boom"])
+    assert isinstance(result.exception, RuntimeError)
+    assert "internal error: RuntimeError: oops" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The installed console script
+# --------------------------------------------------------------------------------------------
+
+
+def run_cellc(*args, input=None):
+    env = dict(os.environ)
+    env.pop("CELLC_DEBUG", None)
+    return subprocess.run(
+        [str(CELLC), *args],
+        check=False,
+        input=input,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.skipif(not CELLC.exists(), reason="cellc console script not installed in this venv")
+def test_console_script_roundtrip_and_error(write):
+    ok = run_cellc("opt", write(GOOD))
+    assert ok.returncode == 0, ok.stderr
+    again = run_cellc("opt", "-", input=ok.stdout)
+    assert again.returncode == 0 and again.stdout == ok.stdout
+
+    path = write(BAD_MATMUL, "bad.mlir")
+    bad = run_cellc("opt", path)
+    assert bad.returncode == 1
+    assert f"{path}:2:8: error: 'ms.matmul' op contracting dimensions differ" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.skipif(not CELLC.exists(), reason="cellc console script not installed in this venv")
+def test_console_script_unknown_pass(write):
+    result = run_cellc("opt", write(GOOD), "--pass-pipeline=builtin.module(no-such-pass)")
+    assert result.returncode == 2
+    assert "unknown pass 'no-such-pass'" in result.stderr
+
+
+def _crashing_pass(module):
+    raise KeyError("oops")
+
+
+def test_crashing_cellc_pass_names_the_error_and_debug_shows_traceback(write, monkeypatch):
+    monkeypatch.setattr(pipeline, "cellc_passes", lambda: {"test-crash": _crashing_pass})
+    path = write(GOOD)
+    result = invoke("opt", path, "-p", "builtin.module(test-crash)")
+    assert result.exit_code == 1
+    assert "error: KeyError: 'oops'" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = CliRunner().invoke(cellc, ["--debug", "opt", path, "-p", "builtin.module(test-crash)"])
+    assert isinstance(debug.exception, KeyError)
+    assert "internal error: KeyError" in debug.stderr

@@ -1,0 +1,75 @@
+// RUN: cellc opt %s --pass-pipeline='builtin.module(convert-linalg-to-gpu)' --split-input-file | FileCheck %s
+
+// An elementwise op with a broadcast operand: the two parallel loops tile onto blocks (x: the
+// inner loop) and 32x8 threads; the result becomes a trailing out-param; one kernel.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @bias_add
+// CHECK-SAME: (%[[X:.*]]: memref<37x50xf32>, %[[B:.*]]: memref<50xf32>, %[[OUT:.*]]: memref<37x50xf32>)
+// CHECK-SAME: cellc.num_results = 1
+// CHECK: gpu.launch_func @cellc_kernels::@[[K:.*]] blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in
+// CHECK-SAME: args(%[[X]] : memref<37x50xf32>, %[[B]] : memref<50xf32>, %[[OUT]] : memref<37x50xf32>)
+// CHECK: gpu.module @cellc_kernels
+// CHECK: gpu.func @[[K]]({{.*}}) kernel attributes {known_block_size = array<i32: 32, 8, 1>, known_grid_size = array<i32: 2, 5, 1>}
+// CHECK-DAG: gpu.block_id x
+// CHECK-DAG: gpu.thread_id x
+// CHECK: arith.addf
+func.func @bias_add(%x: tensor<37x50xf32>, %b: tensor<50xf32>) -> tensor<37x50xf32> {
+  %e = tensor.empty() : tensor<37x50xf32>
+  %r = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %b : tensor<37x50xf32>, tensor<50xf32>) outs(%e : tensor<37x50xf32>) {
+    ^bb0(%u: f32, %v: f32, %o: f32):
+      %s = arith.addf %u, %v : f32
+      linalg.yield %s : f32
+  } -> tensor<37x50xf32>
+  return %r : tensor<37x50xf32>
+}
+
+// -----
+
+// A matmul whose sizes divide 64x64x16: blocks over output tiles, the K loop stages A and B
+// tiles in shared memory (memref.global in the workgroup address space), copied by all 16x16
+// threads between barriers.
+
+// CHECK-LABEL: func.func @matmul
+// CHECK: gpu.launch_func @cellc_kernels::@{{.*}} blocks in
+// CHECK: gpu.launch_func @cellc_kernels::@[[MM:.*]] blocks in
+// CHECK: gpu.module @cellc_kernels
+// CHECK-DAG: memref.global "private" @{{.*}} : memref<64x16xf32, #gpu.address_space<workgroup>>
+// CHECK-DAG: memref.global "private" @{{.*}} : memref<16x64xf32, #gpu.address_space<workgroup>>
+// CHECK: gpu.func @[[MM]]({{.*}}) kernel attributes {known_block_size = array<i32: 16, 16, 1>, known_grid_size = array<i32: 2, 2, 1>}
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK: memref.store {{.*}}#gpu.address_space<workgroup>>
+// CHECK: gpu.barrier
+// CHECK: arith.mulf
+func.func @matmul(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> tensor<128x128xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<128x128xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<128x128xf32>) -> tensor<128x128xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<128x64xf32>, tensor<64x128xf32>)
+                     outs(%c : tensor<128x128xf32>) -> tensor<128x128xf32>
+  return %r : tensor<128x128xf32>
+}
+
+// -----
+
+// A full reduction has no parallel loop: one block of one thread, the loop stays serial.
+
+#id1 = affine_map<(d0) -> (d0)>
+#all = affine_map<(d0) -> ()>
+// CHECK-LABEL: func.func @sum_all
+// CHECK: gpu.launch_func @cellc_kernels::@[[R:.*]] blocks in (%[[ONE:.*]], %[[ONE]], %[[ONE]]) threads in (%[[ONE]], %[[ONE]], %[[ONE]])
+// CHECK: gpu.func @[[R]]
+// CHECK: scf.for
+// CHECK: arith.addf
+func.func @sum_all(%x: tensor<100xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [#id1, #all], iterator_types = ["reduction"]}
+      ins(%x : tensor<100xf32>) outs(%init : tensor<f32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %s = arith.addf %u, %acc : f32
+      linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}

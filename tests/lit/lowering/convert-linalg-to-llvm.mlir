@@ -1,0 +1,68 @@
+// RUN: cellc opt %s --pass-pipeline='builtin.module(convert-linalg-to-llvm)' --split-input-file | FileCheck %s
+
+// The CPU ABI: `void NAME(T* in0, ..., T* out0, ...)`, bare pointers, the caller's output
+// buffers written directly (the matmul accumulates into the out-param, no temporary).
+
+// CHECK-LABEL: llvm.func @seed_net
+// CHECK-SAME: (%[[X:.*]]: !llvm.ptr, %[[Y:.*]]: !llvm.ptr, %[[Z:.*]]: !llvm.ptr, %[[OUT:.*]]: !llvm.ptr)
+// CHECK-NOT: llvm.call @malloc
+// CHECK: llvm.store %{{.*}}, %{{.*}} : f32, !llvm.ptr
+// CHECK: llvm.getelementptr inbounds|nuw %[[OUT]]
+// CHECK: llvm.fmul
+// CHECK: llvm.fadd
+// CHECK: llvm.return
+// CHECK-NOT: llvm.return %
+func.func @seed_net(%x: tensor<2x3xf32>, %y: tensor<3x3xf32>, %z: tensor<1xf32>) -> tensor<2x3xf32> attributes {ms.entry} {
+  %e = tensor.empty() : tensor<2x3xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %m = linalg.matmul ins(%x, %y : tensor<2x3xf32>, tensor<3x3xf32>) outs(%f : tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %m : tensor<2x3xf32>
+}
+
+// -----
+
+// A result that is an argument or a constant is copied into the caller's buffer (never
+// aliased); a value returned twice fills both buffers.
+// CHECK-LABEL: llvm.func @copies
+// CHECK-SAME: (%[[A:.*]]: !llvm.ptr, %[[O0:.*]]: !llvm.ptr, %[[O1:.*]]: !llvm.ptr, %[[O2:.*]]: !llvm.ptr, %[[O3:.*]]: !llvm.ptr)
+// CHECK-DAG: "llvm.intr.memcpy"(%[[O0]], %[[A]], %{{.*}})
+// CHECK-DAG: "llvm.intr.memcpy"(%[[O1]], %{{.*}}, %{{.*}})
+// CHECK-DAG: llvm.getelementptr inbounds|nuw %[[O2]]
+// CHECK-DAG: llvm.getelementptr inbounds|nuw %[[O3]]
+// CHECK: llvm.return
+func.func @copies(%a: tensor<4xf64>) -> (tensor<4xf64>, tensor<4xf64>, tensor<4xf64>, tensor<4xf64>) {
+  %c = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf64>
+  %e = tensor.empty() : tensor<4xf64>
+  %n = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%a : tensor<4xf64>) outs(%e : tensor<4xf64>) {
+  ^bb0(%in: f64, %out: f64):
+    %0 = arith.negf %in : f64
+    linalg.yield %0 : f64
+  } -> tensor<4xf64>
+  return %a, %c, %n, %n : tensor<4xf64>, tensor<4xf64>, tensor<4xf64>, tensor<4xf64>
+}
+
+// -----
+
+// Private functions are called, not exported; math becomes LLVM intrinsics (libm calls).
+// CHECK-LABEL: llvm.func internal @helper
+// CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK: llvm.intr.tanh
+// CHECK-LABEL: llvm.func @main
+// CHECK: llvm.call @helper
+func.func private @helper(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = math.tanh %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<4xf32>
+  return %t : tensor<4xf32>
+}
+
+func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = func.call @helper(%a) : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

@@ -1,0 +1,209 @@
+"""cellc.runtime.load: calls, return structures, argument checks, parameters, threads, cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import cellc.runtime as runtime
+from conftest import SEED_X, SEED_Y, SEED_Z, reference
+
+
+def assert_nested_close(actual, expected):
+    if isinstance(expected, tuple):
+        assert isinstance(actual, tuple) and len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert_nested_close(a, e)
+    else:
+        assert isinstance(actual, np.ndarray) and actual.dtype == expected.dtype
+        np.testing.assert_allclose(actual, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Net", "GradNetWrtX", "GradNetWrtXY", "GradNetAll"])
+def test_entries_match_numpy(make_artifact, name):
+    module = runtime.load(make_artifact())
+    assert_nested_close(module[name](SEED_X, SEED_Y), reference(name, SEED_X, SEED_Y, SEED_Z))
+
+
+def test_seed_gradient_values(make_artifact):
+    dx = runtime.load(make_artifact()).GradNetWrtX(SEED_X, SEED_Y)
+    np.testing.assert_allclose(dx, [[4.51, 2.7, 3.6], [4.51, 2.7, 3.6]], rtol=1e-6)
+
+
+def test_sensitivity_input(make_artifact):
+    module = runtime.load(make_artifact())
+    sens = np.arange(6, dtype=np.float32).reshape(2, 3)
+    entry = module.GradNetWrtXSens
+    assert entry.gradient["sens_param"] and entry.gradient["sensitivity"][0]["shape"] == [2, 3]
+    assert_nested_close(entry(SEED_X, SEED_Y, sens),
+                        reference("GradNetWrtXSens", SEED_X, SEED_Y, SEED_Z, sens))
+
+
+def test_module_introspection(make_artifact):
+    module = runtime.load(make_artifact())
+    assert list(module.entries) == ["Net", "GradNetWrtX", "GradNetWrtXSens", "GradNetWrtXY",
+                                    "GradNetAll"]
+    assert module.manifest["format"] == "cellc-artifact"
+    entry = module.entries["GradNetAll"]
+    assert [spec.meaning for spec in entry.outputs] == [
+        "d/d input 0 (x)", "d/d input 1 (y)", "d/d Parameter z"]
+    assert entry.signature() == (
+        "GradNetAll(x: float32[2,3], y: float32[3,3]) -> (float32[2,3], float32[3,3], float32[1])")
+    assert "GradNetAll" in module.describe() and "GradNetAll" in dir(module)
+    assert module["GradNetWrtX"] is module.GradNetWrtX
+
+
+def test_missing_entry_names_the_module(make_artifact):
+    path = make_artifact()
+    module = runtime.load(path)
+    with pytest.raises(AttributeError, match=rf"module '{path}' has no entry 'Forward'; "
+                                             r"entries: Net, GradNetWrtX"):
+        module.Forward
+    with pytest.raises(KeyError, match="has no entry 'Forward'"):
+        module["Forward"]
+
+
+def test_wrong_dtype_and_shape_are_refused(make_artifact):
+    grad = runtime.load(make_artifact()).GradNetWrtX
+    with pytest.raises(TypeError, match=r"input 'x' of 'GradNetWrtX' expects float32\[2,3\], "
+                                        r"got float64\[3,3\]"):
+        grad(np.zeros((3, 3)), SEED_Y)
+    with pytest.raises(ValueError, match=r"input 'y' of 'GradNetWrtX' expects float32\[3,3\], "
+                                         r"got float32\[3\]"):
+        grad(SEED_X, np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match=r"'GradNetWrtX' takes 2 inputs \(x, y\), got 1"):
+        grad(SEED_X)
+    with pytest.raises(TypeError, match="expects float32"):
+        grad([["a", "b", "c"]] * 2, SEED_Y)
+
+
+def test_lists_scalars_and_tensors_are_converted(make_artifact):
+    grad = runtime.load(make_artifact()).GradNetWrtX
+
+    class FakeTensor:  # what cellc.Tensor offers
+        def __init__(self, value):
+            self.value = value
+
+        def asnumpy(self):
+            return self.value
+
+    expected = reference("GradNetWrtX", SEED_X, SEED_Y, SEED_Z)
+    assert_nested_close(grad(SEED_X.tolist(), FakeTensor(SEED_Y)), expected)
+    with pytest.raises(TypeError, match="got float64"):  # a Tensor's dtype is its own
+        grad(SEED_X, FakeTensor(SEED_Y.astype(np.float64)))
+    with pytest.raises(TypeError, match="expects float32"):
+        runtime.load(make_artifact()).GradNetWrtX(SEED_X, [[True] * 3] * 3 + [[1.5]])
+
+
+def test_non_contiguous_inputs_are_copied(make_artifact):
+    grad = runtime.load(make_artifact()).GradNetWrtX
+    y_fortran = np.asfortranarray(SEED_Y)
+    x_strided = np.repeat(SEED_X, 2, axis=1)[:, ::2]
+    assert not x_strided.flags.c_contiguous
+    assert_nested_close(grad(x_strided, y_fortran), reference("GradNetWrtX", SEED_X, SEED_Y,
+                                                                SEED_Z))
+
+
+def test_outputs_are_fresh_arrays(make_artifact):
+    grad = runtime.load(make_artifact()).GradNetWrtX
+    first, second = grad(SEED_X, SEED_Y), grad(SEED_X, SEED_Y)
+    assert first is not second and not np.shares_memory(first, second)
+    first[...] = 0
+    np.testing.assert_allclose(second[0], [4.51, 2.7, 3.6], rtol=1e-6)
+
+
+def test_set_parameter(make_artifact):
+    module = runtime.load(make_artifact())
+    module.set_parameter("z", np.array([2.0], np.float32))
+    assert module.parameters["z"].tolist() == [2.0]
+    z = np.array([2.0], np.float32)
+    for name in module.entries:
+        if name != "GradNetWrtXSens":
+            assert_nested_close(module[name](SEED_X, SEED_Y), reference(name, SEED_X, SEED_Y, z))
+    module.set_parameter("z", [3])  # lists are converted
+    assert module.parameters["z"].dtype == np.float32
+    with pytest.raises(TypeError, match=r"parameter 'z' .* expects float32\[1\], got float64"):
+        module.set_parameter("z", np.array([1.0]))
+    with pytest.raises(KeyError, match="has no parameter 'w'; parameters: z"):
+        module.set_parameter("w", SEED_Z)
+    with pytest.raises(ValueError, match="read-only"):
+        module.parameters["z"][0] = 5
+
+
+def test_concurrent_calls(make_artifact):
+    module = runtime.load(make_artifact())
+    failures = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(300):
+            x = rng.standard_normal((2, 3)).astype(np.float32)
+            y = rng.standard_normal((3, 3)).astype(np.float32)
+            got = module.GradNetWrtXY(x, y)
+            want = reference("GradNetWrtXY", x, y, SEED_Z)
+            if not all(np.allclose(g, w, rtol=1e-5, atol=1e-6) for g, w in zip(got, want)):
+                failures.append(seed)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_library_is_extracted_once_into_the_cache(make_artifact, tmp_path):
+    path = make_artifact()
+    runtime.load(path)
+    cached = list((tmp_path / "cache" / "so").iterdir())
+    assert len(cached) == 1 and cached[0].suffix == ".so"
+    stamp = cached[0].stat().st_mtime_ns
+    runtime.load(path)
+    assert cached[0].stat().st_mtime_ns == stamp
+    cached[0].write_bytes(b"garbage")  # a damaged cache file is replaced, not trusted
+    assert runtime.load(path).GradNetWrtX(SEED_X, SEED_Y).shape == (2, 3)
+
+
+def test_unwritable_cache_is_reported(make_artifact, monkeypatch, tmp_path):
+    path = make_artifact()
+    blocker = tmp_path / "not_a_directory"
+    blocker.write_text("")
+    monkeypatch.setenv("CELLC_CACHE_DIR", str(blocker))
+    with pytest.raises(runtime.ArtifactError, match="set CELLC_CACHE_DIR"):
+        runtime.load(path)
+
+
+def test_runtime_runs_without_mlir_or_the_compiler(make_artifact, tmp_path):
+    """In a fresh interpreter where importing `mlir` or `cellc.compiler` fails, the runtime
+    still loads and runs an artifact -- and neither ends up in sys.modules."""
+    script = textwrap.dedent(
+        """
+        import sys
+
+        class Forbid:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "mlir" or name.startswith("cellc.compiler"):
+                    raise ImportError(f"the runtime must not import {name}")
+
+        sys.meta_path.insert(0, Forbid())
+        import numpy as np
+        import cellc.runtime
+
+        module = cellc.runtime.load(sys.argv[1])
+        x = np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32)
+        y = np.array([[0.11, 3.3, 1.1], [1.1, 0.2, 1.4], [1.1, 2.2, 0.3]], np.float32)
+        print(module.GradNetWrtX(x, y).tolist())
+        loaded = [m for m in sys.modules if m.split(".")[0] == "mlir" or "compiler" in m]
+        assert not loaded, loaded
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(make_artifact())],
+                            capture_output=True, text=True, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_allclose(eval(result.stdout), [[4.51, 2.7, 3.6]] * 2, rtol=1e-6)
