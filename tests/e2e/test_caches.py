@@ -1,0 +1,98 @@
+"""Calling a cell compiles once per signature (in memory) and once per program (on disk,
+shared by processes, safe under concurrent writers)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+import cellc.nn as nn
+import cellc.ops as ops
+from cellc import Tensor
+from cellc.compiler import driver
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import cellc.nn as nn
+    import cellc.ops as ops
+    from cellc import Tensor
+    from cellc.compiler import driver
+
+    if "--no-compile" in sys.argv:
+        def refuse(*args, **kwargs):
+            raise SystemExit("the pipeline ran although the disk cache holds the artifact")
+        driver.run_pipeline = refuse
+
+    class Net(nn.Cell):
+        def construct(self, x, y):
+            return ops.MatMul()(x, y) * 2.0
+
+    out = Net()(Tensor(np.eye(2, dtype=np.float32)), Tensor(np.ones((2, 2), np.float32)))
+    print(out.asnumpy().sum())
+    """
+)
+
+
+def run_script(cache, *flags):
+    env = dict(os.environ, CELLC_CACHE_DIR=str(cache))
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, *flags], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_a_second_process_reuses_the_disk_cache(tmp_path):
+    first = run_script(tmp_path)
+    assert first.communicate()[0].strip() == "8.0"
+    assert len(list(tmp_path.glob("*.cellc"))) == 1
+    second = run_script(tmp_path, "--no-compile")
+    out, err = second.communicate()
+    assert second.returncode == 0, err
+    assert out.strip() == "8.0"
+
+
+def test_concurrent_writers_leave_one_valid_artifact(tmp_path):
+    processes = [run_script(tmp_path) for _ in range(4)]
+    outputs = [p.communicate() for p in processes]
+    assert all(p.returncode == 0 for p in processes), outputs
+    assert {out.strip() for out, _ in outputs} == {"8.0"}
+    assert len(list(tmp_path.glob("*.cellc"))) == 1
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+    again = run_script(tmp_path, "--no-compile")
+    assert again.communicate()[0].strip() == "8.0"
+
+
+class Scale(nn.Cell):
+    def construct(self, x):
+        return x * 3.0
+
+
+def test_memory_cache_compiles_once_per_signature(monkeypatch):
+    calls = []
+    real = driver._compile_cached
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(driver, "_compile_cached", counting)
+    cell = Scale()
+    for _ in range(3):
+        cell(Tensor(np.ones(3, np.float32)))
+    cell(Tensor(np.ones(4, np.float32)))
+    cell(Tensor(np.ones(4, np.float64)))
+    assert len(calls) == 3
+
+
+def test_a_new_cell_instance_does_not_reuse_another_cells_program():
+    results = []
+    for factor in (1.0, 2.0, 3.0):
+        class Mul(nn.Cell):
+            def construct(self, x, k=factor):
+                return x * k
+        results.append(Mul()(Tensor(np.ones(2, np.float32))).asnumpy()[0])
+    assert results == [1.0, 2.0, 3.0]
