@@ -131,6 +131,9 @@ class Tensor:
     def __matmul__(self, other):
         return _ops().matmul(self, other)
 
+    def __pow__(self, exponent):
+        return _ops().power(self, exponent)
+
     def __neg__(self):
         return _ops().neg(self)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cellc import _tracing
+from cellc.errors import DTypeMismatchError
 from cellc.tensor import Tensor
 
 
@@ -59,7 +60,15 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float, np.number, np.ndarray, list, tuple)):
-        return Tensor(np.asarray(value), dtype=like.dtype if like is not None else None)
+        if like is None:
+            return Tensor(value)
+        array = np.asarray(value)
+        if array.dtype.kind == "f" and not like.dtype.is_float:
+            raise DTypeMismatchError(
+                f"a float operand ({value!r}) with a {like.dtype} tensor: cellc has no implicit "
+                "casts; use a float tensor"
+            )
+        return Tensor(array, dtype=like.dtype)
     raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")
 
 
@@ -203,3 +212,19 @@ def squeeze(x, axis=()):
 
 def square(x):
     return mul(x, x)
+
+
+def power(x, exponent):
+    """x ** exponent: repeated products for a small integer exponent, else exp(p * log(x))
+    (defined for x > 0)."""
+    x = as_tensor(x)
+    if isinstance(exponent, (int, np.integer)) and 0 <= exponent <= 8:
+        if exponent == 0:
+            return add(mul(x, 0.0), 1.0)
+        result = x
+        for _ in range(int(exponent) - 1):
+            result = mul(result, x)
+        return result
+    if not isinstance(exponent, (int, float, np.number)):
+        raise TypeError(f"For 'Pow', the exponent must be a Python number, got {exponent!r}")
+    return exp(mul(log(x), float(exponent)))
