@@ -23,13 +23,13 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-
 from cellc.runtime.artifact import (
     CHECKSUM_MEMBER,
     CODE_MEMBERS,
@@ -209,21 +209,26 @@ def write_artifact(
                 f"says {spec['dtype']}{list(spec['shape'])}"
             )
         buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")),
-                allow_pickle=False)
+        np.save(
+            buffer,
+            np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")),
+            allow_pickle=False,
+        )
         members.append((parameter_member(index), buffer.getvalue()))
     members.append((CHECKSUM_MEMBER, checksum_of(members).encode()))
 
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "wb") as file:
-            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive:
-                for name, data in [(MIMETYPE_MEMBER, MIMETYPE), *members]:
-                    info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-                    info.compress_type = zipfile.ZIP_STORED
-                    info.external_attr = 0o644 << 16
-                    archive.writestr(info, data)
+        with (
+            os.fdopen(handle, "wb") as file,
+            zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED) as archive,
+        ):
+            for name, data in [(MIMETYPE_MEMBER, MIMETYPE), *members]:
+                info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+                info.compress_type = zipfile.ZIP_STORED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, data)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

@@ -17,7 +17,16 @@ from pathlib import Path
 from .artifact import ArtifactError, read_artifact
 from .module import Entry, Module, TensorSpec
 
-__all__ = ["ArtifactError", "Entry", "Module", "TensorSpec", "load", "BACKENDS", "include_dir"]
+__all__ = [
+    "BACKENDS",
+    "ArtifactError",
+    "Entry",
+    "Module",
+    "TensorSpec",
+    "cmake_dir",
+    "include_dir",
+    "load",
+]
 
 BACKENDS = {"cpu": "cellc.runtime.cpu"}
 """target.kind -> the module whose `load(artifact) -> Module` binds it (cuda: add it here)."""
@@ -44,8 +53,7 @@ def load(path: str | Path) -> Module:
         backend = importlib.import_module(BACKENDS[kind])
     except ImportError as error:
         raise ArtifactError(
-            f"'{artifact.path}' targets '{kind}', whose runtime backend cannot be imported: "
-            f"{error}"
+            f"'{artifact.path}' targets '{kind}', whose runtime backend cannot be imported: {error}"
         ) from None
     return backend.load(artifact)
 
@@ -53,3 +61,8 @@ def load(path: str | Path) -> Module:
 def include_dir() -> Path:
     """The directory holding cellc.h, for C/C++ hosts."""
     return Path(__file__).parent / "include"
+
+
+def cmake_dir() -> Path:
+    """The directory holding cellcConfig.cmake: pass it as -Dcellc_DIR=... to CMake."""
+    return Path(__file__).resolve().parent.parent / "cmake"

@@ -7,7 +7,7 @@ that `unzip -l model.cellc` shows what is inside. Members, in this order:
     mimetype          b"application/x-cellc-artifact" -- first, so the file starts with a
                       fixed magic (as EPUB/OpenDocument do): b"PK\\x03\\x04" at offset 0,
                       b"mimetype" at offset 30, the mime type right after it at offset 38
-    manifest.json     signature, gradient meaning, target, versions (see docs/artifact.md)
+    manifest.json     signature, gradient meaning, target, versions (validate_manifest)
     code.so           the code for target.kind == "cpu" (a PIC ELF shared library); other
                       kinds store their own code members (CODE_MEMBERS)
     params/<i>.npy    the value of manifest["parameters"][i] (numpy .npy, C order)
@@ -299,7 +299,9 @@ def structure_leaves(structure: Any, fail, entry_name: str) -> list[int]:
     if isinstance(structure, dict) and set(structure) == {"tuple"}:
         if not isinstance(structure["tuple"], list):
             fail(f"entry '{entry_name}': structure {structure!r} is not a list")
-        return [i for child in structure["tuple"] for i in structure_leaves(child, fail, entry_name)]
+        return [
+            i for child in structure["tuple"] for i in structure_leaves(child, fail, entry_name)
+        ]
     fail(f"entry '{entry_name}': bad structure node {structure!r}")
     return []
 
@@ -335,8 +337,20 @@ _LLVM_TO_CPUINFO = {
 }
 # LLVM features with no /proc/cpuinfo flag of their own (implied by the architecture or by
 # another flag): not listed, so that they never cause a false refusal.
-_LLVM_WITHOUT_CPUINFO = {"64bit", "crc32", "evex512", "cx8", "x87", "kl", "widekl", "shstk",
-                         "prefetchi", "retpoline", "v8a", "v9a"}
+_LLVM_WITHOUT_CPUINFO = {
+    "64bit",
+    "crc32",
+    "evex512",
+    "cx8",
+    "x87",
+    "kl",
+    "widekl",
+    "shstk",
+    "prefetchi",
+    "retpoline",
+    "v8a",
+    "v9a",
+}
 
 
 def cpuinfo_flags_from_llvm_features(features: str | list[str]) -> list[str]:

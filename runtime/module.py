@@ -8,9 +8,10 @@ later cuda.py) subclasses it with the call itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class TensorSpec:
     meaning: str = ""
 
     @classmethod
-    def from_manifest(cls, spec: Mapping[str, Any], name: str = "") -> "TensorSpec":
+    def from_manifest(cls, spec: Mapping[str, Any], name: str = "") -> TensorSpec:
         return cls(
             name=spec.get("name", name),
             shape=tuple(spec["shape"]),
@@ -87,7 +88,7 @@ def as_array(value: Any, spec: TensorSpec, what: str) -> np.ndarray:
 class Entry:
     """One entry point of a module: `entry(*inputs)` returns numpy arrays nested per structure."""
 
-    def __init__(self, module: "Module", manifest: Mapping[str, Any]):
+    def __init__(self, module: Module, manifest: Mapping[str, Any]):
         self.module = module
         self.name: str = manifest["name"]
         self.symbol: str = manifest["symbol"]
@@ -131,7 +132,7 @@ class Entry:
 class Module:
     """A loaded artifact. Entries are found by name: `module.NAME(...)` or `module["NAME"]`."""
 
-    def __init__(self, artifact: Artifact, make_entry: Callable[["Module", dict], Entry]):
+    def __init__(self, artifact: Artifact, make_entry: Callable[[Module, dict], Entry]):
         self.path = artifact.path
         self.manifest: Mapping[str, Any] = artifact.manifest
         self._parameter_specs = {
@@ -166,10 +167,7 @@ class Module:
             entry._parameters_changed()
 
     def _missing(self, name: str) -> str:
-        return (
-            f"module '{self.path}' has no entry '{name}'; entries: "
-            f"{', '.join(self._entries)}"
-        )
+        return f"module '{self.path}' has no entry '{name}'; entries: {', '.join(self._entries)}"
 
     def __getitem__(self, name: str) -> Entry:
         try:

@@ -117,21 +117,28 @@ typedef struct member {
 static uint32_t le16(const unsigned char *p) { return p[0] | p[1] << 8; }
 static uint32_t le32(const unsigned char *p) { return le16(p) | (uint32_t)le16(p + 2) << 16; }
 
-/* Fills *members (malloc'd) from the archive in blob; returns the count or -1. */
+static void free_members(member *members, int count) {
+  for (int i = 0; members && i < count; i++) free(members[i].name);
+  free(members);
+}
+
+/* Fills *members (malloc'd) from the archive in blob; returns the count, or -1 with *members
+ * left NULL. */
 static int read_members(const unsigned char *blob, size_t size, member **members, char *err,
                         size_t errlen, const char *path) {
   *members = NULL;
+  member *list = NULL;
+  uint32_t count = 0;
   if (size < 22) goto corrupt;
   size_t eocd = size - 22, lowest = size > 22 + 65535 ? size - 22 - 65535 : 0;
   while (le32(blob + eocd) != 0x06054b50) {
     if (eocd == lowest) goto corrupt;
     eocd--;
   }
-  uint32_t count = le16(blob + eocd + 10);
+  count = le16(blob + eocd + 10);
   size_t offset = le32(blob + eocd + 16);
-  member *list = calloc(count ? count : 1, sizeof *list);
+  list = calloc(count ? count : 1, sizeof *list);
   if (!list) goto corrupt;
-  *members = list;
   for (uint32_t i = 0; i < count; i++) {
     if (offset + 46 > size || le32(blob + offset) != 0x02014b50) goto corrupt;
     const unsigned char *entry = blob + offset;
@@ -143,6 +150,7 @@ static int read_members(const unsigned char *blob, size_t size, member **members
     if (method != 0 || stored != length || length == 0xffffffffu) {
       set_error(err, errlen, "'%s' is corrupt: member '%s' is compressed or ZIP64", path,
                 list[i].name);
+      free_members(list, (int)count);
       return -1;
     }
     if ((size_t)local + 30 > size || le32(blob + local) != 0x04034b50) goto corrupt;
@@ -152,9 +160,11 @@ static int read_members(const unsigned char *blob, size_t size, member **members
     list[i].size = length;
     offset += 46 + name_length + extra + comment;
   }
+  *members = list;
   return (int)count;
 corrupt:
   set_error(err, errlen, "'%s' is truncated or corrupt (its zip directory cannot be read)", path);
+  free_members(list, (int)count);
   return -1;
 }
 
@@ -463,8 +473,7 @@ static char *host_cpu_flags(void) {
   while (!flags && getline(&line, &capacity, file) > 0) {
     if (!strncmp(line, "flags", 5) || !strncmp(line, "Features", 8)) {
       char *colon = strchr(line, ':');
-      if (colon) {
-        flags = malloc(strlen(colon) + 2);
+      if (colon && (flags = malloc(strlen(colon) + 2))) {
         sprintf(flags, " %s", colon + 1); /* " f1 f2 ...\n": search for " name " */
         for (char *c = flags; *c; c++)
           if (*c == '\n' || *c == '\t') *c = ' ';
@@ -787,16 +796,14 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
 
   free(library_path);
   json_free(manifest);
-  for (int i = 0; i < count; i++) free(members[i].name);
-  free(members);
+  free_members(members, count);
   free(blob);
   return model;
 
 fail:
   free(library_path);
   json_free(manifest);
-  for (int i = 0; members && i < count; i++) free(members[i].name);
-  free(members);
+  free_members(members, count);
   free(blob);
   cellc_free(model);
   return NULL;

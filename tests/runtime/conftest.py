@@ -4,13 +4,13 @@ CPU ABI (seed_model.c), packaged into artifacts with cellc.compiler.package."""
 from __future__ import annotations
 
 import platform
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cellc.compiler.package import (
     EntryPoint,
     Gradient,
@@ -37,19 +37,37 @@ DZ = OutputSig((1,), meaning="d/d Parameter z")
 def seed_entries() -> list[EntryPoint]:
     """The entries of seed_model.c, with MindSpore's GradOperation return structures."""
     return [
-        EntryPoint("Net", "Net", [X, Y], ["z"], [OutputSig((2, 3), meaning="output 0")],
-                   {"tensor": 0}),
-        EntryPoint("GradNetWrtX", "GradNetWrtX", [X, Y], ["z"], [DX], {"tensor": 0},
-                   Gradient()),
-        EntryPoint("GradNetWrtXSens", "GradNetWrtXSens", [X, Y, TensorSig("sens", (2, 3))],
-                   ["z"], [DX], {"tensor": 0},
-                   Gradient(sens_param=True, sensitivity=[SensitivitySig((2, 3))])),
-        EntryPoint("GradNetWrtXY", "GradNetWrtXY", [X, Y], ["z"], [DX, DY],
-                   {"tuple": [{"tensor": 0}, {"tensor": 1}]}, Gradient(get_all=True)),
-        EntryPoint("GradNetAll", "GradNetAll", [X, Y], ["z"], [DX, DY, DZ],
-                   {"tuple": [{"tuple": [{"tensor": 0}, {"tensor": 1}]},
-                              {"tuple": [{"tensor": 2}]}]},
-                   Gradient(get_all=True, get_by_list=True)),
+        EntryPoint(
+            "Net", "Net", [X, Y], ["z"], [OutputSig((2, 3), meaning="output 0")], {"tensor": 0}
+        ),
+        EntryPoint("GradNetWrtX", "GradNetWrtX", [X, Y], ["z"], [DX], {"tensor": 0}, Gradient()),
+        EntryPoint(
+            "GradNetWrtXSens",
+            "GradNetWrtXSens",
+            [X, Y, TensorSig("sens", (2, 3))],
+            ["z"],
+            [DX],
+            {"tensor": 0},
+            Gradient(sens_param=True, sensitivity=[SensitivitySig((2, 3))]),
+        ),
+        EntryPoint(
+            "GradNetWrtXY",
+            "GradNetWrtXY",
+            [X, Y],
+            ["z"],
+            [DX, DY],
+            {"tuple": [{"tensor": 0}, {"tensor": 1}]},
+            Gradient(get_all=True),
+        ),
+        EntryPoint(
+            "GradNetAll",
+            "GradNetAll",
+            [X, Y],
+            ["z"],
+            [DX, DY, DZ],
+            {"tuple": [{"tuple": [{"tensor": 0}, {"tensor": 1}]}, {"tuple": [{"tensor": 2}]}]},
+            Gradient(get_all=True, get_by_list=True),
+        ),
     ]
 
 
@@ -79,8 +97,10 @@ def seed_library(tmp_path_factory) -> bytes:
     if compiler is None:
         pytest.skip("no C compiler to build the stand-in model library")
     output = tmp_path_factory.mktemp("seed") / "seed_model.so"
-    subprocess.run([compiler, "-O2", "-shared", "-fPIC", str(HERE / "seed_model.c"), "-o",
-                    str(output)], check=True)
+    subprocess.run(
+        [compiler, "-O2", "-shared", "-fPIC", str(HERE / "seed_model.c"), "-o", str(output)],
+        check=True,
+    )
     return output.read_bytes()
 
 
@@ -99,3 +119,44 @@ def make_artifact(tmp_path, seed_library):
         return path
 
     return make
+
+
+REPO = HERE.resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def seed_program(tmp_path_factory) -> Path:
+    """examples/c built with `find_package(cellc)` against cmake/cellcConfig.cmake."""
+    if shutil.which("cmake") is None or (shutil.which("cc") or shutil.which("gcc")) is None:
+        pytest.skip("cmake or a C compiler is missing")
+    build = tmp_path_factory.mktemp("example-build")
+    configure = [
+        "cmake",
+        "-S",
+        str(REPO / "examples" / "c"),
+        "-B",
+        str(build),
+        f"-Dcellc_DIR={REPO / 'cmake'}",
+        "-DCMAKE_BUILD_TYPE=Release",
+        "-DCMAKE_C_FLAGS=-Wall -Wextra -Werror",
+    ]
+    for command in (configure, ["cmake", "--build", str(build)]):
+        result = subprocess.run(command, check=False, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return build / "cellc_seed"
+
+
+def run_program(program: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(program), *map(str, args)], check=False, capture_output=True, text=True
+    )
+
+
+def parse_outputs(stdout: str) -> list[np.ndarray]:
+    """The example's "output I (MEANING) DTYPE[SHAPE]:" blocks as arrays."""
+    outputs = []
+    blocks = re.split(r"^output \d+ \(.*\) \w+\[([\d,]*)\]:\n", stdout, flags=re.MULTILINE)
+    for shape, values in zip(blocks[1::2], blocks[2::2]):
+        dims = [int(d) for d in shape.split(",") if d]
+        outputs.append(np.array(values.split(), dtype=np.float64).reshape(dims))
+    return outputs

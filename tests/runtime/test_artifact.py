@@ -7,7 +7,6 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from cellc.compiler.package import Target, write_artifact
 from cellc.runtime import ArtifactError, load
 from cellc.runtime.artifact import (
@@ -39,7 +38,7 @@ def test_layout_and_manifest(make_artifact):
         assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
         manifest = json.loads(archive.read("manifest.json"))
     assert names == ["mimetype", "manifest.json", "code.so", "params/0.npy", "checksum.sha256"]
-    assert path.read_bytes()[30:38 + len(MIMETYPE)] == b"mimetype" + MIMETYPE
+    assert path.read_bytes()[30 : 38 + len(MIMETYPE)] == b"mimetype" + MIMETYPE
     assert manifest["format"] == "cellc-artifact" and manifest["format_version"] == 1
     assert manifest["cellc_version"] and manifest["llvm_version"].startswith("22")
     assert manifest["target"] == {"kind": "cpu", "triple": HOST_TRIPLE, "cpu_features": []}
@@ -48,8 +47,12 @@ def test_layout_and_manifest(make_artifact):
     assert grad["name"] == "GradNetWrtX" and grad["weights"] == ["z"]
     assert grad["inputs"][0] == {"name": "x", "shape": [2, 3], "dtype": "float32"}
     assert grad["outputs"] == [{"shape": [2, 3], "dtype": "float32", "meaning": "d/d input 0 (x)"}]
-    assert grad["gradient"] == {"get_all": False, "get_by_list": False, "sens_param": False,
-                                "sensitivity": []}
+    assert grad["gradient"] == {
+        "get_all": False,
+        "get_by_list": False,
+        "sens_param": False,
+        "sensitivity": [],
+    }
 
 
 def test_artifacts_are_reproducible(make_artifact):
@@ -158,4 +161,8 @@ def test_present_cpu_features_load(make_artifact):
 
 def test_llvm_features_become_cpuinfo_flags():
     assert cpuinfo_flags_from_llvm_features("+avx2,+fma,-avx512f,+sse4.2,+64bit,+sse3") == [
-        "avx2", "fma", "pni", "sse4_2"]
+        "avx2",
+        "fma",
+        "pni",
+        "sse4_2",
+    ]

@@ -1,0 +1,48 @@
+"""`cellc run SCRIPT [ARGS...]`: a MindSpore or LuoJiaNET script, unchanged, with cellc.
+
+The script runs as `__main__` (like `python SCRIPT ARGS...`) with `sys.argv = [SCRIPT, *ARGS]`
+and its folder first on `sys.path`; inside this process only, `import mindspore...` and
+`import luojianet_ms...` resolve to cellc, so every cell the script calls is compiled ahead of
+time (cached on disk, see CELLC_CACHE_DIR) and run as native code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import debugging, invocation
+from .script import failure, run_script
+
+EPILOG = """\b
+Examples:
+  cellc run examples/autograd_mindspore.py
+  cellc run examples/autograd_luojianet.py
+  cellc run train.py --epochs 3      # everything after SCRIPT goes to the script
+  cellc --debug run train.py         # errors come with the Python traceback
+
+\b
+Compiled cells are cached in $CELLC_CACHE_DIR (default ~/.cache/cellc).
+"""
+
+
+@click.command(
+    "run",
+    epilog=EPILOG,
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(script: Path, args: tuple[str, ...]) -> None:
+    """Run a MindSpore/LuoJiaNET SCRIPT unchanged, its cells compiled by cellc.
+
+    ARGS are passed to the script in sys.argv. A mistake in the script is reported as one
+    message naming its file and line; the script's own exit status is kept.
+    """
+    try:
+        run_script(script, args)
+    except Exception as error:
+        if debugging():
+            raise
+        raise failure(error, script, invocation("run")) from error

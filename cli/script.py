@@ -1,0 +1,192 @@
+"""Running a user's MindSpore or LuoJiaNET script inside cellc (`cellc run`, `cellc compile`).
+
+`script_environment(path, args)` is the world the script sees while it runs: `import mindspore`
+and `import luojianet_ms` resolve to cellc (`cellc.compat`), `sys.argv` is `[path, *args]` and
+the script's folder is first on `sys.path`. Everything is put back afterwards, so the command
+leaves no trace in its own process (the tests run commands in-process).
+
+`failure(error, script)` turns an exception that came out of the script, or out of cellc while
+it traced the script's cells, into one `UserError` that points at the user's file and line. The
+innermost frame that is either the user's or cellc's decides whose problem it is: an exception
+raised by the user's code (or a library it called) is the user's; one raised by cellc is the
+user's when it is one of the error types cellc raises for user mistakes, and otherwise a bug in
+cellc, reported with the user's line as context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import os
+import runpy
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from .errors import UserError
+
+# The name a script loaded as a module (not run as a program) gets; not "__main__", so that its
+# `if __name__ == "__main__":` block does not run.
+SCRIPT_MODULE = "__cellc_script__"
+
+# cellc's own packages: a frame in one of these is cellc's, not the user's.
+_CELLC_PACKAGES = (
+    "cellc",
+    "cellc.compiler",
+    "cellc.dialects",
+    "cellc.runtime",
+    "cellc.cli",
+    "mlir",
+)
+
+
+@contextlib.contextmanager
+def script_environment(path: Path, args: tuple[str, ...] = ()):
+    """Runs the body as the script would run under MindSpore (see the module docstring)."""
+    from cellc import compat
+
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    meta_path = list(sys.meta_path)
+    compat.install()
+    installed_here = sys.meta_path != meta_path
+    sys.argv = [str(path), *args]
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        yield
+    finally:
+        sys.argv[:] = saved_argv
+        sys.path[:] = saved_path
+        if installed_here:
+            compat.uninstall()
+        sys.stdout.flush()
+
+
+def run_script(path: Path, args: tuple[str, ...]) -> None:
+    """`cellc run`: the script as `__main__`, its own arguments in sys.argv."""
+    with script_environment(path, args):
+        runpy.run_path(str(path), run_name="__main__")
+
+
+def load_script(path: Path, echo: bool) -> dict:
+    """The namespace of the script loaded as a module (`SCRIPT_MODULE`). Call it inside
+    `script_environment`. What the script prints while loading is dropped, or sent to stderr
+    when `echo` (stdout may be carrying IR)."""
+    sink = sys.stderr if echo else io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        return runpy.run_path(str(path), run_name=SCRIPT_MODULE)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions cellc raises for user mistakes: shape/dtype errors, unsupported features, bad
+    IR, bad artifacts. The ones whose modules are not loaded yet cannot have been raised."""
+    from cellc.errors import CellcError
+    from cellc.runtime.artifact import ArtifactError
+
+    types: list[type[BaseException]] = [CellcError, ArtifactError, NotImplementedError, OSError]
+    if "cellc.dialects.ms" in sys.modules:
+        from cellc.dialects import ms
+
+        types += [ms.ShapeError, ms.VerificationError]
+    if "mlir.ir" in sys.modules:
+        from mlir import ir
+
+        types.append(ir.MLIRError)
+    return tuple(types)
+
+
+def failure(error: BaseException, script: Path, command: str) -> click.ClickException:
+    """One message for an exception raised while running or tracing `script` (see the module
+    docstring). `command` is what the user ran, for the hint about `--debug`."""
+    frames = traceback.extract_tb(error.__traceback__)
+    user_frame = _innermost(frames, lambda f: _is_user_file(f.filename, script))
+    owner = _innermost(frames, lambda f: _is_user_file(f.filename, script) or _is_cellc(f.filename))
+    where = f"{user_frame.filename}:{user_frame.lineno}" if user_frame else None
+    hint = f"(run `cellc --debug {command}` for the traceback)"
+
+    unsupported = _unsupported(error)
+    if unsupported:
+        return UserError(unsupported, where=where)
+    if owner is not None and owner is user_frame:
+        # The user's code raised (or a library it called directly).
+        return UserError(f"{type(error).__name__}: {error}\n{hint}", where=where)
+    if isinstance(error, user_error_types()):
+        message = str(error) or type(error).__name__
+        names_the_line = script.name in message
+        return UserError(message, where=None if names_the_line else where)
+    context = f" (while running {where})" if where else ""
+    return InternalError(
+        f"internal error: {type(error).__name__}: {error}{context}\n"
+        f"(this is a bug in cellc; run `cellc --debug {command}` for the traceback)"
+    )
+
+
+class InternalError(click.ClickException):
+    """A bug in cellc met while running the user's script; printed as is."""
+
+    exit_code = 1
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def _unsupported(error: BaseException) -> str | None:
+    """A MindSpore API that cellc does not provide, met as an import or attribute error."""
+    from cellc.compat import ALIASES
+
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        if error.name.partition(".")[0] in ALIASES:
+            return f"'{error.name}' is not supported by cellc (no cellc module stands for it)"
+    if isinstance(error, ImportError) and (error.name or "").partition(".")[0] == "cellc":
+        return f"not supported by cellc: {error}"
+    if isinstance(error, AttributeError):
+        owner = getattr(error, "obj", None)
+        owner_name = getattr(owner, "__name__", "")
+        if isinstance(owner, type(sys)) and owner_name.partition(".")[0] == "cellc":
+            short = owner_name.removeprefix("cellc").lstrip(".")
+            shown = f"{short}.{error.name}" if short else error.name
+            return (
+                f"'{shown}' is not supported by cellc ({owner_name} has no '{error.name}', "
+                "and `import mindspore` resolves to cellc)"
+            )
+    return None
+
+
+def _innermost(frames, predicate):
+    for frame in reversed(frames):
+        if predicate(frame):
+            return frame
+    return None
+
+
+def _package_dirs() -> list[str]:
+    dirs = []
+    for name in _CELLC_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            dirs.append(os.path.realpath(location) + os.sep)
+    return dirs
+
+
+def _is_cellc(filename: str) -> bool:
+    path = os.path.realpath(filename)
+    return any(path.startswith(d) for d in _package_dirs())
+
+
+def _is_user_file(filename: str, script: Path) -> bool:
+    """The script itself, or a module next to it (not cellc's, not an installed package)."""
+    if filename.startswith("<"):
+        return False
+    path = os.path.realpath(filename)
+    if path == os.path.realpath(script):
+        return True
+    folder = os.path.realpath(script.parent) + os.sep
+    return path.startswith(folder) and "site-packages" not in path and not _is_cellc(filename)
