@@ -28,8 +28,8 @@ __all__ = [
     "load",
 ]
 
-BACKENDS = {"cpu": "cellc.runtime.cpu"}
-"""target.kind -> the module whose `load(artifact) -> Module` binds it (cuda: add it here)."""
+BACKENDS = {"cpu": "cellc.runtime.cpu", "cuda": "cellc.runtime.cuda"}
+"""target.kind -> the module whose `load(artifact) -> Module` binds it."""
 
 
 def load(path: str | Path) -> Module:

@@ -38,7 +38,7 @@ MIMETYPE_MEMBER = "mimetype"
 MIMETYPE = b"application/x-cellc-artifact"
 MANIFEST_MEMBER = "manifest.json"
 CHECKSUM_MEMBER = "checksum.sha256"
-CODE_MEMBERS = {"cpu": "code.so"}
+CODE_MEMBERS = {"cpu": "code.so", "cuda": "kernels.ptx"}
 """The member holding the code, per `target.kind`. A new kind (cuda: PTX + launch plan) adds
 its members here and a loader module in `cellc.runtime.BACKENDS`."""
 

@@ -15,8 +15,10 @@ import ctypes
 
 import numpy as np
 
+from .artifact import ArtifactError
 
-class CudaUnavailableError(RuntimeError):
+
+class CudaUnavailableError(ArtifactError, RuntimeError):
     """No usable CUDA driver or GPU here (the message says why); compile with --target cpu."""
 
 
@@ -245,3 +247,61 @@ class CudaEntry:
         for buffer in self.buffers.values():
             buffer.free()
         self.buffers = {}
+
+
+# --- the artifact backend: `cellc.runtime.load` of a target.kind == "cuda" artifact ---------
+
+PTX_MEMBER = "kernels.ptx"
+CUBIN_MEMBER = "kernels.cubin"
+PLAN_MEMBER = "plan.json"
+
+
+def load(artifact):
+    """Binds a CUDA artifact: loads its cubin (or, failing that, its PTX) on device 0."""
+    import json
+    import threading
+
+    from .module import Entry, Module
+
+    ok, reason = cuda_available()
+    if not ok:
+        raise CudaUnavailableError(f"'{artifact.path}' was compiled for an NVIDIA GPU, but {reason}")
+    plan = json.loads(artifact.member(PLAN_MEMBER))
+    image = _load_image(artifact)
+
+    class GpuEntry(Entry):
+        """An entry point executing its launch plan; calls are serialized (one set of device
+        buffers per entry)."""
+
+        def __init__(self, module, manifest):
+            super().__init__(module, manifest)
+            if self.symbol not in plan["entries"]:
+                raise ArtifactError(f"'{artifact.path}' has no launch plan for '{self.symbol}'")
+            self._cuda = CudaEntry(plan["entries"][self.symbol], image)
+            self._lock = threading.Lock()
+            self._parameters_changed()
+
+        def _parameters_changed(self):
+            with getattr(self, "_lock", threading.Lock()):
+                self._cuda.set_weights([self.module.parameters[n] for n in self.weights])
+
+        def __call__(self, *args):
+            if len(args) != len(self.inputs):
+                raise self.wrong_argument_count(args)
+            arrays = [self.convert_input(i, a) for i, a in enumerate(args)]
+            with self._lock:
+                outputs = self._cuda(*arrays)
+            return self._nest(list(outputs))
+
+    return Module(artifact, GpuEntry)
+
+
+def _load_image(artifact) -> CudaModule:
+    """The cubin when the device runs it, else the PTX (which the driver compiles for any
+    newer GPU)."""
+    if CUBIN_MEMBER in artifact.members:
+        try:
+            return CudaModule(artifact.member(CUBIN_MEMBER))
+        except CudaError:
+            pass  # built for another chip
+    return CudaModule(artifact.member(PTX_MEMBER).decode())
