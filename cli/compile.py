@@ -18,7 +18,6 @@ from __future__ import annotations
 import inspect as pyinspect
 import os
 import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -147,21 +146,24 @@ def compile_command(
     with script_environment(script):
         try:
             namespace = load_script(script, echo=verbose)
+            progress("load", time.perf_counter() - started)
             fn = resolve_entry(namespace, entry_text, script)
             tensors = example_tensors(fn, examples)
             traced = time.perf_counter()
             program = driver.trace(fn, *tensors)
             progress("trace", time.perf_counter() - traced)
+            pipeline_started = time.perf_counter()
             result = driver.run_pipeline(program, options)
+            pipeline = time.perf_counter() - pipeline_started
         except click.ClickException:
             raise
         except Exception as error:
             if debugging():
                 raise
             raise failure(error, script, command) from error
+    if result.artifact is not None:  # code generation and packaging: after the last stage
+        progress("artifact", max(0.0, pipeline - sum(result.timings.values())))
     total = time.perf_counter() - started
-    if result.artifact is not None:
-        progress("artifact", max(0.0, total - sum(progress.timings.values())))
 
     if emit is not None:
         with click.open_file(output or "-", "w") as stream:
@@ -249,9 +251,7 @@ def defined_cells(namespace: dict) -> list[type]:
     return [
         value
         for value in namespace.values()
-        if isinstance(value, type)
-        and issubclass(value, Cell)
-        and value.__module__ == SCRIPT_MODULE
+        if isinstance(value, type) and issubclass(value, Cell) and value.__module__ == SCRIPT_MODULE
     ]
 
 

@@ -63,11 +63,13 @@ def structure_text(structure: dict) -> str:
 def describe_manifest(manifest: dict, path: str) -> list[str]:
     """The lines `cellc inspect` prints."""
     target = manifest["target"]
+    container = manifest.get("format", "cellc-artifact")
+    versions = (
+        f"cellc {manifest.get('cellc_version', '?')}, LLVM {manifest.get('llvm_version', '?')}"
+    )
     lines = [
-        f"{path}: {manifest.get('format', 'cellc-artifact')} "
-        f"format_version {manifest.get('format_version', '?')}",
-        f"  written by: cellc {manifest.get('cellc_version', '?')}, "
-        f"LLVM {manifest.get('llvm_version', '?')}",
+        f"{path}: {container} format_version {manifest.get('format_version', '?')}",
+        f"  written by: {versions}",
         f"  target: {_target_text(target)}",
     ]
     parameters = manifest.get("parameters", [])
@@ -120,7 +122,9 @@ def _gradient_lines(gradient: dict | None) -> list[str]:
     if not gradient.get("sens_param"):
         lines.append("    sensitivity: ones for every output of the differentiated cell")
     else:
-        lines.append("    sensitivity (the last inputs, one per output of the differentiated cell):")
+        lines.append(
+            "    sensitivity (the last inputs, one per output of the differentiated cell):"
+        )
         for index, sens in enumerate(sensitivity):
             name = sens.get("input") or f"sens{index}"
             lines.append(f"      {name}: {tensor_type(sens)}")

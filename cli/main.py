@@ -1,31 +1,43 @@
 """The `cellc` command line (console script `cellc = cellc.cli.main:main`).
 
 One click group, `cellc`, with a `--debug` flag. Commands raise exceptions; the group turns
-the ones users can cause (`cellc.errors.CellcError`, `ms.ShapeError`, `ms.VerificationError`,
-`mlir.ir.MLIRError`) into one clear message on stderr and exit status 1. Anything else is an
+the ones users can cause (`cellc.errors.CellcError`, `ArtifactError`, `ms.ShapeError`,
+`ms.VerificationError`, `mlir.ir.MLIRError`) into one clear message on stderr and exit status 1. Anything else is an
 internal error, reported the same way with a hint. `--debug` (or CELLC_DEBUG=1) adds the
 Python traceback. Click's usage errors keep click's own message and exit status 2.
 
-A command is added with `@cellc.command()` or `cellc.add_command(...)`; give it an epilog with
-a worked example, as `opt` does.
+Commands are registered in COMMANDS and imported only when run (or listed by `--help`), and
+this module imports MLIR only to describe an MLIR error: `cellc exec` and `cellc inspect` thus
+work where only the runtime is installed. Give each command an epilog with a worked example,
+as `opt` does.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
-from cellc.dialects import ms
-from mlir import ir
-
-from . import diagnostics as diag
-from .opt import opt
 
 EPILOG = """\b
 Examples:
+  cellc run examples/autograd_mindspore.py
+  cellc compile examples/autograd_mindspore.py:'GradNetWrtX(Net())' \\
+      --input f32[2,3] --input f32[3,3] -o grad.cellc
+  cellc inspect grad.cellc
+  cellc exec grad.cellc --arg x.npy --arg y.npy
   cellc opt model.mlir --pass-pipeline='builtin.module(canonicalize)'
   cellc --debug opt broken.mlir     # a traceback with the error
 """
+
+# Command name -> "module:attribute", imported on first use.
+COMMANDS = {
+    "compile": "cellc.cli.compile:compile_command",
+    "exec": "cellc.cli.exec:exec_",
+    "inspect": "cellc.cli.inspect:inspect",
+    "opt": "cellc.cli.opt:opt",
+    "run": "cellc.cli.run:run",
+}
 
 
 class ReportedError(click.ClickException):
@@ -38,30 +50,42 @@ class ReportedError(click.ClickException):
 
 
 def user_error_types() -> tuple[type[BaseException], ...]:
-    """The exception classes that are the user's problem, not cellc's."""
+    """The exception classes that are the user's problem, not cellc's. MLIR's and the `ms`
+    dialect's count only when loaded (an unloaded module raised nothing)."""
+    from cellc.runtime.artifact import ArtifactError
+
+    from cellc.errors import CellcError
+
     types: list[type[BaseException]] = [
-        ms.ShapeError,
-        ms.VerificationError,
-        ir.MLIRError,
+        CellcError,
+        ArtifactError,  # a corrupt or mismatched artifact
         OSError,  # a file that cannot be read or written
     ]
-    try:
-        from cellc.errors import CellcError
-    except ImportError:  # cellc.errors not written yet
-        pass
-    else:
-        types.append(CellcError)
+    if "cellc.dialects.ms" in sys.modules:
+        from cellc.dialects import ms
+
+        types += [ms.ShapeError, ms.VerificationError]
+    if "mlir.ir" in sys.modules:
+        from mlir import ir
+
+        types.append(ir.MLIRError)
     return tuple(types)
 
 
 def describe(error: BaseException) -> str:
     """One clear message for an exception raised by a command."""
-    if isinstance(error, ms.VerificationError):
+    ms = sys.modules.get("cellc.dialects.ms")
+    ir = sys.modules.get("mlir.ir")
+    if ms is not None and isinstance(error, ms.VerificationError):
+        from . import diagnostics as diag
+
         return "\n".join(
             str(diag.from_location(d.location, "error", d.message, "<input>"))
             for d in error.diagnostics
         )
-    if isinstance(error, ir.MLIRError):
+    if ir is not None and isinstance(error, ir.MLIRError):
+        from . import diagnostics as diag
+
         lines = [str(error).splitlines()[0] if str(error) else "MLIR error"]
         for d in error.error_diagnostics:
             lines.append(str(diag.from_location(d.location, "error", d.message, "<input>")))
@@ -79,7 +103,17 @@ def describe(error: BaseException) -> str:
 
 
 class CellcGroup(click.Group):
-    """A click group that reports command errors as described in this module's docstring."""
+    """A click group that reports command errors as described in this module's docstring and
+    imports the COMMANDS it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module_name, attribute = COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -105,9 +139,6 @@ class CellcGroup(click.Group):
 @click.version_option(package_name="cellc")
 def cellc(debug: bool) -> None:
     """cellc: an ahead-of-time compiler for MindSpore-style models, built on MLIR."""
-
-
-cellc.add_command(opt)
 
 
 def main(argv: list[str] | None = None) -> None:

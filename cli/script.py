@@ -85,8 +85,9 @@ def load_script(path: Path, echo: bool) -> dict:
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions cellc raises for user mistakes: shape/dtype errors, unsupported features, bad
     IR, bad artifacts. The ones whose modules are not loaded yet cannot have been raised."""
-    from cellc.errors import CellcError
     from cellc.runtime.artifact import ArtifactError
+
+    from cellc.errors import CellcError
 
     types: list[type[BaseException]] = [CellcError, ArtifactError, NotImplementedError, OSError]
     if "cellc.dialects.ms" in sys.modules:
@@ -139,9 +140,8 @@ def _unsupported(error: BaseException) -> str | None:
     """A MindSpore API that cellc does not provide, met as an import or attribute error."""
     from cellc.compat import ALIASES
 
-    if isinstance(error, ModuleNotFoundError) and error.name:
-        if error.name.partition(".")[0] in ALIASES:
-            return f"'{error.name}' is not supported by cellc (no cellc module stands for it)"
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").partition(".")[0] in ALIASES:
+        return f"'{error.name}' is not supported by cellc (no cellc module stands for it)"
     if isinstance(error, ImportError) and (error.name or "").partition(".")[0] == "cellc":
         return f"not supported by cellc: {error}"
     if isinstance(error, AttributeError):
