@@ -56,8 +56,8 @@ class Progress:
     """`CompileOptions.progress`: once PROGRESS_AFTER_S has passed since the start, prints
     `[cellc] STAGE done (S s)` for every stage completed so far and then each one as it ends."""
 
-    def __init__(self, after: float = PROGRESS_AFTER_S):
-        self.after = after
+    def __init__(self, after: float | None = None):
+        self.after = PROGRESS_AFTER_S if after is None else after
         self.started = time.perf_counter()
         self.pending: list[tuple[str, float]] = []
         self.timings: dict[str, float] = {}
@@ -300,9 +300,10 @@ def example_tensors(fn, examples: list[specs.ExampleInput]) -> list:
         except TypeError:
             given = ", ".join(e.text for e in examples) or "none"
             name = getattr(body, "__qualname__", type(fn).__name__)
+            count = len(signature.parameters)
             raise UserError(
-                f"{name}{signature} takes other arguments than the --input given ({given}): "
-                "give one --input per argument, in order"
+                f"{name}{signature} takes {count} input{'s' * (count != 1)}, got "
+                f"{len(examples)} --input ({given}); give one --input per argument, in order"
             ) from None
     return [Tensor(e.value) for e in examples]
 

@@ -42,13 +42,7 @@ class Target(enum.Enum):
 
     @classmethod
     def parse(cls, value) -> Target:
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            choices = ", ".join(t.value for t in cls)
-            raise CellcError(f"unknown target '{value}'; choose one of: {choices}") from None
+        return _parse_choice(cls, value, "target")
 
 
 class Stage(enum.Enum):
@@ -60,13 +54,18 @@ class Stage(enum.Enum):
 
     @classmethod
     def parse(cls, value) -> Stage | None:
-        if value is None or isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            choices = ", ".join(s.value for s in cls)
-            raise CellcError(f"unknown stage '{value}'; choose one of: {choices}") from None
+        return None if value is None else _parse_choice(cls, value, "stage")
+
+
+def _parse_choice(enum_type, value, what: str):
+    """An enum member from itself or its (case-insensitive) string, else a readable error."""
+    if isinstance(value, enum_type):
+        return value
+    try:
+        return enum_type(str(value).lower())
+    except ValueError:
+        choices = ", ".join(member.value for member in enum_type)
+        raise CellcError(f"unknown {what} '{value}'; choose one of: {choices}") from None
 
 
 @dataclass
