@@ -52,9 +52,8 @@ class ReportedError(click.ClickException):
 def user_error_types() -> tuple[type[BaseException], ...]:
     """The exception classes that are the user's problem, not cellc's. MLIR's and the `ms`
     dialect's count only when loaded (an unloaded module raised nothing)."""
-    from cellc.runtime.artifact import ArtifactError
-
     from cellc.errors import CellcError
+    from cellc.runtime.artifact import ArtifactError
 
     types: list[type[BaseException]] = [
         CellcError,

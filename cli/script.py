@@ -85,9 +85,8 @@ def load_script(path: Path, echo: bool) -> dict:
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Exceptions cellc raises for user mistakes: shape/dtype errors, unsupported features, bad
     IR, bad artifacts. The ones whose modules are not loaded yet cannot have been raised."""
-    from cellc.runtime.artifact import ArtifactError
-
     from cellc.errors import CellcError
+    from cellc.runtime.artifact import ArtifactError
 
     types: list[type[BaseException]] = [CellcError, ArtifactError, NotImplementedError, OSError]
     if "cellc.dialects.ms" in sys.modules:
