@@ -1,7 +1,7 @@
 """CPU benchmarks: cellc's compiled gradients against numpy, PyTorch (eager) and JAX (jax.jit)
 on the same workloads, in one run, reported as ratios.
 
-    .venv/bin/python bench/bench_cpu.py            # torch and jax are optional: pip install '.[bench]'
+    .venv/bin/python bench/bench_cpu.py     # torch, jax optional: pip install '.[bench]'
 
 Workloads (float32):
   seed    the tutorial's GradNetWrtX: d/dx of matmul(x * z, y), x 2x3, y 3x3
@@ -25,9 +25,7 @@ import timeit
 
 import numpy as np
 
-import cellc.nn as nn
-import cellc.ops as ops
-from cellc import Parameter, ParameterTuple, Tensor
+from cellc import Parameter, ParameterTuple, Tensor, nn, ops
 from cellc.compiler.driver import compiled_program
 
 
@@ -241,7 +239,9 @@ def main() -> None:
     mm_entry = cellc_entry(GradWrtX(SumMatMul(data["wm"])), Tensor(data["xm"]))
 
     # the compiled results agree with numpy before anything is timed
-    np.testing.assert_allclose(seed_entry(data["x"], data["y"]), numpy_seed(data["x"], data["y"], data["z"]), rtol=1e-5)
+    np.testing.assert_allclose(
+        seed_entry(data["x"], data["y"]), numpy_seed(data["x"], data["y"], data["z"]), rtol=1e-5
+    )
     expected = numpy_mlp(data["xb"], data["label"], data["w1"], data["b1"], data["w2"], data["b2"])
     for got, want in zip(mlp_entry(data["xb"], data["label"]), expected):
         np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)
@@ -279,13 +279,19 @@ def main() -> None:
         f"{after_imports * 1e3:.1f} ms after imports"
     )
     print()
-    print("| workload | " + " | ".join(f"{k} (µs)" for k in next(iter(rows.values()))) + " | ratios (other / cellc) |")
+    print(
+        "| workload | "
+        + " | ".join(f"{k} (µs)" for k in next(iter(rows.values())))
+        + " | ratios (other / cellc) |"
+    )
     for workload, fns in rows.items():
         times = {name: per_call_us(fn) for name, fn in fns.items()}
         ratios = ", ".join(
             f"{name} {t / times['cellc']:.2f}x" for name, t in times.items() if name != "cellc"
         )
-        print(f"| {workload} | " + " | ".join(f"{t:.1f}" for t in times.values()) + f" | {ratios} |")
+        print(
+            f"| {workload} | " + " | ".join(f"{t:.1f}" for t in times.values()) + f" | {ratios} |"
+        )
 
 
 if __name__ == "__main__":

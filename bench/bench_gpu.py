@@ -47,9 +47,10 @@ def main() -> int:
     if torch is not None and not torch.cuda.is_available():
         torch = None
 
+    from mlir import ir
+
     from cellc.compiler.lowering.linalg_to_gpu import lower_linalg_to_gpu
     from cellc.dialects import ms
-    from mlir import ir
 
     driver = cuda.cuda_context()[0]
     print(f"{'n':>6} {'cellc ms':>10} {'GFLOP/s':>9} {'torch ms':>10} {'GFLOP/s':>9} {'max|d|':>9}")

@@ -14,12 +14,12 @@ __all__ = [
     "Parameter",
     "ParameterTuple",
     "Tensor",
+    "__version__",
     "context",
     "dtype",
     "export",
     "nn",
     "ops",
-    "__version__",
 ]
 
 

@@ -41,7 +41,8 @@ class Parameter(Tensor):
 
 
 class ParameterTuple(tuple):
-    """An ordered tuple of Parameters: the weights GradOperation(get_by_list=True) differentiates."""
+    """An ordered tuple of Parameters: the weights that GradOperation(get_by_list=True)
+    differentiates."""
 
     def __new__(cls, iterable=()):
         items = tuple(iterable)

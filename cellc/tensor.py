@@ -173,7 +173,9 @@ class Tensor:
             return f"Tensor(shape={shape}, dtype={self._dtype}, value=<traced>)"
         array = self.asnumpy()
         separator = "\n" if array.ndim > 1 else " "
-        return f"Tensor(shape={shape}, dtype={self._dtype}, value={separator}{format_values(array)})"
+        return (
+            f"Tensor(shape={shape}, dtype={self._dtype}, value={separator}{format_values(array)})"
+        )
 
 
 def _ops():
@@ -218,7 +220,7 @@ def format_values(array: np.ndarray) -> str:
     elif array.dtype.kind == "b":
 
         def element(v):
-            return f"{str(bool(v)):>5}"
+            return f"{bool(v)!s:>5}"
 
     else:
         width = max((len(str(int(v))) for v in array.flat), default=1)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cellc.dialects import ms
 from mlir import ir
+
+from cellc.dialects import ms
 
 SEVERITIES = {
     ir.DiagnosticSeverity.ERROR: "error",

@@ -2,9 +2,10 @@
 
 One click group, `cellc`, with a `--debug` flag. Commands raise exceptions; the group turns
 the ones users can cause (`cellc.errors.CellcError`, `ArtifactError`, `ms.ShapeError`,
-`ms.VerificationError`, `mlir.ir.MLIRError`) into one clear message on stderr and exit status 1. Anything else is an
-internal error, reported the same way with a hint. `--debug` (or CELLC_DEBUG=1) adds the
-Python traceback. Click's usage errors keep click's own message and exit status 2.
+`ms.VerificationError`, `mlir.ir.MLIRError`) into one clear message on stderr and exit
+status 1. Anything else is an internal error, reported the same way with a hint.
+`--debug` (or CELLC_DEBUG=1) adds the Python traceback. Click's usage errors keep click's
+own message and exit status 2.
 
 Commands are registered in COMMANDS and imported only when run (or listed by `--help`), and
 this module imports MLIR only to describe an MLIR error: `cellc exec` and `cellc inspect` thus

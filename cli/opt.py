@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 
 import click
-from cellc.dialects import ms
 from mlir import ir
+
+from cellc.dialects import ms
 
 from . import diagnostics as diag
 from .pipeline import PipelineError, resolve, run_steps

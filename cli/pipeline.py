@@ -16,8 +16,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cellc.dialects import ms
 from mlir import ir, passmanager
+
+from cellc.dialects import ms
 
 # Modules whose `PASSES` dict holds cellc's Python passes, in lookup order.
 PASS_MODULES = ("cellc.compiler.autodiff", "cellc.compiler.lowering")

@@ -33,7 +33,7 @@ import cellc
 from cellc.errors import CellcError
 from cellc.tensor import Tensor
 
-from .trace import Function, TracedProgram, trace_program, unflatten
+from .trace import Function, TracedProgram, trace_program
 
 
 class Target(enum.Enum):
@@ -187,8 +187,23 @@ def _shared_library(module) -> bytes:
 _CPU_LEVEL_FEATURES = {
     "x86-64": [],
     "x86-64-v2": ["cx16", "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3"],
-    "x86-64-v3": ["avx", "avx2", "bmi", "bmi2", "cx16", "f16c", "fma", "lzcnt", "movbe",
-                  "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3", "xsave"],
+    "x86-64-v3": [
+        "avx",
+        "avx2",
+        "bmi",
+        "bmi2",
+        "cx16",
+        "f16c",
+        "fma",
+        "lzcnt",
+        "movbe",
+        "popcnt",
+        "sahf",
+        "sse4.1",
+        "sse4.2",
+        "ssse3",
+        "xsave",
+    ],
 }
 
 
@@ -239,9 +254,7 @@ def build_manifest(program: TracedProgram, target: dict) -> dict:
     entry_manifest = {
         "name": entry.name,
         "symbol": entry.name,
-        "inputs": [
-            {"name": name, **_spec_json(v.spec)} for name, v in zip(names, entry.inputs)
-        ],
+        "inputs": [{"name": name, **_spec_json(v.spec)} for name, v in zip(names, entry.inputs)],
         "weights": [p.name for p in program.parameters],
         "outputs": [
             {**_spec_json(v.spec), "meaning": meaning}
@@ -321,9 +334,7 @@ def _gradient_json(entry: Function, names: list[str]) -> dict | None:
     mode = node.attrs["mode"]
     sensitivity = []
     if mode.sens_param:
-        count = len(node.operands) - node.attrs["callee_inputs"] - len(
-            node.attrs["callee_weights"]
-        )
+        count = len(node.operands) - node.attrs["callee_inputs"] - len(node.attrs["callee_weights"])
         for value in node.operands[len(node.operands) - count :]:
             sensitivity.append(
                 {"input": _entry_input_name(entry, value, names), **_spec_json(value.spec)}

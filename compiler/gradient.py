@@ -55,9 +55,7 @@ def record_grad(tracer: Tracer, grad_fn, args):
 
 def _structure(grad_fn, input_grads: list[Tensor], weight_grads: list[Tensor]):
     grad = grad_fn.grad
-    weights_part = (
-        weight_grads[0] if grad_fn.returns_single_weight else tuple(weight_grads)
-    )
+    weights_part = weight_grads[0] if grad_fn.returns_single_weight else tuple(weight_grads)
     if grad.get_by_list and grad.get_all:
         return tuple(input_grads), weights_part
     if grad.get_by_list:
@@ -71,9 +69,11 @@ def _sensitivity(tracer: Tracer, callee, sens) -> list:
     leaves, structure = flatten(sens)
     expected = [v.spec for v in callee.outputs]
     got = [TensorSpec(t.shape, t.dtype.element) for t in leaves]
-    if structure != callee.output_structure and not (
-        len(leaves) == 1 and len(expected) == 1
-    ) or got != expected:
+    if (
+        structure != callee.output_structure
+        and not (len(leaves) == 1 and len(expected) == 1)
+        or got != expected
+    ):
         raise ShapeMismatchError(
             f"GradOperation (sens_param=True): the sensitivity must match {callee.name}'s "
             f"output ({', '.join(map(str, expected))}), got ({', '.join(map(str, got))})"

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from cellc.runtime.artifact import (
     CHECKSUM_MEMBER,
     CODE_MEMBERS,

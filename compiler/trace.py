@@ -226,9 +226,7 @@ def user_location() -> SourceLocation | None:
     if 0 <= frame.f_lasti // 2 < len(positions):
         start = positions[frame.f_lasti // 2][2]
         column = (start or 0) + 1
-    return SourceLocation(
-        frame.f_code.co_filename, frame.f_lineno, column, _source_line(frame)
-    )
+    return SourceLocation(frame.f_code.co_filename, frame.f_lineno, column, _source_line(frame))
 
 
 def _source_line(frame) -> str:
@@ -280,7 +278,6 @@ def unflatten(structure, leaves):
 def emit_module(tracer: Tracer, entry: Function, ctx=None):
     """Builds the `ms` module for the traced functions; the entry is public and `ms.entry`."""
     from mlir import ir
-    from mlir.dialects import func
 
     ctx = ctx or ms.make_context()
     with ctx, _location(None):
@@ -332,7 +329,9 @@ def _emit_node(node: Node, operands):
     loc = _location(node.location)
     if node.op == "ms.grad":
         mode = node.attrs["mode"]
-        return ms.grad(node.attrs["callee"], mode, operands, [v.spec for v in node.results], loc=loc)
+        return ms.grad(
+            node.attrs["callee"], mode, operands, [v.spec for v in node.results], loc=loc
+        )
     if node.op == "ms.constant":
         return [ms.constant(node.attrs["value"], node.results[0].spec, loc=loc)]
     if node.op in ("ms.reshape", "ms.broadcast_to"):

@@ -3,4 +3,4 @@
 from . import ms
 from .types import TensorSpec
 
-__all__ = ["ms", "TensorSpec"]
+__all__ = ["TensorSpec", "ms"]

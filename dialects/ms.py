@@ -25,7 +25,7 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import irdl
 
-from .types import FLOAT_TYPES, TensorSpec, broadcast_shapes, broadcastable_to
+from .types import TensorSpec, broadcast_shapes, broadcastable_to
 
 MAX_GRAD_SLOTS = 32
 
@@ -588,7 +588,8 @@ class GradOp(Op):
     ```mlir
     %dx = "ms.grad"(%x, %y, %z) {callee = @Net, get_all = false, get_by_list = false,
         sens_param = false, weights = array<i64>,
-        operandSegmentSizes = array<i32: 1, 1, 1, 0, ...>, resultSegmentSizes = array<i32: 1, 0, ...>}
+        operandSegmentSizes = array<i32: 1, 1, 1, 0, ...>,
+        resultSegmentSizes = array<i32: 1, 0, ...>}
         : (tensor<2x3xf32>, tensor<3x3xf32>, tensor<1xf32>) -> tensor<2x3xf32>
     ```
     """
@@ -633,7 +634,9 @@ class GradOp(Op):
     @staticmethod
     def mode(op: ir.Operation) -> GradMode:
         attrs = GradOp.read_attributes(op)
-        return GradMode(attrs["get_all"], attrs["get_by_list"], attrs["sens_param"], attrs["weights"])
+        return GradMode(
+            attrs["get_all"], attrs["get_by_list"], attrs["sens_param"], attrs["weights"]
+        )
 
     @classmethod
     def check_against_callee(cls, op: ir.Operation, callee: ir.Operation):

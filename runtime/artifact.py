@@ -153,7 +153,9 @@ def _parse_manifest(path: str, by_name: dict[str, bytes]) -> dict[str, Any]:
     try:
         manifest = json.loads(by_name[MANIFEST_MEMBER])
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ArtifactError(f"'{path}' is corrupt: {MANIFEST_MEMBER} is not JSON ({error})")
+        raise ArtifactError(
+            f"'{path}' is corrupt: {MANIFEST_MEMBER} is not JSON ({error})"
+        ) from None
     if not isinstance(manifest, dict):
         raise ArtifactError(f"'{path}' is corrupt: {MANIFEST_MEMBER} is not a JSON object")
     return manifest
@@ -188,7 +190,9 @@ def _read_parameters(
         try:
             value = np.load(io.BytesIO(by_name[member]), allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
-            raise ArtifactError(f"'{path}' is corrupt: {member} is not a .npy file ({error})")
+            raise ArtifactError(
+                f"'{path}' is corrupt: {member} is not a .npy file ({error})"
+            ) from None
         if value.shape != tuple(spec["shape"]) or value.dtype != np.dtype(spec["dtype"]):
             raise ArtifactError(
                 f"'{path}' is corrupt: parameter '{spec['name']}' is "

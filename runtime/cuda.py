@@ -157,7 +157,10 @@ class CudaEntry:
         self.module = image if isinstance(image, CudaModule) else CudaModule(image)
         self.driver = self.module.driver
         driver = self.driver
-        alloc = lambda spec: _DeviceBuffer(driver, _nbytes(spec))
+
+        def alloc(spec):
+            return _DeviceBuffer(driver, _nbytes(spec))
+
         self.buffers: dict[str, _DeviceBuffer] = {}
         for role, key in (
             ("input", "inputs"),
@@ -265,7 +268,9 @@ def load(artifact):
 
     ok, reason = cuda_available()
     if not ok:
-        raise CudaUnavailableError(f"'{artifact.path}' was compiled for an NVIDIA GPU, but {reason}")
+        raise CudaUnavailableError(
+            f"'{artifact.path}' was compiled for an NVIDIA GPU, but {reason}"
+        )
     plan = json.loads(artifact.member(PLAN_MEMBER))
     image = _load_image(artifact)
 

@@ -71,7 +71,7 @@ def as_array(value: Any, spec: TensorSpec, what: str) -> np.ndarray:
         try:
             array = np.asarray(value)
         except (ValueError, TypeError) as error:
-            raise TypeError(f"{what} expects {spec}, got {type(value).__name__}: {error}")
+            raise TypeError(f"{what} expects {spec}, got {type(value).__name__}: {error}") from None
         if array.dtype.kind not in "biuf" or not np.can_cast(
             array.dtype, spec.dtype, casting="same_kind"
         ):

@@ -124,9 +124,7 @@ class Cell:
             method = getattr(type(self), name, None)
             if method is not None and method is not getattr(Cell, name, None):
                 return getattr(self, name)
-        raise NotImplementedError(
-            f"{type(self).__name__} defines none of {', '.join(_BODY_NAMES)}"
-        )
+        raise NotImplementedError(f"{type(self).__name__} defines none of {', '.join(_BODY_NAMES)}")
 
     def __call__(self, *args, **kwargs):
         if kwargs:
@@ -199,4 +197,4 @@ class CellList(Cell):
         setattr(self, str(len(self._cells)), cell)
 
 
-__all__ = ["Cell", "Module", "SequentialCell", "CellList", "ParameterTuple"]
+__all__ = ["Cell", "CellList", "Module", "ParameterTuple", "SequentialCell"]

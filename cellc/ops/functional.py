@@ -32,8 +32,9 @@ _EAGER = {
     "ms.tanh": np.tanh,
     "ms.sigmoid": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype),
     "ms.stop_gradient": lambda x: x,
-    "ms.matmul": lambda a, b, transpose_a, transpose_b: (a.T if transpose_a else a)
-    @ (b.T if transpose_b else b),
+    "ms.matmul": lambda a, b, transpose_a, transpose_b: (
+        (a.T if transpose_a else a) @ (b.T if transpose_b else b)
+    ),
     "ms.reduce_sum": lambda x, axes, keep_dims: np.sum(x, axis=tuple(axes), keepdims=keep_dims),
     "ms.transpose": lambda x, perm: np.transpose(x, perm),
     "ms.reshape": lambda x, result: np.reshape(x, result.shape),
@@ -185,9 +186,7 @@ def reshape(x, shape):
 def broadcast_to(x, shape):
     x = as_tensor(x)
     shape = tuple(int(d) for d in shape)
-    shape = tuple(
-        x.shape[i - (len(shape) - x.ndim)] if d == -1 else d for i, d in enumerate(shape)
-    )
+    shape = tuple(x.shape[i - (len(shape) - x.ndim)] if d == -1 else d for i, d in enumerate(shape))
     return apply("BroadcastTo", "ms.broadcast_to", [x], result=_spec_like(x, shape))
 
 
@@ -204,8 +203,10 @@ def expand_dims(x, axis: int):
 
 def squeeze(x, axis=()):
     x = as_tensor(x)
-    axes = normalize_axes("Squeeze", axis, x.ndim) if axis != () else tuple(
-        i for i, d in enumerate(x.shape) if d == 1
+    axes = (
+        normalize_axes("Squeeze", axis, x.ndim)
+        if axis != ()
+        else tuple(i for i, d in enumerate(x.shape) if d == 1)
     )
     return reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 

@@ -28,10 +28,11 @@ Contract.
 
 from __future__ import annotations
 
+from mlir import ir
+
 import cellc.compiler.ops  # noqa: F401  (registers every VJP rule)
 from cellc.compiler.ops.registry import VJPS
 from cellc.dialects import ms
-from mlir import ir
 
 from .cleanup import (
     eliminate_common_subexpressions,

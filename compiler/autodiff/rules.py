@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mlir import ir
+
 from cellc.compiler.ops.registry import vjp
 from cellc.dialects import TensorSpec, ms
-from mlir import ir
 
 from .zeros import Zero
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cellc.dialects import TensorSpec, ms
 from mlir import ir
+
+from cellc.dialects import TensorSpec, ms
 
 
 @dataclass(frozen=True)

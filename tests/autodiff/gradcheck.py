@@ -9,11 +9,12 @@ finite differences, evaluating everything with the reference interpreter.
 from __future__ import annotations
 
 import numpy as np
-from cellc.compiler.autodiff import expand_grads
-from cellc.dialects import TensorSpec, ms
 from mlir import ir
 from mlir.dialects import func
 from support.ms_interpreter import run
+
+from cellc.compiler.autodiff import expand_grads
+from cellc.dialects import TensorSpec, ms
 
 CONTEXT = ms.make_context()
 

@@ -11,11 +11,12 @@ import itertools
 
 import numpy as np
 import pytest
+from gradcheck import Program, f32
+from mlir import ir
+
 from cellc.compiler.autodiff import GradExpansionError
 from cellc.compiler.ops import VJPS
 from cellc.dialects import ms
-from gradcheck import Program, f32
-from mlir import ir
 
 X = np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32)
 Y = np.array([[0.11, 3.3, 1.1], [1.1, 0.2, 1.4], [1.1, 2.2, 0.3]], np.float32)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cellc.dialects import ms
 from gradcheck import Program, check_vjp, f64
+
+from cellc.dialects import ms
 
 X = np.array([0.3, -0.7, 1.2, 0.05])
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cellc.dialects import ms
 from gradcheck import Program, check_vjp, f64
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from cellc.dialects import ms
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
+
 from cellc.cli import diagnostics as diag
 from cellc.cli import pipeline
 from cellc.cli.main import CellcGroup, cellc
 from cellc.dialects import ms
-from click.testing import CliRunner
 
 GOOD = textwrap.dedent(
     """\

@@ -8,9 +8,7 @@ import textwrap
 
 import numpy as np
 
-import cellc.nn as nn
-import cellc.ops as ops
-from cellc import Tensor
+from cellc import Tensor, nn
 from cellc.compiler import driver
 
 SCRIPT = textwrap.dedent(
@@ -40,8 +38,11 @@ SCRIPT = textwrap.dedent(
 def run_script(cache, *flags):
     env = dict(os.environ, CELLC_CACHE_DIR=str(cache))
     return subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, *flags], env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", SCRIPT, *flags],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -91,8 +92,10 @@ def test_memory_cache_compiles_once_per_signature(monkeypatch):
 def test_a_new_cell_instance_does_not_reuse_another_cells_program():
     results = []
     for factor in (1.0, 2.0, 3.0):
+
         class Mul(nn.Cell):
             def construct(self, x, k=factor):
                 return x * k
+
         results.append(Mul()(Tensor(np.ones(2, np.float32))).asnumpy()[0])
     assert results == [1.0, 2.0, 3.0]

@@ -9,9 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
-import cellc.nn as nn
-import cellc.ops as ops
-from cellc import Parameter, ParameterTuple, Tensor
+from cellc import Parameter, ParameterTuple, Tensor, nn, ops
 
 X = np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32)
 Y = np.array([[0.11, 3.3, 1.1], [1.1, 0.2, 1.4], [1.1, 2.2, 0.3]], np.float32)

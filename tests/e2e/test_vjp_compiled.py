@@ -8,9 +8,7 @@ this file checks that what the user runs, native code, agrees.)
 import numpy as np
 import pytest
 
-import cellc.nn as nn
-import cellc.ops as ops
-from cellc import Tensor
+from cellc import Tensor, nn, ops
 
 F = ops.functional
 
@@ -81,7 +79,7 @@ def test_compiled_vjp_matches_finite_differences(name):
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
     forward = Lambda(fn)
     grad = GradAll(Lambda(fn))
-    for point in range(2):
+    for _point in range(2):
         args = [rng.uniform(-1.5, 1.5, shape) for shape in shapes]
         if name == "relu":  # keep away from the kink, where the derivative is undefined
             args = [np.where(np.abs(a) < 0.1, 0.5, a) for a in args]

@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-import cellc.nn as nn
-import cellc.ops as ops
-from cellc import Parameter, ParameterTuple, Tensor
+from cellc import Parameter, ParameterTuple, Tensor, nn, ops
 
 
 def p(name, requires_grad=True):
@@ -41,10 +39,20 @@ def test_trainable_params_preorder_insertion_order_no_duplicates():
     # a child's parameters are renamed with its attribute path, as MindSpore's auto_prefix does
     assert names == ["w", "v", "left.a", "right.a"]
     assert [q.name for q in tree.get_parameters()] == [
-        "w", "v", "left.a", "left.b", "right.a", "right.b"
+        "w",
+        "v",
+        "left.a",
+        "left.b",
+        "right.a",
+        "right.b",
     ]
     assert [n for n, _ in tree.parameters_and_names()] == [
-        "w", "v", "left.a", "left.b", "right.a", "right.b"
+        "w",
+        "v",
+        "left.a",
+        "left.b",
+        "right.a",
+        "right.b",
     ]
     assert [q.name for q in tree.trainable_params(recurse=False)] == ["w", "v"]
 

@@ -28,11 +28,7 @@ def test_repr_two_dimensional_float():
 def test_repr_three_dimensional_rows_indent_by_depth():
     t = Tensor(np.arange(8, dtype=np.int32).reshape(2, 2, 2))
     assert repr(t) == (
-        "Tensor(shape=[2, 2, 2], dtype=Int32, value=\n"
-        "[[[0, 1],\n"
-        "  [2, 3]],\n"
-        " [[4, 5],\n"
-        "  [6, 7]]])"
+        "Tensor(shape=[2, 2, 2], dtype=Int32, value=\n[[[0, 1],\n  [2, 3]],\n [[4, 5],\n  [6, 7]]])"
     )
 
 

@@ -4,9 +4,7 @@ user's source line, before any MLIR is built."""
 import numpy as np
 import pytest
 
-import cellc.nn as nn
-import cellc.ops as ops
-from cellc import Tensor
+from cellc import Tensor, nn, ops
 from cellc import dtype as mstype
 from cellc.compiler import trace
 
@@ -67,5 +65,8 @@ def test_error_comes_before_any_mlir_is_built(monkeypatch):
 
     monkeypatch.setattr(trace_module, "emit_module", no_mlir)
     with pytest.raises(ValueError):
-        trace_module.trace_program(BadMatMul(), Tensor(np.ones((2, 3), mstype.float32.numpy)),
-                                   Tensor(np.ones((4, 3), np.float32)))
+        trace_module.trace_program(
+            BadMatMul(),
+            Tensor(np.ones((2, 3), mstype.float32.numpy)),
+            Tensor(np.ones((4, 3), np.float32)),
+        )

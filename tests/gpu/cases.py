@@ -91,7 +91,8 @@ func.func @seed_grad(%x: tensor<2x3xf32>, %y: tensor<3x3xf32>,
   %c = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
   %m = linalg.matmul ins(%ones, %yt : tensor<2x3xf32>, tensor<3x3xf32>)
                      outs(%c : tensor<2x3xf32>) -> tensor<2x3xf32>
-  %r = linalg.generic {indexing_maps = [#id, #scalar, #id], iterator_types = ["parallel", "parallel"]}
+  %r = linalg.generic {indexing_maps = [#id, #scalar, #id],
+                      iterator_types = ["parallel", "parallel"]}
       ins(%m, %z : tensor<2x3xf32>, tensor<1xf32>) outs(%e : tensor<2x3xf32>) {
     ^bb0(%u: f32, %v: f32, %o: f32):
       %p = arith.mulf %u, %v : f32

@@ -41,8 +41,7 @@ def check_plan(plan: dict, ptx: str) -> None:
             where = f"{name} step {step_index}"
             if step["op"] == "copy":
                 src, dst = buffers[step["src"]], buffers[step["dst"]]
-                size = lambda s: int(np.prod(s["shape"])) * np.dtype(s["dtype"]).itemsize
-                assert step["nbytes"] == size(src) == size(dst), f"{where}: copy sizes differ"
+                assert step["nbytes"] == _nbytes(src) == _nbytes(dst), f"{where}: copy sizes differ"
                 written.add(step["dst"])
                 continue
             assert step["kernel"] in kernels, f"{where}: kernel {step['kernel']} not in PTX"
@@ -67,3 +66,7 @@ def check_plan(plan: dict, ptx: str) -> None:
             assert f"output:{index}" in written, f"{name}: output {index} is never written"
         for index, spec in enumerate(entry["constants"]):
             assert len(spec["values"]) == int(np.prod(spec["shape"])), f"{name}: const {index}"
+
+
+def _nbytes(spec) -> int:
+    return int(np.prod(spec["shape"])) * np.dtype(spec["dtype"]).itemsize

@@ -4,13 +4,11 @@ execution tests skip, saying why."""
 
 import numpy as np
 import pytest
+from test_frontend_to_ptx import CASES
 
 import cellc
 import cellc.runtime
-from cellc import Tensor
 from cellc.runtime.cuda import CudaUnavailableError, cuda_available
-
-from test_frontend_to_ptx import CASES
 
 GPU, WHY_NOT = cuda_available()
 

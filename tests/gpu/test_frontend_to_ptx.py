@@ -6,9 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-import cellc.nn as nn
-import cellc.ops as ops
-from cellc import Parameter, ParameterTuple, Tensor
+from cellc import Parameter, ParameterTuple, Tensor, nn, ops
 from cellc.compiler import CompileOptions, compile
 from cellc.compiler.lowering.gpu_to_nvvm import find_ptxas
 

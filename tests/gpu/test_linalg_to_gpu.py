@@ -8,12 +8,13 @@ import json
 import numpy as np
 import pytest
 from cases import CASES
+from mlir import ir
+from plan_checker import check_plan, ptx_entries
+
 from cellc.compiler.lowering.gpu_to_nvvm import find_ptxas, ptx_to_cubin
 from cellc.compiler.lowering.launch_plan import LaunchPlanError, extract_launch_plan
 from cellc.compiler.lowering.linalg_to_gpu import convert_linalg_to_gpu, lower_linalg_to_gpu
 from cellc.dialects import ms
-from mlir import ir
-from plan_checker import check_plan, ptx_entries
 
 _PROGRAMS = {}
 

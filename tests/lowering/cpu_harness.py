@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from cellc.compiler import lowering
-from cellc.dialects import TensorSpec, ms
 from mlir import ir
 from mlir.dialects import func
+
+from cellc.compiler import lowering
+from cellc.dialects import TensorSpec, ms
 
 
 @dataclass

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cellc.dialects import ms
 from cpu_harness import Function, compile_functions, spec
+
+from cellc.dialects import ms
 
 
 def _sigmoid(x):

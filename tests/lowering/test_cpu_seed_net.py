@@ -8,11 +8,12 @@ import ctypes
 
 import numpy as np
 import pytest
-from cellc.compiler import lowering
-from cellc.dialects import ms
 from cpu_harness import Function, build_module, compile_functions, spec
 from mlir import ir
 from mlir.dialects import func
+
+from cellc.compiler import lowering
+from cellc.dialects import ms
 
 
 def _net(x, y, z):

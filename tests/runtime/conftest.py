@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from cellc.compiler.package import (
     EntryPoint,
     Gradient,

@@ -7,6 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import HOST_TRIPLE, SEED_Z
+
 from cellc.compiler.package import Target, write_artifact
 from cellc.runtime import ArtifactError, load
 from cellc.runtime.artifact import (
@@ -15,7 +17,6 @@ from cellc.runtime.artifact import (
     host_cpu_flags,
     read_artifact,
 )
-from conftest import HOST_TRIPLE, SEED_Z
 
 
 def rewrite_manifest(path, change):
@@ -135,8 +136,8 @@ def test_newer_format_version(make_artifact):
 
 
 def test_unsupported_target_kind(make_artifact):
-    path = make_artifact(target=Target(kind="cuda", triple="nvptx64-nvidia-cuda", chip="sm_90"))
-    with pytest.raises(ArtifactError, match="targets 'cuda'.*supported: cpu"):
+    path = make_artifact(target=Target(kind="tpu", triple="tpu-unknown-unknown"))
+    with pytest.raises(ArtifactError, match="targets 'tpu'.*supported: cpu, cuda"):
         load(path)
 
 

@@ -8,10 +8,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from cellc.compiler.package import Target
 from conftest import HOST_TRIPLE, SEED_X, SEED_Y, parse_outputs, run_program
 
 from cellc import runtime
+from cellc.compiler.package import Target
 
 
 def flatten(value) -> list[np.ndarray]:

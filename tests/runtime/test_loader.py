@@ -223,7 +223,9 @@ def test_runtime_runs_without_mlir_or_the_compiler(make_artifact, tmp_path):
         x = np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32)
         y = np.array([[0.11, 3.3, 1.1], [1.1, 0.2, 1.4], [1.1, 2.2, 0.3]], np.float32)
         print(module.GradNetWrtX(x, y).tolist())
-        loaded = [m for m in sys.modules if m.split(".")[0] == "mlir" or m.startswith("cellc.compiler")]
+        loaded = [
+            m for m in sys.modules if m.split(".")[0] == "mlir" or m.startswith("cellc.compiler")
+        ]
         assert not loaded, loaded
         """
     )

@@ -80,7 +80,7 @@ def markdown_blocks():
     """(kind, text) for each fenced block, kind 'python' or 'text' ('Python' fragments too)."""
     return [
         (kind, body)
-        for kind, body in re.findall(r"```(\w+)\n(.*?)```", MARKDOWN.read_text(), re.S)
+        for kind, body in re.findall(r"```(\w+)\n(.*?)```", MARKDOWN.read_text(), re.DOTALL)
     ]
 
 
@@ -104,10 +104,10 @@ def test_markdown_tutorial_runs_and_prints_the_documented_outputs():
 
 def test_markdown_stop_gradient_removed_doubles_the_gradient():
     blocks = markdown_blocks()
-    stop_block = next(body for kind, body in blocks if kind == "python" and "stop_gradient(out2)" in body)
-    doubled = next(
-        body for kind, body in blocks if kind == "text" and "9.0" in body
+    stop_block = next(
+        body for kind, body in blocks if kind == "python" and "stop_gradient(out2)" in body
     )
+    doubled = next(body for kind, body in blocks if kind == "text" and "9.0" in body)
     namespace: dict = {}
     printed = run_block(stop_block.replace("out2 = stop_gradient(out2)", "pass"), namespace)
     assert_prints(printed, doubled)
@@ -120,7 +120,12 @@ def test_markdown_requires_grad_false_fragment():
     namespace: dict = {}
     run_block(blocks[0][1], namespace)
     net_block = next(body for kind, body in blocks if "class Net" in body)
-    run_block(net_block.replace("self.z = Parameter(Tensor(np.array([1.0], np.float32)), name='z')", fragment), namespace)
+    run_block(
+        net_block.replace(
+            "self.z = Parameter(Tensor(np.array([1.0], np.float32)), name='z')", fragment
+        ),
+        namespace,
+    )
     weight_block = next(body for kind, body in blocks if "get_by_list=True" in body)
     run_block(weight_block, namespace)
     net = namespace["Net"]()

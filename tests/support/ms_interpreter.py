@@ -9,8 +9,9 @@ give float64 reference values for finite-difference checks.
 from __future__ import annotations
 
 import numpy as np
-from cellc.dialects import ms
 from mlir import ir
+
+from cellc.dialects import ms
 
 
 def _attrs(op):

@@ -3,10 +3,7 @@
 # are compiled with the document's own line numbers, so locations point into the seed file.
 
 import re
-import sys
 from pathlib import Path
-
-import numpy as np
 
 from cellc import compat
 from cellc.compiler import trace
@@ -26,7 +23,7 @@ def load_markdown_blocks():
     compat.install()
     text = MARKDOWN.read_text()
     namespace = {}
-    for match in re.finditer(r"```python\n(.*?)```", text, re.S):
+    for match in re.finditer(r"```python\n(.*?)```", text, re.DOTALL):
         body = match.group(1)
         if "s1, s2" in body or "print(" in body:
             continue
