@@ -1,0 +1,40 @@
+"""The example model trains, and its compiled gradients equal a hand-written numpy backprop."""
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+
+from cellc import Tensor
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mlp_regression.py"
+example = runpy.run_path(str(EXAMPLE))
+
+
+def test_the_mlp_example_learns():
+    losses = example["train"](steps=200, verbose=False)
+    assert losses[-1] < 0.2 * losses[0]
+
+
+def test_the_mlp_gradient_equals_numpy_backprop():
+    x, y = example["synthetic_tile"](pixels=16, bands=6, seed=3)
+    network = example["PixelMLP"](bands=6, hidden=8, outputs=2)
+    step = example["TrainGrad"](network)
+    loss, grads = step(Tensor(x), Tensor(y))
+
+    w1, b1 = network.fc1.weight.asnumpy(), network.fc1.bias.asnumpy()
+    w2, b2 = network.fc2.weight.asnumpy(), network.fc2.bias.asnumpy()
+    h = np.tanh(x @ w1.T + b1)
+    out = h @ w2.T + b2
+    d_out = 2 * (out - y) / out.size
+    d_pre = (d_out @ w2) * (1 - h * h)
+    expected = [d_pre.T @ x, d_pre.sum(0), d_out.T @ h, d_out.sum(0)]
+    assert [p.name for p in step.weights] == [
+        "loss._backbone.fc1.weight",
+        "loss._backbone.fc1.bias",
+        "loss._backbone.fc2.weight",
+        "loss._backbone.fc2.bias",
+    ]
+    np.testing.assert_allclose(loss.asnumpy(), np.mean((out - y) ** 2), rtol=1e-5)
+    for got, want in zip(grads, expected):
+        np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-4, atol=1e-6)
