@@ -184,26 +184,13 @@ def _shared_library(module) -> bytes:
 
 # The x86-64 micro-architecture levels llc's -mcpu names, and the CPU features each needs
 # (recorded in the manifest; the loader checks the running CPU has them).
+_X86_64_V2 = ["cx16", "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3"]
+_X86_64_V3 = [*_X86_64_V2, "avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave"]
 _CPU_LEVEL_FEATURES = {
     "x86-64": [],
-    "x86-64-v2": ["cx16", "popcnt", "sahf", "sse4.1", "sse4.2", "ssse3"],
-    "x86-64-v3": [
-        "avx",
-        "avx2",
-        "bmi",
-        "bmi2",
-        "cx16",
-        "f16c",
-        "fma",
-        "lzcnt",
-        "movbe",
-        "popcnt",
-        "sahf",
-        "sse4.1",
-        "sse4.2",
-        "ssse3",
-        "xsave",
-    ],
+    "x86-64-v2": _X86_64_V2,
+    "x86-64-v3": _X86_64_V3,
+    "x86-64-v4": [*_X86_64_V3, "avx512bw", "avx512cd", "avx512dq", "avx512f", "avx512vl"],
 }
 
 
@@ -494,12 +481,37 @@ def _disk_key(program: TracedProgram, target: Target) -> str:
         cellc.__version__,
         ir.__name__,
         _toolchain_version(),
+        _cpu_level(),
+        _compiler_fingerprint(),
         json.dumps(_structure_json(program.entry.output_structure)),
         json.dumps([p.name for p in program.parameters]),
     ):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:32]
+
+
+def _cpu_level() -> str:
+    from .lowering.llvm_to_object import DEFAULT_CPU
+
+    return DEFAULT_CPU
+
+
+_FINGERPRINT: list[str] = []
+
+
+def _compiler_fingerprint() -> str:
+    """A hash of the compiler's own sources, so that an edited compiler never reuses an
+    artifact an older one wrote."""
+    from cellc.dialects import ms
+
+    if not _FINGERPRINT:
+        digest = hashlib.sha256()
+        for folder in (Path(__file__).parent, Path(ms.__file__).parent):
+            for source in sorted(folder.rglob("*.py")):
+                digest.update(source.read_bytes())
+        _FINGERPRINT.append(digest.hexdigest())
+    return _FINGERPRINT[0]
 
 
 def _toolchain_version() -> str:

@@ -24,11 +24,15 @@ LINALG_FUSION = "builtin.module(linalg-fuse-elementwise-ops,canonicalize,cse)"
 #   the caller allocates; `hoist-static-allocs` lets the last op write straight into it, and a
 #   result that is an argument, a constant or a view of either is copied (never aliased);
 # - buffer-deallocation-pipeline frees every temporary buffer (malloc/free; no global state).
+# - canonicalize right after bufferizing folds the memref iter_args of the tiled matmul loops
+#   (yielded unchanged), so that the function returns the allocation itself and
+#   hoist-static-allocs can turn it into the out-param (no temporary, no copy);
 BUFFERIZE = _sequence(
     (
         "one-shot-bufferize{bufferize-function-boundaries=1 "
         "function-boundary-type-conversion=identity-layout-map}"
     ),
+    "canonicalize",
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1}",
     "canonicalize",
     "buffer-deallocation-pipeline",
@@ -43,13 +47,19 @@ LINALG_TO_LOOPS = _sequence(
     "cse",
 )
 
-# scf/memref/arith/math/func -> LLVM dialect. Functions take bare pointers
-# (`use-bare-ptr-memref-call-conv`): `void f(T* in0, ..., T* out0, ...)`. math ops become LLVM
-# intrinsics (exp, log, tanh: calls into libm after instruction selection).
+# vector/scf/memref/arith/math/func -> LLVM dialect. Functions take bare pointers
+# (`use-bare-ptr-memref-call-conv`): `void f(T* in0, ..., T* out0, ...)`. The vector code of
+# the matmul micro-kernels (`linalg_to_llvm.VECTOR_LOWERING` left 1-D transfers and FMAs) is
+# fully unrolled (`full-unroll`: no stack temporaries inside loops) and becomes LLVM vectors.
+# math ops become LLVM intrinsics (exp, log, tanh: calls into libm after instruction selection,
+# vectorized through libmvec by `opt`, see OPT_FLAGS).
 TO_LLVM = _sequence(
+    "convert-vector-to-scf{full-unroll=1}",
     "expand-strided-metadata",
     "lower-affine",
     "convert-scf-to-cf",
+    "convert-vector-to-llvm",
+    "convert-ub-to-llvm",
     "convert-math-to-llvm",
     "convert-math-to-libm",
     "finalize-memref-to-llvm",
@@ -65,7 +75,9 @@ TO_LLVM = _sequence(
 LINALG_TO_LLVM = f"builtin.module({BUFFERIZE},{LINALG_TO_LOOPS},{TO_LLVM})"
 
 # LLVM IR optimization (`opt`) and code generation (`llc`) flags.
-OPT_FLAGS = ("-O3",)
+# `-vector-library=LIBMVEC`: loops calling exp/log/tanh... vectorize into glibc's libmvec
+# (`_ZGVdN8v_expf`...; linked by llvm_to_object), instead of staying scalar libm calls.
+OPT_FLAGS = ("-O3", "-vector-library=LIBMVEC")
 LLC_FLAGS = ("-O3", "-relocation-model=pic", "-filetype=obj")
 
 # ---------------------------------------------------------------------------------------------

@@ -11,10 +11,10 @@ for `cellc opt --pass-pipeline=...`.
 
 from __future__ import annotations
 
-from .linalg_to_llvm import lower_linalg_to_llvm
+from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
+from .linalg_to_llvm import lower_linalg_to_llvm, tile_and_vectorize_matmuls
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
-from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
 
 
 def lower_ms_to_linalg(module) -> None:
@@ -24,7 +24,8 @@ def lower_ms_to_linalg(module) -> None:
 
 PASSES = {
     "convert-ms-to-linalg": convert_ms_to_linalg,
-    # CPU: linalg_to_llvm.py (bufferize, out-params, loops, LLVM dialect).
+    # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
+    "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "convert-linalg-to-llvm": lower_linalg_to_llvm,
     # GPU (`--target cuda`): linalg_to_gpu.py; gpu_to_nvvm.py and launch_plan.py follow it.
     "convert-linalg-to-gpu": convert_linalg_to_gpu,
@@ -42,4 +43,5 @@ __all__ = [
     "llvm_ir",
     "lower_linalg_to_llvm",
     "lower_ms_to_linalg",
+    "tile_and_vectorize_matmuls",
 ]

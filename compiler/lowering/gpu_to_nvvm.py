@@ -23,10 +23,11 @@ import shutil
 import subprocess
 import tempfile
 
-from cellc.compiler import pass_pipelines
 from mlir import ir
 from mlir.dialects import gpu
 from mlir.passmanager import PassManager
+
+from cellc.compiler import pass_pipelines
 
 SUPPORTED_CHIPS = ("sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90")
 

@@ -1,4 +1,5 @@
-"""`convert-linalg-to-gpu`: linalg on tensors -> bufferized host code launching outlined GPU kernels.
+"""`convert-linalg-to-gpu`: linalg on tensors -> bufferized host code launching outlined GPU
+kernels.
 
 Contract
 --------
@@ -21,8 +22,8 @@ Strategy per op (chosen in Python from the op's static loop ranges, applied with
 dialect, one named sequence per stage):
   * `linalg.matmul` whose sizes divide the tile (64x64 output tiles, K steps of 16): one block per
     output tile, the K loop stages A and B tiles in shared memory (`structured.promote` to
-    `#gpu.address_space<workgroup>`), 16x16 threads each computing a 4x4 tile of C (accumulated in place, see gaps); the
-    shared-memory copies are spread over the same threads.
+    `#gpu.address_space<workgroup>`), 16x16 threads each computing a 4x4 tile of C
+    (accumulated in place, see gaps); the shared-memory copies are spread over the same threads.
   * every other linalg op (generalized): the innermost two (three) parallel loops are tiled onto
     blocks x/y (z), then onto threads x/y inside the block tile; reduction loops stay serial
     inside each thread, so reductions are exact (no atomics, no races). An op with no parallel
@@ -38,11 +39,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from cellc.compiler import pass_pipelines
 from mlir import ir
 from mlir.dialects import scf
 from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
+
+from cellc.compiler import pass_pipelines
 
 KERNEL_MODULE = "cellc_kernels"
 
@@ -265,12 +267,13 @@ def _tile_script(strategy: KernelStrategy) -> str:
                 f"[0, 0, {MATMUL_TILE_K}] : ({any_op}) -> ({any_op}, {any_op})\n"
             ),
             (
-                f"    %smem{i} = transform.structured.promote %mmk{i} {{operands_to_promote = [0, 1],"
+                f"    %smem{i} = transform.structured.promote %mmk{i} "
+                f"{{operands_to_promote = [0, 1],"
                 f" mapping = [#gpu.memory_space<workgroup>]}} : ({any_op}) -> {any_op}\n"
             ),
             (
-                f"    %mmt{i}, %thr{i} = transform.structured.tile_using_forall %smem{i} num_threads "
-                f"[{ty}, {tx}] (mapping = [#gpu.thread<y>, #gpu.thread<x>])"
+                f"    %mmt{i}, %thr{i} = transform.structured.tile_using_forall %smem{i} "
+                f"num_threads [{ty}, {tx}] (mapping = [#gpu.thread<y>, #gpu.thread<x>])"
                 f" : ({any_op}) -> ({any_op}, {any_op})\n"
             ),
         ]

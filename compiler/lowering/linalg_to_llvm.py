@@ -2,8 +2,10 @@
 
 Contract
 - Lowers: linalg/tensor/arith/math on tensors and `func.*` (the output of
-  `convert-ms-to-linalg`) to the LLVM dialect, through one-shot bufferization, destination
-  passing at function boundaries, loops, and the LLVM conversions (`pass_pipelines`).
+  `convert-ms-to-linalg`) to the LLVM dialect, through register-tiled, vectorized matmuls
+  (`cpu-tile-and-vectorize-matmuls`, MATMUL_SCHEDULE, then VECTOR_LOWERING after bufferizing),
+  one-shot bufferization, destination passing at function boundaries, loops for the other
+  linalg ops (vectorized later by LLVM), and the LLVM conversions (`pass_pipelines`).
 - Assumes: static shapes; every function takes and returns ranked tensors.
 - After it, the module is in the LLVM dialect only, and for every function `NAME` it holds
   `llvm.func @NAME(ptr in0, ..., ptr out0, ...)`: bare pointers to contiguous row-major
@@ -13,43 +15,140 @@ Contract
 
 from __future__ import annotations
 
-from cellc.compiler import pass_pipelines
 from mlir import ir
 from mlir.dialects import linalg, tensor
 from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
+from cellc.compiler import pass_pipelines
+
+from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
 
-# Loop order for matrix products on the CPU: linalg.matmul iterates (m, n, k) with k innermost,
-# which reads B by column. Interchanged to (m, k, n), the innermost loop walks rows of B and C
-# contiguously, and LLVM's loop vectorizer turns it into SIMD multiply-adds.
+# Matrix products on the CPU, on tensors (before bufferizing): every linalg.matmul (transposed
+# operands included) is tiled to register tiles of MT x NT outputs (NT = two SIMD vectors, MT = 6
+# rows: 12 accumulators, one row of B and one broadcast of A fit in the 16 (32) vector registers),
+# with the reduction innermost, one k at a time. The partial tiles at the right and bottom edges
+# are peeled into their own loops, so every tile has a static shape and vectorizes without masks.
+# The tile becomes a vector.contract of an MT x 1 column of A and a 1 x NT row of B; the MT x NT
+# accumulator is read once before the k loop and written once after it (hoisted), so that the
+# loop body is MT broadcasts, NT / lanes loads and MT * NT / lanes FMAs (VECTOR_LOWERING).
+# `@TAG`, `@MT`, `@NT` are filled in per element type.
 MATMUL_SCHEDULE = """
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
-    %matmuls = transform.structured.match ops{["linalg.matmul"]} in %root
+    %matmuls = transform.structured.match ops{["linalg.matmul"]} attributes{@TAG} in %root
         : (!transform.any_op) -> !transform.any_op
-    %generic = transform.structured.generalize %matmuls
+    transform.foreach %matmuls : !transform.any_op {
+    ^bb0(%matmul: !transform.any_op):
+      %tile, %rows, %cols = transform.structured.tile_using_for %matmul tile_sizes [@MT, @NT, 0]
+          : (!transform.any_op)
+          -> (!transform.any_op, !transform.op<"scf.for">, !transform.op<"scf.for">)
+      %step, %ks = transform.structured.tile_using_for %tile tile_sizes [0, 0, 1]
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
+      // Peeling fails (harmlessly) when the tile size divides the dimension.
+      transform.sequence %cols : !transform.op<"scf.for"> failures(suppress) {
+      ^bb1(%loop: !transform.op<"scf.for">):
+        %full, %partial = transform.loop.peel %loop
+            : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+      }
+      transform.sequence %rows : !transform.op<"scf.for"> failures(suppress) {
+      ^bb1(%loop: !transform.op<"scf.for">):
+        %full, %partial = transform.loop.peel %loop
+            : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+      }
+    }
+    %funcs = transform.structured.match ops{["func.func"]} in %root
         : (!transform.any_op) -> !transform.any_op
-    %interchanged = transform.structured.interchange %generic iterator_interchange = [0, 2, 1]
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.canonicalization
+      transform.apply_patterns.linalg.tiling_canonicalization
+    } : !transform.any_op
+    %tiles = transform.structured.match ops{["linalg.matmul"]} attributes{@TAG} in %root
         : (!transform.any_op) -> !transform.any_op
+    transform.structured.vectorize %tiles : !transform.any_op
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.reduction_to_contract
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    %loops = transform.structured.match ops{["scf.for"]} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.foreach %loops : !transform.any_op {
+    ^bb0(%loop: !transform.any_op):
+      transform.loop.hoist_loop_invariant_subsets %loop : !transform.any_op
+    }
     transform.yield
   }
 }
 """
 
+# After bufferizing: the vector.contract of each micro-kernel becomes outer products and those
+# FMAs on 1-D vectors (one per accumulator row); transfers become 1-D loads and stores.
+# (Kept in two pattern sets: the shape_cast lowering patterns crash this MLIR when they run
+# together with the contraction lowering; convert-vector-to-llvm lowers what is left.)
+VECTOR_LOWERING = """
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %funcs = transform.structured.match ops{["func.func"]} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
+      transform.apply_patterns.vector.lower_outerproduct
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1
+      transform.apply_patterns.vector.lower_broadcast
+    } : !transform.any_op
+    transform.yield
+  }
+}
+"""
 
-def lower_linalg_to_llvm(module: ir.Module) -> None:
-    """Runs the CPU back end on `module` in place: elementwise fusion, the matmul schedule,
-    then `pass_pipelines.LINALG_TO_LLVM`."""
+# SIMD register width (bits) of the -mcpu levels; anything else is assumed to be SSE-sized.
+_VECTOR_BITS = {"x86-64-v3": 256, "x86-64-v4": 512, "native": 256}
+_MICRO_KERNEL_ROWS = 6
+_TILE_TAG = "cellc.register_tile"
+
+
+def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
+    """Runs the CPU back end on `module` in place: elementwise fusion, the matmul schedule
+    (register tiles for `cpu`'s vector width), bufferization, the vector lowering, then
+    `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`."""
     _internalize_private_functions(module)
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
-    apply_schedule(module, MATMUL_SCHEDULE)
+    tile_and_vectorize_matmuls(module, cpu)
     _copy_repeated_results(module)
-    run_pipeline(module, pass_pipelines.LINALG_TO_LLVM, "linalg-to-llvm")
+    run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
+    apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
+    run_pipeline(
+        module,
+        f"builtin.module({pass_pipelines.LINALG_TO_LOOPS},{pass_pipelines.TO_LLVM})",
+        "linalg-to-llvm",
+    )
 
 
-def apply_schedule(module: ir.Module, schedule: str) -> None:
+def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
+    """The pass `cpu-tile-and-vectorize-matmuls` (linalg on tensors, in place): a transposed
+    right operand is copied once into a contiguous (k, n) tensor (O(n^2) for O(n^3) work; read in
+    place, its rows would be strided gathers), then every linalg.matmul is tiled, peeled and
+    vectorized by MATMUL_SCHEDULE. Other ops are left as they are."""
+    _materialize_transposed_rhs(module)
+    lanes_bits = _VECTOR_BITS.get(cpu, 128)
+    with module.context:
+        element_bits = _tag_matmuls(module)
+    for bits in sorted(element_bits):
+        tile_cols = 2 * max(1, lanes_bits // bits)
+        schedule = (
+            MATMUL_SCHEDULE.replace("@TAG", f"{_TILE_TAG} = {bits} : i64")
+            .replace("@MT", str(_MICRO_KERNEL_ROWS))
+            .replace("@NT", str(tile_cols))
+        )
+        apply_schedule(module, schedule, "matmul-schedule")
+
+
+def apply_schedule(module: ir.Module, schedule: str, stage: str = "schedule") -> None:
     """Applies a transform-dialect script (`@__transform_main`) to `module`."""
     with module.context, ir.Location.unknown():
         script = ir.Module.parse(schedule)
@@ -61,7 +160,56 @@ def apply_schedule(module: ir.Module, schedule: str) -> None:
         try:
             interpreter.apply_named_sequence(module, main, script)
         except ir.MLIRError as error:
-            raise LoweringError(f"stage 'matmul-schedule' failed: {error}") from error
+            raise LoweringError(f"stage '{stage}' failed: {error}") from error
+
+
+def _matmuls(module: ir.Module) -> list[ir.Operation]:
+    found = []
+
+    def visit(op):
+        if op.name == "linalg.matmul":
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found
+
+
+def _tag_matmuls(module: ir.Module) -> set[int]:
+    """Marks each linalg.matmul with its element bit width (the schedule matches on it);
+    returns the widths seen."""
+    widths = set()
+    for op in _matmuls(module):
+        element = ir.ShapedType(op.results[0].type).element_type
+        bits = element.width
+        op.attributes[_TILE_TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), bits)
+        widths.add(bits)
+    return widths
+
+
+def _materialize_transposed_rhs(module: ir.Module) -> None:
+    """linalg.matmul reading B as (n, k) -> linalg.transpose of B into a (k, n) tensor, and a
+    matmul reading that; the left operand's map (transposed or not) is kept."""
+    with module.context:
+        m, n, k = (ir.AffineDimExpr.get(d) for d in range(3))
+        transposed_rhs = ir.AffineMap.get(3, 0, [n, k])
+        plain_rhs = ir.AffineMapAttr.get(ir.AffineMap.get(3, 0, [k, n]))
+        for op in _matmuls(module):
+            if "indexing_maps" not in op.attributes:
+                continue
+            lhs_map, rhs_map, out_map = op.attributes["indexing_maps"]
+            if ir.AffineMapAttr(rhs_map).value != transposed_rhs:
+                continue
+            lhs, rhs, acc = op.operands
+            rhs_type = ir.RankedTensorType(rhs.type)
+            cols, depth = rhs_type.shape
+            with op.location, ir.InsertionPoint(op):
+                init = tensor.empty([depth, cols], rhs_type.element_type)
+                contiguous = linalg.transpose(rhs, outs=[init], permutation=[1, 0])
+                maps = ir.ArrayAttr.get([lhs_map, plain_rhs, out_map])
+                product = linalg.matmul(lhs, contiguous, outs=[acc], indexing_maps=maps)
+            op.results[0].replace_all_uses_with(product)
+            op.erase()
 
 
 def run_pipeline(module: ir.Module, pipeline: str, stage: str) -> None:

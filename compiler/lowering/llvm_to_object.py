@@ -1,8 +1,9 @@
 """The CPU back end's end: an LLVM-dialect module to LLVM IR, an object, a shared library.
 
 `llvm_ir(module)` translates with MLIR's `translate_module_to_llvmir`; `emit_shared_library`
-optimizes it with LLVM's `opt -O3` (loop vectorization of the loops linalg became), compiles it
-with `llc -O3 -relocation-model=pic` for the chosen CPU, and links with `cc -shared -lm`
+optimizes it with LLVM's `opt -O3` (loop vectorization of the loops linalg became; exp/log/tanh
+vectorized through glibc's libmvec), compiles it with `llc -O3 -relocation-model=pic` for the
+chosen CPU, and links with `cc -shared -lmvec -lm`
 (`-z defs`: an unresolved symbol fails here, not when the runtime loads the library).
 """
 
@@ -13,16 +14,30 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from cellc.compiler import pass_pipelines
-from cellc.compiler.toolchain import host_triple, tool
 from mlir import ir
 from mlir.dialects import llvm
 
+from cellc.compiler import pass_pipelines
+from cellc.compiler.toolchain import host_triple, tool
+
 from .ms_to_linalg import LoweringError
 
-# A portable default: any x86-64 CPU since ~2009 (SSE4.2, POPCNT). "native" tunes for this
-# machine (AVX2/AVX-512) but the library may then not run elsewhere.
-DEFAULT_CPU = os.environ.get("CELLC_CPU", "x86-64-v2")
+
+def _host_cpu_level() -> str:
+    """x86-64-v3 (AVX2, FMA: 8-wide f32 FMAs, what the matmul micro-kernels are tiled for) when
+    this machine has it, else x86-64-v2 (SSE4.2, any x86-64 CPU since ~2009). The manifest
+    records the level's CPU features and the runtime refuses the artifact on a CPU without them;
+    CELLC_CPU overrides (e.g. CELLC_CPU=x86-64-v2 for portable artifacts)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return "x86-64-v2"
+    v3 = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
+    return "x86-64-v3" if v3 <= set(flags) else "x86-64-v2"
+
+
+DEFAULT_CPU = os.environ.get("CELLC_CPU") or _host_cpu_level()
 
 
 def llvm_ir(module: ir.Module) -> str:
@@ -70,7 +85,20 @@ def emit_shared_library(
     with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
         obj = Path(tmp) / "module.o"
         emit_object(module, obj, cpu=cpu)
-        _run([tool("cc"), "-shared", "-Wl,-z,defs", "-o", str(out_path), str(obj), "-lm"])
+        # libmvec: the vector exp/log/tanh that opt's loop vectorizer calls (OPT_FLAGS).
+        _run(
+            [
+                tool("cc"),
+                "-shared",
+                "-Wl,-z,defs",
+                "-o",
+                str(out_path),
+                str(obj),
+                "-Wl,--as-needed",
+                "-lmvec",
+                "-lm",
+            ]
+        )
 
 
 def _run(command: list[str]) -> None:

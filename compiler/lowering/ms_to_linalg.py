@@ -16,8 +16,9 @@ Contract
 
 from __future__ import annotations
 
-from cellc.dialects import ms
 from mlir import ir
+
+from cellc.dialects import ms
 
 PASS_NAME = "convert-ms-to-linalg"
 

@@ -3,10 +3,11 @@ tanh, sigmoid, stop_gradient, constant. Each op's VJP rule and lowering sit side
 
 from __future__ import annotations
 
-from cellc.compiler.autodiff.rules import defbilinear, deflinear, defzero, unbroadcast
-from cellc.dialects import ms
 from mlir import ir
 from mlir.dialects import arith, math
+
+from cellc.compiler.autodiff.rules import defbilinear, deflinear, defzero, unbroadcast
+from cellc.dialects import ms
 
 from . import linalg_builders as lb
 from .registry import lowering, vjp

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from cellc.compiler.autodiff.rules import defbilinear
-from cellc.dialects import ms
 from mlir import ir
 from mlir.dialects import linalg
+
+from cellc.compiler.autodiff.rules import defbilinear
+from cellc.dialects import ms
 
 from . import linalg_builders as lb
 from .registry import lowering

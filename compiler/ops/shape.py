@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from mlir.dialects import linalg
+
 from cellc.compiler.autodiff.rules import deflinear, unbroadcast
 from cellc.dialects import ms
-from mlir.dialects import linalg
 
 from . import linalg_builders as lb
 from .registry import lowering

@@ -1,15 +1,18 @@
 // RUN: cellc opt %s --pass-pipeline='builtin.module(convert-linalg-to-llvm)' --split-input-file | FileCheck %s
 
 // The CPU ABI: `void NAME(T* in0, ..., T* out0, ...)`, bare pointers, the caller's output
-// buffers written directly (the matmul accumulates into the out-param, no temporary).
+// buffers written directly (the matmul accumulates into the out-param, no temporary): zero
+// fill, accumulator rows loaded once as vectors, vector FMAs, rows stored back.
 
 // CHECK-LABEL: llvm.func @seed_net
 // CHECK-SAME: (%[[X:.*]]: !llvm.ptr, %[[Y:.*]]: !llvm.ptr, %[[Z:.*]]: !llvm.ptr, %[[OUT:.*]]: !llvm.ptr)
 // CHECK-NOT: llvm.call @malloc
-// CHECK: llvm.store %{{.*}}, %{{.*}} : f32, !llvm.ptr
-// CHECK: llvm.getelementptr inbounds|nuw %[[OUT]]
-// CHECK: llvm.fmul
-// CHECK: llvm.fadd
+// CHECK: %[[ZERO_AT:.*]] = llvm.getelementptr inbounds|nuw %[[OUT]]
+// CHECK: llvm.store %{{.*}}, %[[ZERO_AT]] : f32, !llvm.ptr
+// CHECK: %[[ROW_AT:.*]] = llvm.getelementptr %[[OUT]]
+// CHECK: llvm.load %[[ROW_AT]] {{.*}} -> vector<3xf32>
+// CHECK: llvm.intr.fmuladd(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<3xf32>, vector<3xf32>, vector<3xf32>) -> vector<3xf32>
+// CHECK: llvm.store %{{.*}}, %{{.*}} {{.*}} : vector<3xf32>, !llvm.ptr
 // CHECK: llvm.return
 // CHECK-NOT: llvm.return %
 func.func @seed_net(%x: tensor<2x3xf32>, %y: tensor<3x3xf32>, %z: tensor<1xf32>) -> tensor<2x3xf32> attributes {ms.entry} {

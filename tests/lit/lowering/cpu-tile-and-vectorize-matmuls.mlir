@@ -1,0 +1,46 @@
+// RUN: cellc opt %s --pass-pipeline='builtin.module(cpu-tile-and-vectorize-matmuls)' --split-input-file | FileCheck %s
+
+// A matmul becomes register tiles of 6 rows x (2 SIMD vectors) columns, the reduction innermost
+// one k at a time: a vector.contract of a 6x1 column of A and a 1xN row of B into the 6xN
+// accumulator, which is read before the k loop and written after it (hoisted). The edges
+// (67 = 11 * 6 + 1 rows) are peeled into statically shaped tiles of their own.
+
+// CHECK-LABEL: func.func @plain
+// CHECK: linalg.fill
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C6:.*]] iter_args
+// CHECK: scf.for
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<6x{{[0-9]+}}xf32>, vector<6x{{[0-9]+}}xf32>
+// CHECK: scf.for {{.*}} iter_args({{.*}}%{{.*}} = %[[ACC]]) -> ({{.*}}vector<6x{{[0-9]+}}xf32>)
+// CHECK: vector.transfer_read {{.*}} vector<6x1xf32>
+// CHECK: vector.transfer_read {{.*}} vector<1x{{[0-9]+}}xf32>
+// CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x{{[0-9]+}}xf32> into vector<6x{{[0-9]+}}xf32>
+// CHECK: vector.transfer_write
+// The last row of the output: its own loop with 1-row tiles.
+// CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x{{[0-9]+}}xf32> into vector<1x{{[0-9]+}}xf32>
+// CHECK-NOT: linalg.matmul
+// CHECK: return
+func.func @plain(%a: tensor<67x45xf32>, %b: tensor<45x33xf32>) -> tensor<67x33xf32> {
+  %e = tensor.empty() : tensor<67x33xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<67x33xf32>) -> tensor<67x33xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<67x45xf32>, tensor<45x33xf32>) outs(%f : tensor<67x33xf32>) -> tensor<67x33xf32>
+  return %m : tensor<67x33xf32>
+}
+
+// -----
+
+// A right operand read as (n, k) is transposed once into a contiguous (k, n) tensor; a left
+// operand read as (k, m) stays in place (its 1x6 slice of A^T is contiguous).
+// CHECK-LABEL: func.func @both_transposed
+// CHECK: %[[BT:.*]] = linalg.transpose ins(%{{.*}} : tensor<33x45xf64>) outs(%{{.*}} : tensor<45x33xf64>) permutation = [1, 0]
+// CHECK: vector.contract {{.*}} : vector<1x6xf64>, vector<1x{{[0-9]+}}xf64> into vector<6x{{[0-9]+}}xf64>
+// CHECK-NOT: linalg.matmul
+// CHECK: return
+func.func @both_transposed(%a: tensor<45x67xf64>, %b: tensor<33x45xf64>) -> tensor<67x33xf64> {
+  %e = tensor.empty() : tensor<67x33xf64>
+  %c = arith.constant 0.0 : f64
+  %f = linalg.fill ins(%c : f64) outs(%e : tensor<67x33xf64>) -> tensor<67x33xf64>
+  %m = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : tensor<45x67xf64>, tensor<33x45xf64>) outs(%f : tensor<67x33xf64>) -> tensor<67x33xf64>
+  return %m : tensor<67x33xf64>
+}
