@@ -492,9 +492,9 @@ def _disk_key(program: TracedProgram, target: Target) -> str:
 
 
 def _cpu_level() -> str:
-    from .lowering.llvm_to_object import DEFAULT_CPU
+    from .lowering.llvm_to_object import DEFAULT_CPU, FP_CONTRACT
 
-    return DEFAULT_CPU
+    return f"{DEFAULT_CPU};fp-contract={FP_CONTRACT}"
 
 
 _FINGERPRINT: list[str] = []

@@ -207,3 +207,22 @@ def test_notebook_super_slip_fails_like_python_does():
     run_block(source.replace("output = GradNetWrtX(Net())(x, y)\nprint(output)", ""), namespace)
     with pytest.raises(TypeError, match="super"):
         namespace["MyNet"]()
+
+
+def test_markdown_outputs_match_the_document_to_the_last_digit():
+    """The first three outputs are what MindSpore printed (the stop_gradient section rounds its
+    values by hand): cellc prints them character for character, FMA contraction off."""
+    namespace: dict = {}
+    blocks = markdown_blocks()
+    shown = []
+    for index, (kind, body) in enumerate(blocks):
+        if kind != "python" or "s1, s2" in body or "stop_gradient(out2)" in body:
+            continue
+        printed = run_block(body, namespace)
+        if printed:
+            shown.append((printed, blocks[index + 1][1]))
+    assert len(shown) == 3
+    for printed, expected in shown:
+        assert [line.strip() for line in printed.strip().splitlines()] == [
+            line.strip() for line in expected.strip().splitlines()
+        ]

@@ -1,4 +1,4 @@
-// RUN: cellc opt %s --pass-pipeline='builtin.module(convert-linalg-to-llvm)' --split-input-file | FileCheck %s
+// RUN: cellc opt %s --pass-pipeline='builtin.module(convert-linalg-to-llvm{cpu=x86-64-v3})' --split-input-file | FileCheck %s
 
 // The CPU ABI: `void NAME(T* in0, ..., T* out0, ...)`, bare pointers, the caller's output
 // buffers written directly (the matmul accumulates into the out-param, no temporary): zero

@@ -1,5 +1,6 @@
-// RUN: cellc opt %s --pass-pipeline='builtin.module(cpu-tile-and-vectorize-matmuls)' --split-input-file | FileCheck %s
+// RUN: cellc opt %s --pass-pipeline='builtin.module(cpu-tile-and-vectorize-matmuls{cpu=x86-64-v3})' --split-input-file | FileCheck %s
 
+// (The CPU level is pinned: the tile width is two SIMD vectors of the level, 16 f32 on AVX2.)
 // A matmul becomes register tiles of 6 rows x (2 SIMD vectors) columns, the reduction innermost
 // one k at a time: a vector.contract of a 6x1 column of A and a 1xN row of B into the 6xN
 // accumulator, which is read before the k loop and written after it (hoisted). The edges
