@@ -154,6 +154,19 @@ class Tensor:
     def T(self):
         return self.transpose()
 
+    def astype(self, dtype: mstype.DType) -> Tensor:
+        """The tensor converted to `dtype` (MindSpore's `Tensor.astype`; traced, an `ms.cast`)."""
+        return _ops().cast(self, dtype)
+
+    def abs(self):
+        return _ops().abs(self)
+
+    def sqrt(self):
+        return _ops().sqrt(self)
+
+    def max(self, axis=(), keepdims=False):
+        return _ops().reduce_max(self, axis, keepdims)
+
     def sum(self, axis=(), keepdims=False):
         return _ops().reduce_sum(self, axis, keepdims)
 

@@ -88,6 +88,10 @@ LLC_FLAGS = ("-O3", "-relocation-model=pic", "-filetype=obj")
 # temporaries) and fold the tensor.empty/fill producers they leave behind.
 GPU_PRE_BUFFERIZE = "builtin.module(inline,linalg-fuse-elementwise-ops,canonicalize,cse)"
 
+# After linalg_to_gpu.rewrite_for_gpu (split reductions, padded matmuls): fold the fills and
+# constants the rewrite leaves and drop the ops it replaced.
+GPU_AFTER_REWRITE = "builtin.module(canonicalize,cse)"
+
 # Tensors -> memrefs, destination-passing at function boundaries like the CPU path, but with no
 # deallocation pipeline: temporaries are device buffers the launch plan owns.
 GPU_BUFFERIZE = (

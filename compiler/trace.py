@@ -336,6 +336,8 @@ def _emit_node(node: Node, operands):
         return [ms.constant(node.attrs["value"], node.results[0].spec, loc=loc)]
     if node.op in ("ms.reshape", "ms.broadcast_to"):
         return [ms.OPS[node.op].build(*operands, node.results[0].spec.shape, loc=loc)]
+    if node.op == "ms.cast":
+        return [ms.cast(*operands, node.results[0].spec.element, loc=loc)]
     return [ms.OPS[node.op].build(*operands, loc=loc, **node.attrs)]
 
 
@@ -374,11 +376,12 @@ def _callable_of(cell):
     return construct() if construct is not None else cell
 
 
-def check_eager(primitive: str, op: str, operands: list[Tensor], attrs: dict) -> None:
-    """The shape and dtype check of `Tracer.record`, for an op evaluated outside a trace."""
+def check_eager(primitive: str, op: str, operands: list[Tensor], attrs: dict) -> list[TensorSpec]:
+    """The shape and dtype check of `Tracer.record`, for an op evaluated outside a trace;
+    returns the result types."""
     definition = ms.OPS[op]
     specs = [TensorSpec(t.shape, t.dtype.element) for t in operands]
     try:
-        definition.infer(specs, {**definition.defaults, **attrs})
+        return definition.infer(specs, {**definition.defaults, **attrs})
     except ms.ShapeError as error:
         raise _user_error(primitive, error, user_location()) from None

@@ -200,6 +200,16 @@ def _types(specs) -> str:
     return ", ".join(str(s) for s in specs)
 
 
+def _reject_bool(name: str, *specs: TensorSpec):
+    """Bool (i1) tensors are only reshaped or passed through: computing on them would need
+    sub-byte loads, which MLIR's memref-to-LLVM lowering does not support (it aborts)."""
+    for spec in specs:
+        if spec.element == "i1":
+            raise ElementTypeError(
+                name, f"does not compute on bool tensors ({spec}); use an int or float tensor"
+            )
+
+
 def _require_float(name: str, spec: TensorSpec):
     if not spec.is_float:
         raise ElementTypeError(name, f"expects a floating-point tensor, got {spec}")
@@ -273,6 +283,7 @@ class MatMulOp(Op):
     @classmethod
     def infer(cls, operands, attrs):
         a, b = operands
+        _reject_bool(cls.name, a, b)
         if a.rank != 2 or b.rank != 2:
             raise ShapeError(cls.name, f"expects 2-D operands, got {a} and {b}")
         if a.element != b.element:
@@ -296,6 +307,7 @@ class ElementwiseBinaryOp(Op):
     @classmethod
     def infer(cls, operands, attrs):
         lhs, rhs = operands
+        _reject_bool(cls.name, lhs, rhs)
         if lhs.element != rhs.element:
             raise ElementTypeError(cls.name, f"element types differ: {lhs} and {rhs}")
         shape = broadcast_shapes(lhs.shape, rhs.shape)
@@ -353,6 +365,28 @@ class DivOp(ElementwiseBinaryOp):
         return super().infer(operands, attrs)
 
 
+class MaximumOp(ElementwiseBinaryOp):
+    """Elementwise maximum with numpy broadcasting (NaN-propagating, like numpy's `maximum`).
+
+    ```mlir
+    %c = "ms.maximum"(%a, %b) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.maximum"
+
+
+class MinimumOp(ElementwiseBinaryOp):
+    """Elementwise minimum with numpy broadcasting (NaN-propagating, like numpy's `minimum`).
+
+    ```mlir
+    %c = "ms.minimum"(%a, %b) : (tensor<2x3xf32>, tensor<2x1xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.minimum"
+
+
 class ReluGradOp(Op):
     """The derivative of relu applied to a cotangent: `dy * (x > 0)` (MindSpore's ReluGrad).
 
@@ -367,6 +401,7 @@ class ReluGradOp(Op):
     @classmethod
     def infer(cls, operands, attrs):
         dy, x = operands
+        _reject_bool(cls.name, dy, x)
         if dy != x:
             raise ShapeError(cls.name, f"expects equal types, got {dy} and {x}")
         return [dy]
@@ -383,6 +418,8 @@ class ElementwiseUnaryOp(Op):
         (x,) = operands
         if cls.float_only:
             _require_float(cls.name, x)
+        if cls is not StopGradientOp:
+            _reject_bool(cls.name, x)
         return [x]
 
 
@@ -453,6 +490,41 @@ class SigmoidOp(ElementwiseUnaryOp):
     name = "ms.sigmoid"
 
 
+class SqrtOp(ElementwiseUnaryOp):
+    """Square root (NaN for x < 0).
+
+    ```mlir
+    %y = "ms.sqrt"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.sqrt"
+
+
+class AbsOp(ElementwiseUnaryOp):
+    """|x|, for float and integer tensors.
+
+    ```mlir
+    %y = "ms.abs"(%x) : (tensor<2x3xi32>) -> tensor<2x3xi32>
+    ```
+    """
+
+    name = "ms.abs"
+    float_only = False
+
+
+class SignOp(ElementwiseUnaryOp):
+    """-1, 0 or 1 by the sign of x (x itself for 0, -0 and NaN). Its derivative is zero.
+
+    ```mlir
+    %y = "ms.sign"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.sign"
+    float_only = False
+
+
 class StopGradientOp(ElementwiseUnaryOp):
     """Identity whose derivative is zero; it lowers to nothing.
 
@@ -465,16 +537,10 @@ class StopGradientOp(ElementwiseUnaryOp):
     float_only = False
 
 
-class ReduceSumOp(Op):
-    """Sum over `axes` (sorted, unique, in range), keeping them as size 1 when `keep_dims`.
+class ReduceOp(Op):
+    """Base of the reductions over `axes` (sorted, unique, in range); with `keep_dims` the
+    reduced axes stay as size 1."""
 
-    ```mlir
-    %y = "ms.reduce_sum"(%x) {axes = array<i64: 0>, keep_dims = false}
-        : (tensor<2x3xf32>) -> tensor<3xf32>
-    ```
-    """
-
-    name = "ms.reduce_sum"
     operands = ("x",)
     attributes = {"axes": "i64_array", "keep_dims": "bool"}
     defaults = {"keep_dims": False}
@@ -482,6 +548,7 @@ class ReduceSumOp(Op):
     @classmethod
     def infer(cls, operands, attrs):
         (x,) = operands
+        _reject_bool(cls.name, x)
         axes = tuple(attrs["axes"])
         if list(axes) != sorted(set(axes)) or any(not 0 <= a < x.rank for a in axes):
             raise ShapeError(
@@ -492,6 +559,31 @@ class ReduceSumOp(Op):
         else:
             shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
         return [x.with_shape(shape)]
+
+
+class ReduceSumOp(ReduceOp):
+    """Sum over `axes`, keeping them as size 1 when `keep_dims`.
+
+    ```mlir
+    %y = "ms.reduce_sum"(%x) {axes = array<i64: 0>, keep_dims = false}
+        : (tensor<2x3xf32>) -> tensor<3xf32>
+    ```
+    """
+
+    name = "ms.reduce_sum"
+
+
+class ReduceMaxOp(ReduceOp):
+    """Maximum over `axes` (NaN-propagating), keeping them as size 1 when `keep_dims`
+    (MindSpore's ReduceMax).
+
+    ```mlir
+    %y = "ms.reduce_max"(%x) {axes = array<i64: 1>, keep_dims = true}
+        : (tensor<2x3xf32>) -> tensor<2x1xf32>
+    ```
+    """
+
+    name = "ms.reduce_max"
 
 
 class ShapeOp(Op):
@@ -522,6 +614,7 @@ class BroadcastToOp(ShapeOp):
     @classmethod
     def infer(cls, operands, attrs):
         (x,), result = operands, attrs["result"]
+        _reject_bool(cls.name, x)
         if result.element != x.element or not broadcastable_to(x.shape, result.shape):
             raise ShapeError(cls.name, f"cannot broadcast {x} to {result}")
         return [result]
@@ -560,10 +653,51 @@ class TransposeOp(Op):
     @classmethod
     def infer(cls, operands, attrs):
         (x,) = operands
+        _reject_bool(cls.name, x)
         perm = tuple(attrs["perm"])
         if sorted(perm) != list(range(x.rank)):
             raise ShapeError(cls.name, f"perm {list(perm)} is not a permutation of {x}'s dims")
         return [x.with_shape(x.shape[p] for p in perm)]
+
+
+# i1 is left out: an i1 buffer at a function boundary aborts MLIR's MemRefToLLVM (sub-byte
+# loads and stores), so bool tensors cannot be compiled yet.
+CAST_ELEMENTS = ("f16", "f32", "f64", "i32", "i64")
+
+
+class CastOp(Op):
+    """Element type conversion between f16, f32, f64, i32 and i64 (MindSpore's Cast); the
+    result type names the target. Float to integer truncates toward zero (numpy's `astype`).
+
+    ```mlir
+    %y = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf64>
+    ```
+    """
+
+    name = "ms.cast"
+    operands = ("x",)
+    result_given = True
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        (x,), result = operands, attrs["result"]
+        if result.shape != x.shape:
+            raise ShapeError(cls.name, f"cannot change the shape: {x} to {result}")
+        for spec in (x, result):
+            if spec.element not in CAST_ELEMENTS:
+                raise ElementTypeError(
+                    cls.name, f"cannot cast {x} to {result}: {spec.element} is not supported"
+                )
+        return [result]
+
+    @classmethod
+    def build(cls, x: ir.Value, element: str, loc=None) -> ir.Value:
+        """Casts `x` to the element type `element` (one of `CAST_ELEMENTS`)."""
+        result = TensorSpec(spec_of(x).shape, element)
+        cls.infer([spec_of(x)], {"result": result})
+        return ir.Operation.create(
+            cls.name, results=[tensor_type(result)], operands=[x], loc=loc
+        ).results[0]
 
 
 @dataclass(frozen=True)
@@ -789,8 +923,11 @@ def verify_op(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
         GradOp.check_against_callee(op, callee)
         return
     attrs = definition.read_attributes(op)
-    operands = [spec_of(v) for v in op.operands]
-    results = [spec_of(v) for v in op.results]
+    try:
+        operands = [spec_of(v) for v in op.operands]
+        results = [spec_of(v) for v in op.results]
+    except ValueError as error:  # an element type TensorSpec does not know (bf16, i8, ...)
+        raise ShapeError(op.name, str(error)) from None
     definition.check(operands, attrs, results)
 
 
@@ -823,6 +960,8 @@ add = AddOp.build
 sub = SubOp.build
 mul = MulOp.build
 div = DivOp.build
+maximum = MaximumOp.build
+minimum = MinimumOp.build
 neg = NegOp.build
 relu = ReluOp.build
 relu_grad = ReluGradOp.build
@@ -830,9 +969,14 @@ exp = ExpOp.build
 log = LogOp.build
 tanh = TanhOp.build
 sigmoid = SigmoidOp.build
+sqrt = SqrtOp.build
+abs = AbsOp.build  # shadows the builtin in this module, which does not use it
+sign = SignOp.build
 stop_gradient = StopGradientOp.build
 reduce_sum = ReduceSumOp.build
+reduce_max = ReduceMaxOp.build
 broadcast_to = BroadcastToOp.build
 reshape = ReshapeOp.build
 transpose = TransposeOp.build
+cast = CastOp.build
 grad = GradOp.build

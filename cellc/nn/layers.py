@@ -79,23 +79,89 @@ class Dense(Cell):
         return y
 
 
-class MSELoss(Cell):
-    """Mean (or sum, or none) of the squared difference."""
+class Softmax(Cell):
+    """exp(x) / sum(exp(x)) over `axis` (computed stably: see `ops.functional.softmax`)."""
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.softmax = ops.Softmax(axis)
+
+    def construct(self, x):
+        return self.softmax(x)
+
+
+class LogSoftmax(Cell):
+    """x - log(sum(exp(x))) over `axis` (computed stably)."""
+
+    def __init__(self, axis=-1):
+        super().__init__()
+        self.log_softmax = ops.LogSoftmax(axis)
+
+    def construct(self, x):
+        return self.log_softmax(x)
+
+
+class _Loss(Cell):
+    """Base of the losses: `reduction` is 'mean', 'sum' or 'none' (per element)."""
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+            raise ValueError(
+                f"For '{type(self).__name__}', reduction must be 'mean', 'sum' or 'none', "
+                f"got {reduction!r}"
+            )
         self.reduction = reduction
 
-    def construct(self, logits, labels):
-        diff = logits - labels
-        loss = diff * diff
+    def get_loss(self, loss):
         if self.reduction == "mean":
             return ops.functional.reduce_mean(loss)
         if self.reduction == "sum":
             return ops.functional.reduce_sum(loss)
         return loss
+
+
+class MSELoss(_Loss):
+    """Mean (or sum, or none) of the squared difference."""
+
+    def construct(self, logits, labels):
+        diff = logits - labels
+        return self.get_loss(diff * diff)
+
+
+class L1Loss(_Loss):
+    """Mean (or sum, or none) of the absolute difference."""
+
+    def construct(self, logits, labels):
+        return self.get_loss(ops.functional.abs(logits - labels))
+
+
+class SoftmaxCrossEntropyWithLogits(_Loss):
+    """-sum(labels * log_softmax(logits)) over the classes, per sample: logits (N, C), labels
+    (N, C) probabilities, or with `sparse=True` (N,) int32/int64 class indices (one-hot
+    encoded from ms ops, so traced labels work). `reduction` defaults to 'none' (one loss per
+    sample), as in MindSpore. d loss / d logits = softmax(logits) - labels."""
+
+    def __init__(self, sparse: bool = False, reduction: str = "none"):
+        super().__init__(reduction)
+        if not isinstance(sparse, bool):
+            raise TypeError(
+                f"For 'SoftmaxCrossEntropyWithLogits', 'sparse' should be bool, "
+                f"got {type(sparse).__name__}"
+            )
+        self.sparse = sparse
+
+    def construct(self, logits, labels):
+        F = ops.functional
+        if logits.ndim != 2:
+            raise ValueError(
+                f"For 'SoftmaxCrossEntropyWithLogits', logits must be 2-D (N, C), "
+                f"got shape {logits.shape}"
+            )
+        if self.sparse:
+            labels = F.one_hot(labels, logits.shape[-1], logits.dtype)
+        loss = F.neg(F.reduce_sum(F.mul(labels, F.log_softmax(logits, -1)), -1))
+        return self.get_loss(loss)
 
 
 class WithLossCell(Cell):

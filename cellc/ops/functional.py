@@ -7,9 +7,12 @@ never run this way: calling a cell compiles it (see `cellc.nn.Cell`).
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from cellc import _tracing
+from cellc import dtype as mstype
 from cellc.errors import DTypeMismatchError
 from cellc.tensor import Tensor
 
@@ -31,11 +34,18 @@ _EAGER = {
     "ms.log": np.log,
     "ms.tanh": np.tanh,
     "ms.sigmoid": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype),
+    "ms.maximum": np.maximum,
+    "ms.minimum": np.minimum,
+    "ms.sqrt": np.sqrt,
+    "ms.abs": np.abs,
+    "ms.sign": np.sign,
     "ms.stop_gradient": lambda x: x,
     "ms.matmul": lambda a, b, transpose_a, transpose_b: (
         (a.T if transpose_a else a) @ (b.T if transpose_b else b)
     ),
     "ms.reduce_sum": lambda x, axes, keep_dims: np.sum(x, axis=tuple(axes), keepdims=keep_dims),
+    "ms.reduce_max": lambda x, axes, keep_dims: np.max(x, axis=tuple(axes), keepdims=keep_dims),
+    "ms.cast": lambda x, result: x.astype(result.numpy_dtype),
     "ms.transpose": lambda x, perm: np.transpose(x, perm),
     "ms.reshape": lambda x, result: np.reshape(x, result.shape),
     "ms.broadcast_to": lambda x, result: np.broadcast_to(x, result.shape).copy(),
@@ -50,14 +60,16 @@ def apply(primitive: str, op: str, operands: list, **attrs) -> Tensor:
         return Tensor(_symbol=tracer.record(primitive, op, values, attrs))
     from cellc.compiler.trace import check_eager
 
-    check_eager(primitive, op, operands, attrs)
+    (result_spec,) = check_eager(primitive, op, operands, attrs)
     arrays = [t.asnumpy() for t in operands]
     result = np.asarray(_EAGER[op](*arrays, **attrs))
-    return Tensor(result.astype(operands[0].dtype.numpy, copy=False))
+    return Tensor(result.astype(result_spec.numpy_dtype, copy=False))
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """A Tensor operand: Tensors pass through, Python/numpy scalars take `like`'s dtype."""
+    """A Tensor operand: Tensors pass through; Python/numpy numbers take `like`'s dtype, except
+    a float with an integer or bool `like`, which becomes Float32 (MindSpore's rule: the
+    tensor is then promoted, see `promote`)."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (bool, int, float, np.number, np.ndarray, list, tuple)):
@@ -65,17 +77,43 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
             return Tensor(value)
         array = np.asarray(value)
         if array.dtype.kind == "f" and not like.dtype.is_float:
-            raise DTypeMismatchError(
-                f"a float operand ({value!r}) with a {like.dtype} tensor: cellc has no implicit "
-                "casts; use a float tensor"
-            )
+            return Tensor(array, dtype=mstype.float32)
         return Tensor(array, dtype=like.dtype)
     raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")
 
 
+# MindSpore's implicit promotion order for binary arithmetic: the operand of lower rank is cast
+# to the other's dtype (bool < int32 < int64 < float16 < float32 < float64; an integer with a
+# float gives the float type).
+_PROMOTION_RANK = {"i1": 0, "i32": 1, "i64": 2, "f16": 3, "f32": 4, "f64": 5}
+
+
+def promote(lhs: Tensor, rhs: Tensor) -> tuple[Tensor, Tensor]:
+    """The two operands with a common dtype: the lower one is cast (an `ms.cast` when traced)."""
+    if lhs.dtype is rhs.dtype:
+        return lhs, rhs
+    if _PROMOTION_RANK[lhs.dtype.element] < _PROMOTION_RANK[rhs.dtype.element]:
+        return cast(lhs, rhs.dtype), rhs
+    return lhs, cast(rhs, lhs.dtype)
+
+
 def _binary(primitive: str, op: str, lhs, rhs) -> Tensor:
     like = lhs if isinstance(lhs, Tensor) else rhs if isinstance(rhs, Tensor) else None
-    return apply(primitive, op, [as_tensor(lhs, like), as_tensor(rhs, like)])
+    lhs, rhs = promote(as_tensor(lhs, like), as_tensor(rhs, like))
+    return apply(primitive, op, [lhs, rhs])
+
+
+def cast(x, dtype: mstype.DType) -> Tensor:
+    """x converted to `dtype` (MindSpore's `Cast`); float to integer truncates toward zero.
+    A cast to x's own dtype returns x."""
+    if not isinstance(dtype, mstype.DType):
+        raise TypeError(
+            f"For 'Cast', the dtype must be a cellc dtype such as mstype.float32, got {dtype!r}"
+        )
+    x = as_tensor(x)
+    if x.dtype is dtype:
+        return x
+    return apply("Cast", "ms.cast", [x], result=_spec_like(x, x.shape, dtype))
 
 
 def add(lhs, rhs):
@@ -92,6 +130,16 @@ def mul(lhs, rhs):
 
 def div(lhs, rhs):
     return _binary("Div", "ms.div", lhs, rhs)
+
+
+def maximum(lhs, rhs):
+    """The elementwise maximum, numpy broadcasting (MindSpore's `Maximum`)."""
+    return _binary("Maximum", "ms.maximum", lhs, rhs)
+
+
+def minimum(lhs, rhs):
+    """The elementwise minimum, numpy broadcasting (MindSpore's `Minimum`)."""
+    return _binary("Minimum", "ms.minimum", lhs, rhs)
 
 
 def neg(x):
@@ -116,6 +164,18 @@ def tanh(x):
 
 def sigmoid(x):
     return apply("Sigmoid", "ms.sigmoid", [as_tensor(x)])
+
+
+def sqrt(x):
+    return apply("Sqrt", "ms.sqrt", [as_tensor(x)])
+
+
+def abs(x):  # MindSpore's name; this module uses `builtins.abs` for the builtin
+    return apply("Abs", "ms.abs", [as_tensor(x)])
+
+
+def sign(x):
+    return apply("Sign", "ms.sign", [as_tensor(x)])
 
 
 def stop_gradient(x):
@@ -164,10 +224,57 @@ def reduce_mean(x, axis=(), keep_dims=False):
     return mul(total, 1.0 / count) if count else total
 
 
-def _spec_like(x: Tensor, shape):
-    from cellc.dialects.types import TensorSpec
+def reduce_max(x, axis=(), keep_dims=False):
+    x = as_tensor(x)
+    axes = normalize_axes("ReduceMax", axis, x.ndim)
+    return apply("ReduceMax", "ms.reduce_max", [x], axes=axes, keep_dims=bool(keep_dims))
 
-    return TensorSpec(tuple(shape), x.dtype.element)
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) over `axis`, computed as exp(x - max) with the max held constant
+    (stop_gradient): the result, and its gradient, are the same, without overflow."""
+    x = as_tensor(x)
+    _require_float("Softmax", x)
+    shifted = sub(x, stop_gradient(reduce_max(x, axis, keep_dims=True)))
+    exps = exp(shifted)
+    return div(exps, reduce_sum(exps, axis, keep_dims=True))
+
+
+def log_softmax(x, axis=-1):
+    """x - log(sum(exp(x))) over `axis`, as (x - max) - log(sum(exp(x - max))) with the max
+    held constant (stop_gradient)."""
+    x = as_tensor(x)
+    _require_float("LogSoftmax", x)
+    shifted = sub(x, stop_gradient(reduce_max(x, axis, keep_dims=True)))
+    return sub(shifted, log(reduce_sum(exp(shifted), axis, keep_dims=True)))
+
+
+def one_hot(indices, depth: int, dtype: mstype.DType = mstype.float32) -> Tensor:
+    """Rows of `depth` with a 1 at each integer index (all zeros for an index out of range).
+
+    Built from ms ops, so traced indices work: 1 - |sign(index - c)| is 1 exactly where
+    index == c. (Exact for indices below 2**24 in float32.)"""
+    indices = as_tensor(indices)
+    if indices.dtype.is_float or indices.dtype is mstype.bool_:
+        raise DTypeMismatchError(
+            f"For 'OneHot', the indices must be int32 or int64, got {indices.dtype}"
+        )
+    classes = Tensor(np.arange(depth), dtype=dtype)
+    offsets = sub(expand_dims(cast(indices, dtype), -1), classes)
+    return sub(Tensor(1, dtype=dtype), abs(sign(offsets)))
+
+
+def _require_float(primitive: str, x: Tensor):
+    if not x.dtype.is_float:
+        raise DTypeMismatchError(
+            f"For '{primitive}', the input must be a float tensor, got {x.dtype}"
+        )
+
+
+def _spec_like(x: Tensor, shape, dtype: mstype.DType | None = None):
+    from cellc.dialects.types import TensorSpec  # (not at import: cellc.dialects loads MLIR)
+
+    return TensorSpec(tuple(shape), (dtype or x.dtype).element)
 
 
 def reshape(x, shape):
@@ -216,16 +323,25 @@ def square(x):
 
 
 def power(x, exponent):
-    """x ** exponent: repeated products for a small integer exponent, else exp(p * log(x))
-    (defined for x > 0)."""
+    """x ** exponent (MindSpore's `Pow`). A Python-number exponent: repeated products for an
+    integer in [-8, 8] (the reciprocal for a negative one), sqrt for 0.5, else
+    exp(p * log(x)) (defined for x > 0). A Tensor exponent: exp(exponent * log(x)) (x > 0)."""
     x = as_tensor(x)
-    if isinstance(exponent, (int, np.integer)) and 0 <= exponent <= 8:
+    if isinstance(exponent, Tensor):
+        return exp(mul(log(x), exponent))
+    if not isinstance(exponent, (int, float, np.number)):
+        raise TypeError(f"For 'Pow', the exponent must be a number or a Tensor, got {exponent!r}")
+    if float(exponent).is_integer() and -8 <= exponent <= 8:
         if exponent == 0:
             return add(mul(x, 0.0), 1.0)
         result = x
-        for _ in range(int(exponent) - 1):
+        for _ in range(int(builtins.abs(exponent)) - 1):
             result = mul(result, x)
-        return result
-    if not isinstance(exponent, (int, float, np.number)):
-        raise TypeError(f"For 'Pow', the exponent must be a Python number, got {exponent!r}")
+        return result if exponent > 0 else div(1.0, result)
+    if exponent == 0.5:
+        return sqrt(x)
     return exp(mul(log(x), float(exponent)))
+
+
+def pow(x, exponent):  # MindSpore's `ops.pow`
+    return power(x, exponent)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cellc.errors import UnsupportedError
+
 from . import functional as F
 
 
@@ -68,6 +70,36 @@ class Square(_Elementwise):
     name, fn = "Square", F.square
 
 
+class Sqrt(_Elementwise):
+    name, fn = "Sqrt", F.sqrt
+
+
+class Abs(_Elementwise):
+    name, fn = "Abs", F.abs
+
+
+class Sign(_Elementwise):
+    name, fn = "Sign", F.sign
+
+
+class Maximum(_Elementwise):
+    """`Maximum()(x, y)`: elementwise, numpy broadcasting; the gradient of a tie goes to x."""
+
+    name, fn = "Maximum", F.maximum
+
+
+class Minimum(_Elementwise):
+    """`Minimum()(x, y)`: elementwise, numpy broadcasting; the gradient of a tie goes to x."""
+
+    name, fn = "Minimum", F.minimum
+
+
+class Pow(_Elementwise):
+    """`Pow()(x, y)`: y a Python number (or a Tensor, then x > 0); see `functional.power`."""
+
+    name, fn = "Pow", F.power
+
+
 class MatMul(Primitive):
     """2-D matrix product: `MatMul(transpose_a=False, transpose_b=False)(a, b)`."""
 
@@ -111,6 +143,64 @@ class ReduceMean(_Reduce):
     """`ReduceMean(keep_dims=False)(x, axis=())`."""
 
     name, fn = "ReduceMean", F.reduce_mean
+
+
+class ReduceMax(_Reduce):
+    """`ReduceMax(keep_dims=False)(x, axis=())`: the gradient is shared equally by tied maxima."""
+
+    name, fn = "ReduceMax", F.reduce_max
+
+
+class Cast(Primitive):
+    """`Cast()(x, dtype)`: float to integer truncates toward zero."""
+
+    name = "Cast"
+
+    def __call__(self, x, dtype):
+        return F.cast(x, dtype)
+
+
+class _SoftmaxBase(Primitive):
+    fn = None
+
+    def __init__(self, axis=-1):
+        if not isinstance(axis, (int, tuple, list)) or isinstance(axis, bool):
+            raise TypeError(
+                f"For '{self.name}', the 'axis' should be int or tuple, "
+                f"but got {type(axis).__name__}"
+            )
+        self.axis = axis
+
+    def __call__(self, x):
+        return type(self).fn(x, self.axis)
+
+
+class Softmax(_SoftmaxBase):
+    """`Softmax(axis=-1)(x)`: exp(x) / sum(exp(x)) over axis (computed stably)."""
+
+    name, fn = "Softmax", F.softmax
+
+
+class LogSoftmax(_SoftmaxBase):
+    """`LogSoftmax(axis=-1)(x)`: x - log(sum(exp(x))) over axis (computed stably)."""
+
+    name, fn = "LogSoftmax", F.log_softmax
+
+
+class OneHot(Primitive):
+    """`OneHot(axis=-1)(indices, depth, on_value, off_value)`; only axis=-1."""
+
+    name = "OneHot"
+
+    def __init__(self, axis=-1):
+        if axis != -1:
+            raise UnsupportedError(f"For 'OneHot', only axis=-1 is supported, got {axis}")
+        self.axis = axis
+
+    def __call__(self, indices, depth, on_value, off_value):
+        on, off = F.as_tensor(on_value), F.as_tensor(off_value)
+        hot = F.one_hot(indices, int(depth), on.dtype)
+        return F.add(F.mul(hot, F.sub(on, off)), off)
 
 
 class Reshape(Primitive):

@@ -24,6 +24,7 @@ from cellc.compiler import pass_pipelines
 
 from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
+from .read_only_arguments import mark_arguments_read_only
 
 # Matrix products on the CPU, on tensors (before bufferizing): every linalg.matmul (transposed
 # operands included) is tiled to register tiles of MT x NT outputs (NT = two SIMD vectors, MT = 6
@@ -120,6 +121,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
     tile_and_vectorize_matmuls(module, cpu)
     _copy_repeated_results(module)
+    mark_arguments_read_only(module)
     run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
     apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
     run_pipeline(

@@ -4,8 +4,9 @@ Contract
 - Lowers: every `ms` op except `ms.grad`, one at a time, by the op's lowering rule in
   `cellc.compiler.ops` (`LOWERINGS`, registered next to its VJP rule): elementwise and
   broadcasting ops become `linalg.generic` with broadcasting indexing maps (no broadcast is
-  materialized), `ms.matmul` becomes `linalg.matmul` (transposes in its indexing maps),
-  `ms.reduce_sum` a reducing `linalg.generic`, `ms.reshape` `tensor.collapse_shape`/
+  materialized; `ms.cast` too, over an arith conversion), `ms.matmul` becomes `linalg.matmul`
+  (transposes in its indexing maps), `ms.reduce_sum`/`ms.reduce_max` a reducing
+  `linalg.generic` (accumulator 0 / -inf), `ms.reshape` `tensor.collapse_shape`/
   `expand_shape`, `ms.transpose` `linalg.transpose`, `ms.constant` `arith.constant`, and
   `ms.stop_gradient` nothing (its uses take its operand).
 - Assumes: verified `ms` IR (static shapes; `ms.verify_module` passes) and no `ms.grad`

@@ -1,5 +1,6 @@
-"""Elementwise ops: add, sub, mul, div (numpy broadcasting), neg, relu, relu_grad, exp, log,
-tanh, sigmoid, stop_gradient, constant. Each op's VJP rule and lowering sit side by side."""
+"""Elementwise ops: add, sub, mul, div, maximum, minimum (numpy broadcasting), neg, relu,
+relu_grad, exp, log, tanh, sigmoid, sqrt, abs, sign, stop_gradient, constant. Each op's VJP rule
+and lowering sit side by side."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ lowering("ms.add")(_binary(lb.add))
 lowering("ms.sub")(_binary(lb.sub))
 lowering("ms.mul")(_binary(lb.mul))
 lowering("ms.div")(_binary(lb.div))
+lowering("ms.maximum")(_binary(lb.maximum))
+lowering("ms.minimum")(_binary(lb.minimum))
 
 
 def _unary(scalar_op):
@@ -61,6 +64,15 @@ lowering("ms.exp")(_unary(math.exp))
 lowering("ms.log")(_unary(math.log))
 lowering("ms.tanh")(_unary(math.tanh))
 lowering("ms.sigmoid")(_unary(_sigmoid))
+lowering("ms.sqrt")(_unary(math.sqrt))
+lowering("ms.sign")(_unary(lb.sign))
+
+
+def _abs(x: ir.Value) -> ir.Value:
+    return math.absf(x) if lb.is_float(x.type) else math.absi(x)
+
+
+lowering("ms.abs")(_unary(_abs))
 
 
 @lowering("ms.relu_grad")
@@ -85,9 +97,10 @@ def _ones_like(value):
 
 
 # ms.constant has no operands; ms.stop_gradient is an identity whose VJP is zero (ms-expand-grad
-# then removes it).
+# then removes it); ms.sign is piecewise constant.
 defzero("ms.constant")
 defzero("ms.stop_gradient")
+defzero("ms.sign")
 
 
 @vjp("ms.add")
@@ -116,6 +129,25 @@ def vjp_div(ct, lhs, rhs, *, out):
         unbroadcast(ms.div(ct, rhs), lhs),
         unbroadcast(ms.neg(ms.div(ms.mul(ct, out), rhs)), rhs),
     ]
+
+
+# maximum/minimum send ct to the operand that is selected; on a tie, all of it to lhs, as
+# MindSpore's MaximumGrad/MinimumGrad do (JAX would split it in halves). `relu_grad(ct, d)` is
+# ct where d > 0, else 0: the part that goes to rhs.
+
+
+@vjp("ms.maximum")
+def vjp_maximum(ct, lhs, rhs, *, out):
+    """d max(lhs, rhs) = (ct where lhs >= rhs, ct where rhs > lhs)."""
+    to_rhs = ms.relu_grad(ct, ms.sub(rhs, lhs))
+    return [unbroadcast(ms.sub(ct, to_rhs), lhs), unbroadcast(to_rhs, rhs)]
+
+
+@vjp("ms.minimum")
+def vjp_minimum(ct, lhs, rhs, *, out):
+    """d min(lhs, rhs) = (ct where lhs <= rhs, ct where rhs < lhs)."""
+    to_rhs = ms.relu_grad(ct, ms.sub(lhs, rhs))
+    return [unbroadcast(ms.sub(ct, to_rhs), lhs), unbroadcast(to_rhs, rhs)]
 
 
 deflinear("ms.neg", lambda ct, x: ms.neg(ct))
@@ -155,3 +187,15 @@ def vjp_tanh(ct, x, *, out):
 def vjp_sigmoid(ct, x, *, out):
     """d sigmoid(x) = ct * s * (1 - s), s = sigmoid(x)."""
     return [ms.mul(ct, ms.mul(out, ms.sub(_ones_like(out), out)))]
+
+
+@vjp("ms.sqrt")
+def vjp_sqrt(ct, x, *, out):
+    """d sqrt(x) = ct / (2 sqrt(x)) = (ct * 0.5) / out."""
+    return [ms.div(ms.mul(ct, ms.constant(0.5, ms.spec_of(out).with_shape(()))), out)]
+
+
+@vjp("ms.abs")
+def vjp_abs(ct, x, *, out):
+    """d |x| = ct * sign(x) (0 at x = 0, like MindSpore and JAX)."""
+    return [ms.mul(ct, ms.sign(x))]

@@ -69,6 +69,49 @@ def maximum(a: ir.Value, b: ir.Value) -> ir.Value:
     return arith.maximumf(a, b) if is_float(a.type) else arith.maxsi(a, b)
 
 
+def minimum(a: ir.Value, b: ir.Value) -> ir.Value:
+    """min(a, b); NaN-propagating for floats, like numpy's `minimum`."""
+    return arith.minimumf(a, b) if is_float(a.type) else arith.minsi(a, b)
+
+
+def lowest(element: ir.Type) -> ir.Value:
+    """The identity of `maximum`: -inf for floats, the most negative integer otherwise."""
+    if is_float(element):
+        return scalar_constant(element, float("-inf"))
+    return scalar_constant(element, -(2 ** (ir.IntegerType(element).width - 1)))
+
+
+def sign(a: ir.Value) -> ir.Value:
+    """1 where a > 0, -1 where a < 0, else a itself (0, -0, NaN), like numpy's `sign`."""
+    if is_float(a.type):
+        negative = arith.cmpf(arith.CmpFPredicate.OLT, a, zero(a.type))
+    else:
+        negative = arith.cmpi(arith.CmpIPredicate.slt, a, zero(a.type))
+    minus_one = arith.select(negative, scalar_constant(a.type, -1), a)
+    return arith.select(greater_than_zero(a), scalar_constant(a.type, 1), minus_one)
+
+
+def convert(a: ir.Value, target: ir.Type) -> ir.Value:
+    """`a` converted to the element type `target` (floats and signed integers of 16 bits or
+    more), as numpy's `astype` does: float to integer truncates toward zero."""
+    source = a.type
+    if source == target:
+        return a
+    if is_float(source) and is_float(target):
+        return (arith.extf if _width(target) > _width(source) else arith.truncf)(target, a)
+    if is_float(source):
+        return arith.fptosi(target, a)
+    if is_float(target):
+        return arith.sitofp(target, a)
+    return (arith.extsi if _width(target) > _width(source) else arith.trunci)(target, a)
+
+
+def _width(element: ir.Type) -> int:
+    if is_float(element):
+        return ir.FloatType(element).width
+    return ir.IntegerType(element).width
+
+
 def greater_than_zero(a: ir.Value) -> ir.Value:
     """a > 0 as an i1 (false for NaN)."""
     if is_float(a.type):
@@ -157,9 +200,33 @@ def elementwise(
     )
 
 
+def full(result_type: ir.RankedTensorType, value: ir.Value) -> ir.Value:
+    """A tensor filled with the scalar `value`: `linalg.fill` of a `tensor.empty`."""
+    fill = linalg.FillOp(result_tensors=[result_type], inputs=[value], outputs=[empty(result_type)])
+    linalg.fill_builtin_region(fill.operation)
+    return fill.results[0]
+
+
 def reduce_sum(x: ir.Value, axes: Sequence[int]) -> ir.Value:
     """The sum of `x` over `axes`, the reduced dims dropped (`linalg.generic`, zero-filled
     accumulator)."""
+    return reduce(x, axes, zero, add)
+
+
+def reduce_max(x: ir.Value, axes: Sequence[int]) -> ir.Value:
+    """The maximum of `x` over `axes` (NaN-propagating), the reduced dims dropped; the
+    accumulator starts at -inf (the lowest integer for integers)."""
+    return reduce(x, axes, lowest, maximum)
+
+
+def reduce(
+    x: ir.Value,
+    axes: Sequence[int],
+    identity: Callable[[ir.Type], ir.Value],
+    combine: Callable[[ir.Value, ir.Value], ir.Value],
+) -> ir.Value:
+    """`combine` folded over `axes` of `x` (a reducing `linalg.generic`), the reduced dims
+    dropped; the accumulator is filled with `identity(element type)`."""
     source = ranked(x)
     rank = source.rank
     kept = [d for d in range(rank) if d not in axes]
@@ -169,7 +236,8 @@ def reduce_sum(x: ir.Value, axes: Sequence[int]) -> ir.Value:
         ir.AffineMap.get(rank, 0, [ir.AffineDimExpr.get(d) for d in kept]),
     ]
     iterators = [REDUCTION if d in axes else PARALLEL for d in range(rank)]
-    return generic([x], zeros(result_type), maps, iterators, lambda a, acc: add(acc, a))
+    init = full(result_type, identity(source.element_type))
+    return generic([x], init, maps, iterators, lambda a, acc: combine(acc, a))
 
 
 def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:

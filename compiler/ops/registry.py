@@ -1,9 +1,9 @@
 """The op registry: each `ms` op's lowering and VJP rule, kept side by side.
 
 The rules live in one module per op family (`elementwise.py`, `matmul.py`, `reduction.py`,
-`shape.py`), each op's `@lowering` next to its `@vjp`. This module holds only the two tables and
-the decorators that fill them; importing `cellc.compiler.ops` imports every family module, so the
-tables are complete once the package is imported.
+`shape.py`, `cast.py`), each op's `@lowering` next to its `@vjp`. This module holds only the two
+tables and the decorators that fill them; importing `cellc.compiler.ops` imports every family
+module, so the tables are complete once the package is imported.
 
 A VJP rule has the signature
 

@@ -53,7 +53,14 @@ def check(body, args, rng, order=1):
         check_vjp(program, name, second_args, rng)
 
 
-BINARY = {"add": ms.add, "sub": ms.sub, "mul": ms.mul, "div": ms.div}
+BINARY = {
+    "add": ms.add,
+    "sub": ms.sub,
+    "mul": ms.mul,
+    "div": ms.div,
+    "maximum": ms.maximum,
+    "minimum": ms.minimum,
+}
 
 
 @pytest.mark.parametrize("op", sorted(BINARY))
@@ -73,6 +80,9 @@ UNARY = {
     "log": (ms.log, positive),
     "tanh": (ms.tanh, away_from_zero),
     "sigmoid": (ms.sigmoid, away_from_zero),
+    "sqrt": (ms.sqrt, positive),
+    "abs": (ms.abs, away_from_zero),
+    "sign": (ms.sign, away_from_zero),
 }
 
 
@@ -190,6 +200,77 @@ def test_constant(shape, seed):
         return ms.mul(x, ms.constant(value, f64(*shape)))
 
     check(body, [rng.uniform(-1, 1, shape)], rng)
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_maximum_minimum_ties_go_to_lhs(op):
+    """On a tie the whole cotangent goes to lhs (MindSpore's MaximumGrad/MinimumGrad)."""
+    lhs = np.array([[1.0, 2.0, -3.0], [0.5, 2.0, 4.0]])
+    rhs = np.array([1.0, 2.0, 3.0])
+    sens = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    program = Program()
+    program.function("f", [f64(2, 3), f64(3)], BINARY[op])
+    program.grad("df", "f", ms.GradMode(get_all=True, sens_param=True))
+    program.expand()
+    d_lhs, d_rhs = program.run("df", lhs, rhs, sens)
+    picks_lhs = lhs >= rhs if op == "maximum" else lhs <= rhs
+    np.testing.assert_allclose(d_lhs, np.where(picks_lhs, sens, 0.0), rtol=1e-15)
+    np.testing.assert_allclose(d_rhs, np.where(picks_lhs, 0.0, sens).sum(0), rtol=1e-15)
+
+
+@SETTINGS
+@given(shape=shapes, keep_dims=st.booleans(), data=st.data(), seed=seeds)
+def test_reduce_max(shape, keep_dims, data, seed):
+    rng = np.random.default_rng(seed)
+    axes = data.draw(st.sets(st.integers(0, len(shape) - 1), min_size=1).map(sorted))
+
+    def body(x):
+        return ms.reduce_max(x, axes=tuple(axes), keep_dims=keep_dims)
+
+    check(body, [rng.uniform(-1, 1, shape)], rng, order=2 if int(np.prod(shape)) <= 8 else 1)
+
+
+def test_reduce_max_ties_share_the_cotangent():
+    """Tied maxima split the cotangent equally (finite differences are undefined there)."""
+    x = np.array([[3.0, 1.0, 3.0], [2.0, 2.0, 2.0], [0.0, 5.0, -1.0]])
+    sens = np.array([0.6, 0.9, 0.5])
+    program = Program()
+    program.function("f", [f64(3, 3)], lambda x: ms.reduce_max(x, axes=(1,)))
+    program.grad("df", "f", ms.GradMode(sens_param=True))
+    program.expand()
+    (dx,) = program.run("df", x, sens)
+    expected = [[0.3, 0.0, 0.3], [0.3, 0.3, 0.3], [0.0, 0.5, 0.0]]
+    np.testing.assert_allclose(dx, expected, rtol=1e-15)
+
+
+@SETTINGS
+@given(shape=shapes, seed=seeds)
+def test_cast_through_an_integer_is_piecewise_constant(shape, seed):
+    """x * float(int(x)): the integer cast contributes nothing, d/dx = trunc(x) (checked by
+    finite differences away from integers)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-3, 3, shape) + rng.uniform(0.2, 0.8, shape)
+
+    def body(x):
+        return ms.mul(x, ms.cast(ms.cast(x, "i32"), "f64"))
+
+    check(body, [x], rng)
+
+
+@pytest.mark.parametrize("element", ["f32", "f16"])
+def test_cast_between_floats_casts_the_cotangent_back(element):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (2, 3))
+    sens = rng.uniform(-1, 1, (2, 3))
+    program = Program()
+    program.function("f", [f64(2, 3)], lambda x: ms.mul(ms.cast(x, element), ms.cast(x, element)))
+    program.grad("df", "f", ms.GradMode(sens_param=True))
+    program.expand()
+    narrow = np.dtype(ms.TensorSpec((), element).numpy_dtype)
+    (dx,) = program.run("df", x, sens.astype(narrow))
+    assert dx.dtype == np.float64
+    expected = (2 * x.astype(narrow) * sens.astype(narrow)).astype(np.float64)
+    np.testing.assert_allclose(dx, expected, rtol=1e-2 if element == "f16" else 1e-6)
 
 
 def test_every_op_has_a_rule():

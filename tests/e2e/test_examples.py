@@ -38,3 +38,34 @@ def test_the_mlp_gradient_equals_numpy_backprop():
     np.testing.assert_allclose(loss.asnumpy(), np.mean((out - y) ** 2), rtol=1e-5)
     for got, want in zip(grads, expected):
         np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-4, atol=1e-6)
+
+
+CLASSIFIER = runpy.run_path(str(EXAMPLE.parent / "classifier.py"))
+
+
+def test_the_classifier_example_learns():
+    _, losses, held_out = CLASSIFIER["train"](steps=60, verbose=False)
+    assert losses[-1] < 0.2 * losses[0]
+    assert held_out > 0.9
+
+
+def test_the_classifier_gradient_equals_numpy_backprop():
+    x, label = CLASSIFIER["synthetic_pixels"](pixels=16, seed=3)
+    network = CLASSIFIER["PixelClassifier"](bands=6, hidden=8, classes=3)
+    step = CLASSIFIER["TrainGrad"](network)
+    loss, grads = step(Tensor(x), Tensor(label))
+
+    w1, b1 = network.fc1.weight.asnumpy(), network.fc1.bias.asnumpy()
+    w2, b2 = network.fc2.weight.asnumpy(), network.fc2.bias.asnumpy()
+    pre = x @ w1.T + b1
+    h = np.maximum(pre, 0)
+    logits = h @ w2.T + b2
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    one_hot = np.eye(3)[label]
+    d_logits = (p - one_hot) / len(x)
+    d_pre = (d_logits @ w2) * (pre > 0)
+    expected = [d_pre.T @ x, d_pre.sum(0), d_logits.T @ h, d_logits.sum(0)]
+    np.testing.assert_allclose(loss.asnumpy(), -np.mean(np.log(p[np.arange(16), label])), rtol=1e-5)
+    for got, want in zip(grads, expected):
+        np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-4, atol=1e-6)

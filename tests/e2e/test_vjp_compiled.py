@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 from cellc import Tensor, nn, ops
+from cellc import dtype as mstype
 
 F = ops.functional
+CROSS_ENTROPY = nn.SoftmaxCrossEntropyWithLogits(reduction="mean")
+L1 = nn.L1Loss(reduction="sum")
 
 
 class Lambda(nn.Cell):
@@ -53,6 +56,25 @@ CASES = {
     "log": (lambda a: ops.Log()(a * a + 1.0), [(3,)]),
     "tanh": (lambda a: ops.Tanh()(a), [(2, 3)]),
     "sigmoid": (lambda a: ops.Sigmoid()(a), [(2, 3)]),
+    "maximum-broadcast": (lambda a, b: ops.Maximum()(a, b), [(2, 3), (3,)]),
+    "minimum-broadcast": (lambda a, b: ops.Minimum()(a, b), [(2, 1), (1, 3)]),
+    "sqrt": (lambda a: ops.Sqrt()(a * a + 0.5), [(2, 3)]),
+    "abs": (lambda a: ops.Abs()(a), [(2, 3)]),
+    "reduce-max-axis": (lambda a: ops.ReduceMax()(a, 1), [(2, 3, 4)]),
+    "reduce-max-keep": (lambda a: ops.ReduceMax(keep_dims=True)(a, (0, 2)), [(2, 3, 4)]),
+    "cast-through-int": (
+        lambda a: a * ops.Cast()(ops.Cast()(a * 3.0, mstype.int32), mstype.float64),
+        [(2, 3)],
+    ),
+    "astype-f64-to-f64": (lambda a: ops.Exp()(a).astype(mstype.float64), [(3,)]),
+    "promote-f32-constant": (lambda a: a * Tensor(np.array([1.5, -2.0], np.float32)), [(3, 2)]),
+    "promote-int-constant": (lambda a: a - Tensor(np.array([1, 2, 3], np.int32)), [(2, 3)]),
+    "pow-scalar": (lambda a: ops.Pow()(a * a + 1.0, 1.5), [(2, 3)]),
+    "pow-negative": (lambda a: ops.Pow()(a * a + 1.0, -2), [(3,)]),
+    "softmax": (lambda a: ops.Softmax()(a), [(2, 4)]),
+    "log-softmax-axis0": (lambda a: ops.LogSoftmax(axis=0)(a), [(3, 2)]),
+    "softmax-cross-entropy": (lambda a, b: CROSS_ENTROPY(a, b), [(3, 4), (3, 4)]),
+    "l1-loss": (lambda a, b: L1(a, b), [(2, 3), (2, 3)]),
     # stop_gradient is checked against closed forms (test_gradients_compiled.py): finite
     # differences see through it.
 }
@@ -81,7 +103,7 @@ def test_compiled_vjp_matches_finite_differences(name):
     grad = GradAll(Lambda(fn))
     for _point in range(2):
         args = [rng.uniform(-1.5, 1.5, shape) for shape in shapes]
-        if name == "relu":  # keep away from the kink, where the derivative is undefined
+        if name in ("relu", "abs", "l1-loss"):  # keep away from the kink
             args = [np.where(np.abs(a) < 0.1, 0.5, a) for a in args]
         out = forward(*[Tensor(a) for a in args]).asnumpy()
         sens = rng.uniform(-1, 1, out.shape)

@@ -45,9 +45,19 @@ def test_broadcast_error_is_a_value_error_with_the_line():
     assert f":{line_of('broadcast mistake')}" in str(info.value)
 
 
+class BadMatMulDTypes(nn.Cell):
+    def construct(self, x, y):
+        return ops.MatMul()(x, y)
+
+
 def test_dtype_mismatch_is_a_type_error():
-    with pytest.raises(TypeError, match=r"Add.*f32.*f64"):
-        trace(BadAdd(), Tensor(np.ones((2,), np.float32)), Tensor(np.ones((2,), np.float64)))
+    """Binary arithmetic promotes (tests/frontend/test_dtype_promotion.py); MatMul does not."""
+    with pytest.raises(TypeError, match=r"MatMul.*f32.*f64"):
+        trace(
+            BadMatMulDTypes(),
+            Tensor(np.ones((2, 2), np.float32)),
+            Tensor(np.ones((2, 2), np.float64)),
+        )
 
 
 def test_eager_primitive_error_names_the_line():
@@ -70,3 +80,24 @@ def test_error_comes_before_any_mlir_is_built(monkeypatch):
             Tensor(np.ones((2, 3), mstype.float32.numpy)),
             Tensor(np.ones((4, 3), np.float32)),
         )
+
+
+class BoolProduct(nn.Cell):
+    def construct(self, x):
+        return x * x  # bool arithmetic
+
+
+def test_bool_arithmetic_is_refused_with_the_op_and_line():
+    with pytest.raises(TypeError, match=r"Mul.*bool tensors.*tensor<2xi1>") as info:
+        trace(BoolProduct(), Tensor(np.array([True, False])))
+    assert f":{line_of('bool arithmetic')}" in str(info.value)
+
+
+class BoolReshape(nn.Cell):
+    def construct(self, x):
+        return ops.Reshape()(x, (2, 1))
+
+
+def test_bool_tensors_pass_through_compiled_code():
+    out = BoolReshape()(Tensor(np.array([True, False])))
+    np.testing.assert_array_equal(out.asnumpy(), [[True], [False]])

@@ -141,9 +141,145 @@ func.func @mlp(%x: tensor<64x32xf32>, %w1: tensor<32x64xf32> {ms.weight = "fc1.w
 }
 """
 
+# Matmuls whose sizes do not divide the 64x64x16 tile: padded to it (linalg_to_gpu.pad_matmuls).
+MATMUL_PRIME = """
+func.func @matmul_prime(%a: tensor<67x45xf32>, %b: tensor<45x33xf32>) -> tensor<67x33xf32>
+    attributes {ms.entry} {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<67x33xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<67x33xf32>) -> tensor<67x33xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<67x45xf32>, tensor<45x33xf32>)
+                     outs(%c : tensor<67x33xf32>) -> tensor<67x33xf32>
+  return %r : tensor<67x33xf32>
+}
+"""
+
+# C += A @ B^T (B read transposed through the maps, as ms.matmul transpose_b lowers), the
+# accumulator an argument (padded, not refilled).
+MATMUL_ACC_TRANSPOSED = """
+func.func @matmul_acc_transposed(%a: tensor<70x40xf32>, %b: tensor<50x40xf32>,
+                                 %c: tensor<70x50xf32>) -> tensor<70x50xf32>
+    attributes {ms.entry} {
+  %r = linalg.matmul
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : tensor<70x40xf32>, tensor<50x40xf32>)
+      outs(%c : tensor<70x50xf32>) -> tensor<70x50xf32>
+  return %r : tensor<70x50xf32>
+}
+"""
+
+MATMUL_F64 = """
+func.func @matmul_f64(%a: tensor<100x30xf64>, %b: tensor<30x90xf64>) -> tensor<100x90xf64>
+    attributes {ms.entry} {
+  %zero = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<100x90xf64>
+  %c = linalg.fill ins(%zero : f64) outs(%e : tensor<100x90xf64>) -> tensor<100x90xf64>
+  %r = linalg.matmul ins(%a, %b : tensor<100x30xf64>, tensor<30x90xf64>)
+                     outs(%c : tensor<100x90xf64>) -> tensor<100x90xf64>
+  return %r : tensor<100x90xf64>
+}
+"""
+
+# Large reductions, split into a parallel first stage and a small second one
+# (linalg_to_gpu.split_reductions): a 1-D sum, a prime-length sum (masked last chunk), a column
+# reduce, a row max over few long rows, and a full sum of squares over a 2-D tensor (fused
+# body, two reduced loops merged).
+SUM_1D = """
+#id1 = affine_map<(d0) -> (d0)>
+#all1 = affine_map<(d0) -> ()>
+func.func @sum_1d(%x: tensor<100000xf32>) -> tensor<f32> attributes {ms.entry} {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %r = linalg.generic {indexing_maps = [#id1, #all1], iterator_types = ["reduction"]}
+      ins(%x : tensor<100000xf32>) outs(%f : tensor<f32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %s = arith.addf %u, %acc : f32
+      linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+"""
+
+SUM_PRIME = """
+#id1 = affine_map<(d0) -> (d0)>
+#all1 = affine_map<(d0) -> ()>
+func.func @sum_prime(%x: tensor<100003xf32>, %init: tensor<f32>) -> tensor<f32>
+    attributes {ms.entry} {
+  %r = linalg.generic {indexing_maps = [#id1, #all1], iterator_types = ["reduction"]}
+      ins(%x : tensor<100003xf32>) outs(%init : tensor<f32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %s = arith.addf %u, %acc : f32
+      linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+"""
+
+COLUMN_SUM = """
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+func.func @column_sum(%x: tensor<3001x7xf32>) -> tensor<7xf32> attributes {ms.entry} {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<7xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<7xf32>) -> tensor<7xf32>
+  %r = linalg.generic {indexing_maps = [#id, #cols], iterator_types = ["reduction", "parallel"]}
+      ins(%x : tensor<3001x7xf32>) outs(%f : tensor<7xf32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %s = arith.addf %u, %acc : f32
+      linalg.yield %s : f32
+  } -> tensor<7xf32>
+  return %r : tensor<7xf32>
+}
+"""
+
+ROW_MAX = """
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+func.func @row_max(%x: tensor<3x5000xf32>) -> tensor<3xf32> attributes {ms.entry} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<3xf32>
+  %f = linalg.fill ins(%ninf : f32) outs(%e : tensor<3xf32>) -> tensor<3xf32>
+  %r = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<3x5000xf32>) outs(%f : tensor<3xf32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %m = arith.maximumf %acc, %u : f32
+      linalg.yield %m : f32
+  } -> tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+"""
+
+SUM_SQUARES_2D = """
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#all2 = affine_map<(d0, d1) -> ()>
+#scalar = affine_map<(d0, d1) -> (0)>
+func.func @sum_squares_2d(%x: tensor<257x129xf32>, %s: tensor<1xf32>) -> tensor<f32>
+    attributes {ms.entry} {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %r = linalg.generic {indexing_maps = [#id, #scalar, #all2],
+                       iterator_types = ["reduction", "reduction"]}
+      ins(%x, %s : tensor<257x129xf32>, tensor<1xf32>) outs(%f : tensor<f32>) {
+    ^bb0(%u: f32, %k: f32, %acc: f32):
+      %sq = arith.mulf %u, %u : f32
+      %t = arith.mulf %sq, %k : f32
+      %a = arith.addf %t, %acc : f32
+      linalg.yield %a : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+"""
+
 
 def _rand(*shape, seed=0):
     return np.random.default_rng(seed + len(shape)).standard_normal(shape).astype(np.float32)
+
+
+def _scalar(value, dtype=np.float32):
+    return np.asarray(value, dtype=dtype)
 
 
 def _mlp_reference(x, w1, b1, w2):
@@ -182,5 +318,38 @@ CASES = {
         ],
         _mlp_reference,
         3,
+    ),
+    "matmul_prime": (
+        MATMUL_PRIME,
+        lambda: [_rand(67, 45), _rand(45, 33, seed=1)],
+        lambda a, b: (a @ b,),
+        0,
+    ),
+    "matmul_acc_transposed": (
+        MATMUL_ACC_TRANSPOSED,
+        lambda: [_rand(70, 40), _rand(50, 40, seed=1), _rand(70, 50, seed=2)],
+        lambda a, b, c: (c + a @ b.T,),
+        0,
+    ),
+    "matmul_f64": (
+        MATMUL_F64,
+        lambda: [_rand(100, 30).astype(np.float64), _rand(30, 90, seed=1).astype(np.float64)],
+        lambda a, b: (a @ b,),
+        0,
+    ),
+    "sum_1d": (SUM_1D, lambda: [_rand(100000)], lambda x: (_scalar(x.sum(dtype=np.float64)),), 0),
+    "sum_prime": (
+        SUM_PRIME,
+        lambda: [_rand(100003), np.array(1.5, np.float32)],
+        lambda x, init: (_scalar(1.5 + x.sum(dtype=np.float64)),),
+        0,
+    ),
+    "column_sum": (COLUMN_SUM, lambda: [_rand(3001, 7)], lambda x: (x.sum(axis=0),), 0),
+    "row_max": (ROW_MAX, lambda: [_rand(3, 5000)], lambda x: (x.max(axis=1),), 0),
+    "sum_squares_2d": (
+        SUM_SQUARES_2D,
+        lambda: [_rand(257, 129), np.array([0.5], np.float32)],
+        lambda x, s: (_scalar((x.astype(np.float64) ** 2).sum() * 0.5),),
+        0,
     ),
 }

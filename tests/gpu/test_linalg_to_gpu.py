@@ -72,6 +72,51 @@ def test_matmul_is_tiled_with_shared_memory():
     assert "ld.shared" in program.ptx
 
 
+@pytest.mark.parametrize(
+    "name", ["sum_1d", "sum_prime", "column_sum", "row_max", "sum_squares_2d", "reduce_sum"]
+)
+def test_large_reductions_spread_over_many_threads(name):
+    """Every launch that reads the reduced input runs at least 256 threads (split reductions);
+    the serial tail is a launch over the small partial results only."""
+    entry = compile_case(name).plan["entries"][name]
+    size = int(np.prod(entry["inputs"][0]["shape"]))
+    readers = [
+        s
+        for s in entry["steps"]
+        if s["op"] == "launch" and any(a.get("buffer") == "input:0" for a in s["args"])
+    ]
+    assert readers
+    for step in readers:
+        threads = int(np.prod(step["grid"])) * int(np.prod(step["block"]))
+        assert threads >= 256 or size < 256 * 32, (step["kernel"], step["grid"], step["block"])
+    for step in entry["steps"]:
+        if step["op"] == "launch" and np.prod(step["grid"]) * np.prod(step["block"]) == 1:
+            temps = [
+                entry["temporaries"][int(a["buffer"][5:])]
+                for a in step["args"]
+                if a.get("buffer", "").startswith("temp:")
+            ]
+            assert all(np.prod(t["shape"]) <= 256 for t in temps), step["kernel"]
+
+
+@pytest.mark.parametrize("name", ["matmul_prime", "matmul_acc_transposed", "matmul_f64"])
+def test_odd_matmuls_run_the_tiled_kernel_on_padded_buffers(name):
+    program = compile_case(name)
+    entry = program.plan["entries"][name]
+    tiled = [s for s in entry["steps"] if s["op"] == "launch" and s["block"] == [16, 16, 1]]
+    assert len(tiled) == 1
+    padded = [a["shape"] for a in tiled[0]["args"] if "buffer" in a]
+    assert all(d % 16 == 0 for shape in padded for d in shape), padded
+    assert "#gpu.address_space<workgroup>" in program.stages["gpu"]
+    assert "ld.shared" in program.ptx
+
+
+def test_small_odd_matmul_keeps_one_thread_per_output():
+    """Less than one 64x64x16 tile of work: padding would cost more than it saves."""
+    launches = [s for s in compile_case("matmul_odd").plan["entries"]["matmul_odd"]["steps"]]
+    assert all(s["block"] != [16, 16, 1] for s in launches if s["op"] == "launch")
+
+
 def test_seed_grad_constant_and_weight():
     plan = compile_case("seed_grad").plan["entries"]["seed_grad"]
     assert plan["weights"] == [{"shape": [1], "dtype": "float32", "name": "z"}]

@@ -37,6 +37,23 @@ CASES = {
     "tanh": ([(2, 3)], ms.tanh, np.tanh),
     "sigmoid": ([(2, 3)], ms.sigmoid, _sigmoid),
     "stop_gradient": ([(2, 3)], ms.stop_gradient, lambda x: x),
+    "maximum_row": ([(2, 3), (3,)], ms.maximum, np.maximum),
+    "minimum_col": ([(2, 3), (2, 1)], ms.minimum, np.minimum),
+    "sqrt": ([(7,)], ms.sqrt, np.sqrt),
+    "abs": ([(2, 3)], ms.abs, np.abs),
+    "sign": ([(2, 3)], ms.sign, np.sign),
+    "reduce_max_rows": ([(2, 3)], lambda x: ms.reduce_max(x, axes=(0,)), lambda x: x.max(0)),
+    "reduce_max_outer_keep": (
+        [(2, 3, 4)],
+        lambda x: ms.reduce_max(x, axes=(0, 2), keep_dims=True),
+        lambda x: x.max((0, 2), keepdims=True),
+    ),
+    "reduce_max_all": ([(2, 3)], lambda x: ms.reduce_max(x, axes=(0, 1)), lambda x: x.max()),
+    "reduce_max_negative": (
+        [(3, 2)],
+        lambda x: ms.reduce_max(ms.sub(x, ms.constant(5.0, ms.spec_of(x))), axes=(1,)),
+        lambda x: (x - 5.0).max(1),
+    ),
     "reduce_rows": ([(2, 3)], lambda x: ms.reduce_sum(x, axes=(0,)), lambda x: x.sum(0)),
     "reduce_cols_keep": (
         [(2, 3)],
@@ -81,7 +98,7 @@ CASES = {
     "matmul_big": ([(33, 70), (70, 65)], ms.matmul, np.matmul),
 }
 
-POSITIVE_INPUTS = {"log", "div_row"}
+POSITIVE_INPUTS = {"log", "div_row", "sqrt"}
 
 
 def _reference(name, arrays):
@@ -189,3 +206,72 @@ def test_integer_ops(tmp_path):
         np.testing.assert_array_equal(lib(f"neg_{element}", a)[0], -a)
         np.testing.assert_array_equal(lib(f"matmul_{element}", a, a.T.copy())[0], a @ a.T)
         np.testing.assert_array_equal(lib(f"sum_{element}", a)[0], a.sum(1))
+
+
+def test_integer_maximum_abs_sign_reduce_max(tmp_path):
+    functions = []
+    for element in ("i32", "i64"):
+        functions += [
+            Function(f"max_{element}", [spec((2, 3), element), spec((3,), element)], ms.maximum),
+            Function(f"min_{element}", [spec((2, 3), element), spec((3,), element)], ms.minimum),
+            Function(f"abs_{element}", [spec((2, 3), element)], ms.abs),
+            Function(f"sign_{element}", [spec((2, 3), element)], ms.sign),
+            Function(
+                f"rmax_{element}",
+                [spec((2, 3), element)],
+                lambda x: ms.reduce_max(x, axes=(1,)),
+            ),
+        ]
+    lib = compile_functions(functions, tmp_path)
+    for element in ("i32", "i64"):
+        dtype = np.dtype(spec((), element).numpy_dtype)
+        a = np.array([[-5, 0, 7], [-3, -9, -1]], dtype=dtype)
+        b = np.array([-4, 1, 7], dtype=dtype)
+        np.testing.assert_array_equal(lib(f"max_{element}", a, b)[0], np.maximum(a, b))
+        np.testing.assert_array_equal(lib(f"min_{element}", a, b)[0], np.minimum(a, b))
+        np.testing.assert_array_equal(lib(f"abs_{element}", a)[0], np.abs(a))
+        np.testing.assert_array_equal(lib(f"sign_{element}", a)[0], np.sign(a))
+        np.testing.assert_array_equal(lib(f"rmax_{element}", a)[0], a.max(1))
+
+
+CASTS = [
+    ("f32", "f64"),
+    ("f64", "f32"),
+    ("f32", "f16"),
+    ("f16", "f32"),
+    ("f32", "i32"),
+    ("f64", "i64"),
+    ("i32", "f32"),
+    ("i64", "f64"),
+    ("i32", "i64"),
+    ("i64", "i32"),
+    ("f64", "f16"),
+]
+
+
+def test_casts_match_numpy_astype(tmp_path):
+    functions = [
+        Function(f"cast_{src}_{dst}", [spec((2, 4), src)], lambda x, dst=dst: ms.cast(x, dst))
+        for src, dst in CASTS
+    ]
+    lib = compile_functions(functions, tmp_path)
+    values = np.array([[-2.75, -1.5, -0.25, 0.0], [0.5, 1.0, 2.5, 100.75]])
+    for src, dst in CASTS:
+        source = values.astype(spec((), src).numpy_dtype)
+        (out,) = lib(f"cast_{src}_{dst}", source)
+        expected = source.astype(spec((), dst).numpy_dtype)
+        assert out.dtype == expected.dtype, (src, dst)
+        np.testing.assert_array_equal(out, expected, err_msg=f"{src} -> {dst}")
+
+
+def test_maximum_and_reduce_max_propagate_nan(tmp_path):
+    functions = [
+        Function("max", [spec((3,)), spec((3,))], ms.maximum),
+        Function("rmax", [spec((2, 2))], lambda x: ms.reduce_max(x, axes=(1,))),
+    ]
+    lib = compile_functions(functions, tmp_path)
+    a = np.array([np.nan, 1.0, 2.0], np.float32)
+    b = np.array([0.0, np.nan, 1.0], np.float32)
+    np.testing.assert_array_equal(lib("max", a, b)[0], np.maximum(a, b))
+    x = np.array([[1.0, np.nan], [-np.inf, -1e30]], np.float32)
+    np.testing.assert_array_equal(lib("rmax", x)[0], x.max(1))

@@ -34,6 +34,15 @@ def _reduce_sum(op, x):
     return np.sum(x, axis=tuple(attrs["axes"]), keepdims=attrs["keep_dims"])
 
 
+def _reduce_max(op, x):
+    attrs = _attrs(op)
+    return np.max(x, axis=tuple(attrs["axes"]), keepdims=attrs["keep_dims"])
+
+
+def _cast(op, x):
+    return x.astype(ms.spec_of(op.results[0]).numpy_dtype)
+
+
 def _constant(op):
     return _attrs(op)["value"]
 
@@ -48,6 +57,8 @@ EVALUATORS = {
     "ms.sub": lambda op, a, b: a - b,
     "ms.mul": lambda op, a, b: a * b,
     "ms.div": lambda op, a, b: a / b,
+    "ms.maximum": lambda op, a, b: np.maximum(a, b),
+    "ms.minimum": lambda op, a, b: np.minimum(a, b),
     "ms.neg": lambda op, x: -x,
     "ms.relu": lambda op, x: np.maximum(x, 0),
     "ms.relu_grad": lambda op, dy, x: np.where(x > 0, dy, np.zeros_like(dy)),
@@ -55,9 +66,14 @@ EVALUATORS = {
     "ms.log": lambda op, x: np.log(x),
     "ms.tanh": lambda op, x: np.tanh(x),
     "ms.sigmoid": lambda op, x: _sigmoid(x),
+    "ms.sqrt": lambda op, x: np.sqrt(x),
+    "ms.abs": lambda op, x: np.abs(x),
+    "ms.sign": lambda op, x: np.sign(x),
+    "ms.cast": _cast,
     "ms.stop_gradient": lambda op, x: x,
     "ms.matmul": _matmul,
     "ms.reduce_sum": _reduce_sum,
+    "ms.reduce_max": _reduce_max,
     "ms.reshape": lambda op, x: np.reshape(x, _result_shape(op)),
     "ms.broadcast_to": lambda op, x: np.broadcast_to(x, _result_shape(op)).copy(),
     "ms.transpose": lambda op, x: np.transpose(x, _attrs(op)["perm"]),

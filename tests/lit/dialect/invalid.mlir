@@ -315,3 +315,91 @@ func.func @grad_segments(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
       : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+func.func @sqrt_integer(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error @+1 {{'ms.sqrt' op expects a floating-point tensor, got tensor<4xi32>}}
+  %0 = "ms.sqrt"(%x) : (tensor<4xi32>) -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
+
+// -----
+
+func.func @abs_result(%x: tensor<2x3xf32>) -> tensor<2x3xf64> {
+  // expected-error @+1 {{'ms.abs' op result type tensor<2x3xf64> does not match the inferred tensor<2x3xf32> for operands tensor<2x3xf32>}}
+  %0 = "ms.abs"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf64>
+  return %0 : tensor<2x3xf64>
+}
+
+// -----
+
+func.func @sign_operands(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'ms.sign' op}}
+  %0 = "ms.sign"(%x, %x) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @maximum_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'ms.maximum' op shapes do not broadcast: tensor<2x3xf32> and tensor<4xf32>}}
+  %0 = "ms.maximum"(%a, %b) : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @minimum_element_types(%a: tensor<3xf32>, %b: tensor<3xf64>) -> tensor<3xf32> {
+  // expected-error @+1 {{'ms.minimum' op element types differ: tensor<3xf32> and tensor<3xf64>}}
+  %0 = "ms.minimum"(%a, %b) : (tensor<3xf32>, tensor<3xf64>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @reduce_max_axes(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'ms.reduce_max' op axes [2] must be sorted, unique and within rank of tensor<2x3xf32>}}
+  %0 = "ms.reduce_max"(%x) {axes = array<i64: 2>, keep_dims = false} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @reduce_max_keep_dims(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'ms.reduce_max' op result type tensor<2xf32> does not match the inferred tensor<2x1xf32> for operands tensor<2x3xf32>}}
+  %0 = "ms.reduce_max"(%x) {axes = array<i64: 1>, keep_dims = true} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @cast_shape(%x: tensor<2x3xf32>) -> tensor<6xf64> {
+  // expected-error @+1 {{'ms.cast' op cannot change the shape: tensor<2x3xf32> to tensor<6xf64>}}
+  %0 = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<6xf64>
+  return %0 : tensor<6xf64>
+}
+
+// -----
+
+func.func @cast_element(%x: tensor<2x3xf32>) -> tensor<2x3xbf16> {
+  // expected-error @+1 {{'ms.cast' op unsupported element type 'bf16'}}
+  %0 = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xbf16>
+  return %0 : tensor<2x3xbf16>
+}
+
+// -----
+
+func.func @cast_to_bool(%x: tensor<2x3xf32>) -> tensor<2x3xi1> {
+  // expected-error @+1 {{'ms.cast' op cannot cast tensor<2x3xf32> to tensor<2x3xi1>: i1 is not supported}}
+  %0 = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xi1>
+  return %0 : tensor<2x3xi1>
+}
+
+// -----
+
+func.func @bool_arithmetic(%a: tensor<2xi1>) -> tensor<2xi1> {
+  // expected-error @+1 {{'ms.add' op does not compute on bool tensors (tensor<2xi1>)}}
+  %0 = "ms.add"(%a, %a) : (tensor<2xi1>, tensor<2xi1>) -> tensor<2xi1>
+  return %0 : tensor<2xi1>
+}

@@ -122,3 +122,32 @@ func.func @grads(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %s: tensor<2x4xf32>)
       : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<3x4xf32>)
   return %dx, %g#0, %g#1 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<3x4xf32>
 }
+
+// CHECK-LABEL: func.func @classifier_ops
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>, %[[ROW:.*]]: tensor<3xf32>, %[[N:.*]]: tensor<4xi32>)
+func.func @classifier_ops(%x: tensor<2x3xf32>, %row: tensor<3xf32>, %n: tensor<4xi32>)
+    -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<4xi32>, tensor<2x3xf32>, tensor<2x1xf32>, tensor<f32>, tensor<2x3xf64>, tensor<4xf32>, tensor<2x3xi32>) {
+  // CHECK: "ms.sqrt"(%[[X]]) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %0 = "ms.sqrt"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: "ms.abs"(%[[X]]) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %1 = "ms.abs"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: "ms.sign"(%[[X]]) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %2 = "ms.sign"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: "ms.abs"(%[[N]]) : (tensor<4xi32>) -> tensor<4xi32>
+  %3 = "ms.abs"(%n) : (tensor<4xi32>) -> tensor<4xi32>
+  // CHECK: %[[MAX:.*]] = "ms.maximum"(%[[X]], %[[ROW]]) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %4 = "ms.maximum"(%x, %row) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: "ms.minimum"(%[[MAX]], %[[X]]) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %5 = "ms.minimum"(%4, %x) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: "ms.reduce_max"(%[[X]]) {axes = array<i64: 1>, keep_dims = true} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  %6 = "ms.reduce_max"(%x) {axes = array<i64: 1>, keep_dims = true} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  // CHECK: "ms.reduce_max"(%[[X]]) {axes = array<i64: 0, 1>, keep_dims = false} : (tensor<2x3xf32>) -> tensor<f32>
+  %7 = "ms.reduce_max"(%x) {axes = array<i64: 0, 1>, keep_dims = false} : (tensor<2x3xf32>) -> tensor<f32>
+  // CHECK: "ms.cast"(%[[X]]) : (tensor<2x3xf32>) -> tensor<2x3xf64>
+  %8 = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf64>
+  // CHECK: "ms.cast"(%[[N]]) : (tensor<4xi32>) -> tensor<4xf32>
+  %9 = "ms.cast"(%n) : (tensor<4xi32>) -> tensor<4xf32>
+  // CHECK: "ms.cast"(%[[X]]) : (tensor<2x3xf32>) -> tensor<2x3xi32>
+  %10 = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xi32>
+  return %0, %1, %2, %3, %5, %6, %7, %8, %9, %10 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<4xi32>, tensor<2x3xf32>, tensor<2x1xf32>, tensor<f32>, tensor<2x3xf64>, tensor<4xf32>, tensor<2x3xi32>
+}

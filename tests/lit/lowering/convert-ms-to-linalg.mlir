@@ -219,3 +219,86 @@ func.func @seed_net(%x: tensor<2x3xf32>, %y: tensor<3x3xf32>, %z: tensor<1xf32>)
   // CHECK: return %[[OUT]]
   return %1 : tensor<2x3xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @sqrt_abs_sign
+func.func @sqrt_abs_sign(%x: tensor<5xf32>, %n: tensor<5xi64>) -> (tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xi64>) {
+  // CHECK: math.sqrt %{{.*}} : f32
+  %0 = "ms.sqrt"(%x) : (tensor<5xf32>) -> tensor<5xf32>
+  // CHECK: math.absf %{{.*}} : f32
+  %1 = "ms.abs"(%x) : (tensor<5xf32>) -> tensor<5xf32>
+  // sign: -1 where x < 0, 1 where x > 0, else x itself (0, -0, NaN).
+  // CHECK: ^bb0(%[[V:.*]]: f32, %{{.*}}: f32):
+  // CHECK: %[[NEG:.*]] = arith.cmpf olt, %[[V]], %{{.*}} : f32
+  // CHECK: %[[M1:.*]] = arith.constant -1.000000e+00 : f32
+  // CHECK: %[[LOW:.*]] = arith.select %[[NEG]], %[[M1]], %[[V]] : f32
+  // CHECK: %[[POS:.*]] = arith.cmpf ogt, %[[V]], %{{.*}} : f32
+  // CHECK: %[[P1:.*]] = arith.constant 1.000000e+00 : f32
+  // CHECK: arith.select %[[POS]], %[[P1]], %[[LOW]] : f32
+  %2 = "ms.sign"(%x) : (tensor<5xf32>) -> tensor<5xf32>
+  // CHECK: math.absi %{{.*}} : i64
+  %3 = "ms.abs"(%n) : (tensor<5xi64>) -> tensor<5xi64>
+  return %0, %1, %2, %3 : tensor<5xf32>, tensor<5xf32>, tensor<5xf32>, tensor<5xi64>
+}
+
+// -----
+
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @maximum_minimum
+// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<3xf32>)
+func.func @maximum_minimum(%a: tensor<2x3xf32>, %b: tensor<3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
+  // CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+  // CHECK-SAME: ins(%[[A]], %[[B]] : tensor<2x3xf32>, tensor<3xf32>)
+  // CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+  %0 = "ms.maximum"(%a, %b) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: arith.minimumf %{{.*}}, %{{.*}} : f32
+  %1 = "ms.minimum"(%a, %b) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %0, %1 : tensor<2x3xf32>, tensor<2x3xf32>
+}
+
+// -----
+
+// The accumulator starts at -inf (floats) or the lowest integer.
+// CHECK-DAG: #[[IN:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[KEPT:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @reduce_max
+func.func @reduce_max(%x: tensor<2x3xf32>, %n: tensor<4xi32>) -> (tensor<2x1xf32>, tensor<i32>) {
+  // CHECK: %[[NEG_INF:.*]] = arith.constant 0xFF800000 : f32
+  // CHECK: %[[ACC:.*]] = linalg.fill ins(%[[NEG_INF]] : f32) outs(%{{.*}} : tensor<2xf32>)
+  // CHECK: %[[MAX:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[KEPT]]], iterator_types = ["parallel", "reduction"]}
+  // CHECK-SAME: outs(%[[ACC]] : tensor<2xf32>)
+  // CHECK: ^bb0(%[[V:.*]]: f32, %[[OUT:.*]]: f32):
+  // CHECK: arith.maximumf %[[OUT]], %[[V]] : f32
+  // CHECK: tensor.expand_shape %[[MAX]] {{\[}}[0, 1]] output_shape [2, 1] : tensor<2xf32> into tensor<2x1xf32>
+  %0 = "ms.reduce_max"(%x) {axes = array<i64: 1>, keep_dims = true} : (tensor<2x3xf32>) -> tensor<2x1xf32>
+  // CHECK: %[[LOWEST:.*]] = arith.constant -2147483648 : i32
+  // CHECK: linalg.fill ins(%[[LOWEST]] : i32)
+  // CHECK: arith.maxsi %{{.*}}, %{{.*}} : i32
+  %1 = "ms.reduce_max"(%n) {axes = array<i64: 0>, keep_dims = false} : (tensor<4xi32>) -> tensor<i32>
+  return %0, %1 : tensor<2x1xf32>, tensor<i32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @casts
+// CHECK-SAME: (%[[X:.*]]: tensor<3xf32>, %[[N:.*]]: tensor<3xi32>)
+func.func @casts(%x: tensor<3xf32>, %n: tensor<3xi32>) -> (tensor<3xf64>, tensor<3xf16>, tensor<3xi32>, tensor<3xf32>, tensor<3xi64>, tensor<3xi32>, tensor<3xf32>) {
+  // CHECK: arith.extf %{{.*}} : f32 to f64
+  %0 = "ms.cast"(%x) : (tensor<3xf32>) -> tensor<3xf64>
+  // CHECK: arith.truncf %{{.*}} : f32 to f16
+  %1 = "ms.cast"(%x) : (tensor<3xf32>) -> tensor<3xf16>
+  // CHECK: arith.fptosi %{{.*}} : f32 to i32
+  %2 = "ms.cast"(%x) : (tensor<3xf32>) -> tensor<3xi32>
+  // CHECK: arith.sitofp %{{.*}} : i32 to f32
+  %3 = "ms.cast"(%n) : (tensor<3xi32>) -> tensor<3xf32>
+  // CHECK: arith.extsi %{{.*}} : i32 to i64
+  %4 = "ms.cast"(%n) : (tensor<3xi32>) -> tensor<3xi64>
+  // CHECK: arith.trunci %{{.*}} : i64 to i32
+  %5 = "ms.cast"(%4) : (tensor<3xi64>) -> tensor<3xi32>
+  // A cast to the same type is its operand.
+  %6 = "ms.cast"(%x) : (tensor<3xf32>) -> tensor<3xf32>
+  // CHECK: return {{.*}}, %[[X]] :
+  return %0, %1, %2, %3, %4, %5, %6 : tensor<3xf64>, tensor<3xf16>, tensor<3xi32>, tensor<3xf32>, tensor<3xi64>, tensor<3xi32>, tensor<3xf32>
+}

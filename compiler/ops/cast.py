@@ -1,0 +1,30 @@
+"""Element type conversion (ms.cast): VJP rule and lowering."""
+
+from __future__ import annotations
+
+from cellc.compiler.autodiff.zeros import Zero
+from cellc.dialects import ms
+
+from . import linalg_builders as lb
+from .registry import lowering, vjp
+
+
+@lowering("ms.cast")
+def _lower_cast(op, x):
+    """ms.cast -> linalg.generic over arith.extf/truncf/fptosi/sitofp/extsi/trunci (a cast to
+    the same type is its operand)."""
+    result_type = lb.ranked(op.results[0].type)
+    if result_type == x.type:
+        return x
+    target = result_type.element_type
+    return lb.elementwise(result_type, [x], lambda value: lb.convert(value, target))
+
+
+@vjp("ms.cast")
+def vjp_cast(ct, x, *, out):
+    """float -> float: ct cast back to x's type. A cast from or to an integer (or bool) type is
+    piecewise constant: zero."""
+    x_spec = ms.spec_of(x)
+    if x_spec.is_float and ms.spec_of(out).is_float:
+        return [ms.cast(ct, x_spec.element)]
+    return [Zero(x_spec)]
