@@ -45,7 +45,7 @@ its members here and a loader module in `cellc.runtime.BACKENDS`."""
 # The fixed bytes at the start of every artifact (a zip local header for `mimetype`, stored).
 MAGIC_OFFSET = 30
 
-DTYPES = ("float32", "float64", "int32", "int64", "bool")
+DTYPES = ("float16", "float32", "float64", "int32", "int64", "bool")
 
 
 class ArtifactError(Exception):

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* float16 elements: the compiler's _Float16 (GCC >= 12, Clang on x86-64 and AArch64). */
+typedef _Float16 half;
+
 static const float SEED_X[2 * 3] = {0.8f, 0.6f, 0.2f, 1.8f, 1.3f, 1.1f};
 static const float SEED_Y[3 * 3] = {0.11f, 3.3f, 1.1f, 1.1f, 0.2f, 1.4f, 1.1f, 2.2f, 0.3f};
 
@@ -26,6 +29,7 @@ static void fill_input(const cellc_tensor_info *info, int index, void *buffer) {
       case CELLC_INT32: ((int32_t *)buffer)[i] = (int32_t)value; break;
       case CELLC_INT64: ((int64_t *)buffer)[i] = (int64_t)value; break;
       case CELLC_BOOL: ((unsigned char *)buffer)[i] = value != 0; break;
+      case CELLC_F16: ((half *)buffer)[i] = (half)value; break;
     }
   }
 }
@@ -37,6 +41,7 @@ static double element(const cellc_tensor_info *info, const void *buffer, int64_t
     case CELLC_INT32: return ((const int32_t *)buffer)[i];
     case CELLC_INT64: return (double)((const int64_t *)buffer)[i];
     case CELLC_BOOL: return ((const unsigned char *)buffer)[i];
+    case CELLC_F16: return (double)((const half *)buffer)[i];
   }
   return 0;
 }

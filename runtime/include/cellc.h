@@ -33,6 +33,7 @@ typedef enum cellc_dtype {
   CELLC_INT32 = 2,
   CELLC_INT64 = 3,
   CELLC_BOOL = 4,
+  CELLC_F16 = 5,
 } cellc_dtype;
 
 /* One input, output or parameter. Pointers stay valid until cellc_free. */

@@ -391,15 +391,16 @@ struct cellc_model {
   parameter *parameters;
 };
 
-static const char *const DTYPE_NAMES[] = {"float32", "float64", "int32", "int64", "bool"};
-static const char *const NPY_DESCRS[] = {"'<f4'", "'<f8'", "'<i4'", "'<i8'", "'|b1'"};
-static const size_t DTYPE_SIZES[] = {4, 8, 4, 8, 1};
+static const char *const DTYPE_NAMES[] = {"float32", "float64", "int32", "int64", "bool", "float16"};
+static const char *const NPY_DESCRS[] = {"'<f4'", "'<f8'", "'<i4'", "'<i8'", "'|b1'", "'<f2'"};
+static const size_t DTYPE_SIZES[] = {4, 8, 4, 8, 1, 2};
+#define N_DTYPES 6
 
 size_t cellc_dtype_size(cellc_dtype dtype) {
-  return (unsigned)dtype < 5 ? DTYPE_SIZES[dtype] : 0;
+  return (unsigned)dtype < N_DTYPES ? DTYPE_SIZES[dtype] : 0;
 }
 const char *cellc_dtype_name(cellc_dtype dtype) {
-  return (unsigned)dtype < 5 ? DTYPE_NAMES[dtype] : "?";
+  return (unsigned)dtype < N_DTYPES ? DTYPE_NAMES[dtype] : "?";
 }
 
 /* Reads {name?, shape, dtype, meaning?} into t; returns 0 or -1. */
@@ -408,7 +409,7 @@ static int read_tensor(const json *spec, tensor *t) {
   const char *dtype = json_string(json_get(spec, "dtype"));
   if (!shape || shape->type != J_ARRAY || !dtype) return -1;
   t->info.dtype = (cellc_dtype)-1;
-  for (int d = 0; d < 5; d++)
+  for (int d = 0; d < N_DTYPES; d++)
     if (!strcmp(dtype, DTYPE_NAMES[d])) t->info.dtype = (cellc_dtype)d;
   if ((int)t->info.dtype < 0) return -1;
   t->info.rank = json_length(shape);

@@ -204,3 +204,18 @@ def test_new_parameter_values_are_used_without_recompiling():
     net.z.set_data(Tensor(np.array([2.0], np.float32)))
     second = grad(Tensor(X), Tensor(Y)).asnumpy()
     np.testing.assert_allclose(second, 2 * first, rtol=1e-6)
+
+
+class Square(nn.Cell):
+    def construct(self, x):
+        return x * x
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_every_float_dtype_compiles_and_differentiates(dtype):
+    x = np.array([0.5, -1.25, 2.0], dtype)
+    out = Square()(Tensor(x))
+    assert out.asnumpy().dtype == dtype
+    np.testing.assert_allclose(out.asnumpy(), x * x)
+    grad = ops.GradOperation()(Square())(Tensor(x))
+    np.testing.assert_allclose(grad.asnumpy(), 2 * x)
