@@ -501,6 +501,28 @@ class SqrtOp(ElementwiseUnaryOp):
     name = "ms.sqrt"
 
 
+class SinOp(ElementwiseUnaryOp):
+    """Sine.
+
+    ```mlir
+    %y = "ms.sin"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.sin"
+
+
+class CosOp(ElementwiseUnaryOp):
+    """Cosine.
+
+    ```mlir
+    %y = "ms.cos"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.cos"
+
+
 class AbsOp(ElementwiseUnaryOp):
     """|x|, for float and integer tensors.
 
@@ -970,6 +992,8 @@ log = LogOp.build
 tanh = TanhOp.build
 sigmoid = SigmoidOp.build
 sqrt = SqrtOp.build
+sin = SinOp.build
+cos = CosOp.build
 abs = AbsOp.build  # shadows the builtin in this module, which does not use it
 sign = SignOp.build
 stop_gradient = StopGradientOp.build

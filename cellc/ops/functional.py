@@ -37,6 +37,8 @@ _EAGER = {
     "ms.maximum": np.maximum,
     "ms.minimum": np.minimum,
     "ms.sqrt": np.sqrt,
+    "ms.sin": np.sin,
+    "ms.cos": np.cos,
     "ms.abs": np.abs,
     "ms.sign": np.sign,
     "ms.stop_gradient": lambda x: x,
@@ -168,6 +170,14 @@ def sigmoid(x):
 
 def sqrt(x):
     return apply("Sqrt", "ms.sqrt", [as_tensor(x)])
+
+
+def sin(x):
+    return apply("Sin", "ms.sin", [as_tensor(x)])
+
+
+def cos(x):
+    return apply("Cos", "ms.cos", [as_tensor(x)])
 
 
 def abs(x):  # MindSpore's name; this module uses `builtins.abs` for the builtin

@@ -74,6 +74,14 @@ class Sqrt(_Elementwise):
     name, fn = "Sqrt", F.sqrt
 
 
+class Sin(_Elementwise):
+    name, fn = "Sin", F.sin
+
+
+class Cos(_Elementwise):
+    name, fn = "Cos", F.cos
+
+
 class Abs(_Elementwise):
     name, fn = "Abs", F.abs
 

@@ -1,6 +1,6 @@
 """Elementwise ops: add, sub, mul, div, maximum, minimum (numpy broadcasting), neg, relu,
-relu_grad, exp, log, tanh, sigmoid, sqrt, abs, sign, stop_gradient, constant. Each op's VJP rule
-and lowering sit side by side."""
+relu_grad, exp, log, tanh, sigmoid, sqrt, sin, cos, abs, sign, stop_gradient, constant. Each op's
+VJP rule and lowering sit side by side."""
 
 from __future__ import annotations
 
@@ -65,6 +65,8 @@ lowering("ms.log")(_unary(math.log))
 lowering("ms.tanh")(_unary(math.tanh))
 lowering("ms.sigmoid")(_unary(_sigmoid))
 lowering("ms.sqrt")(_unary(math.sqrt))
+lowering("ms.sin")(_unary(math.sin))
+lowering("ms.cos")(_unary(math.cos))
 lowering("ms.sign")(_unary(lb.sign))
 
 
@@ -193,6 +195,18 @@ def vjp_sigmoid(ct, x, *, out):
 def vjp_sqrt(ct, x, *, out):
     """d sqrt(x) = ct / (2 sqrt(x)) = (ct * 0.5) / out."""
     return [ms.div(ms.mul(ct, ms.constant(0.5, ms.spec_of(out).with_shape(()))), out)]
+
+
+@vjp("ms.sin")
+def vjp_sin(ct, x, *, out):
+    """d sin(x) = ct * cos(x)."""
+    return [ms.mul(ct, ms.cos(x))]
+
+
+@vjp("ms.cos")
+def vjp_cos(ct, x, *, out):
+    """d cos(x) = -ct * sin(x)."""
+    return [ms.neg(ms.mul(ct, ms.sin(x)))]
 
 
 @vjp("ms.abs")

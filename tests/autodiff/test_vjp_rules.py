@@ -81,6 +81,8 @@ UNARY = {
     "tanh": (ms.tanh, away_from_zero),
     "sigmoid": (ms.sigmoid, away_from_zero),
     "sqrt": (ms.sqrt, positive),
+    "sin": (ms.sin, away_from_zero),
+    "cos": (ms.cos, away_from_zero),
     "abs": (ms.abs, away_from_zero),
     "sign": (ms.sign, away_from_zero),
 }

@@ -292,20 +292,20 @@ def test_an_unsupported_op_names_the_script_line(tmp_path):
             import mindspore.nn as nn
             import mindspore.ops as ops
 
-            class Sine(nn.Cell):
+            class Convolution(nn.Cell):
                 def __init__(self):
                     super().__init__()
-                    self.sin = ops.Sin()
+                    self.conv = ops.Conv2D(8, 3)
 
                 def construct(self, x):
                     return self.sin(x)
 
-            net = Sine()
+            net = Convolution()
             """
         ),
     )
     result = invoke("compile", f"{script}:net", "--input", "f32[3]")
-    assert_one_clear_message(result, f"{script}:7: error: 'ops.Sin' is not supported by cellc")
+    assert_one_clear_message(result, f"{script}:7: error: 'ops.Conv2D' is not supported by cellc")
 
 
 def test_an_error_in_the_users_construct_points_at_it(tmp_path):

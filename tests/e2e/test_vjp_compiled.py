@@ -59,6 +59,8 @@ CASES = {
     "maximum-broadcast": (lambda a, b: ops.Maximum()(a, b), [(2, 3), (3,)]),
     "minimum-broadcast": (lambda a, b: ops.Minimum()(a, b), [(2, 1), (1, 3)]),
     "sqrt": (lambda a: ops.Sqrt()(a * a + 0.5), [(2, 3)]),
+    "sin": (lambda a: ops.Sin()(a), [(2, 3)]),
+    "cos": (lambda a: ops.Cos()(a), [(2, 3)]),
     "abs": (lambda a: ops.Abs()(a), [(2, 3)]),
     "reduce-max-axis": (lambda a: ops.ReduceMax()(a, 1), [(2, 3, 4)]),
     "reduce-max-keep": (lambda a: ops.ReduceMax(keep_dims=True)(a, (0, 2)), [(2, 3, 4)]),

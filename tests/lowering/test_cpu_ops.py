@@ -40,6 +40,8 @@ CASES = {
     "maximum_row": ([(2, 3), (3,)], ms.maximum, np.maximum),
     "minimum_col": ([(2, 3), (2, 1)], ms.minimum, np.minimum),
     "sqrt": ([(7,)], ms.sqrt, np.sqrt),
+    "sin": ([(7,)], ms.sin, np.sin),
+    "cos": ([(7,)], ms.cos, np.cos),
     "abs": ([(2, 3)], ms.abs, np.abs),
     "sign": ([(2, 3)], ms.sign, np.sign),
     "reduce_max_rows": ([(2, 3)], lambda x: ms.reduce_max(x, axes=(0,)), lambda x: x.max(0)),

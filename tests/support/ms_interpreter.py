@@ -67,6 +67,8 @@ EVALUATORS = {
     "ms.tanh": lambda op, x: np.tanh(x),
     "ms.sigmoid": lambda op, x: _sigmoid(x),
     "ms.sqrt": lambda op, x: np.sqrt(x),
+    "ms.sin": lambda op, x: np.sin(x),
+    "ms.cos": lambda op, x: np.cos(x),
     "ms.abs": lambda op, x: np.abs(x),
     "ms.sign": lambda op, x: np.sign(x),
     "ms.cast": _cast,

@@ -403,3 +403,11 @@ func.func @bool_arithmetic(%a: tensor<2xi1>) -> tensor<2xi1> {
   %0 = "ms.add"(%a, %a) : (tensor<2xi1>, tensor<2xi1>) -> tensor<2xi1>
   return %0 : tensor<2xi1>
 }
+
+// -----
+
+func.func @sin_of_integers(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error @+1 {{'ms.sin' op expects a floating-point tensor, got tensor<4xi32>}}
+  %0 = "ms.sin"(%x) : (tensor<4xi32>) -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}

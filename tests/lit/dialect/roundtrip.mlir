@@ -151,3 +151,13 @@ func.func @classifier_ops(%x: tensor<2x3xf32>, %row: tensor<3xf32>, %n: tensor<4
   %10 = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xi32>
   return %0, %1, %2, %3, %5, %6, %7, %8, %9, %10 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<4xi32>, tensor<2x3xf32>, tensor<2x1xf32>, tensor<f32>, tensor<2x3xf64>, tensor<4xf32>, tensor<2x3xi32>
 }
+
+// CHECK-LABEL: func.func @trigonometry
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>)
+func.func @trigonometry(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>) {
+  // CHECK: "ms.sin"(%[[X]]) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %0 = "ms.sin"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: "ms.cos"(%[[X]]) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %1 = "ms.cos"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0, %1 : tensor<2x3xf32>, tensor<2x3xf32>
+}

@@ -302,3 +302,16 @@ func.func @casts(%x: tensor<3xf32>, %n: tensor<3xi32>) -> (tensor<3xf64>, tensor
   // CHECK: return {{.*}}, %[[X]] :
   return %0, %1, %2, %3, %4, %5, %6 : tensor<3xf64>, tensor<3xf16>, tensor<3xi32>, tensor<3xf32>, tensor<3xi64>, tensor<3xi32>, tensor<3xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @sin_cos
+func.func @sin_cos(%x: tensor<5xf32>) -> (tensor<5xf32>, tensor<5xf32>) {
+  // CHECK: linalg.generic
+  // CHECK: math.sin %{{.*}} : f32
+  %0 = "ms.sin"(%x) : (tensor<5xf32>) -> tensor<5xf32>
+  // CHECK: linalg.generic
+  // CHECK: math.cos %{{.*}} : f32
+  %1 = "ms.cos"(%x) : (tensor<5xf32>) -> tensor<5xf32>
+  return %0, %1 : tensor<5xf32>, tensor<5xf32>
+}
