@@ -68,6 +68,14 @@ def apply(primitive: str, op: str, operands: list, **attrs) -> Tensor:
     return Tensor(result.astype(result_spec.numpy_dtype, copy=False))
 
 
+def check_bool_flag(primitive: str, flag: str, value) -> None:
+    """MindSpore's TypeError for a non-bool flag (`GradOperation(get_all=1)`)."""
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"For '{primitive}', the '{flag}' should be bool, but got {type(value).__name__}"
+        )
+
+
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
     """A Tensor operand: Tensors pass through; Python/numpy numbers take `like`'s dtype, except
     a float with an integer or bool `like`, which becomes Float32 (MindSpore's rule: the

@@ -7,6 +7,8 @@ from cellc import _tracing
 from cellc.parameter import Parameter, ParameterTuple
 from cellc.tensor import Tensor
 
+from .functional import check_bool_flag
+
 
 class GradOperation:
     """`GradOperation(get_all=False, get_by_list=False, sens_param=False)(fn, weights)(*args)`.
@@ -25,11 +27,7 @@ class GradOperation:
             ("get_by_list", get_by_list),
             ("sens_param", sens_param),
         ):
-            if not isinstance(value, bool):
-                raise TypeError(
-                    f"For 'GradOperation', the '{flag}' should be bool, "
-                    f"but got {type(value).__name__}"
-                )
+            check_bool_flag("GradOperation", flag, value)
         self.get_all = get_all
         self.get_by_list = get_by_list
         self.sens_param = sens_param

@@ -114,11 +114,8 @@ class MatMul(Primitive):
     name = "MatMul"
 
     def __init__(self, transpose_a: bool = False, transpose_b: bool = False):
-        for flag, value in (("transpose_a", transpose_a), ("transpose_b", transpose_b)):
-            if not isinstance(value, bool):
-                raise TypeError(
-                    f"For 'MatMul', the '{flag}' should be bool, but got {type(value).__name__}"
-                )
+        F.check_bool_flag("MatMul", "transpose_a", transpose_a)
+        F.check_bool_flag("MatMul", "transpose_b", transpose_b)
         self.transpose_a = transpose_a
         self.transpose_b = transpose_b
 
@@ -130,11 +127,7 @@ class _Reduce(Primitive):
     fn = None
 
     def __init__(self, keep_dims: bool = False):
-        if not isinstance(keep_dims, bool):
-            raise TypeError(
-                f"For '{self.name}', the 'keep_dims' should be bool, "
-                f"but got {type(keep_dims).__name__}"
-            )
+        F.check_bool_flag(self.name, "keep_dims", keep_dims)
         self.keep_dims = keep_dims
 
     def __call__(self, x, axis=()):
