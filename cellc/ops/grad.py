@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from cellc import _tracing
 from cellc.parameter import Parameter, ParameterTuple
-from cellc.tensor import Tensor
 
 from .functional import check_bool_flag
 
@@ -86,7 +85,3 @@ class GradFunction:
     @property
     def returns_single_weight(self) -> bool:
         return isinstance(self.weights, Parameter)
-
-
-def tensor_args(args) -> list[Tensor]:
-    return [a for a in args if isinstance(a, Tensor)]
