@@ -296,10 +296,7 @@ def _output_meanings(entry: Function, names: list[str]) -> list[str]:
 def _gradient_meaning(entry: Function, node, result_index: int, names: list[str]) -> str:
     mode = node.attrs["mode"]
     callee_inputs = node.attrs["callee_inputs"]
-    input_part = list(range(callee_inputs)) if mode.get_all else [0]
-    if mode.get_by_list and not mode.get_all:
-        input_part = []
-    position = (input_part + (list(mode.weights) if mode.get_by_list else []))[result_index]
+    position = mode.wrt(callee_inputs)[result_index]
     if position < callee_inputs:
         operand = node.operands[position]
         label = _entry_input_name(entry, operand, names)

@@ -44,13 +44,11 @@ def record_grad(tracer: Tracer, grad_fn, args):
         operands += _sensitivity(tracer, callee, sens)
 
     arguments = callee.inputs + [v for _, v in callee.weights]
-    input_part = list(range(num_inputs)) if grad.get_all else [0]
-    if grad.get_by_list and not grad.get_all:
-        input_part = []
-    wrt = input_part + (weight_positions if grad.get_by_list else [])
+    wrt = mode.wrt(num_inputs)
     results = tracer.record_grad(callee, mode, operands, [arguments[i].spec for i in wrt])
     tensors = [Tensor(_symbol=v) for v in results]
-    return _structure(grad_fn, tensors[: len(input_part)], tensors[len(input_part) :])
+    num_input_grads = len(mode.input_positions(num_inputs))
+    return _structure(grad_fn, tensors[:num_input_grads], tensors[num_input_grads:])
 
 
 def _structure(grad_fn, input_grads: list[Tensor], weight_grads: list[Tensor]):

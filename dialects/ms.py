@@ -731,6 +731,18 @@ class GradMode:
     sens_param: bool = False
     weights: tuple[int, ...] = ()  # callee argument indices, in ParameterTuple order
 
+    def input_positions(self, num_inputs: int) -> list[int]:
+        """The callee inputs differentiated: the first (get_all=False), every one
+        (get_all=True), or none (get_by_list alone)."""
+        if self.get_all:
+            return list(range(num_inputs))
+        return [] if self.get_by_list else [0]
+
+    def wrt(self, num_inputs: int) -> list[int]:
+        """The callee arguments whose gradients ms.grad returns, in its result order
+        (MindSpore's: inputs, then the weights in ParameterTuple order)."""
+        return self.input_positions(num_inputs) + (list(self.weights) if self.get_by_list else [])
+
 
 class GradOp(Op):
     """GradOperation applied to a function: the gradients of `callee` at the operands.
@@ -814,11 +826,7 @@ class GradOp(Op):
             raise ShapeError(cls.name, "callee has no inputs to differentiate")
         if any(not num_inputs <= w < len(args) for w in mode.weights):
             raise ShapeError(cls.name, f"weights {list(mode.weights)} are not weight arguments")
-        wrt = list(range(num_inputs)) if mode.get_all else [0]
-        if mode.get_by_list and not mode.get_all:
-            wrt = []
-        wrt += list(mode.weights) if mode.get_by_list else []
-        expected = [args[i] for i in wrt]
+        expected = [args[i] for i in mode.wrt(num_inputs)]
         results = [spec_of(v) for v in op.results]
         if results != expected:
             raise ShapeError(

@@ -11,7 +11,7 @@ Contract.
        `cellc.compiler.ops.VJPS` on the cotangent of its result, summing the cotangents of
        values used more than once, with symbolic zeros (`zeros.Zero`) for what contributes
        nothing; only ops that depend on a differentiated argument are visited,
-    3. the requested gradients in MindSpore order (see `wrt_arguments`); a zero one (an
+    3. the requested gradients in MindSpore order (see `ms.GradMode.wrt`); a zero one (an
        unused weight) is materialized as an `ms.constant` splat 0.
   Sensitivity: the trailing operands with `sens_param`, else `ms.constant` splat 1 for every
   output of F. Functions are expanded innermost first (F's own `ms.grad`s before F is
@@ -86,16 +86,6 @@ def _expand_function(name, functions, done, callees, stack) -> None:
     done.add(name)
 
 
-def wrt_arguments(mode: ms.GradMode, callee: ir.Operation) -> list[int]:
-    """The callee arguments ms.grad differentiates, in its result order (MindSpore's)."""
-    if mode.get_all:
-        inputs = list(range(ms.num_callee_inputs(callee)))
-    else:
-        inputs = [] if mode.get_by_list else [0]
-    weights = list(mode.weights) if mode.get_by_list else []
-    return inputs + weights
-
-
 def expand_grad(grad_op: ir.Operation, callee: ir.Operation) -> None:
     """Replaces one `ms.grad` (whose callee has no ms.grad left) by its derivative code."""
     ms.GradOp.check_against_callee(grad_op, callee)
@@ -115,7 +105,7 @@ def expand_grad(grad_op: ir.Operation, callee: ir.Operation) -> None:
             sens = operands[len(args) :]
         else:
             sens = [ms.constant(1.0, ms.spec_of(out)) for out in outputs]
-        wrt = [args[i] for i in wrt_arguments(mode, callee)]
+        wrt = [args[i] for i in mode.wrt(ms.num_callee_inputs(callee))]
         cotangents = backward_pass(forward_ops, env, outputs, sens, wrt)
         gradients = [instantiate(ct) for ct in cotangents]
 
