@@ -169,7 +169,7 @@ def run_pipeline(program: TracedProgram, options: CompileOptions) -> CompileResu
         target = {"kind": "cuda", "chip": options.chip, "ptx_features": options.ptx_features}
     result.artifact = _package(program, target, code)
     if options.keep_intermediates is not None:
-        _write_reproducer(Path(options.keep_intermediates), options)
+        _write_reproducer(Path(options.keep_intermediates))
     return result
 
 
@@ -209,7 +209,7 @@ def _cpu_target() -> dict:
     }
 
 
-def _write_reproducer(folder: Path, options: CompileOptions) -> None:
+def _write_reproducer(folder: Path) -> None:
     first = sorted(folder.glob("01-ms.mlir"))
     if not first:
         return

@@ -67,11 +67,9 @@ def _sensitivity(tracer: Tracer, callee, sens) -> list:
     leaves, structure = flatten(sens)
     expected = [v.spec for v in callee.outputs]
     got = [TensorSpec(t.shape, t.dtype.element) for t in leaves]
-    if (
-        structure != callee.output_structure
-        and not (len(leaves) == 1 and len(expected) == 1)
-        or got != expected
-    ):
+    # a bare tensor is accepted for a one-tensor output, even a one-element tuple
+    same_structure = structure == callee.output_structure or len(leaves) == len(expected) == 1
+    if not same_structure or got != expected:
         raise ShapeMismatchError(
             f"GradOperation (sens_param=True): the sensitivity must match {callee.name}'s "
             f"output ({', '.join(map(str, expected))}), got ({', '.join(map(str, got))})"

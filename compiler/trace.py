@@ -361,7 +361,7 @@ class TracedProgram:
 def trace_program(cell, *args, ctx=None) -> TracedProgram:
     tracer = Tracer()
     name = getattr(cell, "__name__", None) or type(cell).__name__
-    entry, _ = tracer.trace_function(_callable_of(cell), args, name)
+    entry, _ = tracer.trace_function(cell, args, name)
     module = emit_module(tracer, entry, ctx)
     return TracedProgram(module, tracer, entry)
 
@@ -369,11 +369,6 @@ def trace_program(cell, *args, ctx=None) -> TracedProgram:
 def trace(cell, *args, ctx=None):
     """Traces `cell(*args)` into an `ms` module (GradOperation stays one `ms.grad` op)."""
     return trace_program(cell, *args, ctx=ctx).module
-
-
-def _callable_of(cell):
-    construct = getattr(cell, "_construct_fn", None)
-    return construct() if construct is not None else cell
 
 
 def check_eager(primitive: str, op: str, operands: list[Tensor], attrs: dict) -> list[TensorSpec]:

@@ -904,13 +904,7 @@ def load_dialect(ctx: ir.Context) -> None:
         return
     with ctx, ir.Location.unknown():
         irdl.load_dialects(ir.Module.parse(irdl_source()))
-    try:
-        ctx._cellc_ms_loaded = True
-    except AttributeError:  # nanobind objects may not take attributes
-        _LOADED.add(id(ctx))
-
-
-_LOADED: set[int] = set()
+    ctx._cellc_ms_loaded = True
 
 
 def make_context() -> ir.Context:
