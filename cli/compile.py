@@ -150,7 +150,7 @@ def compile_command(
             fn = resolve_entry(namespace, entry_text, script)
             tensors = example_tensors(fn, examples)
             traced = time.perf_counter()
-            program = driver.trace(fn, *tensors)
+            program = driver.trace_program(fn, *tensors)
             progress("trace", time.perf_counter() - traced)
             pipeline_started = time.perf_counter()
             result = driver.run_pipeline(program, options)

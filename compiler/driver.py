@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import inspect
 import json
 import os
 import tempfile
@@ -271,7 +270,7 @@ def _structure_json(structure):
 
 
 def _input_names(program: TracedProgram) -> list[str]:
-    names = program.entry_arg_names or []
+    names = program.entry_arg_names
     count = len(program.entry.inputs)
     names = list(names)[:count]
     return names + [f"arg{i}" for i in range(len(names), count)]
@@ -334,31 +333,10 @@ def _gradient_json(entry: Function, names: list[str]) -> dict | None:
 # --- public entry points --------------------------------------------------------------------
 
 
-def trace(fn, *args) -> TracedProgram:
-    program = trace_program(fn, *args)
-    program.entry_arg_names = _argument_names(fn, args)
-    return program
-
-
-def _argument_names(fn, args) -> list[str]:
-    body = fn._body() if hasattr(fn, "_body") else fn
-    try:
-        parameters = list(inspect.signature(body).parameters.values())
-    except (TypeError, ValueError):
-        return []
-    names = []
-    for param, arg in zip(parameters, args):
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            break
-        if isinstance(arg, Tensor):
-            names.append(param.name)
-    return names
-
-
 def compile(fn, *example_args, options: CompileOptions | None = None) -> CompileResult:
     """Traces `fn(*example_args)` and runs the pipeline (see CompileOptions)."""
     options = options or CompileOptions()
-    return run_pipeline(trace(fn, *example_args), options)
+    return run_pipeline(trace_program(fn, *example_args), options)
 
 
 def export(net, *inputs, file_name, file_format="CELLC", target="cpu") -> str:
@@ -458,7 +436,7 @@ def _signature(args) -> tuple:
 def _compile_cached(fn, args, target: Target) -> CompiledProgram:
     from cellc import runtime
 
-    program = trace(fn, *args)
+    program = trace_program(fn, *args)
     key = _disk_key(program, target)
     path = cache_dir() / f"{key}.cellc"
     if not path.exists():

@@ -13,6 +13,7 @@ function that `ms.grad` names.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from dataclasses import dataclass, field
@@ -351,7 +352,7 @@ class TracedProgram:
     module: object
     tracer: Tracer
     entry: Function
-    entry_arg_names: list[str] | None = None
+    entry_arg_names: list[str]
 
     @property
     def parameters(self) -> list[Parameter]:
@@ -363,7 +364,23 @@ def trace_program(cell, *args, ctx=None) -> TracedProgram:
     name = getattr(cell, "__name__", None) or type(cell).__name__
     entry, _ = tracer.trace_function(cell, args, name)
     module = emit_module(tracer, entry, ctx)
-    return TracedProgram(module, tracer, entry)
+    return TracedProgram(module, tracer, entry, _argument_names(cell, args))
+
+
+def _argument_names(fn, args) -> list[str]:
+    """The names of the Tensor arguments in the signature of `fn`'s body (the entry's inputs)."""
+    body = fn._body() if hasattr(fn, "_body") else fn
+    try:
+        parameters = list(inspect.signature(body).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    names = []
+    for param, arg in zip(parameters, args):
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            break
+        if isinstance(arg, Tensor):
+            names.append(param.name)
+    return names
 
 
 def trace(cell, *args, ctx=None):
