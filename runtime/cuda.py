@@ -287,7 +287,7 @@ def load(artifact):
             self._parameters_changed()
 
         def _parameters_changed(self):
-            with getattr(self, "_lock", threading.Lock()):
+            with self._lock:
                 self._cuda.set_weights([self.module.parameters[n] for n in self.weights])
 
         def __call__(self, *args):
