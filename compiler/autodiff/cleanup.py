@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from mlir import ir
 
-STOP_GRADIENT = "ms.stop_gradient"
+from cellc.dialects import ms
 
 
 def _is_pure(op: ir.Operation) -> bool:
-    return op.name.startswith("ms.")
+    """Every `ms` op is pure."""
+    return op.name in ms.OPS
 
 
 def _functions(module: ir.Module) -> list[ir.Operation]:
@@ -59,7 +60,7 @@ def eliminate_dead_code(func_op: ir.Operation) -> None:
 def remove_stop_gradients(func_op: ir.Operation) -> None:
     """Replaces each `ms.stop_gradient(x)` by x (only valid once nothing is differentiated)."""
     for op in _body_ops(func_op):
-        if op.name == STOP_GRADIENT:
+        if op.name == ms.StopGradientOp.name:
             op.results[0].replace_all_uses_with(op.operands[0])
             op.erase()
 

@@ -7,10 +7,11 @@ Contract.
 - Does: each `ms.grad @F(args..., [sens...])` is replaced, at its own site, by
     1. the forward code of F cloned with the ms.grad operands as F's arguments (the forward
        values the backward needs; `ms.stop_gradient` is not cloned, its result is its operand),
-    2. the reverse sweep: a walk over F's ops in reverse, calling each op's VJP rule from
-       `cellc.compiler.ops.VJPS` on the cotangent of its result, summing the cotangents of
-       values used more than once, with symbolic zeros (`zeros.Zero`) for what contributes
-       nothing; only ops that depend on a differentiated argument are visited,
+    2. the reverse sweep: a walk over F's ops in reverse, calling each op's VJP rule
+       (`cellc.compiler.ops.VJPS`, keyed by op class: `VJPS[ms.OPS[op.name]]`) on the
+       cotangent of its result, summing the cotangents of values used more than once, with
+       symbolic zeros (`zeros.Zero`) for what contributes nothing; only ops that depend on a
+       differentiated argument are visited,
     3. the requested gradients in MindSpore order (see `ms.GradMode.wrt`); a zero one (an
        unused weight) is materialized as an `ms.constant` splat 0.
   Sensitivity: the trailing operands with `sens_param`, else `ms.constant` splat 1 for every
@@ -41,8 +42,6 @@ from .cleanup import (
 )
 from .zeros import Zero, add_cotangents, instantiate, is_zero
 
-GRAD = "ms.grad"
-
 
 class GradExpansionError(ValueError):
     """An ms.grad that cannot be expanded (unknown or recursive callee, bad rule output)."""
@@ -70,13 +69,17 @@ def _expand_function(name, functions, done, callees, stack) -> None:
         return
     if name in stack:
         cycle = " -> ".join(f"@{n}" for n in (*stack, name))
-        raise GradExpansionError(f"'ms.grad' differentiates a function through itself: {cycle}")
+        raise GradExpansionError(
+            f"'{ms.GradOp.name}' differentiates a function through itself: {cycle}"
+        )
     func_op = functions[name]
-    grads = [op for op in _body_ops(func_op) if op.name == GRAD]
+    grads = [op for op in _body_ops(func_op) if op.name == ms.GradOp.name]
     for grad_op in grads:
         callee = ms.GradOp.read_attributes(grad_op)["callee"]
         if callee not in functions:
-            raise GradExpansionError(f"'ms.grad' callee @{callee} is not a function in the module")
+            raise GradExpansionError(
+                f"'{ms.GradOp.name}' callee @{callee} is not a function in the module"
+            )
         _expand_function(callee, functions, done, callees, (*stack, name))
         expand_grad(grad_op, functions[callee])
         callees.add(callee)
@@ -160,12 +163,12 @@ def backward_pass(forward_ops, env, outputs, sens, wrt) -> list:
 
 def _apply_rule(op: ir.Operation, result_cts: list, env) -> list:
     """Runs op's VJP rule on its result's cotangent; checks the count and types it returns."""
-    rule = VJPS.get(op.name)
+    op_class = ms.OPS.get(op.name)
+    rule = VJPS.get(op_class)
     if rule is None or len(op.results) != 1:
         raise NotImplementedError(f"no VJP rule for '{op.name}' (reverse mode, at {op.location})")
     (ct,) = result_cts
-    definition = ms.OPS[op.name]
-    attrs = definition.read_attributes(op)
+    attrs = op_class.read_attributes(op)
     operands = [env[v] for v in op.operands]
     operand_cts = list(rule(ct, *operands, out=env[op.results[0]], **attrs))
     if len(operand_cts) != len(operands):

@@ -17,41 +17,46 @@ from cellc.dialects import TensorSpec, ms
 from .zeros import Zero
 
 
-def deflinear(op_name: str, transpose: Callable) -> None:
+def deflinear(op_class: type, transpose: Callable) -> None:
     """Registers the VJP of an op linear in its single operand x.
 
     `transpose(ct, x, **attrs)` returns the cotangent of x; x is passed for its type only.
     """
 
-    @vjp(op_name)
+    @vjp(op_class)
     def rule(ct, x, *, out, **attrs):
         return [transpose(ct, x, **attrs)]
 
-    rule.__name__ = f"vjp_{op_name.replace('.', '_')}"
+    rule.__name__ = _rule_name(op_class)
 
 
-def defbilinear(op_name: str, lhs_transpose: Callable, rhs_transpose: Callable) -> None:
+def defbilinear(op_class: type, lhs_transpose: Callable, rhs_transpose: Callable) -> None:
     """Registers the VJP of an op linear in each of its two operands separately (mul, matmul).
 
     `lhs_transpose(ct, lhs, rhs, **attrs)` returns the cotangent of lhs, `rhs_transpose` that
     of rhs.
     """
 
-    @vjp(op_name)
+    @vjp(op_class)
     def rule(ct, lhs, rhs, *, out, **attrs):
         return [lhs_transpose(ct, lhs, rhs, **attrs), rhs_transpose(ct, lhs, rhs, **attrs)]
 
-    rule.__name__ = f"vjp_{op_name.replace('.', '_')}"
+    rule.__name__ = _rule_name(op_class)
 
 
-def defzero(op_name: str) -> None:
+def defzero(op_class: type) -> None:
     """Registers a zero VJP: the op's result does not depend differentiably on its operands."""
 
-    @vjp(op_name)
+    @vjp(op_class)
     def rule(ct, *operands, out, **attrs):
         return [Zero(ms.spec_of(x)) for x in operands]
 
-    rule.__name__ = f"vjp_{op_name.replace('.', '_')}"
+    rule.__name__ = _rule_name(op_class)
+
+
+def _rule_name(op_class: type) -> str:
+    """vjp_ms_add for ms.AddOp, the name a hand-written rule would have."""
+    return "vjp_" + op_class.name.replace(".", "_")
 
 
 def unbroadcast(ct: ir.Value, target: ir.Value | TensorSpec) -> ir.Value:

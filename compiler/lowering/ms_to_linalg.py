@@ -42,20 +42,20 @@ def convert_ms_to_linalg(module: ir.Module | ir.Operation) -> None:
     operation = module.operation if isinstance(module, ir.Module) else module
     ms_ops = _collect_ms_ops(operation)
     for op in ms_ops:  # check everything first, so a failure leaves the module untouched
-        if op.name == "ms.grad":
+        if ms.OPS[op.name] is ms.GradOp:
             raise IllegalOpError(op, f"must be expanded (ms-expand-grad) before {PASS_NAME}")
-        if op.name not in LOWERINGS:
+        if ms.OPS[op.name] not in LOWERINGS:
             raise IllegalOpError(op, f"has no lowering rule ({PASS_NAME})")
     with operation.context:
         for op in ms_ops:  # program order: every operand is already lowered
-            _lower_one(op, LOWERINGS[op.name])
+            _lower_one(op, LOWERINGS[ms.OPS[op.name]])
 
 
 def _collect_ms_ops(operation: ir.Operation) -> list[ir.Operation]:
     found = []
 
     def visit(op):
-        if op.operation.name.startswith("ms."):
+        if op.operation.name in ms.OPS:
             found.append(op.operation)
         return ir.WalkResult.ADVANCE
 

@@ -9,10 +9,11 @@ from . import linalg_builders as lb
 from .registry import lowering, vjp
 
 
-@lowering("ms.cast")
-def _lower_cast(op, x):
-    """ms.cast -> linalg.generic over arith.extf/truncf/fptosi/sitofp/extsi/trunci (a cast to
-    the same type is its operand)."""
+@lowering(ms.CastOp)
+def lower_cast(op, x):
+    """ms.cast(x) -> linalg.generic{extf|truncf|fptosi|sitofp|extsi|trunci}, or x
+
+    A cast to x's own type is x itself."""
     result_type = lb.ranked(op.results[0].type)
     if result_type == x.type:
         return x
@@ -20,7 +21,7 @@ def _lower_cast(op, x):
     return lb.elementwise(result_type, [x], lambda value: lb.convert(value, target))
 
 
-@vjp("ms.cast")
+@vjp(ms.CastOp)
 def vjp_cast(ct, x, *, out):
     """float -> float: ct cast back to x's type. A cast from or to an integer (or bool) type is
     piecewise constant: zero."""

@@ -1,6 +1,11 @@
 """Elementwise ops: add, sub, mul, div, maximum, minimum (numpy broadcasting), neg, relu,
-relu_grad, exp, log, tanh, sigmoid, sqrt, sin, cos, abs, sign, stop_gradient, constant. Each op's
-VJP rule and lowering sit side by side."""
+relu_grad, exp, log, tanh, sigmoid, sqrt, sin, cos, abs, sign, stop_gradient, constant.
+
+Each op's lowering and VJP rule sit side by side. Every lowering is one `linalg.generic` whose
+indexing maps do the broadcasting (nothing is materialized) around a scalar body; binary VJPs
+sum each operand's cotangent back to its shape (`unbroadcast`); exp, tanh and sigmoid reuse the
+forward result `out`.
+"""
 
 from __future__ import annotations
 
@@ -14,117 +19,64 @@ from . import linalg_builders as lb
 from .registry import lowering, vjp
 
 
-@lowering("ms.constant")
-def _lower_constant(op, *, value=None):
-    """ms.constant -> arith.constant (a dense tensor; bufferizes to a read-only global)."""
-    return arith.constant(op.results[0].type, op.attributes["value"])
+def _generic(op: ir.Operation, operands: list[ir.Value], scalar_op) -> ir.Value:
+    """`op`'s result as a linalg.generic applying `scalar_op` to broadcast `operands`."""
+    return lb.elementwise(op.results[0].type, operands, scalar_op)
 
 
-def _binary(scalar_op):
-    def lower(op, lhs, rhs):
-        return lb.elementwise(op.results[0].type, [lhs, rhs], scalar_op)
-
-    lower.__doc__ = f"ms -> linalg.generic with broadcasting maps over `{scalar_op.__name__}`"
-    return lower
-
-
-lowering("ms.add")(_binary(lb.add))
-lowering("ms.sub")(_binary(lb.sub))
-lowering("ms.mul")(_binary(lb.mul))
-lowering("ms.div")(_binary(lb.div))
-lowering("ms.maximum")(_binary(lb.maximum))
-lowering("ms.minimum")(_binary(lb.minimum))
-
-
-def _unary(scalar_op):
-    def lower(op, x):
-        return lb.elementwise(op.results[0].type, [x], scalar_op)
-
-    return lower
-
-
-def _relu(x: ir.Value) -> ir.Value:
-    return lb.maximum(x, lb.zero(x.type))
-
-
-def _relu_grad(dy: ir.Value, x: ir.Value) -> ir.Value:
-    """dy * (x > 0), as a select (no multiply, so dy = inf/nan at x <= 0 gives 0)."""
-    return arith.select(lb.greater_than_zero(x), dy, lb.zero(dy.type))
-
-
-def _sigmoid(x: ir.Value) -> ir.Value:
-    """1 / (1 + exp(-x)); exp overflows to inf for x << 0, giving exactly 0."""
-    one = lb.scalar_constant(x.type, 1.0)
-    return arith.divf(one, arith.addf(one, math.exp(arith.negf(x))))
-
-
-lowering("ms.neg")(_unary(lb.neg))
-lowering("ms.relu")(_unary(_relu))
-lowering("ms.exp")(_unary(math.exp))
-lowering("ms.log")(_unary(math.log))
-lowering("ms.tanh")(_unary(math.tanh))
-lowering("ms.sigmoid")(_unary(_sigmoid))
-lowering("ms.sqrt")(_unary(math.sqrt))
-lowering("ms.sin")(_unary(math.sin))
-lowering("ms.cos")(_unary(math.cos))
-lowering("ms.sign")(_unary(lb.sign))
-
-
-def _abs(x: ir.Value) -> ir.Value:
-    return math.absf(x) if lb.is_float(x.type) else math.absi(x)
-
-
-lowering("ms.abs")(_unary(_abs))
-
-
-@lowering("ms.relu_grad")
-def _lower_relu_grad(op, dy, x):
-    return lb.elementwise(op.results[0].type, [dy, x], _relu_grad)
-
-
-@lowering("ms.stop_gradient")
-def _lower_stop_gradient(op, x):
-    """stop_gradient(x) -> x: it lowers to nothing."""
-    return x
-
-
-# --------------------------------------------------------------------------------------------
-# VJP rules. Binary ops broadcast like numpy, so each operand's cotangent is summed back to its
-# shape (`unbroadcast`); exp, tanh and sigmoid reuse the forward result `out`.
-# --------------------------------------------------------------------------------------------
-
-
-def _ones_like(value):
+def _ones_like(value: ir.Value) -> ir.Value:
     return ms.constant(1.0, ms.spec_of(value))
 
 
-# ms.constant has no operands; ms.stop_gradient is an identity whose VJP is zero (ms-expand-grad
-# then removes it); ms.sign is piecewise constant.
-defzero("ms.constant")
-defzero("ms.stop_gradient")
-defzero("ms.sign")
+# --------------------------------------------------------------------------------------------
+# Binary arithmetic
+# --------------------------------------------------------------------------------------------
 
 
-@vjp("ms.add")
+@lowering(ms.AddOp)
+def lower_add(op, lhs, rhs):
+    """ms.add(a, b) -> linalg.generic{addf|addi} with broadcasting maps"""
+    return _generic(op, [lhs, rhs], lb.add)
+
+
+@vjp(ms.AddOp)
 def vjp_add(ct, lhs, rhs, *, out):
     """d(lhs + rhs) = (ct, ct), each summed back to its operand's shape."""
     return [unbroadcast(ct, lhs), unbroadcast(ct, rhs)]
 
 
-@vjp("ms.sub")
+@lowering(ms.SubOp)
+def lower_sub(op, lhs, rhs):
+    """ms.sub(a, b) -> linalg.generic{subf|subi} with broadcasting maps"""
+    return _generic(op, [lhs, rhs], lb.sub)
+
+
+@vjp(ms.SubOp)
 def vjp_sub(ct, lhs, rhs, *, out):
     """d(lhs - rhs) = (ct, -ct)."""
     return [unbroadcast(ct, lhs), unbroadcast(ms.neg(ct), rhs)]
 
 
+@lowering(ms.MulOp)
+def lower_mul(op, lhs, rhs):
+    """ms.mul(a, b) -> linalg.generic{mulf|muli} with broadcasting maps"""
+    return _generic(op, [lhs, rhs], lb.mul)
+
+
 defbilinear(
-    "ms.mul",
+    ms.MulOp,
     lambda ct, lhs, rhs: unbroadcast(ms.mul(ct, rhs), lhs),
     lambda ct, lhs, rhs: unbroadcast(ms.mul(ct, lhs), rhs),
 )
 
 
-@vjp("ms.div")
+@lowering(ms.DivOp)
+def lower_div(op, lhs, rhs):
+    """ms.div(a, b) -> linalg.generic{divf|divsi} with broadcasting maps"""
+    return _generic(op, [lhs, rhs], lb.div)
+
+
+@vjp(ms.DivOp)
 def vjp_div(ct, lhs, rhs, *, out):
     """d(lhs / rhs) = (ct / rhs, -ct * out / rhs)."""
     return [
@@ -138,78 +90,213 @@ def vjp_div(ct, lhs, rhs, *, out):
 # ct where d > 0, else 0: the part that goes to rhs.
 
 
-@vjp("ms.maximum")
+@lowering(ms.MaximumOp)
+def lower_maximum(op, lhs, rhs):
+    """ms.maximum(a, b) -> linalg.generic{maximumf|maxsi} with broadcasting maps"""
+    return _generic(op, [lhs, rhs], lb.maximum)
+
+
+@vjp(ms.MaximumOp)
 def vjp_maximum(ct, lhs, rhs, *, out):
     """d max(lhs, rhs) = (ct where lhs >= rhs, ct where rhs > lhs)."""
     to_rhs = ms.relu_grad(ct, ms.sub(rhs, lhs))
     return [unbroadcast(ms.sub(ct, to_rhs), lhs), unbroadcast(to_rhs, rhs)]
 
 
-@vjp("ms.minimum")
+@lowering(ms.MinimumOp)
+def lower_minimum(op, lhs, rhs):
+    """ms.minimum(a, b) -> linalg.generic{minimumf|minsi} with broadcasting maps"""
+    return _generic(op, [lhs, rhs], lb.minimum)
+
+
+@vjp(ms.MinimumOp)
 def vjp_minimum(ct, lhs, rhs, *, out):
     """d min(lhs, rhs) = (ct where lhs <= rhs, ct where rhs < lhs)."""
     to_rhs = ms.relu_grad(ct, ms.sub(lhs, rhs))
     return [unbroadcast(ms.sub(ct, to_rhs), lhs), unbroadcast(to_rhs, rhs)]
 
 
-deflinear("ms.neg", lambda ct, x: ms.neg(ct))
+# --------------------------------------------------------------------------------------------
+# Unary
+# --------------------------------------------------------------------------------------------
 
 
-@vjp("ms.relu")
+@lowering(ms.NegOp)
+def lower_neg(op, x):
+    """ms.neg(x) -> linalg.generic{negf | subi(0, x)}"""
+    return _generic(op, [x], lb.neg)
+
+
+deflinear(ms.NegOp, lambda ct, x: ms.neg(ct))
+
+
+def _relu(x: ir.Value) -> ir.Value:
+    return lb.maximum(x, lb.zero(x.type))
+
+
+@lowering(ms.ReluOp)
+def lower_relu(op, x):
+    """ms.relu(x) -> linalg.generic{maximumf(x, 0)}"""
+    return _generic(op, [x], _relu)
+
+
+@vjp(ms.ReluOp)
 def vjp_relu(ct, x, *, out):
     """d relu(x) = relu_grad(ct, x) = ct * (x > 0)."""
     return [ms.relu_grad(ct, x)]
 
 
-@vjp("ms.relu_grad")
+def _relu_grad(dy: ir.Value, x: ir.Value) -> ir.Value:
+    """dy * (x > 0), as a select (no multiply, so dy = inf/nan at x <= 0 gives 0)."""
+    return arith.select(lb.greater_than_zero(x), dy, lb.zero(dy.type))
+
+
+@lowering(ms.ReluGradOp)
+def lower_relu_grad(op, dy, x):
+    """ms.relu_grad(dy, x) -> linalg.generic{select(x > 0, dy, 0)}"""
+    return _generic(op, [dy, x], _relu_grad)
+
+
+@vjp(ms.ReluGradOp)
 def vjp_relu_grad(ct, dy, x, *, out):
     """relu_grad(dy, x) is linear in dy (a mask of x) and piecewise constant in x."""
     return [ms.relu_grad(ct, x), None]
 
 
-@vjp("ms.exp")
+@lowering(ms.ExpOp)
+def lower_exp(op, x):
+    """ms.exp(x) -> linalg.generic{math.exp}"""
+    return _generic(op, [x], math.exp)
+
+
+@vjp(ms.ExpOp)
 def vjp_exp(ct, x, *, out):
     """d exp(x) = ct * exp(x)."""
     return [ms.mul(ct, out)]
 
 
-@vjp("ms.log")
+@lowering(ms.LogOp)
+def lower_log(op, x):
+    """ms.log(x) -> linalg.generic{math.log}"""
+    return _generic(op, [x], math.log)
+
+
+@vjp(ms.LogOp)
 def vjp_log(ct, x, *, out):
     """d log(x) = ct / x."""
     return [ms.div(ct, x)]
 
 
-@vjp("ms.tanh")
+@lowering(ms.TanhOp)
+def lower_tanh(op, x):
+    """ms.tanh(x) -> linalg.generic{math.tanh}"""
+    return _generic(op, [x], math.tanh)
+
+
+@vjp(ms.TanhOp)
 def vjp_tanh(ct, x, *, out):
     """d tanh(x) = ct * (1 - tanh(x)^2)."""
     return [ms.mul(ct, ms.sub(_ones_like(out), ms.mul(out, out)))]
 
 
-@vjp("ms.sigmoid")
+def _sigmoid(x: ir.Value) -> ir.Value:
+    """1 / (1 + exp(-x)); exp overflows to inf for x << 0, giving exactly 0."""
+    one = lb.scalar_constant(x.type, 1.0)
+    return arith.divf(one, arith.addf(one, math.exp(arith.negf(x))))
+
+
+@lowering(ms.SigmoidOp)
+def lower_sigmoid(op, x):
+    """ms.sigmoid(x) -> linalg.generic{1 / (1 + math.exp(-x))}"""
+    return _generic(op, [x], _sigmoid)
+
+
+@vjp(ms.SigmoidOp)
 def vjp_sigmoid(ct, x, *, out):
     """d sigmoid(x) = ct * s * (1 - s), s = sigmoid(x)."""
     return [ms.mul(ct, ms.mul(out, ms.sub(_ones_like(out), out)))]
 
 
-@vjp("ms.sqrt")
+@lowering(ms.SqrtOp)
+def lower_sqrt(op, x):
+    """ms.sqrt(x) -> linalg.generic{math.sqrt}"""
+    return _generic(op, [x], math.sqrt)
+
+
+@vjp(ms.SqrtOp)
 def vjp_sqrt(ct, x, *, out):
     """d sqrt(x) = ct / (2 sqrt(x)) = (ct * 0.5) / out."""
     return [ms.div(ms.mul(ct, ms.constant(0.5, ms.spec_of(out).with_shape(()))), out)]
 
 
-@vjp("ms.sin")
+@lowering(ms.SinOp)
+def lower_sin(op, x):
+    """ms.sin(x) -> linalg.generic{math.sin}"""
+    return _generic(op, [x], math.sin)
+
+
+@vjp(ms.SinOp)
 def vjp_sin(ct, x, *, out):
     """d sin(x) = ct * cos(x)."""
     return [ms.mul(ct, ms.cos(x))]
 
 
-@vjp("ms.cos")
+@lowering(ms.CosOp)
+def lower_cos(op, x):
+    """ms.cos(x) -> linalg.generic{math.cos}"""
+    return _generic(op, [x], math.cos)
+
+
+@vjp(ms.CosOp)
 def vjp_cos(ct, x, *, out):
     """d cos(x) = -ct * sin(x)."""
     return [ms.neg(ms.mul(ct, ms.sin(x)))]
 
 
-@vjp("ms.abs")
+def _abs(x: ir.Value) -> ir.Value:
+    return math.absf(x) if lb.is_float(x.type) else math.absi(x)
+
+
+@lowering(ms.AbsOp)
+def lower_abs(op, x):
+    """ms.abs(x) -> linalg.generic{math.absf|absi}"""
+    return _generic(op, [x], _abs)
+
+
+@vjp(ms.AbsOp)
 def vjp_abs(ct, x, *, out):
     """d |x| = ct * sign(x) (0 at x = 0, like MindSpore and JAX)."""
     return [ms.mul(ct, ms.sign(x))]
+
+
+@lowering(ms.SignOp)
+def lower_sign(op, x):
+    """ms.sign(x) -> linalg.generic{select(x > 0, 1, select(x < 0, -1, x))}"""
+    return _generic(op, [x], lb.sign)
+
+
+defzero(ms.SignOp)  # piecewise constant
+
+
+# --------------------------------------------------------------------------------------------
+# stop_gradient and constant
+# --------------------------------------------------------------------------------------------
+
+
+@lowering(ms.StopGradientOp)
+def lower_stop_gradient(op, x):
+    """ms.stop_gradient(x) -> x: it lowers to nothing."""
+    return x
+
+
+# An identity whose VJP is zero; ms-expand-grad then removes it.
+defzero(ms.StopGradientOp)
+
+
+@lowering(ms.ConstantOp)
+def lower_constant(op, *, value=None):
+    """ms.constant -> arith.constant (a dense tensor; bufferizes to a read-only global)"""
+    return arith.constant(op.results[0].type, op.attributes["value"])
+
+
+defzero(ms.ConstantOp)  # no operands

@@ -21,10 +21,11 @@ def _matmul_maps(transpose_a: bool, transpose_b: bool) -> ir.ArrayAttr:
     return ir.ArrayAttr.get([ir.AffineMapAttr.get(map_) for map_ in maps])
 
 
-@lowering("ms.matmul")
-def _lower_matmul(op, a, b, *, transpose_a=False, transpose_b=False):
-    """ms.matmul -> linalg.matmul into a zero-filled accumulator; transposed operands are
-    expressed in its indexing maps (no transpose is materialized)."""
+@lowering(ms.MatMulOp)
+def lower_matmul(op, a, b, *, transpose_a=False, transpose_b=False):
+    """ms.matmul(a, b) -> linalg.matmul(a, b) into a zero-filled accumulator
+
+    Transposed operands are expressed in its indexing maps (no transpose is materialized)."""
     init = lb.zeros(lb.ranked(op.results[0].type))
     maps = None
     if transpose_a or transpose_b:
@@ -53,4 +54,4 @@ def _matmul_rhs_transpose(ct, a, b, *, transpose_a, transpose_b):
     return ms.matmul(a, ct, transpose_a=not transpose_a, transpose_b=False)
 
 
-defbilinear("ms.matmul", _matmul_lhs_transpose, _matmul_rhs_transpose)
+defbilinear(ms.MatMulOp, _matmul_lhs_transpose, _matmul_rhs_transpose)

@@ -9,18 +9,21 @@ from . import linalg_builders as lb
 from .registry import lowering, vjp
 
 
-@lowering("ms.reduce_sum")
-def _lower_reduce_sum(op, x, *, axes, keep_dims=False):
-    """ms.reduce_sum -> linalg.generic with reduction iterators over `axes`; with `keep_dims`
-    an expand_shape (a view) restores the size-1 dims."""
+@lowering(ms.ReduceSumOp)
+def lower_reduce_sum(op, x, *, axes, keep_dims=False):
+    """ms.reduce_sum(x) -> linalg.generic{addf|addi} reducing `axes` into a 0-filled accumulator
+
+    With `keep_dims` an expand_shape (a view) restores the size-1 dims."""
     summed = lb.reduce_sum(x, axes)
     return lb.reshape(summed, op.results[0].type) if keep_dims else summed
 
 
-@lowering("ms.reduce_max")
-def _lower_reduce_max(op, x, *, axes, keep_dims=False):
-    """ms.reduce_max -> linalg.generic with reduction iterators over `axes` into a -inf-filled
-    accumulator; with `keep_dims` an expand_shape (a view) restores the size-1 dims."""
+@lowering(ms.ReduceMaxOp)
+def lower_reduce_max(op, x, *, axes, keep_dims=False):
+    """ms.reduce_max(x) -> linalg.generic{maximumf|maxsi} reducing `axes` into a -inf-filled
+    accumulator
+
+    With `keep_dims` an expand_shape (a view) restores the size-1 dims."""
     largest = lb.reduce_max(x, axes)
     return lb.reshape(largest, op.results[0].type) if keep_dims else largest
 
@@ -42,10 +45,10 @@ def _reduce_sum_transpose(ct, x, *, axes, keep_dims):
     return _broadcast_back(ct, x, axes)
 
 
-deflinear("ms.reduce_sum", _reduce_sum_transpose)
+deflinear(ms.ReduceSumOp, _reduce_sum_transpose)
 
 
-@vjp("ms.reduce_max")
+@vjp(ms.ReduceMaxOp)
 def vjp_reduce_max(ct, x, *, out, axes, keep_dims):
     """d max(x) = ct broadcast back, where x equals the max, divided by the number of such
     elements (tied maxima share ct equally, as in JAX and TensorFlow).

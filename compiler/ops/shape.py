@@ -11,21 +11,21 @@ from . import linalg_builders as lb
 from .registry import lowering
 
 
-@lowering("ms.broadcast_to")
-def _lower_broadcast_to(op, x):
-    """ms.broadcast_to -> linalg.generic copying through a broadcasting indexing map."""
+@lowering(ms.BroadcastToOp)
+def lower_broadcast_to(op, x):
+    """ms.broadcast_to(x) -> linalg.generic{yield x} with a broadcasting indexing map"""
     return lb.elementwise(op.results[0].type, [x], lambda value: value)
 
 
-@lowering("ms.reshape")
-def _lower_reshape(op, x):
-    """ms.reshape -> tensor.collapse_shape / tensor.expand_shape (views, no copy)."""
+@lowering(ms.ReshapeOp)
+def lower_reshape(op, x):
+    """ms.reshape(x) -> tensor.collapse_shape / tensor.expand_shape (views, no copy)"""
     return lb.reshape(x, op.results[0].type)
 
 
-@lowering("ms.transpose")
-def _lower_transpose(op, x, *, perm):
-    """ms.transpose -> linalg.transpose."""
+@lowering(ms.TransposeOp)
+def lower_transpose(op, x, *, perm):
+    """ms.transpose(x) -> linalg.transpose(x, perm)"""
     init = lb.empty(lb.ranked(op.results[0].type))
     return linalg.transpose(x, outs=[init], permutation=list(perm)).results[0]
 
@@ -40,6 +40,6 @@ def _inverse_permutation(perm):
     return tuple(inverse)
 
 
-deflinear("ms.broadcast_to", lambda ct, x: unbroadcast(ct, x))
-deflinear("ms.reshape", lambda ct, x: ms.reshape(ct, ms.spec_of(x).shape))
-deflinear("ms.transpose", lambda ct, x, *, perm: ms.transpose(ct, perm=_inverse_permutation(perm)))
+deflinear(ms.BroadcastToOp, lambda ct, x: unbroadcast(ct, x))
+deflinear(ms.ReshapeOp, lambda ct, x: ms.reshape(ct, ms.spec_of(x).shape))
+deflinear(ms.TransposeOp, lambda ct, x, *, perm: ms.transpose(ct, perm=_inverse_permutation(perm)))

@@ -278,4 +278,4 @@ def test_cast_between_floats_casts_the_cotangent_back(element):
 def test_every_op_has_a_rule():
     from cellc.compiler.ops import VJPS
 
-    assert sorted(set(ms.OPS) - set(VJPS)) == ["ms.grad"]
+    assert sorted(name for name, op_class in ms.OPS.items() if op_class not in VJPS) == ["ms.grad"]
