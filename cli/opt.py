@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import click
 from mlir import ir
 
+from cellc.compiler import passes
 from cellc.dialects import ms
 
 from . import diagnostics as diag
-from .pipeline import PipelineError, resolve, run_steps
 
 SPLIT_MARKER = "// -----"
 
@@ -25,6 +25,8 @@ EPILOG = """\b
 Examples:
   cellc opt model.mlir
   cellc opt model.mlir --pass-pipeline='builtin.module(ms-expand-grad,canonicalize,cse)'
+  cellc opt model.mlir --pass-pipeline='builtin.module(func.func(ms-expand-grad),symbol-dce)'
+  cellc opt --list-passes
   cellc opt invalid.mlir --split-input-file --verify-diagnostics
   cat model.mlir | cellc opt - -o out.mlir
 
@@ -59,7 +61,11 @@ def split_input(text: str, split: bool) -> list[Chunk]:
 
 
 def process_chunk(
-    chunk: Chunk, filename: str, steps, verify_diagnostics: bool, debug_info: bool
+    chunk: Chunk,
+    filename: str,
+    pipeline: passes.Pipeline,
+    verify_diagnostics: bool,
+    debug_info: bool,
 ) -> tuple[str | None, list[diag.Diagnostic]]:
     """Parses, verifies, transforms and prints one buffer. Returns (output or None, diags)."""
     ctx = ms.make_context()
@@ -67,7 +73,7 @@ def process_chunk(
     output = None
     try:
         with ctx:
-            module = _transform(chunk.text, steps, collector)
+            module = _transform(chunk.text, pipeline, collector)
             if module is not None and not collector.has_errors:
                 output = module.operation.get_asm(enable_debug_info=debug_info)
                 output = output.replace('loc("-":', f'loc("{filename}":')
@@ -78,7 +84,9 @@ def process_chunk(
     return output, collector.diagnostics
 
 
-def _transform(text: str, steps, collector: diag.DiagnosticCollector) -> ir.Module | None:
+def _transform(
+    text: str, pipeline: passes.Pipeline, collector: diag.DiagnosticCollector
+) -> ir.Module | None:
     try:
         module = ir.Module.parse(text)
     except ir.MLIRError as error:
@@ -86,8 +94,8 @@ def _transform(text: str, steps, collector: diag.DiagnosticCollector) -> ir.Modu
         return None
     try:
         ms.verify_module(module)
-        run_steps(module, steps)
-    except (ir.MLIRError, ms.VerificationError, ms.ShapeError) as error:
+        pipeline.run(module)
+    except (ir.MLIRError, ms.VerificationError, ms.ShapeError, passes.PipelineError) as error:
         collector.add_exception(error)
         return None
     except Exception as error:  # a cellc pass failed in its own way
@@ -126,8 +134,13 @@ def _cellc_error_types() -> tuple[type[BaseException], ...]:
     "-p",
     default="",
     metavar="PIPELINE",
-    help="Passes to run, e.g. 'builtin.module(ms-expand-grad,cse)'. cellc passes and upstream "
-    "MLIR passes mix freely at the top level.",
+    help="Passes to run, e.g. 'builtin.module(ms-expand-grad,func.func(cse))'. cellc passes "
+    "and upstream MLIR passes mix freely, at any nesting.",
+)
+@click.option(
+    "--list-passes",
+    is_flag=True,
+    help="List cellc's passes with their descriptions and exit.",
 )
 @click.option("--split-input-file", is_flag=True, help="Process each '// -----' piece apart.")
 @click.option(
@@ -145,23 +158,30 @@ def _cellc_error_types() -> tuple[type[BaseException], ...]:
     type=click.Path(allow_dash=True, dir_okay=False),
     help="Output file ('-' for stdout).",
 )
-def opt(input_file, pass_pipeline, split_input_file, verify_diagnostics, debug_info, output):
+def opt(
+    input_file, pass_pipeline, list_passes, split_input_file, verify_diagnostics, debug_info, output
+):
     """Parse, verify and transform MLIR with the `ms` dialect, like mlir-opt.
 
     Reads FILE ('-' or nothing for stdin), checks it with MLIR's verifier and the `ms` shape
     rules, runs --pass-pipeline and prints the result in MLIR's generic form.
     """
+    if list_passes:
+        click.echo(pass_listing())
+        return
     filename = "<stdin>" if input_file == "-" else input_file
     with click.open_file(input_file, "r") as stream:
         text = stream.read()
     try:
-        steps = resolve(pass_pipeline)
-    except PipelineError as error:
+        pipeline = passes.build_pass_pipeline(pass_pipeline)
+    except passes.PipelineError as error:
         raise click.BadParameter(str(error), param_hint="'--pass-pipeline'") from error
 
     outputs, failed = [], False
     for chunk in split_input(text, split_input_file):
-        result, diagnostics = process_chunk(chunk, filename, steps, verify_diagnostics, debug_info)
+        result, diagnostics = process_chunk(
+            chunk, filename, pipeline, verify_diagnostics, debug_info
+        )
         if verify_diagnostics:
             expected = diag.parse_expectations(chunk.text)
             problems = diag.check_expectations(diagnostics, expected, filename)
@@ -179,3 +199,17 @@ def opt(input_file, pass_pipeline, split_input_file, verify_diagnostics, debug_i
         stream.write((SPLIT_MARKER + "\n").join(outputs))
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def pass_listing() -> str:
+    """`--list-passes`: one line per cellc pass, sorted, then a word on upstream passes."""
+    found = sorted(passes.cellc_passes().values(), key=lambda p: p.name)
+    width = max((len(p.name) for p in found), default=0)
+    lines = ["cellc passes:"]
+    lines += [f"  {p.name:<{width}}  [{p.anchor}]  {p.description}" for p in found]
+    lines.append("Upstream MLIR passes (cse, canonicalize, symbol-dce, ...) are accepted too.")
+    lines.append(
+        "Any pass may be nested: in 'builtin.module(func.func(ms-expand-grad))' a cellc pass "
+        "runs on each function."
+    )
+    return "\n".join(lines)

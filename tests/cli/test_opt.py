@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from cellc.cli import diagnostics as diag
-from cellc.cli import pipeline
 from cellc.cli.main import CellcGroup, cellc
+from cellc.compiler import passes
 from cellc.dialects import ms
 
 GOOD = textwrap.dedent(
@@ -276,7 +276,7 @@ def test_parse_expectations_forms():
 
 
 def test_split_pipeline():
-    elements = pipeline.split_pipeline(
+    elements = passes.split_pipeline(
         "builtin.module(ms-expand-grad, canonicalize{max-iterations=2 region-simplify=disabled},"
         " func.func(cse,canonicalize), convert-ms-to-linalg)"
     )
@@ -288,13 +288,13 @@ def test_split_pipeline():
     ]
     assert elements[1].options == "max-iterations=2 region-simplify=disabled"
     assert elements[2].text == "func.func(cse,canonicalize)"
-    assert pipeline.split_pipeline("cse, canonicalize")[1].name == "canonicalize"
-    with pytest.raises(pipeline.PipelineError):
-        pipeline.split_pipeline("builtin.module(cse")
+    assert passes.split_pipeline("cse, canonicalize")[1].name == "canonicalize"
+    with pytest.raises(passes.PipelineError):
+        passes.split_pipeline("builtin.module(cse")
 
 
 def test_parse_options():
-    assert pipeline.parse_options('a=1 b="x y" flag') == {"a": "1", "b": "x y", "flag": "true"}
+    assert passes.parse_options('a=1 b="x y" flag') == {"a": "1", "b": "x y", "flag": "true"}
 
 
 def _tag_pass(module, tag="1"):
@@ -307,15 +307,18 @@ def _failing_pass(module):
     raise ms.ShapeError("ms.matmul", "cannot do this: tensor<2x3xf32>")
 
 
+FAKE_PASSES = {"test-tag": _tag_pass, "test-fail": _failing_pass}
+
+
 @pytest.fixture
 def fake_passes(monkeypatch):
-    passes = {"test-tag": _tag_pass, "test-fail": _failing_pass}
-    monkeypatch.setattr(pipeline, "cellc_passes", lambda: passes)
-    return passes
+    fakes = {name: passes.CellcPass.of(name, fn) for name, fn in FAKE_PASSES.items()}
+    monkeypatch.setattr(passes, "cellc_passes", lambda: fakes)
+    return fakes
 
 
 def test_mixed_pipeline_groups_upstream_runs(fake_passes):
-    steps = pipeline.resolve("builtin.module(canonicalize,cse,test-tag{tag=x},func.func(cse))")
+    steps = passes.resolve("builtin.module(canonicalize,cse,test-tag{tag=x},func.func(cse))")
     assert [type(s).__name__ for s in steps] == ["UpstreamStep", "CellcStep", "UpstreamStep"]
     assert steps[0].text == "builtin.module(canonicalize,cse)"
     assert steps[1].options == {"tag": "x"}
@@ -434,7 +437,8 @@ def _crashing_pass(module):
 
 
 def test_crashing_cellc_pass_names_the_error_and_debug_shows_traceback(write, monkeypatch):
-    monkeypatch.setattr(pipeline, "cellc_passes", lambda: {"test-crash": _crashing_pass})
+    crash = {"test-crash": passes.CellcPass.of("test-crash", _crashing_pass)}
+    monkeypatch.setattr(passes, "cellc_passes", lambda: crash)
     path = write(GOOD)
     result = invoke("opt", path, "-p", "builtin.module(test-crash)")
     assert result.exit_code == 1
