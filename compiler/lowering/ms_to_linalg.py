@@ -1,24 +1,44 @@
 """The pass `convert-ms-to-linalg`: `ms` ops to linalg/tensor/arith/math on tensors.
 
 Contract
-- Lowers: every `ms` op except `ms.grad`, one at a time, by the op's lowering rule in
-  `cellc.compiler.ops` (`LOWERINGS`, registered next to its VJP rule): elementwise and
-  broadcasting ops become `linalg.generic` with broadcasting indexing maps (no broadcast is
-  materialized; `ms.cast` too, over an arith conversion), `ms.matmul` becomes `linalg.matmul`
-  (transposes in its indexing maps), `ms.reduce_sum`/`ms.reduce_max` a reducing
-  `linalg.generic` (accumulator 0 / -inf), `ms.reshape` `tensor.collapse_shape`/
-  `expand_shape`, `ms.transpose` `linalg.transpose`, `ms.constant` `arith.constant`, and
-  `ms.stop_gradient` nothing (its uses take its operand).
+- Lowers: every `ms` op except `ms.grad`, by one rewrite pattern per op, made from the op's
+  lowering rule in `cellc.compiler.ops` (`LOWERINGS`, keyed by op class, registered next to its
+  VJP rule; each rule's docstring states its rewrite): elementwise and broadcasting ops become
+  `linalg.generic` with broadcasting indexing maps (no broadcast is materialized; `ms.cast`
+  too, over an arith conversion), `ms.matmul` becomes `linalg.matmul` (transposes in its
+  indexing maps), `ms.reduce_sum`/`ms.reduce_max` a reducing `linalg.generic` (accumulator
+  0 / -inf), `ms.reshape` `tensor.collapse_shape`/`expand_shape`, `ms.transpose`
+  `linalg.transpose`, `ms.constant` `arith.constant`, and `ms.stop_gradient` nothing (its uses
+  take its operand).
 - Assumes: verified `ms` IR (static shapes; `ms.verify_module` passes) and no `ms.grad`
   (`ms-expand-grad` has run). Function signatures and `func.*` ops are left unchanged.
 - Illegal after it: every `ms.*` op. An `ms.grad`, or an op with no lowering rule, fails the
-  pass with a located error naming the op (`IllegalOpError`), before anything is rewritten.
+  pass with a located error naming the op (`IllegalOpError`), before anything is rewritten; so
+  does an `ms` op still present once the patterns have run.
+
+The patterns run under MLIR's greedy driver (`apply_patterns_and_fold_greedily`), restricted to
+the ops present when it starts (`EXISTING_OPS`: the linalg ops a pattern builds are not
+revisited) and with folding, constant CSE and region simplification off, so the IR out is what
+the rules build, nothing folded or hoisted. The driver still erases ops that were dead on input
+(an unused `arith.constant`, never an `ms` op: IRDL ops declare no effects). A rule's exception
+is not let unwind through MLIR's C++ driver: the pattern fails, and the pass raises it after.
 """
 
 from __future__ import annotations
 
-from mlir import ir
+from collections.abc import Callable
 
+from mlir import ir
+from mlir.rewrite import (
+    GreedyRewriteConfig,
+    GreedyRewriteStrictness,
+    GreedySimplifyRegionLevel,
+    PatternRewriter,
+    RewritePatternSet,
+    apply_patterns_and_fold_greedily,
+)
+
+from cellc.compiler.ops import LOWERINGS
 from cellc.dialects import ms
 
 PASS_NAME = "convert-ms-to-linalg"
@@ -37,21 +57,63 @@ class IllegalOpError(ms.VerificationError, LoweringError):
 
 def convert_ms_to_linalg(module: ir.Module | ir.Operation) -> None:
     """Runs `convert-ms-to-linalg` on `module` in place (see the module docstring)."""
-    from cellc.compiler.ops import LOWERINGS  # importing the package registers every rule
-
     operation = module.operation if isinstance(module, ir.Module) else module
-    ms_ops = _collect_ms_ops(operation)
-    for op in ms_ops:  # check everything first, so a failure leaves the module untouched
-        if ms.OPS[op.name] is ms.GradOp:
+    for op in _ms_ops(operation):  # check everything first: a failure leaves the module as is
+        op_class = ms.OPS[op.name]
+        if op_class is ms.GradOp:
             raise IllegalOpError(op, f"must be expanded (ms-expand-grad) before {PASS_NAME}")
-        if ms.OPS[op.name] not in LOWERINGS:
+        if op_class not in LOWERINGS:
             raise IllegalOpError(op, f"has no lowering rule ({PASS_NAME})")
+    failures: list[Exception] = []
     with operation.context:
-        for op in ms_ops:  # program order: every operand is already lowered
-            _lower_one(op, LOWERINGS[ms.OPS[op.name]])
+        patterns = lowering_patterns(failures).freeze()
+        apply_patterns_and_fold_greedily(operation, patterns, _driver_config())
+    if failures:
+        raise failures[0]
+    leftover = _ms_ops(operation)
+    if leftover:
+        raise IllegalOpError(leftover[0], f"is still present after {PASS_NAME}")
 
 
-def _collect_ms_ops(operation: ir.Operation) -> list[ir.Operation]:
+def lowering_patterns(failures: list[Exception]) -> RewritePatternSet:
+    """One rewrite pattern per op with a lowering rule; an exception a rule raises is appended
+    to `failures` and fails its pattern. Needs an active context."""
+    patterns = RewritePatternSet()
+    for op_class, rule in LOWERINGS.items():
+        patterns.add(op_class.name, _pattern(op_class, rule, failures))
+    return patterns
+
+
+def _pattern(op_class: type, rule: Callable, failures: list[Exception]) -> Callable:
+    """The rewrite pattern of `op_class`: the op's result replaced by what `rule` builds."""
+
+    def match_and_rewrite(op: ir.Operation, rewriter: PatternRewriter):
+        try:
+            with rewriter.ip, op.location:
+                replacement = rule(op, *op.operands, **op_class.read_attributes(op))
+            expected = op.results[0].type
+            if replacement.type != expected:
+                raise IllegalOpError(op, f"lowered to {replacement.type}, expected {expected}")
+        except Exception as error:  # raised by the pass once MLIR's driver has returned
+            failures.append(error)
+            return True  # the pattern failed; the op stays
+        rewriter.replace_op(op, [replacement])
+
+    match_and_rewrite.__name__ = rule.__name__
+    match_and_rewrite.__doc__ = rule.__doc__  # the rewrite, e.g. "ms.add(a, b) -> ..."
+    return match_and_rewrite
+
+
+def _driver_config() -> GreedyRewriteConfig:
+    config = GreedyRewriteConfig()
+    config.strictness = GreedyRewriteStrictness.EXISTING_OPS
+    config.enable_folding = False
+    config.enable_constant_cse = False
+    config.region_simplification_level = GreedySimplifyRegionLevel.DISABLED
+    return config
+
+
+def _ms_ops(operation: ir.Operation) -> list[ir.Operation]:
     found = []
 
     def visit(op):
@@ -61,14 +123,3 @@ def _collect_ms_ops(operation: ir.Operation) -> list[ir.Operation]:
 
     operation.walk(visit, ir.WalkOrder.PRE_ORDER)
     return found
-
-
-def _lower_one(op: ir.Operation, rule) -> None:
-    definition = ms.OPS[op.name]
-    attrs = definition.read_attributes(op)
-    with op.location, ir.InsertionPoint(op):
-        replacement = rule(op, *op.operands, **attrs)
-    if replacement.type != op.results[0].type:
-        raise IllegalOpError(op, f"lowered to {replacement.type}, expected {op.results[0].type}")
-    op.results[0].replace_all_uses_with(replacement)
-    op.erase()

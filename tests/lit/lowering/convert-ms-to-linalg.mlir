@@ -315,3 +315,22 @@ func.func @sin_cos(%x: tensor<5xf32>) -> (tensor<5xf32>, tensor<5xf32>) {
   %1 = "ms.cos"(%x) : (tensor<5xf32>) -> tensor<5xf32>
   return %0, %1 : tensor<5xf32>, tensor<5xf32>
 }
+
+// -----
+
+// The patterns only lower: nothing is folded, hoisted or merged. Two equal constants stay two,
+// in place; a lowered op whose result is unused stays.
+
+// CHECK-LABEL: func.func @nothing_folded
+func.func @nothing_folded(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // CHECK: linalg.generic
+  // CHECK: math.exp
+  %0 = "ms.exp"(%x) : (tensor<2xf32>) -> tensor<2xf32>
+  // CHECK: %[[ONE:.*]] = arith.constant dense<1.000000e+00> : tensor<2xf32>
+  %1 = "ms.constant"() {value = dense<1.0> : tensor<2xf32>} : () -> tensor<2xf32>
+  // CHECK: %[[ALSO_ONE:.*]] = arith.constant dense<1.000000e+00> : tensor<2xf32>
+  %2 = "ms.constant"() {value = dense<1.0> : tensor<2xf32>} : () -> tensor<2xf32>
+  // CHECK: linalg.generic {{.*}} ins(%[[ONE]], %[[ALSO_ONE]] :
+  %3 = "ms.add"(%1, %2) : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %3 : tensor<2xf32>
+}
