@@ -81,15 +81,15 @@ OPT_FLAGS = ("-O3", "-vector-library=LIBMVEC")
 LLC_FLAGS = ("-O3", "-relocation-model=pic", "-filetype=obj")
 
 # ---------------------------------------------------------------------------------------------
-# GPU (`--target cuda`): compiler/lowering/linalg_to_gpu.py and gpu_to_nvvm.py.
+# GPU (`--target cuda`): the stages composed in compiler/lowering/linalg_to_gpu.py.
 # ---------------------------------------------------------------------------------------------
 
 # Before bufferizing: fuse chains of elementwise linalg.generic ops (fewer kernels, fewer
 # temporaries) and fold the tensor.empty/fill producers they leave behind.
 GPU_PRE_BUFFERIZE = "builtin.module(inline,linalg-fuse-elementwise-ops,canonicalize,cse)"
 
-# After linalg_to_gpu.rewrite_for_gpu (split reductions, padded matmuls): fold the fills and
-# constants the rewrite leaves and drop the ops it replaced.
+# After gpu-split-reductions and gpu-pad-matmuls (each ends with it): fold the fills and
+# constants the rewrites leave and drop the ops they replaced.
 GPU_AFTER_REWRITE = "builtin.module(canonicalize,cse)"
 
 # Tensors -> memrefs, destination-passing at function boundaries like the CPU path, but with no
@@ -101,8 +101,8 @@ GPU_BUFFERIZE = (
     "canonicalize,cse)"
 )
 
-# After the transform scripts mapped foralls to gpu.launch: the linalg ops left inside the
-# kernels (per-thread tiles) become loops.
+# After the transform scripts mapped foralls to gpu.launch (convert-linalg-to-gpu-launch): the
+# linalg ops left inside the kernels (per-thread tiles) become loops.
 GPU_PREPARE_KERNELS = "builtin.module(func.func(convert-linalg-to-loops),canonicalize,cse)"
 
 # One gpu.module + gpu.func per gpu.launch; index/arith constants are sunk into the kernels.

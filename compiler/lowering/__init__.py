@@ -11,7 +11,12 @@ for `cellc opt --pass-pipeline=...`.
 
 from __future__ import annotations
 
+from .gpu_bufferize import bufferize_for_gpu
+from .gpu_launch_to_kernels import outline_kernels
+from .linalg_gpu_pad_matmuls import pad_matmuls
+from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
+from .linalg_to_gpu_launch import convert_linalg_to_gpu_launch
 from .linalg_to_llvm import lower_linalg_to_llvm, tile_and_vectorize_matmuls
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
@@ -27,7 +32,13 @@ PASSES = {
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "convert-linalg-to-llvm": lower_linalg_to_llvm,
-    # GPU (`--target cuda`): linalg_to_gpu.py; gpu_to_nvvm.py and launch_plan.py follow it.
+    # GPU (`--target cuda`): one file per stage, in this order; linalg_to_gpu.py composes them
+    # (`convert-linalg-to-gpu`); gpu_to_nvvm.py and launch_plan.py follow it.
+    "gpu-split-reductions": split_reductions,
+    "gpu-pad-matmuls": pad_matmuls,
+    "gpu-bufferize": bufferize_for_gpu,
+    "convert-linalg-to-gpu-launch": convert_linalg_to_gpu_launch,
+    "gpu-outline-kernels": outline_kernels,
     "convert-linalg-to-gpu": convert_linalg_to_gpu,
 }
 
@@ -35,7 +46,12 @@ __all__ = [
     "PASSES",
     "GpuProgram",
     "LoweringError",
+    "bufferize_for_gpu",
     "convert_linalg_to_gpu",
+    "convert_linalg_to_gpu_launch",
+    "outline_kernels",
+    "pad_matmuls",
+    "split_reductions",
     "lower_linalg_to_gpu",
     "convert_ms_to_linalg",
     "emit_object",

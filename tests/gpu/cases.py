@@ -141,7 +141,7 @@ func.func @mlp(%x: tensor<64x32xf32>, %w1: tensor<32x64xf32> {ms.weight = "fc1.w
 }
 """
 
-# Matmuls whose sizes do not divide the 64x64x16 tile: padded to it (linalg_to_gpu.pad_matmuls).
+# Matmuls whose sizes do not divide the 64x64x16 tile: padded to it (gpu-pad-matmuls).
 MATMUL_PRIME = """
 func.func @matmul_prime(%a: tensor<67x45xf32>, %b: tensor<45x33xf32>) -> tensor<67x33xf32>
     attributes {ms.entry} {
@@ -182,7 +182,7 @@ func.func @matmul_f64(%a: tensor<100x30xf64>, %b: tensor<30x90xf64>) -> tensor<1
 """
 
 # Large reductions, split into a parallel first stage and a small second one
-# (linalg_to_gpu.split_reductions): a 1-D sum, a prime-length sum (masked last chunk), a column
+# (gpu-split-reductions): a 1-D sum, a prime-length sum (masked last chunk), a column
 # reduce, a row max over few long rows, and a full sum of squares over a 2-D tensor (fused
 # body, two reduced loops merged).
 SUM_1D = """

@@ -1,6 +1,6 @@
-"""The GPU back end's linalg-level rewrites (linalg_to_gpu.rewrite_for_gpu: split reductions,
-padded matmuls) run through the CPU back end and match numpy: the IR the GPU kernels are cut
-from computes the right thing, checked on a machine without a GPU."""
+"""The GPU back end's linalg-level rewrites (linalg_to_gpu.rewrite_for_gpu: the passes
+gpu-split-reductions and gpu-pad-matmuls) run through the CPU back end and match numpy: the IR
+the GPU kernels are cut from computes the right thing, checked on a machine without a GPU."""
 
 from __future__ import annotations
 

@@ -1,0 +1,190 @@
+"""What the GPU stages share: the matmul tile (one table, read by the stage that pads matmuls to
+it and by the stage that tiles them), static loop ranges, walks, and the transform interpreter.
+
+Not a pass. The stages, in order (linalg_to_gpu.py composes them):
+    linalg_gpu_split_reductions.py  gpu-split-reductions   linalg on tensors -> linalg on tensors
+    linalg_gpu_pad_matmuls.py       gpu-pad-matmuls        linalg on tensors -> linalg on tensors
+    gpu_bufferize.py                gpu-bufferize          tensors -> destination-passing memrefs
+    linalg_to_gpu_launch.py         convert-linalg-to-gpu-launch   linalg on memrefs -> gpu.launch
+    gpu_launch_to_kernels.py        gpu-outline-kernels    gpu.launch -> gpu.launch_func + kernels
+    gpu_to_nvvm.py, launch_plan.py  kernels -> PTX; host code -> a JSON launch plan
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import linalg, tensor
+from mlir.dialects.transform import interpreter
+from mlir.passmanager import PassManager
+
+# The shared-memory matmul kernel's tile (linalg_to_gpu_launch.py); linalg_gpu_pad_matmuls.py
+# pads the other matmuls up to it. Only these element types are tiled.
+MATMUL_TILE_M = 64
+MATMUL_TILE_N = 64
+MATMUL_TILE_K = 16
+MATMUL_ELEMENT_TYPES = ("f32", "f64")
+
+
+class GpuLoweringError(RuntimeError):
+    """The linalg module cannot be mapped onto the GPU; the message names the op and why."""
+
+
+def walk(op: ir.Operation):
+    """Pre-order walk of every operation nested in `op` (not `op` itself)."""
+    for region in op.regions:
+        for block in region:
+            for child in block:
+                yield child.operation
+                yield from walk(child.operation)
+
+
+def functions(module: ir.Module) -> list[ir.Operation]:
+    return [op.operation for op in module.body if op.operation.name == "func.func"]
+
+
+def run_pipeline(module: ir.Module, pipeline: str) -> None:
+    PassManager.parse(pipeline, module.context).run(module.operation)
+
+
+def apply_transform(module: ir.Module, body: str) -> None:
+    """Parses a named sequence `@__transform_main` with `body` and applies it to `module`."""
+    script = (
+        "module attributes {transform.with_named_sequence} {\n"
+        "  transform.named_sequence @__transform_main("
+        "%root: !transform.any_op {transform.readonly}) {\n"
+        f"{body}"
+        "    transform.yield\n  }\n}\n"
+    )
+    library = ir.Module.parse(script, module.context)
+    entry = library.body.operations[0]
+    interpreter.apply_named_sequence(module.operation, entry, library)
+
+
+def dim_position(expr) -> int | None:
+    """The loop an affine result reads (`d3` -> 3), None for a constant or anything else."""
+    expr = expr.maybe_downcast() if hasattr(expr, "maybe_downcast") else expr
+    return expr.position if isinstance(expr, ir.AffineDimExpr) else None
+
+
+def loop_ranges(op: ir.Operation) -> list[int]:
+    """Static trip counts of a linalg.generic's loops, read off its operands and indexing maps."""
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    ranges: list[int | None] = [None] * maps[0].n_dims
+    for operand, amap in zip(op.operands, maps):
+        if not isinstance(operand.type, ir.ShapedType):
+            continue
+        for size, expr in zip(operand.type.shape, amap.results):
+            if dim_position(expr) is not None:
+                ranges[dim_position(expr)] = size
+    if any(r is None or r < 0 for r in ranges):
+        raise GpuLoweringError(
+            f"'{op.name}' op: cannot read static loop ranges from its operands ({ranges}); "
+            "the GPU target needs static shapes"
+        )
+    return ranges
+
+
+def iterator_kinds(op: ir.Operation) -> list[str]:
+    """ "parallel" or "reduction" per loop of a linalg.generic."""
+    kinds = []
+    for attr in ir.ArrayAttr(op.attributes["iterator_types"]):
+        kinds.append("reduction" if "reduction" in str(attr) else "parallel")
+    return kinds
+
+
+def matmul_sizes(op: ir.Operation) -> tuple[int, int, int] | None:
+    """(M, N, K) of a linalg.matmul (any operand maps) on static f32/f64 operands, else None."""
+    if op.name != "linalg.matmul":
+        return None
+    types = [ir.ShapedType(v.type) for v in op.operands]
+    if not all(t.has_static_shape for t in types):
+        return None
+    if len({str(t.element_type) for t in types}) != 1:
+        return None
+    if str(types[0].element_type) not in MATMUL_ELEMENT_TYPES:
+        return None
+    ranges = [0, 0, 0]
+    for operand_type, amap in zip(types, matmul_maps(op)):
+        for size, expr in zip(operand_type.shape, amap.results):
+            ranges[dim_position(expr)] = size
+    m, n, k = ranges
+    return m, n, k
+
+
+def matmul_maps(op: ir.Operation) -> list[ir.AffineMap]:
+    """linalg.matmul's maps over (m, n, k); a matmul built without them has the default ones."""
+    if "indexing_maps" in op.attributes:
+        return [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    return [
+        ir.AffineMap.get(3, 0, [ir.AffineDimExpr.get(d) for d in dims])
+        for dims in ((0, 2), (2, 1), (0, 1))
+    ]
+
+
+def divides_matmul_tile(sizes: tuple[int, int, int]) -> bool:
+    m, n, k = sizes
+    return m % MATMUL_TILE_M == 0 and n % MATMUL_TILE_N == 0 and k % MATMUL_TILE_K == 0
+
+
+# Building linalg on tensors (the two rewrites of linalg on tensors).
+
+
+def constant(attr: ir.Attribute) -> ir.Value:
+    return ir.Operation.create(
+        "arith.constant", results=[attr.type], attributes={"value": attr}
+    ).result
+
+
+def index_constant(value: int) -> ir.Value:
+    return constant(ir.IntegerAttr.get(ir.IndexType.get(), value))
+
+
+def arith_op(name: str, *operands: ir.Value, result: ir.Type | None = None, **attrs) -> ir.Value:
+    result = result or operands[-1].type
+    return ir.Operation.create(
+        name, results=[result], operands=list(operands), attributes=attrs
+    ).result
+
+
+def loop_index(dim: int) -> ir.Value:
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.Operation.create(
+        "linalg.index",
+        results=[ir.IndexType.get()],
+        attributes={"dim": ir.IntegerAttr.get(i64, dim)},
+    ).result
+
+
+def unsigned_less(a: ir.Value, b: ir.Value) -> ir.Value:
+    i64 = ir.IntegerType.get_signless(64)
+    predicate = ir.IntegerAttr.get(i64, 6)  # ult
+    return arith_op("arith.cmpi", a, b, result=ir.IntegerType.get_signless(1), predicate=predicate)
+
+
+def new_generic(inputs, outputs, maps, kinds, arg_types) -> tuple[ir.Operation, ir.Block]:
+    """A linalg.generic with an empty body block of `arg_types` (the caller fills it)."""
+    op = ir.Operation.create(
+        "linalg.generic",
+        results=[v.type for v in outputs],
+        operands=[*inputs, *outputs],
+        attributes={
+            "indexing_maps": ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
+            "iterator_types": ir.ArrayAttr.get(
+                [ir.Attribute.parse(f"#linalg.iterator_type<{k}>") for k in kinds]
+            ),
+            "operandSegmentSizes": ir.DenseI32ArrayAttr.get([len(inputs), len(outputs)]),
+        },
+        regions=1,
+    )
+    return op, op.regions[0].blocks.append(*arg_types)
+
+
+def filled(shape: list[int], value: ir.Value) -> ir.Value:
+    empty = tensor.EmptyOp(shape, value.type).result
+    return linalg.fill(value, outs=[empty])
+
+
+def producer(value: ir.Value) -> ir.Operation | None:
+    """The op defining `value`, None for a block argument."""
+    owner = value.owner
+    return None if isinstance(owner, ir.Block) else owner.operation
