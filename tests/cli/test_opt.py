@@ -347,6 +347,115 @@ def test_unknown_pass_lists_cellc_passes(write, fake_passes):
 
 
 # --------------------------------------------------------------------------------------------
+# Nested pipelines: cellc passes inside anchors such as func.func(...)
+# --------------------------------------------------------------------------------------------
+
+AUTODIFF_TESTS = sorted((Path(__file__).resolve().parents[1] / "lit" / "autodiff").glob("*.mlir"))
+
+
+@pytest.mark.parametrize("path", AUTODIFF_TESTS, ids=lambda p: p.stem)
+def test_nested_expand_grad_matches_top_level(path):
+    """On each function, then symbol-dce for the private callees: the module pass's result."""
+    top = invoke("opt", str(path), "--split-input-file", "-p", "builtin.module(ms-expand-grad)")
+    nested = invoke(
+        "opt",
+        str(path),
+        "--split-input-file",
+        "-p",
+        "builtin.module(func.func(ms-expand-grad),symbol-dce)",
+    )
+    assert top.exit_code == 0, top.output
+    assert nested.exit_code == 0, nested.output
+    assert '"ms.grad"' not in nested.stdout
+    assert nested.stdout == top.stdout
+
+
+STOP_GRADIENT_NET = textwrap.dedent(
+    """\
+    func.func private @Net(%x: tensor<2xf32>) -> tensor<2xf32> {
+      %s = "ms.stop_gradient"(%x) : (tensor<2xf32>) -> tensor<2xf32>
+      %y = "ms.mul"(%x, %s) : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+      return %y : tensor<2xf32>
+    }
+    func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {
+      %dx = "ms.grad"(%x) {callee = @Net, get_all = false, get_by_list = false, sens_param = false, weights = array<i64>, operandSegmentSizes = array<i32: 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>} : (tensor<2xf32>) -> tensor<2xf32>
+      return %dx : tensor<2xf32>
+    }
+    """
+)
+
+
+def test_nested_expand_grad_keeps_callees_and_their_stop_gradients(write):
+    """@Net comes first: its stop_gradient must outlive it, since @main differentiates it;
+    d/dx (x * stop_gradient(x)) = stop_gradient(x) * 1 = x, not 2x."""
+    result = invoke(
+        "opt", write(STOP_GRADIENT_NET), "-p", "builtin.module(func.func(ms-expand-grad))"
+    )
+    assert result.exit_code == 0, result.output
+    net, main = result.stdout.split("func.func @main")
+    assert '"ms.stop_gradient"' in net  # the callee is left as it was
+    assert '"ms.grad"' not in main and '"ms.stop_gradient"' not in main
+    assert main.count('"ms.mul"') == 1  # ones * stop_gradient(x): one product, no sum
+    assert '"ms.add"' not in main
+
+
+def test_resolve_nests_cellc_passes(fake_passes):
+    steps = passes.resolve("builtin.module(cse,func.func(test-tag{tag=x},cse),func.func(cse))")
+    assert [type(s).__name__ for s in steps] == ["UpstreamStep", "NestedStep", "UpstreamStep"]
+    assert steps[1].anchor == "func.func"
+    assert [type(s).__name__ for s in steps[1].steps] == ["CellcStep", "UpstreamStep"]
+    assert steps[1].steps[0].options == {"tag": "x"}
+    assert steps[1].steps[1].text == "func.func(cse)"
+    assert steps[2].text == "builtin.module(func.func(cse))"
+
+
+def test_nested_cellc_pass_runs_on_each_function_only(write, fake_passes):
+    text = GOOD + GOOD.replace("@f", "@g")
+    result = invoke("opt", write(text), "-p", "builtin.module(func.func(cse,test-tag{tag=fn}))")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count('test.tag = "fn"') == 2  # each function, not the module
+    assert result.stdout.startswith("module {")
+
+
+def test_run_pass_pipeline_from_python(fake_passes):
+    with ms.make_context():
+        module = ms.ir.Module.parse(GOOD)
+        passes.run_pass_pipeline(module, "builtin.module(func.func(test-tag{tag=py}),cse)")
+        assert 'test.tag = "py"' in str(module)
+
+
+def test_unknown_nested_pass(write):
+    for pipeline_text in (
+        "builtin.module(func.func(cse,no-such-pass))",
+        "builtin.module(func.func(ms-expand-grad,no-such-pass))",
+    ):
+        result = invoke("opt", write(GOOD), "-p", pipeline_text)
+        assert result.exit_code == 2, pipeline_text
+        assert "unknown pass 'no-such-pass'" in result.stderr
+        assert "ms-expand-grad" in result.stderr  # the cellc passes are listed
+        assert "Traceback" not in result.stderr
+
+
+def test_cellc_pass_on_an_op_inside_a_function_is_refused(write, fake_passes):
+    result = invoke("opt", write(GOOD), "-p", "builtin.module(func.func(func.return(test-tag)))")
+    assert result.exit_code == 1
+    assert "cellc pass 'test-tag' cannot run on 'func.return'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_list_passes():
+    result = invoke("opt", "--list-passes")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    listed = {line.split()[0]: line for line in lines if line.startswith("  ")}
+    assert list(listed) == sorted(listed)
+    assert "Expands every `ms.grad`" in listed["ms-expand-grad"]
+    assert "[builtin.module]" in listed["ms-expand-grad"]
+    assert "convert-ms-to-linalg" in listed["convert-ms-to-linalg"].split(maxsplit=1)[1]
+    assert "Upstream MLIR passes" in result.stdout
+
+
+# --------------------------------------------------------------------------------------------
 # The group: help, error reporting, --debug
 # --------------------------------------------------------------------------------------------
 
