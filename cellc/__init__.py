@@ -1,30 +1,40 @@
 """cellc: an ahead-of-time compiler for MindSpore-style models.
 
-`import cellc` loads only the user-facing API (Tensor, Parameter, nn, ops, dtype); the compiler
-(and MLIR) load on the first compile, and `cellc.runtime` never loads them.
+The user-facing API (Tensor, Parameter, nn, ops, dtype, context, export) loads on first use,
+so that `import cellc.runtime` loads the runtime alone: no user API, no compiler, no MLIR.
+The compiler (and MLIR) load on the first compile.
 """
 
-from . import context, dtype, nn, ops
-from .parameter import Parameter, ParameterTuple
-from .tensor import Tensor
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Parameter",
-    "ParameterTuple",
-    "Tensor",
-    "__version__",
-    "context",
-    "dtype",
-    "export",
-    "nn",
-    "ops",
-]
+# name -> (submodule, attribute or None for the submodule itself)
+_API = {
+    "Tensor": ("cellc.tensor", "Tensor"),
+    "Parameter": ("cellc.parameter", "Parameter"),
+    "ParameterTuple": ("cellc.parameter", "ParameterTuple"),
+    "export": ("cellc.frontend", "export"),
+    "context": ("cellc.context", None),
+    "dtype": ("cellc.dtype", None),
+    "nn": ("cellc.nn", None),
+    "ops": ("cellc.ops", None),
+}
+
+__all__ = ["__version__", *_API]
 
 
-def export(net, *inputs, file_name: str, file_format: str = "CELLC", target: str = "cpu"):
-    """Compiles `net` for `inputs` and writes one artifact (modelled on `mindspore.export`)."""
-    from .compiler.driver import export as _export
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'cellc' has no attribute '{name}'")
+    module_name, attribute = _API[name]
+    if attribute is not None:  # cellc.ops attaches Tensor's operators: load it with Tensor
+        importlib.import_module("cellc.ops")
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
 
-    return _export(net, *inputs, file_name=file_name, file_format=file_format, target=target)
+
+def __dir__():
+    return sorted(__all__)

@@ -40,6 +40,7 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.util.spec_from_loader(fullname, self)
 
     def create_module(self, spec):
+        importlib.import_module("cellc.ops")  # Tensor's operators (see cellc/__init__.py)
         return importlib.import_module(_target(spec.name))
 
     def exec_module(self, module):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from cellc.runtime.dtypes import ELEMENT_TYPES, ElementType
+
 
 class DType:
     """A tensor element type. Prints as MindSpore does (`Float32`)."""
 
-    def __init__(self, name: str, numpy_dtype: str, element: str):
-        self.name = name
-        self.numpy = np.dtype(numpy_dtype)
-        self.element = element  # MLIR element type spelling
+    def __init__(self, row: ElementType):
+        self.name = row.mindspore
+        self.numpy = row.numpy_dtype
+        self.element = row.element  # MLIR element type spelling
 
     @property
     def is_float(self) -> bool:
@@ -26,12 +28,13 @@ class DType:
         return (from_numpy, (self.numpy.name,))
 
 
-float16 = DType("Float16", "float16", "f16")
-float32 = DType("Float32", "float32", "f32")
-float64 = DType("Float64", "float64", "f64")
-int32 = DType("Int32", "int32", "i32")
-int64 = DType("Int64", "int64", "i64")
-bool_ = DType("Bool", "bool", "i1")
+_BY_ELEMENT = {row.element: DType(row) for row in ELEMENT_TYPES}
+float16 = _BY_ELEMENT["f16"]
+float32 = _BY_ELEMENT["f32"]
+float64 = _BY_ELEMENT["f64"]
+int32 = _BY_ELEMENT["i32"]
+int64 = _BY_ELEMENT["i64"]
+bool_ = _BY_ELEMENT["i1"]
 
 # MindSpore's aliases
 float_ = float32
@@ -40,9 +43,8 @@ single = float32
 double = float64
 int_ = int32
 
-ALL = (float16, float32, float64, int32, int64, bool_)
+ALL = tuple(_BY_ELEMENT.values())
 _BY_NUMPY = {d.numpy: d for d in ALL}
-_BY_ELEMENT = {d.element: d for d in ALL}
 
 
 def from_numpy(numpy_dtype) -> DType:

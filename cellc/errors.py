@@ -1,18 +1,19 @@
-"""Errors cellc raises for user mistakes. Each names the op, the disagreeing types and the
-user's source line; the CLI prints them without a traceback."""
+"""Errors cellc raises for user mistakes (MindSpore's `TypeError`/`ValueError` where it raises
+them). Each names the op, the disagreeing types and the user's source line; the CLI prints them
+without a traceback. The hierarchy is defined once, in `cellc.runtime.errors`."""
 
+from cellc.runtime.errors import (
+    ArtifactError,
+    CellcError,
+    DTypeMismatchError,
+    ShapeMismatchError,
+    UnsupportedError,
+)
 
-class CellcError(Exception):
-    """Base of every error that is the user's to fix."""
-
-
-class ShapeMismatchError(CellcError, ValueError):
-    """Operands whose shapes an op cannot combine (MindSpore raises ValueError)."""
-
-
-class DTypeMismatchError(CellcError, TypeError):
-    """Operands whose dtypes an op cannot combine (MindSpore raises TypeError)."""
-
-
-class UnsupportedError(CellcError, NotImplementedError):
-    """Something cellc does not compile (yet); the message says what."""
+__all__ = [
+    "ArtifactError",
+    "CellcError",
+    "DTypeMismatchError",
+    "ShapeMismatchError",
+    "UnsupportedError",
+]

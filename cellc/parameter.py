@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from cellc.frontend.tracing import WeightLike
+
 from .tensor import Tensor
 
 
-class Parameter(Tensor):
+class Parameter(Tensor, WeightLike):
     """A weight of a cell. Compiled code takes it as an argument, not a constant, so an artifact
     can be given new values; `requires_grad=False` removes it from `trainable_params()`."""
 

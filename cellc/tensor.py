@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from cellc.frontend.tracing import TensorLike
+
 from . import dtype as mstype
 
 
-class Tensor:
+class Tensor(TensorLike):
     """A MindSpore-style tensor.
 
     Built from a numpy array, a nested list or a scalar, with an optional `dtype`. Python floats
@@ -21,7 +23,7 @@ class Tensor:
     __array_priority__ = 100  # so `ndarray + Tensor` defers to Tensor
 
     def __init__(self, input_data=None, dtype: mstype.DType | None = None, *, _symbol=None):
-        if _symbol is not None:  # a traced value: see cellc.compiler.trace
+        if _symbol is not None:  # a traced value: see cellc.frontend.tracing
             self._symbol = _symbol
             self._value = None
             self._dtype = mstype.from_element(_symbol.spec.element)
@@ -57,6 +59,9 @@ class Tensor:
 
     def dim(self) -> int:
         return self.ndim
+
+    def _traced(self, value) -> Tensor:
+        return Tensor(_symbol=value)
 
     def asnumpy(self) -> np.ndarray:
         if self._value is None:
@@ -102,76 +107,8 @@ class Tensor:
     def copy(self) -> Tensor:
         return Tensor(self.asnumpy().copy())
 
-    # --- arithmetic (dispatches to cellc.ops, so it traces like any primitive) ---------------
-
-    def __add__(self, other):
-        return _ops().add(self, other)
-
-    def __radd__(self, other):
-        return _ops().add(other, self)
-
-    def __sub__(self, other):
-        return _ops().sub(self, other)
-
-    def __rsub__(self, other):
-        return _ops().sub(other, self)
-
-    def __mul__(self, other):
-        return _ops().mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops().mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops().div(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops().div(other, self)
-
-    def __matmul__(self, other):
-        return _ops().matmul(self, other)
-
-    def __pow__(self, exponent):
-        return _ops().power(self, exponent)
-
-    def __neg__(self):
-        return _ops().neg(self)
-
-    def __pos__(self):
-        return self
-
-    def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops().reshape(self, shape)
-
-    def transpose(self, *perm):
-        if len(perm) == 1 and isinstance(perm[0], (tuple, list)):
-            perm = tuple(perm[0])
-        return _ops().transpose(self, perm or tuple(reversed(range(self.ndim))))
-
-    @property
-    def T(self):
-        return self.transpose()
-
-    def astype(self, dtype: mstype.DType) -> Tensor:
-        """The tensor converted to `dtype` (MindSpore's `Tensor.astype`; traced, an `ms.cast`)."""
-        return _ops().cast(self, dtype)
-
-    def abs(self):
-        return _ops().abs(self)
-
-    def sqrt(self):
-        return _ops().sqrt(self)
-
-    def max(self, axis=(), keepdims=False):
-        return _ops().reduce_max(self, axis, keepdims)
-
-    def sum(self, axis=(), keepdims=False):
-        return _ops().reduce_sum(self, axis, keepdims)
-
-    def mean(self, axis=(), keep_dims=False):
-        return _ops().reduce_mean(self, axis, keep_dims)
+    # Arithmetic, reshaping and reductions (`x + y`, `x.reshape(...)`, `x.sum()`) are added by
+    # cellc.ops.tensor_methods: they are ops, traced like any primitive.
 
     # --- printing ----------------------------------------------------------------------------
 
@@ -189,12 +126,6 @@ class Tensor:
         return (
             f"Tensor(shape={shape}, dtype={self._dtype}, value={separator}{format_values(array)})"
         )
-
-
-def _ops():
-    from . import ops
-
-    return ops.functional
 
 
 def _to_array(data, dtype: mstype.DType | None) -> np.ndarray:

@@ -132,9 +132,10 @@ def compile_command(
         _check_artifact_dtypes(examples)
     command = invocation("compile")
 
-    from cellc.compiler import driver
+    from cellc.compiler.pipeline import CompileOptions, atomic_write, compile_program
+    from cellc.frontend.tracing import trace_program
 
-    options = driver.CompileOptions(
+    options = CompileOptions(
         target=target,
         emit=emit,
         keep_intermediates=keep_intermediates,
@@ -150,10 +151,12 @@ def compile_command(
             fn = resolve_entry(namespace, entry_text, script)
             tensors = example_tensors(fn, examples)
             traced = time.perf_counter()
-            program = driver.trace_program(fn, *tensors)
+            traced_program = trace_program(fn, *tensors)
             progress("trace", time.perf_counter() - traced)
             pipeline_started = time.perf_counter()
-            result = driver.run_pipeline(program, options)
+            result = compile_program(
+                traced_program.program, options, traced_program.parameter_values()
+            )
             pipeline = time.perf_counter() - pipeline_started
         except click.ClickException:
             raise
@@ -170,7 +173,7 @@ def compile_command(
             stream.write(result.stages[emit])
     else:
         path = Path(output or Path(script).with_suffix(".cellc").name)
-        driver._atomic_write(path, result.artifact)
+        atomic_write(path, result.artifact)
     if keep_intermediates is not None:
         _write_command(Path(keep_intermediates), command)
     if verbose:

@@ -5,7 +5,11 @@ Kept apart from `main.py` so that `cellc exec` can raise it without importing ML
 
 from __future__ import annotations
 
+import sys
+
 import click
+
+from cellc.runtime.errors import CellcError
 
 
 class UserError(click.ClickException):
@@ -20,6 +24,20 @@ class UserError(click.ClickException):
     def show(self, file=None) -> None:
         prefix = f"{self.where}: " if self.where else ""
         click.echo(f"{prefix}error: {self.format_message()}", err=True)
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """The one list of exceptions that are the user's to fix, which every command reports as a
+    message without a traceback: cellc's own (`cellc.runtime.errors.CellcError`: shapes,
+    dtypes, unsupported features, bad `ms` IR, bad artifacts), a file that cannot be read or
+    written, and MLIR's parse and verifier errors (counted only once MLIR is loaded: an unloaded
+    module raised nothing)."""
+    types: list[type[BaseException]] = [CellcError, OSError]
+    if "mlir.ir" in sys.modules:
+        from mlir import ir
+
+        types.append(ir.MLIRError)
+    return tuple(types)
 
 
 def debugging() -> bool:

@@ -20,6 +20,8 @@ import sys
 
 import click
 
+from .errors import user_error_types
+
 EPILOG = """\b
 Examples:
   cellc run examples/autograd_mindspore.py
@@ -48,28 +50,6 @@ class ReportedError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(self.format_message(), err=True)
-
-
-def user_error_types() -> tuple[type[BaseException], ...]:
-    """The exception classes that are the user's problem, not cellc's. MLIR's and the `ms`
-    dialect's count only when loaded (an unloaded module raised nothing)."""
-    from cellc.errors import CellcError
-    from cellc.runtime.artifact import ArtifactError
-
-    types: list[type[BaseException]] = [
-        CellcError,
-        ArtifactError,  # a corrupt or mismatched artifact
-        OSError,  # a file that cannot be read or written
-    ]
-    if "cellc.dialects.ms" in sys.modules:
-        from cellc.dialects import ms
-
-        types += [ms.ShapeError, ms.VerificationError]
-    if "mlir.ir" in sys.modules:
-        from mlir import ir
-
-        types.append(ir.MLIRError)
-    return tuple(types)
 
 
 def describe(error: BaseException) -> str:

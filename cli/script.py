@@ -26,7 +26,7 @@ from pathlib import Path
 
 import click
 
-from .errors import UserError
+from .errors import UserError, user_error_types
 
 # The name a script loaded as a module (not run as a program) gets; not "__main__", so that its
 # `if __name__ == "__main__":` block does not run.
@@ -37,6 +37,7 @@ _CELLC_PACKAGES = (
     "cellc",
     "cellc.compiler",
     "cellc.dialects",
+    "cellc.frontend",
     "cellc.runtime",
     "cellc.cli",
     "mlir",
@@ -80,24 +81,6 @@ def load_script(path: Path, echo: bool) -> dict:
 
 
 # --- errors ------------------------------------------------------------------------------------
-
-
-def user_error_types() -> tuple[type[BaseException], ...]:
-    """Exceptions cellc raises for user mistakes: shape/dtype errors, unsupported features, bad
-    IR, bad artifacts. The ones whose modules are not loaded yet cannot have been raised."""
-    from cellc.errors import CellcError
-    from cellc.runtime.artifact import ArtifactError
-
-    types: list[type[BaseException]] = [CellcError, ArtifactError, NotImplementedError, OSError]
-    if "cellc.dialects.ms" in sys.modules:
-        from cellc.dialects import ms
-
-        types += [ms.ShapeError, ms.VerificationError]
-    if "mlir.ir" in sys.modules:
-        from mlir import ir
-
-        types.append(ir.MLIRError)
-    return tuple(types)
 
 
 def failure(error: BaseException, script: Path, command: str) -> click.ClickException:

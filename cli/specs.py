@@ -15,14 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-DTYPES = {
-    "f16": np.float16,
-    "f32": np.float32,
-    "f64": np.float64,
-    "i32": np.int32,
-    "i64": np.int64,
-    "bool": np.bool_,
-}
+from cellc.runtime.dtypes import ELEMENT_TYPES
+
+DTYPES = {t.cli: t.numpy_dtype.type for t in ELEMENT_TYPES}
 
 SYNTAX = (
     "DTYPE[DIMS] such as f32[2,3], f64[3], i32[4] or f32[] (DTYPE one of "

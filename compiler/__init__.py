@@ -1,11 +1,15 @@
-"""cellc.compiler: trace -> ms dialect -> autodiff -> lowering -> artifact.
+"""cellc.compiler: a traced program -> `ms` dialect -> autodiff -> lowering -> artifact.
 
-from cellc.compiler import trace, compile, CompileOptions
-module = trace(net, x, y)                       # the `ms` module
-result = compile(net, x, y, options=CompileOptions(target="cpu", emit="linalg"))
+The compiler receives a traced `Program` (compiler/program.py) from the frontend and never sees
+a Tensor, Parameter or Cell. Its stages are one pipeline (compiler/pipeline.py):
+
+    from cellc.compiler import CompileOptions, compile_program
+    result = compile_program(program, CompileOptions(target="cpu", emit="linalg"), parameters)
+
+To compile a cell, use the frontend: `cellc.frontend.compile(net, x, y, options=...)`.
+Importing this package loads no MLIR; running the pipeline does.
 """
 
-from .driver import CompileOptions, CompileResult, Stage, Target, compile, export
-from .trace import trace
+from .pipeline import CompileOptions, CompileResult, Stage, Target, compile_program
 
-__all__ = ["CompileOptions", "CompileResult", "Stage", "Target", "compile", "export", "trace"]
+__all__ = ["CompileOptions", "CompileResult", "Stage", "Target", "compile_program"]

@@ -9,17 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# element type name (MLIR spelling) -> numpy dtype name
-ELEMENT_TYPES = {
-    "f16": "float16",
-    "f32": "float32",
-    "f64": "float64",
-    "i32": "int32",
-    "i64": "int64",
-    "i1": "bool",
-}
-NUMPY_TO_ELEMENT = {v: k for k, v in ELEMENT_TYPES.items()}
-FLOAT_TYPES = ("f16", "f32", "f64")
+from cellc.runtime.dtypes import BY_ELEMENT, BY_NUMPY
 
 
 @dataclass(frozen=True)
@@ -31,7 +21,7 @@ class TensorSpec:
 
     def __post_init__(self):
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
-        if self.element not in ELEMENT_TYPES:
+        if self.element not in BY_ELEMENT:
             raise ValueError(f"unsupported element type '{self.element}'")
 
     @property
@@ -47,11 +37,18 @@ class TensorSpec:
 
     @property
     def is_float(self) -> bool:
-        return self.element in FLOAT_TYPES
+        return BY_ELEMENT[self.element].is_float
 
     @property
     def numpy_dtype(self) -> str:
-        return ELEMENT_TYPES[self.element]
+        return BY_ELEMENT[self.element].numpy
+
+    @staticmethod
+    def of_array(array) -> TensorSpec:
+        """The spec of a numpy array (ValueError for a dtype cellc does not support)."""
+        if array.dtype.name not in BY_NUMPY:
+            raise ValueError(f"unsupported dtype {array.dtype.name}")
+        return TensorSpec(array.shape, BY_NUMPY[array.dtype.name].element)
 
     def with_shape(self, shape) -> TensorSpec:
         return TensorSpec(tuple(shape), self.element)

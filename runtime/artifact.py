@@ -30,6 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from .dtypes import NUMPY_NAMES
+from .errors import ArtifactError
+
 FORMAT = "cellc-artifact"
 FORMAT_VERSION = 1
 SUPPORTED_FORMAT_VERSIONS = (1,)
@@ -45,14 +48,7 @@ its members here and a loader module in `cellc.runtime.BACKENDS`."""
 # The fixed bytes at the start of every artifact (a zip local header for `mimetype`, stored).
 MAGIC_OFFSET = 30
 
-DTYPES = ("float16", "float32", "float64", "int32", "int64", "bool")
-
-
-class ArtifactError(Exception):
-    """An artifact cannot be used: not an artifact, corrupt, too new, or not for this machine.
-
-    The message names the file and the reason.
-    """
+DTYPES = NUMPY_NAMES  # the manifest spells dtypes as numpy does
 
 
 def parameter_member(index: int) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .artifact import Artifact, describe, frozen_copy
+from .errors import DTypeMismatchError, ShapeMismatchError
 
 
 @dataclass(frozen=True)
@@ -66,22 +67,26 @@ def as_array(value: Any, spec: TensorSpec, what: str) -> np.ndarray:
     if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
         if array.dtype != spec.dtype:
-            raise TypeError(f"{what} expects {spec}, got {describe(array.dtype, array.shape)}")
+            raise DTypeMismatchError(
+                f"{what} expects {spec}, got {describe(array.dtype, array.shape)}"
+            )
     else:
         try:
             array = np.asarray(value)
         except (ValueError, TypeError) as error:
-            raise TypeError(f"{what} expects {spec}, got {type(value).__name__}: {error}") from None
+            raise DTypeMismatchError(
+                f"{what} expects {spec}, got {type(value).__name__}: {error}"
+            ) from None
         if array.dtype.kind not in "biuf" or not np.can_cast(
             array.dtype, spec.dtype, casting="same_kind"
         ):
-            raise TypeError(
+            raise DTypeMismatchError(
                 f"{what} expects {spec}, got a {type(value).__name__} of "
                 f"{describe(array.dtype, array.shape)}"
             )
         array = array.astype(spec.dtype)
     if array.shape != spec.shape:
-        raise ValueError(f"{what} expects {spec}, got {describe(array.dtype, array.shape)}")
+        raise ShapeMismatchError(f"{what} expects {spec}, got {describe(array.dtype, array.shape)}")
     return np.require(array, requirements="CA")
 
 

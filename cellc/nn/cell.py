@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from cellc import _tracing
+from cellc.calling import as_tensors, run_function
+from cellc.errors import UnsupportedError
+from cellc.frontend import tracing
+from cellc.frontend.compiled import compiled_program
 from cellc.parameter import Parameter, ParameterTuple
 
 _BODY_NAMES = ("construct", "call", "forward")
@@ -124,21 +127,19 @@ class Cell:
             method = getattr(type(self), name, None)
             if method is not None and method is not getattr(Cell, name, None):
                 return getattr(self, name)
-        raise NotImplementedError(f"{type(self).__name__} defines none of {', '.join(_BODY_NAMES)}")
+        raise UnsupportedError(f"{type(self).__name__} defines none of {', '.join(_BODY_NAMES)}")
 
     def __call__(self, *args, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: keyword arguments are not supported")
-        if _tracing.current() is not None:
+        if tracing.current() is not None:
             return self._body()(*args)
         return run_function(self, args)
 
     def compile(self, *args, target: str = "cpu"):
         """Compiles for these example arguments (MindSpore's `Cell.compile`) and returns the
         compiled program; calling the cell compiles on first use anyway."""
-        from cellc.compiler.driver import compiled_program
-
-        return compiled_program(self, args, target=target)
+        return compiled_program(self, as_tensors(args), target=target)
 
     def __repr__(self) -> str:
         cells = self.__dict__.get("_cells", {})
@@ -148,13 +149,6 @@ class Cell:
 
 class Module(Cell):
     """LuoJiaNET's name for Cell; its body is `call` or `forward` (or `construct`)."""
-
-
-def run_function(fn, args):
-    """Compiles `fn` (a cell or a GradOperation function) for `args` and runs it."""
-    from cellc.compiler.driver import run
-
-    return run(fn, args)
 
 
 class SequentialCell(Cell):

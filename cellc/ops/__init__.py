@@ -1,6 +1,6 @@
 """cellc.ops: MindSpore's operator primitives, `stop_gradient` and `GradOperation`."""
 
-from . import functional
+from . import functional, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
 from .functional import stop_gradient
 from .grad import GradOperation
 from .primitives import (

@@ -11,61 +11,22 @@ import builtins
 
 import numpy as np
 
-from cellc import _tracing
 from cellc import dtype as mstype
+from cellc.dialects import ms_ops
+from cellc.dialects.types import TensorSpec
 from cellc.errors import DTypeMismatchError
+from cellc.frontend import eager, tracing
+from cellc.runtime.dtypes import promotion_rank
 from cellc.tensor import Tensor
 
 
-def _eager_relu_grad(dy, x):
-    return dy * (x > 0)
-
-
-# numpy evaluation of each op outside a trace (attrs as keyword arguments)
-_EAGER = {
-    "ms.add": lambda a, b: a + b,
-    "ms.sub": lambda a, b: a - b,
-    "ms.mul": lambda a, b: a * b,
-    "ms.div": lambda a, b: a / b,
-    "ms.neg": lambda x: -x,
-    "ms.relu": lambda x: np.maximum(x, 0).astype(x.dtype),
-    "ms.relu_grad": _eager_relu_grad,
-    "ms.exp": np.exp,
-    "ms.log": np.log,
-    "ms.tanh": np.tanh,
-    "ms.sigmoid": lambda x: (1 / (1 + np.exp(-x))).astype(x.dtype),
-    "ms.maximum": np.maximum,
-    "ms.minimum": np.minimum,
-    "ms.sqrt": np.sqrt,
-    "ms.sin": np.sin,
-    "ms.cos": np.cos,
-    "ms.abs": np.abs,
-    "ms.sign": np.sign,
-    "ms.stop_gradient": lambda x: x,
-    "ms.matmul": lambda a, b, transpose_a, transpose_b: (
-        (a.T if transpose_a else a) @ (b.T if transpose_b else b)
-    ),
-    "ms.reduce_sum": lambda x, axes, keep_dims: np.sum(x, axis=tuple(axes), keepdims=keep_dims),
-    "ms.reduce_max": lambda x, axes, keep_dims: np.max(x, axis=tuple(axes), keepdims=keep_dims),
-    "ms.cast": lambda x, result: x.astype(result.numpy_dtype),
-    "ms.transpose": lambda x, perm: np.transpose(x, perm),
-    "ms.reshape": lambda x, result: np.reshape(x, result.shape),
-    "ms.broadcast_to": lambda x, result: np.broadcast_to(x, result.shape).copy(),
-}
-
-
-def apply(primitive: str, op: str, operands: list, **attrs) -> Tensor:
-    """Applies `op` (an `ms` op name) to Tensors; `primitive` is the name used in errors."""
-    tracer = _tracing.current()
+def apply(primitive: str, op: type[ms_ops.Op], operands: list[Tensor], **attrs) -> Tensor:
+    """Applies `op` to Tensors: recorded when a cell is traced, evaluated at once otherwise.
+    `primitive` is MindSpore's name for it, used in errors."""
+    tracer = tracing.current()
     if tracer is not None:
-        values = [tracer.value_of(t) for t in operands]
-        return Tensor(_symbol=tracer.record(primitive, op, values, attrs))
-    from cellc.compiler.trace import check_eager
-
-    (result_spec,) = check_eager(primitive, op, operands, attrs)
-    arrays = [t.asnumpy() for t in operands]
-    result = np.asarray(_EAGER[op](*arrays, **attrs))
-    return Tensor(result.astype(result_spec.numpy_dtype, copy=False))
+        return Tensor(_symbol=tracer.record(primitive, op, operands, attrs))
+    return Tensor(eager.evaluate(primitive, op, [t.asnumpy() for t in operands], attrs))
 
 
 def check_bool_flag(primitive: str, flag: str, value) -> None:
@@ -92,17 +53,12 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     raise TypeError(f"expected a Tensor or a number, got {type(value).__name__}")
 
 
-# MindSpore's implicit promotion order for binary arithmetic: the operand of lower rank is cast
-# to the other's dtype (bool < int32 < int64 < float16 < float32 < float64; an integer with a
-# float gives the float type).
-_PROMOTION_RANK = {"i1": 0, "i32": 1, "i64": 2, "f16": 3, "f32": 4, "f64": 5}
-
-
 def promote(lhs: Tensor, rhs: Tensor) -> tuple[Tensor, Tensor]:
-    """The two operands with a common dtype: the lower one is cast (an `ms.cast` when traced)."""
+    """The two operands with a common dtype: the lower one in MindSpore's promotion order
+    (`cellc.runtime.dtypes`) is cast (an `ms.cast` when traced)."""
     if lhs.dtype is rhs.dtype:
         return lhs, rhs
-    if _PROMOTION_RANK[lhs.dtype.element] < _PROMOTION_RANK[rhs.dtype.element]:
+    if promotion_rank(lhs.dtype.element) < promotion_rank(rhs.dtype.element):
         return cast(lhs, rhs.dtype), rhs
     return lhs, cast(rhs, lhs.dtype)
 
@@ -123,90 +79,90 @@ def cast(x, dtype: mstype.DType) -> Tensor:
     x = as_tensor(x)
     if x.dtype is dtype:
         return x
-    return apply("Cast", "ms.cast", [x], result=_spec_like(x, x.shape, dtype))
+    return apply("Cast", ms_ops.CastOp, [x], result=_spec_like(x, x.shape, dtype))
 
 
 def add(lhs, rhs):
-    return _binary("Add", "ms.add", lhs, rhs)
+    return _binary("Add", ms_ops.AddOp, lhs, rhs)
 
 
 def sub(lhs, rhs):
-    return _binary("Sub", "ms.sub", lhs, rhs)
+    return _binary("Sub", ms_ops.SubOp, lhs, rhs)
 
 
 def mul(lhs, rhs):
-    return _binary("Mul", "ms.mul", lhs, rhs)
+    return _binary("Mul", ms_ops.MulOp, lhs, rhs)
 
 
 def div(lhs, rhs):
-    return _binary("Div", "ms.div", lhs, rhs)
+    return _binary("Div", ms_ops.DivOp, lhs, rhs)
 
 
 def maximum(lhs, rhs):
     """The elementwise maximum, numpy broadcasting (MindSpore's `Maximum`)."""
-    return _binary("Maximum", "ms.maximum", lhs, rhs)
+    return _binary("Maximum", ms_ops.MaximumOp, lhs, rhs)
 
 
 def minimum(lhs, rhs):
     """The elementwise minimum, numpy broadcasting (MindSpore's `Minimum`)."""
-    return _binary("Minimum", "ms.minimum", lhs, rhs)
+    return _binary("Minimum", ms_ops.MinimumOp, lhs, rhs)
 
 
 def neg(x):
-    return apply("Neg", "ms.neg", [as_tensor(x)])
+    return apply("Neg", ms_ops.NegOp, [as_tensor(x)])
 
 
 def relu(x):
-    return apply("ReLU", "ms.relu", [as_tensor(x)])
+    return apply("ReLU", ms_ops.ReluOp, [as_tensor(x)])
 
 
 def exp(x):
-    return apply("Exp", "ms.exp", [as_tensor(x)])
+    return apply("Exp", ms_ops.ExpOp, [as_tensor(x)])
 
 
 def log(x):
-    return apply("Log", "ms.log", [as_tensor(x)])
+    return apply("Log", ms_ops.LogOp, [as_tensor(x)])
 
 
 def tanh(x):
-    return apply("Tanh", "ms.tanh", [as_tensor(x)])
+    return apply("Tanh", ms_ops.TanhOp, [as_tensor(x)])
 
 
 def sigmoid(x):
-    return apply("Sigmoid", "ms.sigmoid", [as_tensor(x)])
+    return apply("Sigmoid", ms_ops.SigmoidOp, [as_tensor(x)])
 
 
 def sqrt(x):
-    return apply("Sqrt", "ms.sqrt", [as_tensor(x)])
+    return apply("Sqrt", ms_ops.SqrtOp, [as_tensor(x)])
 
 
 def sin(x):
-    return apply("Sin", "ms.sin", [as_tensor(x)])
+    return apply("Sin", ms_ops.SinOp, [as_tensor(x)])
 
 
 def cos(x):
-    return apply("Cos", "ms.cos", [as_tensor(x)])
+    return apply("Cos", ms_ops.CosOp, [as_tensor(x)])
 
 
 def abs(x):  # MindSpore's name; this module uses `builtins.abs` for the builtin
-    return apply("Abs", "ms.abs", [as_tensor(x)])
+    return apply("Abs", ms_ops.AbsOp, [as_tensor(x)])
 
 
 def sign(x):
-    return apply("Sign", "ms.sign", [as_tensor(x)])
+    return apply("Sign", ms_ops.SignOp, [as_tensor(x)])
 
 
 def stop_gradient(x):
     """The identity, whose gradient is zero (MindSpore's `ops.stop_gradient`)."""
     if isinstance(x, (tuple, list)):
         return type(x)(stop_gradient(item) for item in x)
-    return apply("stop_gradient", "ms.stop_gradient", [as_tensor(x)])
+    return apply("stop_gradient", ms_ops.StopGradientOp, [as_tensor(x)])
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False):
     return apply(
         "MatMul",
-        "ms.matmul",
+        ms_ops.MatMulOp,
         [as_tensor(a), as_tensor(b)],
         transpose_a=bool(transpose_a),
         transpose_b=bool(transpose_b),
@@ -231,21 +187,21 @@ def normalize_axes(primitive: str, axis, rank: int) -> tuple[int, ...]:
 def reduce_sum(x, axis=(), keep_dims=False):
     x = as_tensor(x)
     axes = normalize_axes("ReduceSum", axis, x.ndim)
-    return apply("ReduceSum", "ms.reduce_sum", [x], axes=axes, keep_dims=bool(keep_dims))
+    return apply("ReduceSum", ms_ops.ReduceSumOp, [x], axes=axes, keep_dims=bool(keep_dims))
 
 
 def reduce_mean(x, axis=(), keep_dims=False):
     x = as_tensor(x)
     axes = normalize_axes("ReduceMean", axis, x.ndim)
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    total = apply("ReduceMean", "ms.reduce_sum", [x], axes=axes, keep_dims=bool(keep_dims))
+    total = apply("ReduceMean", ms_ops.ReduceSumOp, [x], axes=axes, keep_dims=bool(keep_dims))
     return mul(total, 1.0 / count) if count else total
 
 
 def reduce_max(x, axis=(), keep_dims=False):
     x = as_tensor(x)
     axes = normalize_axes("ReduceMax", axis, x.ndim)
-    return apply("ReduceMax", "ms.reduce_max", [x], axes=axes, keep_dims=bool(keep_dims))
+    return apply("ReduceMax", ms_ops.ReduceMaxOp, [x], axes=axes, keep_dims=bool(keep_dims))
 
 
 def softmax(x, axis=-1):
@@ -290,8 +246,6 @@ def _require_float(primitive: str, x: Tensor):
 
 
 def _spec_like(x: Tensor, shape, dtype: mstype.DType | None = None):
-    from cellc.dialects.types import TensorSpec  # (not at import: cellc.dialects loads MLIR)
-
     return TensorSpec(tuple(shape), (dtype or x.dtype).element)
 
 
@@ -305,19 +259,19 @@ def reshape(x, shape):
         if known == 0 or x.size % known:
             raise ValueError(f"For 'Reshape', cannot reshape {x.shape} to {shape}")
         shape = tuple(x.size // known if d == -1 else d for d in shape)
-    return apply("Reshape", "ms.reshape", [x], result=_spec_like(x, shape))
+    return apply("Reshape", ms_ops.ReshapeOp, [x], result=_spec_like(x, shape))
 
 
 def broadcast_to(x, shape):
     x = as_tensor(x)
     shape = tuple(int(d) for d in shape)
     shape = tuple(x.shape[i - (len(shape) - x.ndim)] if d == -1 else d for i, d in enumerate(shape))
-    return apply("BroadcastTo", "ms.broadcast_to", [x], result=_spec_like(x, shape))
+    return apply("BroadcastTo", ms_ops.BroadcastToOp, [x], result=_spec_like(x, shape))
 
 
 def transpose(x, perm):
     x = as_tensor(x)
-    return apply("Transpose", "ms.transpose", [x], perm=tuple(int(p) for p in perm))
+    return apply("Transpose", ms_ops.TransposeOp, [x], perm=tuple(int(p) for p in perm))
 
 
 def expand_dims(x, axis: int):

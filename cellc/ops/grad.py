@@ -3,8 +3,11 @@ compiler's autodiff pass expands; the return structure follows MindSpore exactly
 
 from __future__ import annotations
 
-from cellc import _tracing
+from cellc.calling import run_function
+from cellc.frontend import grad as frontend_grad
+from cellc.frontend import tracing
 from cellc.parameter import Parameter, ParameterTuple
+from cellc.tensor import Tensor
 
 from .functional import check_bool_flag
 
@@ -73,15 +76,18 @@ class GradFunction:
         return list(self.weights)
 
     def __call__(self, *args):
-        tracer = _tracing.current()
+        tracer = tracing.current()
         if tracer is None:
-            from cellc.nn.cell import run_function
-
             return run_function(self, args)
-        from cellc.compiler.gradient import record_grad
-
-        return record_grad(tracer, self, args)
+        return _as_tensors(frontend_grad.record_grad(tracer, self, args))
 
     @property
     def returns_single_weight(self) -> bool:
         return isinstance(self.weights, Parameter)
+
+
+def _as_tensors(values):
+    """Traced values, nested in tuples, as symbolic Tensors nested the same way."""
+    if isinstance(values, tuple):
+        return tuple(_as_tensors(v) for v in values)
+    return Tensor(_symbol=values)

@@ -21,6 +21,7 @@ from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
 from cellc.compiler import pass_pipelines
+from cellc.runtime.cpu_levels import VECTOR_BITS
 
 from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
@@ -107,8 +108,6 @@ module attributes {transform.with_named_sequence} {
 }
 """
 
-# SIMD register width (bits) of the -mcpu levels; anything else is assumed to be SSE-sized.
-_VECTOR_BITS = {"x86-64-v3": 256, "x86-64-v4": 512, "native": 256}
 _MICRO_KERNEL_ROWS = 6
 _TILE_TAG = "cellc.register_tile"
 
@@ -137,7 +136,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     place, its rows would be strided gathers), then every linalg.matmul is tiled, peeled and
     vectorized by MATMUL_SCHEDULE. Other ops are left as they are."""
     _materialize_transposed_rhs(module)
-    lanes_bits = _VECTOR_BITS.get(cpu, 128)
+    lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
     with module.context:
         element_bits = _tag_matmuls(module)
     for bits in sorted(element_bits):

@@ -19,28 +19,12 @@ from mlir.dialects import llvm
 
 from cellc.compiler import pass_pipelines
 from cellc.compiler.toolchain import host_triple, tool
+from cellc.runtime.cpu_levels import host_cpu_level
 
 from .ms_to_linalg import LoweringError
 
-
-def _host_cpu_level() -> str:
-    """The best x86-64 level this machine has: x86-64-v4 (AVX-512: 16-wide f32 vectors),
-    x86-64-v3 (AVX2, FMA: 8-wide), else x86-64-v2 (SSE4.2, any x86-64 CPU since ~2009). The
-    manifest records the level's CPU features and the runtime refuses the artifact on a CPU
-    without them; CELLC_CPU overrides (e.g. CELLC_CPU=x86-64-v2 for portable artifacts)."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = next((line.split() for line in cpuinfo if line.startswith("flags")), [])
-    except OSError:
-        return "x86-64-v2"
-    v3 = {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
-    v4 = v3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
-    if v4 <= set(flags):
-        return "x86-64-v4"
-    return "x86-64-v3" if v3 <= set(flags) else "x86-64-v2"
-
-
-DEFAULT_CPU = os.environ.get("CELLC_CPU") or _host_cpu_level()
+# The x86-64 level the code targets (CELLC_CPU overrides; see cellc.runtime.cpu_levels).
+DEFAULT_CPU = host_cpu_level()
 
 # Whether a multiply and an add may fuse into one FMA (one rounding instead of two). "off" is
 # the default: results are then the same on every CPU level, and they reproduce MindSpore's

@@ -9,7 +9,7 @@ import textwrap
 import numpy as np
 
 from cellc import Tensor, nn
-from cellc.compiler import driver
+from cellc.frontend import compiled
 
 SCRIPT = textwrap.dedent(
     """
@@ -18,12 +18,12 @@ SCRIPT = textwrap.dedent(
     import cellc.nn as nn
     import cellc.ops as ops
     from cellc import Tensor
-    from cellc.compiler import driver
+    from cellc.frontend import compiled
 
     if "--no-compile" in sys.argv:
         def refuse(*args, **kwargs):
             raise SystemExit("the pipeline ran although the disk cache holds the artifact")
-        driver.run_pipeline = refuse
+        compiled.compile_program = refuse
 
     class Net(nn.Cell):
         def construct(self, x, y):
@@ -74,13 +74,13 @@ class Scale(nn.Cell):
 
 def test_memory_cache_compiles_once_per_signature(monkeypatch):
     calls = []
-    real = driver._compile_cached
+    real = compiled._compile_cached
 
     def counting(*args, **kwargs):
         calls.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(driver, "_compile_cached", counting)
+    monkeypatch.setattr(compiled, "_compile_cached", counting)
     cell = Scale()
     for _ in range(3):
         cell(Tensor(np.ones(3, np.float32)))

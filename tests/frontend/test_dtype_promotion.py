@@ -7,7 +7,7 @@ import pytest
 
 from cellc import Tensor, nn, ops
 from cellc import dtype as mstype
-from cellc.compiler import trace
+from cellc.frontend import trace
 
 F = ops.functional
 

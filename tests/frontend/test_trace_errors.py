@@ -6,7 +6,7 @@ import pytest
 
 from cellc import Tensor, nn, ops
 from cellc import dtype as mstype
-from cellc.compiler import trace
+from cellc.frontend import trace
 
 
 class BadMatMul(nn.Cell):
@@ -68,14 +68,15 @@ def test_eager_primitive_error_names_the_line():
 def test_error_comes_before_any_mlir_is_built(monkeypatch):
     import importlib
 
-    trace_module = importlib.import_module("cellc.compiler.trace")
+    program_module = importlib.import_module("cellc.compiler.program")
+    tracing = importlib.import_module("cellc.frontend.tracing")
 
     def no_mlir(*args, **kwargs):
         raise AssertionError("MLIR was built")
 
-    monkeypatch.setattr(trace_module, "emit_module", no_mlir)
+    monkeypatch.setattr(program_module, "emit_module", no_mlir)
     with pytest.raises(ValueError):
-        trace_module.trace_program(
+        tracing.trace_program(
             BadMatMul(),
             Tensor(np.ones((2, 3), mstype.float32.numpy)),
             Tensor(np.ones((4, 3), np.float32)),

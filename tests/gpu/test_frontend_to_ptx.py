@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cellc import Parameter, ParameterTuple, Tensor, nn, ops
-from cellc.compiler import CompileOptions, compile
 from cellc.compiler.lowering.gpu_to_nvvm import find_ptxas
+from cellc.frontend import CompileOptions, compile
 
 PTXAS = find_ptxas()
 needs_ptxas = pytest.mark.skipif(PTXAS is None, reason="ptxas (CUDA toolkit) is not installed")

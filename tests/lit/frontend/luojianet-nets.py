@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from cellc import compat
-from cellc.compiler import trace
+from cellc.frontend import trace
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "autograd_luojianet.py"
 

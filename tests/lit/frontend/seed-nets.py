@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from cellc import compat
-from cellc.compiler import trace
+from cellc.frontend import trace
 
 SEEDS = Path(__file__).resolve().parents[3].parent / "shared" / "seeds"
 MARKDOWN = SEEDS / "000_5f45188c2df3d7b3.txt"

@@ -1,0 +1,105 @@
+"""The artifact manifest: what an entry takes and returns, and what each gradient means.
+
+`build_manifest` reads the traced signature (the entry's input names and output nesting, the
+program's weights) and the `ms` module before autodiff (which outputs come from `ms.grad`, with
+which flags, against which callee arguments). The container and its checks are the runtime's
+(`cellc.runtime.artifact`); this is the one place the compiler writes a manifest.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+
+from cellc.dialects import ms
+
+from .program import Program, structure_json
+
+
+def build_manifest(program: Program, module: ir.Module, target: dict) -> dict:
+    """The manifest of `program`, whose `ms` module (ms.grad not yet expanded) is `module`."""
+    entry = _entry_function(module)
+    names = program.input_names
+    block = entry.regions[0].blocks[0]
+    num_inputs = len(program.entry.inputs)
+    inputs = list(block.arguments)[:num_inputs]
+    outputs = list(block.operations)[-1].operands
+    grads = [op.operation for op in block.operations if op.operation.name == ms.GradOp.name]
+    symbols = _symbols(module)
+    entry_manifest = {
+        "name": program.entry.name,
+        "symbol": program.entry.name,
+        "inputs": [{"name": name, **_spec_json(v)} for name, v in zip(names, inputs)],
+        "weights": [weight.name for weight in program.weights],
+        "outputs": [
+            {**_spec_json(value), "meaning": _meaning(value, index, inputs, names, symbols)}
+            for index, value in enumerate(outputs)
+        ],
+        "structure": structure_json(program.entry.output_structure),
+        "gradient": _gradient_json(grads[0], inputs, names, symbols) if len(grads) == 1 else None,
+    }
+    return {
+        "target": target,
+        "entries": [entry_manifest],
+        "parameters": [
+            {"name": w.name, "shape": list(w.spec.shape), "dtype": w.spec.numpy_dtype}
+            for w in program.weights
+        ],
+    }
+
+
+def _entry_function(module: ir.Module) -> ir.Operation:
+    for op in module.body.operations:
+        if ms.ENTRY_ATTR in op.attributes:
+            return op.operation
+    raise ValueError(f"the module has no function marked {ms.ENTRY_ATTR}")
+
+
+def _symbols(module: ir.Module) -> dict[str, ir.Operation]:
+    return {
+        ir.StringAttr(op.attributes["sym_name"]).value: op.operation
+        for op in module.body.operations
+        if "sym_name" in op.attributes
+    }
+
+
+def _spec_json(value: ir.Value) -> dict:
+    spec = ms.spec_of(value)
+    return {"shape": list(spec.shape), "dtype": spec.numpy_dtype}
+
+
+def _input_name(value: ir.Value, inputs: list[ir.Value], names: list[str]) -> str | None:
+    """The entry input's name when `value` is one of the entry's inputs."""
+    for name, argument in zip(names, inputs):
+        if argument == value:
+            return name
+    return None
+
+
+def _meaning(value: ir.Value, index: int, inputs, names, symbols) -> str:
+    owner = value.owner
+    if isinstance(owner, ir.Block) or owner.name != ms.GradOp.name:
+        return f"output {index}"
+    grad = owner.operation
+    callee = symbols[ms.GradOp.read_attributes(grad)["callee"]]
+    callee_inputs = ms.num_callee_inputs(callee)
+    position = ms.GradOp.mode(grad).wrt(callee_inputs)[ir.OpResult(value).result_number]
+    if position < callee_inputs:
+        label = _input_name(grad.operands[position], inputs, names)
+        return f"d/d input {position}" + (f" ({label})" if label else "")
+    return f"d/d Parameter {ms.weight_names(callee)[position]}"
+
+
+def _gradient_json(grad: ir.Operation, inputs, names, symbols) -> dict:
+    mode = ms.GradOp.mode(grad)
+    callee = symbols[ms.GradOp.read_attributes(grad)["callee"]]
+    num_args = len(ms.weight_names(callee))
+    sensitivity = [
+        {"input": _input_name(value, inputs, names), **_spec_json(value)}
+        for value in list(grad.operands)[num_args:]
+    ]
+    return {
+        "get_all": mode.get_all,
+        "get_by_list": mode.get_by_list,
+        "sens_param": mode.sens_param,
+        "sensitivity": sensitivity,
+    }

