@@ -2,17 +2,8 @@
 
 The container is described in `cellc.runtime.artifact` (the reader lives with the runtime, so
 that both sides share one definition of the member names and the checksum). This module adds
-the writer and a typed manifest builder:
+the writer; the manifest itself comes from `compiler/manifest.py`:
 
-    manifest = Manifest(
-        target=Target.cpu(triple="x86_64-unknown-linux-gnu", cpu_features=["avx2", "fma"]),
-        entries=[EntryPoint(
-            name="GradNetWrtX", symbol="GradNetWrtX",
-            inputs=[TensorSig("x", (2, 3)), TensorSig("y", (3, 3))], weights=["z"],
-            outputs=[OutputSig((2, 3), meaning="d/d input 0 (x)")],
-            structure={"tensor": 0},
-            gradient=Gradient(get_all=False, get_by_list=False, sens_param=False))],
-        parameters=[TensorSig("z", (1,))])
     write_artifact("model.cellc", manifest, so_bytes, {"z": z_value})
 """
 
@@ -23,8 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -41,114 +31,12 @@ from cellc.runtime.artifact import (
     MIMETYPE_MEMBER,
     ArtifactError,
     checksum_of,
-    cpuinfo_flags_from_llvm_features,
     parameter_member,
     validate_manifest,
 )
 
 # A fixed timestamp makes artifacts byte-for-byte reproducible.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-@dataclass(frozen=True)
-class TensorSig:
-    """A named input or parameter: `{name, shape, dtype}`."""
-
-    name: str
-    shape: Sequence[int]
-    dtype: str = "float32"
-
-
-@dataclass(frozen=True)
-class OutputSig:
-    """An output: `{shape, dtype, meaning}`, meaning e.g. "d/d input 0 (x)", "output 0"."""
-
-    shape: Sequence[int]
-    dtype: str = "float32"
-    meaning: str = ""
-
-
-@dataclass(frozen=True)
-class SensitivitySig:
-    shape: Sequence[int]
-    dtype: str = "float32"
-
-
-@dataclass(frozen=True)
-class Gradient:
-    """How an entry came from GradOperation; `sensitivity` lists the trailing sens inputs."""
-
-    get_all: bool = False
-    get_by_list: bool = False
-    sens_param: bool = False
-    sensitivity: Sequence[SensitivitySig] = ()
-
-
-@dataclass(frozen=True)
-class EntryPoint:
-    """One exported function. `structure` nests outputs: {"tensor": i} | {"tuple": [...]}."""
-
-    name: str
-    symbol: str
-    inputs: Sequence[TensorSig]
-    weights: Sequence[str]
-    outputs: Sequence[OutputSig]
-    structure: Mapping[str, Any]
-    gradient: Gradient | None = None
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the code runs on. cpu_features are /proc/cpuinfo flag names."""
-
-    kind: str
-    triple: str
-    cpu_features: Sequence[str] = ()
-    chip: str | None = None  # cuda: "sm_90"
-    ptx_version: str | None = None  # cuda: "8.0"
-
-    @classmethod
-    def cpu(cls, triple: str, cpu_features: Sequence[str] = (), llvm_features: str = ""):
-        """A CPU target; `llvm_features` ("+avx2,+fma", llc's -mattr) is converted to flags."""
-        flags = set(cpu_features) | set(cpuinfo_flags_from_llvm_features(llvm_features))
-        return cls(kind="cpu", triple=triple, cpu_features=sorted(flags))
-
-
-@dataclass(frozen=True)
-class Manifest:
-    target: Target
-    entries: Sequence[EntryPoint]
-    parameters: Sequence[TensorSig] = ()
-    cellc_version: str | None = None  # filled by write_artifact when None
-    llvm_version: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """The manifest as the plain JSON object the artifact stores."""
-        target = {k: v for k, v in asdict(self.target).items() if v is not None}
-        target["cpu_features"] = list(self.target.cpu_features)
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "target": target,
-            "entries": [_plain(asdict(entry)) for entry in self.entries],
-            "parameters": [_plain(asdict(parameter)) for parameter in self.parameters],
-            **self.extra,
-        }
-        if self.cellc_version is not None:
-            manifest["cellc_version"] = self.cellc_version
-        if self.llvm_version is not None:
-            manifest["llvm_version"] = self.llvm_version
-        return manifest
-
-
-def _plain(value: Any) -> Any:
-    """Tuples -> lists, recursively, so the JSON does not depend on how the caller built it."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def _distribution_version(name: str) -> str:
@@ -166,7 +54,7 @@ def default_llvm_version() -> str:
 
 def write_artifact(
     path: str | os.PathLike,
-    manifest: Manifest | Mapping[str, Any],
+    manifest: Mapping[str, Any],
     code: bytes,
     parameters: Mapping[str, np.ndarray],
     extra_members: Mapping[str, bytes] | None = None,
@@ -179,7 +67,7 @@ def write_artifact(
     so a reader never sees half an artifact. `extra_members` is for targets whose code is more
     than one member (cuda: PTX + launch plan).
     """
-    manifest = dict(manifest.to_json() if isinstance(manifest, Manifest) else _plain(manifest))
+    manifest = json.loads(json.dumps(manifest))  # a copy, tuples as lists
     manifest.setdefault("format", FORMAT)
     manifest.setdefault("format_version", FORMAT_VERSION)
     manifest.setdefault("cellc_version", _distribution_version("cellc"))

@@ -30,7 +30,8 @@ import numpy as np
 from cellc.runtime.cpu_levels import cpu_features
 from cellc.runtime.errors import CellcError
 
-from .program import Program
+from .package import write_artifact
+from .program import Program, emit_module
 
 
 class Target(enum.Enum):
@@ -163,7 +164,6 @@ def compile_program(
     from . import manifest as manifests
     from .lowering import emit_shared_library, lower_linalg_to_gpu, lower_linalg_to_llvm
     from .passes import run_pass_pipeline
-    from .program import emit_module
 
     result = CompileResult()
     stages = _Recorder(options, result)
@@ -231,8 +231,6 @@ def _write_reproducer(folder: Path) -> None:
 
 
 def _package(manifest: dict, code: dict[str, bytes], parameters) -> bytes:
-    from .package import write_artifact
-
     main, *extra = code.items()
     with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
         path = Path(tmp) / "model.cellc"

@@ -15,14 +15,14 @@ import importlib
 from pathlib import Path
 
 from .artifact import ArtifactError, read_artifact
-from .module import Entry, Module, TensorSpec
+from .module import Entry, Module, Slot
 
 __all__ = [
     "BACKENDS",
     "ArtifactError",
     "Entry",
     "Module",
-    "TensorSpec",
+    "Slot",
     "cmake_dir",
     "include_dir",
     "load",

@@ -12,10 +12,13 @@ copy), outputs are copied back. Imports neither mlir nor cellc.compiler.
 from __future__ import annotations
 
 import ctypes
+import json
+import threading
 
 import numpy as np
 
 from .artifact import ArtifactError
+from .module import Entry, Module
 
 
 class CudaUnavailableError(ArtifactError, RuntimeError):
@@ -261,11 +264,6 @@ PLAN_MEMBER = "plan.json"
 
 def load(artifact):
     """Binds a CUDA artifact: loads its cubin (or, failing that, its PTX) on device 0."""
-    import json
-    import threading
-
-    from .module import Entry, Module
-
     ok, reason = cuda_available()
     if not ok:
         raise CudaUnavailableError(

@@ -20,8 +20,9 @@ from .errors import DTypeMismatchError, ShapeMismatchError
 
 
 @dataclass(frozen=True)
-class TensorSpec:
-    """One input, output, sensitivity or parameter of the manifest."""
+class Slot:
+    """One input, output, sensitivity or parameter of an entry, as the manifest describes it:
+    its name, shape, numpy dtype and (for outputs) what it means."""
 
     name: str
     shape: tuple[int, ...]
@@ -29,7 +30,7 @@ class TensorSpec:
     meaning: str = ""
 
     @classmethod
-    def from_manifest(cls, spec: Mapping[str, Any], name: str = "") -> TensorSpec:
+    def from_manifest(cls, spec: Mapping[str, Any], name: str = "") -> Slot:
         return cls(
             name=spec.get("name", name),
             shape=tuple(spec["shape"]),
@@ -54,7 +55,7 @@ def build_structure(structure: Mapping[str, Any]) -> Callable[[list], Any]:
     return lambda outputs: tuple(child(outputs) for child in children)
 
 
-def as_array(value: Any, spec: TensorSpec, what: str) -> np.ndarray:
+def as_array(value: Any, spec: Slot, what: str) -> np.ndarray:
     """`value` as a C-contiguous aligned array of exactly `spec`'s dtype and shape.
 
     numpy arrays and cellc Tensors (anything with `.asnumpy()`) must already have the right
@@ -97,10 +98,10 @@ class Entry:
         self.module = module
         self.name: str = manifest["name"]
         self.symbol: str = manifest["symbol"]
-        self.inputs = tuple(TensorSpec.from_manifest(spec) for spec in manifest["inputs"])
+        self.inputs = tuple(Slot.from_manifest(spec) for spec in manifest["inputs"])
         self.weights: tuple[str, ...] = tuple(manifest["weights"])
         self.outputs = tuple(
-            TensorSpec.from_manifest(spec, name=f"output {i}")
+            Slot.from_manifest(spec, name=f"output {i}")
             for i, spec in enumerate(manifest["outputs"])
         )
         self.structure: Mapping[str, Any] = manifest["structure"]
@@ -141,7 +142,7 @@ class Module:
         self.path = artifact.path
         self.manifest: Mapping[str, Any] = artifact.manifest
         self._parameter_specs = {
-            spec["name"]: TensorSpec.from_manifest(spec) for spec in artifact.manifest["parameters"]
+            spec["name"]: Slot.from_manifest(spec) for spec in artifact.manifest["parameters"]
         }
         self._parameters: dict[str, np.ndarray] = dict(artifact.parameters)
         entries = {spec["name"]: make_entry(self, spec) for spec in artifact.manifest["entries"]}

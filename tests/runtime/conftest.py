@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from cellc.compiler.package import (
+from manifests import (
     EntryPoint,
     Gradient,
     Manifest,
@@ -20,8 +19,9 @@ from cellc.compiler.package import (
     SensitivitySig,
     Target,
     TensorSig,
-    write_artifact,
 )
+
+from cellc.compiler.package import write_artifact
 
 HERE = Path(__file__).parent
 HOST_TRIPLE = f"{platform.machine()}-unknown-linux-gnu"
@@ -116,7 +116,7 @@ def make_artifact(tmp_path, seed_library):
             parameters=[TensorSig("z", (1,))],
         )
         path = tmp_path / name
-        write_artifact(path, manifest, seed_library, {"z": z})
+        write_artifact(path, manifest.to_json(), seed_library, {"z": z})
         return path
 
     return make

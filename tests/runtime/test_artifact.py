@@ -8,8 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import HOST_TRIPLE, SEED_Z
+from manifests import Target
 
-from cellc.compiler.package import Target, write_artifact
+from cellc.compiler.package import write_artifact
 from cellc.runtime import ArtifactError, load
 from cellc.runtime.artifact import (
     MIMETYPE,

@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import HOST_TRIPLE, SEED_X, SEED_Y, parse_outputs, run_program
+from manifests import Target
 
 from cellc import runtime
-from cellc.compiler.package import Target
 
 
 def flatten(value) -> list[np.ndarray]:
