@@ -4,7 +4,7 @@ The script is loaded as a module (the compat aliases installed, `__name__` not "
 it prints while loading is dropped unless -v), ENTRY is resolved in its namespace, the inputs'
 example values are built from their specs, and the compiler's pipeline runs:
 
-    trace -> ms -> grad -> linalg -> llvm (cpu) | ptx (cuda) -> artifact
+    trace -> ms -> grad -> linalg -> llvm (cpu) | gpu -> nvvm -> ptx (cuda) -> artifact
 
 `--emit STAGE` stops after STAGE and prints its IR; otherwise the artifact is written to -o.
 
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import click
+
+from cellc.compiler.pipeline import Stage
 
 from . import specs
 from .errors import UserError, debugging, invocation
@@ -49,7 +51,7 @@ entry's construct, in order.
 # A compile that takes longer than this shows its stages on stderr as they complete.
 PROGRESS_AFTER_S = 1.0
 
-STAGES = ("ms", "grad", "linalg", "llvm", "ptx")
+STAGES = tuple(stage.value for stage in Stage)
 
 
 class Progress:
@@ -92,7 +94,8 @@ class Progress:
 @click.option(
     "--emit",
     type=click.Choice(STAGES, case_sensitive=False),
-    help="Stop after this stage and print its IR (ms, grad, linalg, llvm for cpu, ptx for cuda).",
+    help="Stop after this stage and print its IR (ms, grad, linalg; llvm for cpu; gpu, nvvm, "
+    "ptx for cuda).",
 )
 @click.option(
     "-o",

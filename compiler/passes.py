@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from mlir import ir, passmanager
 
+from cellc.compiler.autodiff import EXPAND_GRAD
 from cellc.dialects import ms
 
 # Modules whose `PASSES` dict holds cellc's Python passes, in lookup order. Read on first use,
@@ -373,7 +374,7 @@ def _run_cellc_pass(step: CellcStep, op: ir.Operation, root: ir.Module) -> ir.Op
             f"cellc pass '{step.name}' cannot run on '{op.name}': it runs on {MODULE_OP} "
             "and on the symbols (func.func) of a module"
         )
-    if step.name == _EXPAND_GRAD:
+    if step.name == EXPAND_GRAD:
         return _expand_grads_in_symbol(function, op, step.options)
     return _run_on_symbol(function, op, step.options)
 
@@ -441,8 +442,6 @@ def _references(op: ir.Operation) -> list[str]:
 # --------------------------------------------------------------------------------------------
 # ms-expand-grad on one function
 # --------------------------------------------------------------------------------------------
-
-_EXPAND_GRAD = "ms-expand-grad"
 
 
 def _expand_grads_in_symbol(function, op: ir.Operation, options) -> ir.Operation:

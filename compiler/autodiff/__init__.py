@@ -8,12 +8,12 @@ from .cleanup import cse_pass, dce_pass
 from .expand_grad import GradExpansionError, expand_grads
 from .zeros import Zero
 
-EXPAND_GRAD_PASS = ("ms-expand-grad", expand_grads)
+EXPAND_GRAD = "ms-expand-grad"
 
 PASSES = {
-    "ms-expand-grad": expand_grads,
+    EXPAND_GRAD: expand_grads,
     "ms-cse": cse_pass,
     "ms-dce": dce_pass,
 }
 
-__all__ = ["EXPAND_GRAD_PASS", "PASSES", "GradExpansionError", "Zero", "expand_grads"]
+__all__ = ["EXPAND_GRAD", "PASSES", "GradExpansionError", "Zero", "expand_grads"]

@@ -66,12 +66,12 @@ def remove_stop_gradients(func_op: ir.Operation) -> None:
 
 
 def cse_pass(module: ir.Module) -> None:
-    """The pass `ms-cse`."""
+    """Merges identical side-effect-free `ms` ops in every function (the pass `ms-cse`)."""
     for func_op in _functions(module):
         eliminate_common_subexpressions(func_op)
 
 
 def dce_pass(module: ir.Module) -> None:
-    """The pass `ms-dce`."""
+    """Erases `ms` ops whose results are unused in every function (the pass `ms-dce`)."""
     for func_op in _functions(module):
         eliminate_dead_code(func_op)

@@ -48,7 +48,7 @@ class GradExpansionError(ValueError):
 
 
 def expand_grads(module: ir.Module) -> None:
-    """Expands every `ms.grad` in `module` in place (the pass `ms-expand-grad`)."""
+    """Expands every `ms.grad` into reverse-mode `ms` code, in place (`ms-expand-grad`)."""
     functions = {
         ir.StringAttr(op.attributes["sym_name"]).value: op.operation
         for op in module.body.operations

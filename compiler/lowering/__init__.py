@@ -21,12 +21,6 @@ from .linalg_to_llvm import lower_linalg_to_llvm, tile_and_vectorize_matmuls
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
 
-
-def lower_ms_to_linalg(module) -> None:
-    """`ms` ops to linalg/tensor/arith/math on tensors, in place (`convert-ms-to-linalg`)."""
-    convert_ms_to_linalg(module)
-
-
 PASSES = {
     "convert-ms-to-linalg": convert_ms_to_linalg,
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
@@ -58,6 +52,5 @@ __all__ = [
     "emit_shared_library",
     "llvm_ir",
     "lower_linalg_to_llvm",
-    "lower_ms_to_linalg",
     "tile_and_vectorize_matmuls",
 ]

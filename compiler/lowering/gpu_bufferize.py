@@ -28,7 +28,9 @@ from .read_only_arguments import mark_arguments_read_only
 
 
 def bufferize_for_gpu(module: ir.Module) -> None:
-    """The pass `gpu-bufferize`, in place."""
+    """linalg on tensors -> memrefs with caller-allocated outputs, for the GPU back end.
+
+    The pass `gpu-bufferize`, in place."""
     with module.context:
         i64 = ir.IntegerType.get_signless(64)
         for func in functions(module):

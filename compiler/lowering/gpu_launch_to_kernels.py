@@ -32,7 +32,9 @@ KERNEL_MODULE = "cellc_kernels"
 
 
 def outline_kernels(module: ir.Module) -> None:
-    """The pass `gpu-outline-kernels`, in place."""
+    """Outlines every gpu.launch into one gpu.module of kernels (shared memory as globals).
+
+    The pass `gpu-outline-kernels`, in place."""
     with module.context, ir.Location.unknown():
         run_pipeline(module, pass_pipelines.GPU_OUTLINE)
         merge_kernel_modules(module)

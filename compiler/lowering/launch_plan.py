@@ -31,17 +31,17 @@ from __future__ import annotations
 import numpy as np
 from mlir import ir
 
+from cellc.dialects import ms
+from cellc.runtime.dtypes import ELEMENT_TYPES
+
 PLAN_VERSION = 1
 
+# cellc's element types (cellc.runtime.dtypes), and the host-side integers the kernels' launch
+# code may hold as scalars.
 _DTYPES = {
-    "f32": "float32",
-    "f64": "float64",
-    "f16": "float16",
-    "i1": "bool",
+    **{t.element: t.numpy for t in ELEMENT_TYPES},
     "i8": "int8",
     "i16": "int16",
-    "i32": "int32",
-    "i64": "int64",
     "index": "int64",
 }
 
@@ -118,8 +118,8 @@ def extract_entry_plan(func: ir.Operation, module_globals: dict[str, ir.Operatio
         if index >= num_params:
             buffers[argument] = f"output:{len(plan['outputs'])}"
             plan["outputs"].append(spec)
-        elif attrs is not None and "ms.weight" in attrs:
-            spec["name"] = ir.StringAttr(attrs["ms.weight"]).value
+        elif attrs is not None and ms.WEIGHT_ATTR in attrs:
+            spec["name"] = ir.StringAttr(attrs[ms.WEIGHT_ATTR]).value
             buffers[argument] = f"weight:{len(plan['weights'])}"
             plan["weights"].append(spec)
         else:

@@ -141,7 +141,9 @@ def _pad_matmul(op: ir.Operation) -> bool:
 
 
 def pad_matmuls(module: ir.Module) -> int:
-    """The pass `gpu-pad-matmuls`: pads every matmul that `_pad_matmul` accepts; returns how
+    """Pads matmuls whose sizes do not divide the GPU tile with zeros to the tile multiples.
+
+    The pass `gpu-pad-matmuls`: pads every matmul that `_pad_matmul` accepts; returns how
     many."""
     with module.context, ir.Location.unknown():
         matmuls = [

@@ -336,7 +336,9 @@ def _move_body(source: ir.Block, target: ir.Block) -> None:
 
 
 def split_reductions(module: ir.Module) -> int:
-    """The pass `gpu-split-reductions`: splits every large reduction (see `_split`) until none
+    """Splits large reductions into a parallel partial stage and a small final stage.
+
+    The pass `gpu-split-reductions`: splits every large reduction (see `_split`) until none
     is left to split; the second stage of a split is itself split while it is still large.
     Returns how many splits it made."""
     with module.context, ir.Location.unknown():

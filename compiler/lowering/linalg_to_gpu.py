@@ -53,7 +53,9 @@ def rewrite_for_gpu(module: ir.Module) -> dict[str, int]:
 
 
 def convert_linalg_to_gpu(module: ir.Module) -> dict[int, KernelStrategy]:
-    """The pass `convert-linalg-to-gpu`, in place; returns the strategy of each launch."""
+    """linalg on tensors -> host code launching outlined GPU kernels (every GPU stage).
+
+    The pass `convert-linalg-to-gpu`, in place; returns the strategy of each launch."""
     run_pipeline(module, pass_pipelines.GPU_PRE_BUFFERIZE)
     rewrite_for_gpu(module)
     bufferize_for_gpu(module)

@@ -81,7 +81,9 @@ class KernelStrategy:
 
 
 def convert_linalg_to_gpu_launch(module: ir.Module) -> dict[int, KernelStrategy]:
-    """The pass `convert-linalg-to-gpu-launch`, in place; returns the strategy of each launch."""
+    """Tiles every linalg op onto GPU blocks and threads, in gpu.launch regions.
+
+    The pass `convert-linalg-to-gpu-launch`, in place; returns the strategy of each launch."""
     with module.context, ir.Location.unknown():
         strategies = tile_to_foralls(module)
         map_to_gpu_launches(module, strategies)

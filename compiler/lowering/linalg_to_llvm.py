@@ -113,9 +113,10 @@ _TILE_TAG = "cellc.register_tile"
 
 
 def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
-    """Runs the CPU back end on `module` in place: elementwise fusion, the matmul schedule
-    (register tiles for `cpu`'s vector width), bufferization, the vector lowering, then
-    `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`."""
+    """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
+
+    In place: elementwise fusion, the matmul schedule (register tiles for `cpu`'s vector width),
+    bufferization, the vector lowering, then `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`."""
     _internalize_private_functions(module)
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
     tile_and_vectorize_matmuls(module, cpu)
@@ -131,7 +132,9 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
 
 
 def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
-    """The pass `cpu-tile-and-vectorize-matmuls` (linalg on tensors, in place): a transposed
+    """Tiles every linalg.matmul into vectorized register tiles for the CPU's vector width.
+
+    The pass `cpu-tile-and-vectorize-matmuls` (linalg on tensors, in place): a transposed
     right operand is copied once into a contiguous (k, n) tensor (O(n^2) for O(n^3) work; read in
     place, its rows would be strided gathers), then every linalg.matmul is tiled, peeled and
     vectorized by MATMUL_SCHEDULE. Other ops are left as they are."""

@@ -56,7 +56,9 @@ class IllegalOpError(ms.VerificationError, LoweringError):
 
 
 def convert_ms_to_linalg(module: ir.Module | ir.Operation) -> None:
-    """Runs `convert-ms-to-linalg` on `module` in place (see the module docstring)."""
+    """`ms` ops -> linalg/tensor/arith/math on tensors, one rewrite pattern per op.
+
+    Runs `convert-ms-to-linalg` on `module` in place (see the module docstring)."""
     operation = module.operation if isinstance(module, ir.Module) else module
     for op in _ms_ops(operation):  # check everything first: a failure leaves the module as is
         op_class = ms.OPS[op.name]

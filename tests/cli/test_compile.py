@@ -92,6 +92,17 @@ def test_each_emitted_stage_parses_again_with_cellc_opt(stage):
     assert reparsed.exit_code == 0, reparsed.stderr
 
 
+@pytest.mark.parametrize(
+    ("stage", "expected"), [("gpu", "gpu.launch_func"), ("nvvm", "nvvm.read.ptx.sreg")]
+)
+def test_each_cuda_stage_emits_and_parses_again(stage, expected):
+    emitted = invoke("compile", SEED_GRAD, *SEED_INPUTS, "--target", "cuda", "--emit", stage)
+    assert emitted.exit_code == 0, emitted.output
+    assert expected in emitted.stdout
+    reparsed = invoke("opt", "-", input=emitted.stdout)
+    assert reparsed.exit_code == 0, reparsed.stderr
+
+
 def test_emitted_ir_pipes_into_cellc_opt_through_a_shell():
     pipeline = f"'{CELLC}' compile '{SEED_GRAD}' {' '.join(SEED_INPUTS)} --emit linalg"
     result = subprocess.run(

@@ -451,7 +451,7 @@ def test_list_passes():
     assert list(listed) == sorted(listed)
     assert "Expands every `ms.grad`" in listed["ms-expand-grad"]
     assert "[builtin.module]" in listed["ms-expand-grad"]
-    assert "convert-ms-to-linalg" in listed["convert-ms-to-linalg"].split(maxsplit=1)[1]
+    assert "-> linalg" in listed["convert-ms-to-linalg"].split(maxsplit=1)[1]
     assert "Upstream MLIR passes" in result.stdout
 
 

@@ -68,7 +68,7 @@ class CompiledLibrary:
 
 def compile_functions(functions: Sequence[Function], directory: Path, cpu=None) -> CompiledLibrary:
     module, results = build_module(functions)
-    lowering.lower_ms_to_linalg(module)
+    lowering.convert_ms_to_linalg(module)
     lowering.lower_linalg_to_llvm(module)
     path = directory / "lib.so"
     kwargs = {} if cpu is None else {"cpu": cpu}

@@ -71,7 +71,7 @@ def test_portable_cpu_levels(tmp_path, cpu):
         )
     ]
     module, results = build_module(functions)
-    lowering.lower_ms_to_linalg(module)
+    lowering.convert_ms_to_linalg(module)
     lowering.lower_linalg_to_llvm(module, cpu=cpu)
     lowering.emit_shared_library(module, tmp_path / "lib.so", cpu=cpu)
     lib = CompiledLibrary(ctypes.CDLL(str(tmp_path / "lib.so")), results)

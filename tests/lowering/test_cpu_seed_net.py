@@ -81,7 +81,7 @@ def test_private_functions_are_called_not_exported(tmp_path):
                 return ms.add(func.CallOp(helper.func_op, [x]).result, x)
 
         helper.func_op.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    lowering.lower_ms_to_linalg(module)
+    lowering.convert_ms_to_linalg(module)
     lowering.lower_linalg_to_llvm(module)
     assert "llvm.func @main(%arg0: !llvm.ptr, %arg1: !llvm.ptr)" in str(module)
     lowering.emit_shared_library(module, tmp_path / "lib.so")
@@ -103,13 +103,13 @@ def test_grad_is_illegal():
             return ms.grad("net", ms.GradMode(), [x, y, z], [spec((2, 3))])[0]
 
     with pytest.raises(lowering.LoweringError, match="'ms.grad' op must be expanded"):
-        lowering.lower_ms_to_linalg(module)
+        lowering.convert_ms_to_linalg(module)
     assert '"ms.mul"' in str(module)  # the module is left as it was
 
 
 def test_stages_print_as_mlir():
     module, _ = build_module([Function("net", [spec((2, 3)), spec((3, 3)), spec((1,))], _net)])
-    lowering.lower_ms_to_linalg(module)
+    lowering.convert_ms_to_linalg(module)
     text = str(module)
     assert "linalg.matmul" in text and "ms." not in text
     lowering.lower_linalg_to_llvm(module)
