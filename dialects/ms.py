@@ -28,47 +28,7 @@ from mlir.dialects import irdl
 
 from cellc.runtime.errors import CellcError
 
-from .ms_ops import (  # noqa: F401  (the op classes are this module's API too)
-    CAST_ELEMENTS,
-    MAX_GRAD_SLOTS,
-    OPS,
-    AbsOp,
-    AddOp,
-    BroadcastToOp,
-    CastOp,
-    ConstantOp,
-    CosOp,
-    DivOp,
-    ElementTypeError,
-    ElementwiseBinaryOp,
-    ElementwiseUnaryOp,
-    ExpOp,
-    GradMode,
-    GradOp,
-    LogOp,
-    MatMulOp,
-    MaximumOp,
-    MinimumOp,
-    MulOp,
-    NegOp,
-    Op,
-    ReduceMaxOp,
-    ReduceOp,
-    ReduceSumOp,
-    ReluGradOp,
-    ReluOp,
-    ReshapeOp,
-    ShapeError,
-    ShapeOp,
-    SigmoidOp,
-    SignOp,
-    SinOp,
-    SqrtOp,
-    StopGradientOp,
-    SubOp,
-    TanhOp,
-    TransposeOp,
-)
+from .ms_ops import MAX_GRAD_SLOTS, OPS, ConstantOp, GradMode, GradOp, Op, ShapeError
 from .types import TensorSpec
 
 # How each attribute kind of `ms_ops.ATTRIBUTE_KINDS` is stored: its IRDL base.
@@ -399,32 +359,10 @@ def verify_module(module: ir.Module) -> None:
         raise VerificationError(diagnostics)
 
 
-# Builders, named after the ops, for the tracer and the passes.
-constant = build_constant
-matmul = MatMulOp.build
-add = AddOp.build
-sub = SubOp.build
-mul = MulOp.build
-div = DivOp.build
-maximum = MaximumOp.build
-minimum = MinimumOp.build
-neg = NegOp.build
-relu = ReluOp.build
-relu_grad = ReluGradOp.build
-exp = ExpOp.build
-log = LogOp.build
-tanh = TanhOp.build
-sigmoid = SigmoidOp.build
-sqrt = SqrtOp.build
-sin = SinOp.build
-cos = CosOp.build
-abs = AbsOp.build  # shadows the builtin in this module, which does not use it
-sign = SignOp.build
-stop_gradient = StopGradientOp.build
-reduce_sum = ReduceSumOp.build
-reduce_max = ReduceMaxOp.build
-broadcast_to = BroadcastToOp.build
-reshape = ReshapeOp.build
-transpose = TransposeOp.build
-cast = CastOp.build
-grad = GradOp.build
+# The op classes (`ms.AddOp`) and their builders, named after the ops (`ms.add(a, b)`), for the
+# tracer and the passes; a new op class in ms_ops.py needs no line here. (`ms.abs` shadows the
+# builtin in this module, which does not use it.)
+for _op in OPS.values():
+    globals()[_op.__name__] = _op
+    globals()[_op.name.removeprefix("ms.")] = _op.build
+del _op

@@ -15,6 +15,7 @@ delegate to it on the compile path.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -449,6 +450,18 @@ class SinOp(ElementwiseUnaryOp):
 
     name = "ms.sin"
     numpy = staticmethod(np.sin)
+
+
+class ErfOp(ElementwiseUnaryOp):
+    """The Gauss error function, 2/sqrt(pi) * integral from 0 to x of exp(-t**2) dt.
+
+    ```mlir
+    %y = "ms.erf"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.erf"
+    numpy = staticmethod(np.vectorize(math.erf, otypes=[np.float64]))
 
 
 class CosOp(ElementwiseUnaryOp):

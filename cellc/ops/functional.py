@@ -140,6 +140,10 @@ def sin(x):
     return apply("Sin", ms_ops.SinOp, [as_tensor(x)])
 
 
+def erf(x):
+    return apply("Erf", ms_ops.ErfOp, [as_tensor(x)])
+
+
 def cos(x):
     return apply("Cos", ms_ops.CosOp, [as_tensor(x)])
 

@@ -78,6 +78,10 @@ class Sin(_Elementwise):
     name, fn = "Sin", F.sin
 
 
+class Erf(_Elementwise):
+    name, fn = "Erf", F.erf
+
+
 class Cos(_Elementwise):
     name, fn = "Cos", F.cos
 

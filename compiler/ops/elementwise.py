@@ -9,6 +9,8 @@ forward result `out`.
 
 from __future__ import annotations
 
+import math as pymath
+
 from mlir import ir
 from mlir.dialects import arith, math
 
@@ -239,6 +241,19 @@ def lower_sin(op, x):
 def vjp_sin(ct, x, *, out):
     """d sin(x) = ct * cos(x)."""
     return [ms.mul(ct, ms.cos(x))]
+
+
+@lowering(ms.ErfOp)
+def lower_erf(op, x):
+    """ms.erf(x) -> linalg.generic{math.erf}"""
+    return _generic(op, [x], math.erf)
+
+
+@vjp(ms.ErfOp)
+def vjp_erf(ct, x, *, out):
+    """d erf(x) = ct * 2/sqrt(pi) * exp(-x**2)."""
+    scale = ms.constant(2 / pymath.sqrt(pymath.pi), ms.spec_of(x).with_shape(()))
+    return [ms.mul(ct, ms.mul(scale, ms.exp(ms.neg(ms.mul(x, x)))))]
 
 
 @lowering(ms.CosOp)

@@ -82,6 +82,7 @@ UNARY = {
     "sigmoid": (ms.sigmoid, away_from_zero),
     "sqrt": (ms.sqrt, positive),
     "sin": (ms.sin, away_from_zero),
+    "erf": (ms.erf, away_from_zero),
     "cos": (ms.cos, away_from_zero),
     "abs": (ms.abs, away_from_zero),
     "sign": (ms.sign, away_from_zero),

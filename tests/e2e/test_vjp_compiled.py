@@ -60,6 +60,7 @@ CASES = {
     "minimum-broadcast": (lambda a, b: ops.Minimum()(a, b), [(2, 1), (1, 3)]),
     "sqrt": (lambda a: ops.Sqrt()(a * a + 0.5), [(2, 3)]),
     "sin": (lambda a: ops.Sin()(a), [(2, 3)]),
+    "erf": (lambda a: ops.Erf()(a), [(2, 3)]),
     "cos": (lambda a: ops.Cos()(a), [(2, 3)]),
     "abs": (lambda a: ops.Abs()(a), [(2, 3)]),
     "reduce-max-axis": (lambda a: ops.ReduceMax()(a, 1), [(2, 3, 4)]),

@@ -6,6 +6,8 @@ costs one compile.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from cpu_harness import Function, compile_functions, spec
@@ -41,6 +43,7 @@ CASES = {
     "minimum_col": ([(2, 3), (2, 1)], ms.minimum, np.minimum),
     "sqrt": ([(7,)], ms.sqrt, np.sqrt),
     "sin": ([(7,)], ms.sin, np.sin),
+    "error_function": ([(7,)], ms.erf, np.vectorize(math.erf)),
     "cos": ([(7,)], ms.cos, np.cos),
     "abs": ([(2, 3)], ms.abs, np.abs),
     "sign": ([(2, 3)], ms.sign, np.sign),

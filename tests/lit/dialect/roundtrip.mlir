@@ -161,3 +161,11 @@ func.func @trigonometry(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32
   %1 = "ms.cos"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return %0, %1 : tensor<2x3xf32>, tensor<2x3xf32>
 }
+
+// CHECK-LABEL: func.func @error_function
+// CHECK-SAME: (%[[X:.*]]: tensor<3xf64>)
+func.func @error_function(%x: tensor<3xf64>) -> tensor<3xf64> {
+  // CHECK: "ms.erf"(%[[X]]) : (tensor<3xf64>) -> tensor<3xf64>
+  %0 = "ms.erf"(%x) : (tensor<3xf64>) -> tensor<3xf64>
+  return %0 : tensor<3xf64>
+}
