@@ -128,3 +128,23 @@ def test_the_checker_sees_an_arrow_against_the_order():
     assert layer_of("cellc.tensor") == "cellc"
     assert layer_of("numpy") is None
     assert _loads_mlir("cellc.dialects.ms") and not _loads_mlir("cellc.dialects.ms_ops")
+
+
+def test_eager_ops_load_no_mlir_and_the_runtime_loads_alone():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "import cellc.runtime\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('cellc.') "
+        "and not m.startswith('cellc.runtime'))\n"
+        "assert not loaded, loaded\n"
+        "from cellc import Tensor, ops\n"
+        "x = Tensor(np.ones((2, 3), np.float32))\n"
+        "y = ops.MatMul()(x + x, Tensor(np.ones((3, 1), np.float32))).sum()\n"
+        "assert float(y) == 12.0, y\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'mlir']\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
