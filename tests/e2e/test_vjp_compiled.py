@@ -5,6 +5,8 @@ against central finite differences of the same cell, compiled too.
 this file checks that what the user runs, native code, agrees.)
 """
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -101,13 +103,15 @@ def numeric_vjp(forward, args, sens, eps=1e-6):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_compiled_vjp_matches_finite_differences(name):
     fn, shapes = CASES[name]
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # the same points in every run
     forward = Lambda(fn)
     grad = GradAll(Lambda(fn))
     for _point in range(2):
         args = [rng.uniform(-1.5, 1.5, shape) for shape in shapes]
         if name in ("relu", "abs", "l1-loss"):  # keep away from the kink
             args = [np.where(np.abs(a) < 0.1, 0.5, a) for a in args]
+        if name == "div":  # keep the divisor away from the pole
+            args[1] = np.where(np.abs(args[1]) < 0.3, 0.8, args[1])
         out = forward(*[Tensor(a) for a in args]).asnumpy()
         sens = rng.uniform(-1, 1, out.shape)
         got = grad(*[Tensor(a) for a in args], Tensor(sens))

@@ -7,6 +7,7 @@ costs one compile.
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -155,7 +156,7 @@ def _inputs(name, element, rng):
 @pytest.mark.parametrize("name", list(CASES))
 def test_op(compiled, name):
     element, lib = compiled
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))  # the same points in every run
     arrays = _inputs(name, element, rng)
     (out,) = lib(name, *arrays)
     expected = _reference(name, arrays)
