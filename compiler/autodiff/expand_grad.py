@@ -193,16 +193,7 @@ def _body_ops(func_op: ir.Operation) -> list[ir.Operation]:
 
 def _erase_unreferenced_private(module: ir.Module, functions, candidates: set[str]) -> None:
     """Erases the private ms.grad callees that no symbol reference names any longer."""
-    referenced: set[str] = set()
-
-    def collect(op):
-        for name in op.attributes:
-            attr = op.attributes[name]
-            if isinstance(attr, ir.FlatSymbolRefAttr):
-                referenced.add(attr.value)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(collect)
+    referenced = set(ms.symbol_references(module.operation))
     for name in candidates - referenced:
         func_op = functions[name]
         attrs = func_op.attributes
