@@ -101,7 +101,7 @@ def write_artifact(
         buffer = io.BytesIO()
         np.save(
             buffer,
-            np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")),
+            np.array(value, dtype=value.dtype.newbyteorder("<"), order="C"),  # 0-d stays 0-d
             allow_pickle=False,
         )
         members.append((parameter_member(index), buffer.getvalue()))

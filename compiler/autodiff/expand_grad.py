@@ -6,7 +6,9 @@ Contract.
   only `ms` ops (among them possibly other `ms.grad`s) and `func.return`.
 - Does: each `ms.grad @F(args..., [sens...])` is replaced, at its own site, by
     1. the forward code of F cloned with the ms.grad operands as F's arguments (the forward
-       values the backward needs; `ms.stop_gradient` is not cloned, its result is its operand),
+       values the backward needs). `ms.stop_gradient` is cloned too: the cloned code may be
+       differentiated again by an outer `ms.grad`, which must not see through it
+       (d/dx [d/dx stop_gradient(x) * x] = d/dx stop_gradient(x) = 0),
     2. the reverse sweep: a walk over F's ops in reverse, calling each op's VJP rule
        (`cellc.compiler.ops.VJPS`, keyed by op class: `VJPS[ms.OPS[op.name]]`) on the
        cotangent of its result, summing the cotangents of values used more than once, with
@@ -118,9 +120,6 @@ def expand_grad(grad_op: ir.Operation, callee: ir.Operation) -> None:
 
 
 def _clone_forward(op: ir.Operation, env: dict[ir.Value, ir.Value]) -> None:
-    if op.name == ms.StopGradientOp.name:
-        env[op.results[0]] = env[op.operands[0]]
-        return
     clone = ir.Operation.create(
         op.name,
         results=[result.type for result in op.results],

@@ -13,7 +13,10 @@ from .registry import lowering, vjp
 def lower_reduce_sum(op, x, *, axes, keep_dims=False):
     """ms.reduce_sum(x) -> linalg.generic{addf|addi} reducing `axes` into a 0-filled accumulator
 
-    With `keep_dims` an expand_shape (a view) restores the size-1 dims."""
+    With `keep_dims` an expand_shape (a view) restores the size-1 dims. Over no axes (a 0-d
+    x) the sum is x itself."""
+    if not axes:
+        return x
     summed = lb.reduce_sum(x, axes)
     return lb.reshape(summed, op.results[0].type) if keep_dims else summed
 
@@ -23,7 +26,10 @@ def lower_reduce_max(op, x, *, axes, keep_dims=False):
     """ms.reduce_max(x) -> linalg.generic{maximumf|maxsi} reducing `axes` into a -inf-filled
     accumulator
 
-    With `keep_dims` an expand_shape (a view) restores the size-1 dims."""
+    With `keep_dims` an expand_shape (a view) restores the size-1 dims. Over no axes (a 0-d
+    x) the maximum is x itself."""
+    if not axes:
+        return x
     largest = lb.reduce_max(x, axes)
     return lb.reshape(largest, op.results[0].type) if keep_dims else largest
 
