@@ -14,6 +14,15 @@ that `unzip -l model.cellc` shows what is inside. Members, in this order:
     checksum.sha256   64 hex digits, last: the sha256 of every member between `mimetype`
                       and itself, each fed as name + b"\\0" + u64-le size + bytes
 
+The checksum detects accidents (truncation, corruption), not tampering: whoever can edit the
+file can recompute it. So the code carries its own signature: for every exported function
+`NAME`, `code.so` exports the constant NUL-terminated string `cellc_signature_NAME`
+(`signature_symbol`), the dtype and shape of each pointer argument in ABI order as the compiler
+built it, e.g. `float32[2,3] float32[3,3] float32[1] -> float32[2,3]` (inputs and weights, then
+outputs; `signature_text`). The loaders compare each entry of the manifest with it before any
+call (`check_entry_signature`), so an edited manifest cannot make the code read or write outside
+the buffers the caller passes. Code without the symbol is refused.
+
 This module imports only the standard library and numpy: the runtime must load without MLIR
 and without `cellc.compiler` (the compiler imports this module, never the other way round).
 """
@@ -49,6 +58,77 @@ its members here and a loader module in `cellc.runtime.BACKENDS`."""
 MAGIC_OFFSET = 30
 
 DTYPES = NUMPY_NAMES  # the manifest spells dtypes as numpy does
+
+
+SIGNATURE_PREFIX = "cellc_signature_"
+
+
+def signature_symbol(symbol: str) -> str:
+    """The name of the constant string holding the signature of the code's function `symbol`."""
+    return SIGNATURE_PREFIX + symbol
+
+
+def signature_text(arguments: list[tuple[Any, Any]], results: list[tuple[Any, Any]]) -> str:
+    """The signature string of a function: (dtype, shape) of each argument, then each result.
+
+    `float32[2,3] float32[1] -> float32[2,3]`; a scalar is `float32[]`."""
+    return " ".join(
+        [*(describe(d, s) for d, s in arguments), "->", *(describe(d, s) for d, s in results)]
+    )
+
+
+def check_entry_signature(
+    path: str, manifest: dict[str, Any], entry: dict[str, Any], code_signature: str | None
+) -> None:
+    """Refuse an entry whose manifest disagrees with the signature its code was built with.
+
+    `code_signature` is the entry's `signature_symbol` string read from the code (None if the
+    code has none). The message names the entry and each argument that differs."""
+    name = entry["name"]
+    if code_signature is None:
+        raise ArtifactError(
+            f"'{path}': the code of entry '{name}' carries no signature "
+            f"('{signature_symbol(entry['symbol'])}'), so the manifest cannot be checked "
+            "against it (written by an older cellc or not by cellc): recompile the model"
+        )
+    parameters = {spec["name"]: spec for spec in manifest["parameters"]}
+    arguments = [
+        (f"input '{spec['name']}'", describe(spec["dtype"], spec["shape"]))
+        for spec in entry["inputs"]
+    ] + [
+        (f"weight '{weight}'", describe(parameters[weight]["dtype"], parameters[weight]["shape"]))
+        for weight in entry["weights"]
+    ]
+    results = [
+        (f"output {index}", describe(spec["dtype"], spec["shape"]))
+        for index, spec in enumerate(entry["outputs"])
+    ]
+    code_arguments, arrow, code_results = code_signature.partition("->")
+    if not arrow:
+        raise ArtifactError(
+            f"'{path}' is corrupt: the signature of entry '{name}' is {code_signature!r}"
+        )
+    differences = _differences(arguments, code_arguments.split(), "arguments (inputs, weights)")
+    differences += _differences(results, code_results.split(), "outputs")
+    if differences:
+        raise ArtifactError(
+            f"'{path}' does not match its code: entry '{name}': {'; '.join(differences)} "
+            "(the manifest was edited after compiling; recompile the model)"
+        )
+
+
+def _differences(manifest: list[tuple[str, str]], code: list[str], what: str) -> list[str]:
+    if len(manifest) != len(code):
+        listed = ", ".join(f"{label} {text}" for label, text in manifest) or "none"
+        return [
+            f"the manifest lists {len(manifest)} {what} ({listed}), the code takes "
+            f"{len(code)} ({', '.join(code) or 'none'})"
+        ]
+    return [
+        f"{label} is {text} in the manifest, {built} in the code"
+        for (label, text), built in zip(manifest, code)
+        if text != built
+    ]
 
 
 def parameter_member(index: int) -> str:

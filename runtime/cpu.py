@@ -3,7 +3,9 @@
 The ABI (docs/architecture.md): for every entry `NAME` the library exports
 `void NAME(T* in0, ..., T* w0, ..., T* out0, ...)` -- bare pointers to contiguous row-major
 buffers, inputs then weights then outputs, the caller allocating the outputs. It is
-thread-safe and keeps no global state; ctypes releases the GIL around the call.
+thread-safe and keeps no global state; ctypes releases the GIL around the call. It also exports
+`cellc_signature_NAME`, checked against the manifest before the entry can be called
+(artifact.check_entry_signature), and it is loaded from the checked bytes (`load_library`).
 
 Why the call path looks the way it does (measured on the dev machine, seed gradient):
 `ndarray.__array_interface__` costs ~1.3 us and `ndarray.ctypes.data` ~1.1 us per array, more
@@ -18,17 +20,25 @@ through `Entry.convert_input` (convert or refuse).
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import hashlib
 import os
 import platform
 import tempfile
+import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .artifact import CODE_MEMBERS, Artifact, ArtifactError, host_cpu_flags
+from .artifact import (
+    CODE_MEMBERS,
+    Artifact,
+    ArtifactError,
+    check_entry_signature,
+    host_cpu_flags,
+    signature_symbol,
+)
 from .module import Entry, Module
 
 _read_pointer = ctypes.c_void_p.from_address
@@ -57,42 +67,84 @@ def data_pointer(array: np.ndarray) -> int:
 # Loading
 
 
-def cache_dir() -> Path:
-    """Where extracted libraries live: $CELLC_CACHE_DIR, else $XDG_CACHE_HOME/cellc or ~/.cache."""
-    override = os.environ.get("CELLC_CACHE_DIR")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "cellc"
+_LIBRARIES: dict[str, tuple[ctypes.CDLL, int | None]] = {}
+"""Loaded code by the sha256 of its bytes: (library, the memfd it was loaded from)."""
+_LIBRARIES_LOCK = threading.Lock()
 
 
-def extract_library(code: bytes) -> Path:
-    """Write `code` to `<cache>/so/<sha256>.so` (atomically, once) and return the path.
+def load_library(code: bytes, where: str) -> ctypes.CDLL:
+    """dlopen exactly `code` -- the bytes the artifact's checksum covered -- never a file
+    another process could have replaced between the check and the load.
 
-    The name is the content's hash, so a library is never replaced while another process has
-    it loaded, and a cached file is reused only if its bytes are exactly `code`.
+    The bytes go into an anonymous sealed memory file (`memfd_create`), opened as
+    `/proc/self/fd/N`. The descriptor stays open as long as the process runs (the library is
+    never unloaded either): glibc finds an already loaded library by its path first, so a
+    closed descriptor's number, reused by a later memfd, would alias the old code. Where memfd
+    is unavailable, the bytes are written by this process into a new file (O_EXCL) in a new
+    private (0700) temporary directory, dlopened and removed. The same code loaded twice is
+    one library.
     """
-    directory = cache_dir() / "so"
-    path = directory / f"{hashlib.sha256(code).hexdigest()}.so"
+    key = hashlib.sha256(code).hexdigest()
+    with _LIBRARIES_LOCK:
+        if key not in _LIBRARIES:
+            _LIBRARIES[key] = _open_in_memory(code) or _open_in_private_file(code, where)
+        return _LIBRARIES[key][0]
+
+
+def _open_in_memory(code: bytes) -> tuple[ctypes.CDLL, int] | None:
+    if getattr(os, "memfd_create", None) is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    flags = os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING
     try:
-        if path.is_file() and path.read_bytes() == code:
-            return path
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".so")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(code)
-            os.chmod(temporary, 0o755)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        try:  # MFD_EXEC: executable even where vm.memfd_noexec makes memfds noexec by default
+            fd = os.memfd_create("cellc-code", flags | _MFD_EXEC)
+        except OSError:  # a kernel older than 6.3 does not know MFD_EXEC
+            fd = os.memfd_create("cellc-code", flags)
+    except OSError:
+        return None
+    try:
+        _write_all(fd, code)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)  # nobody, not even us, changes it now
+        library = ctypes.CDLL(f"/proc/self/fd/{fd}")
+    except OSError:
+        # e.g. a system that maps no memfd executable: the private file says what is wrong
+        os.close(fd)
+        return None
+    return library, fd
+
+
+_MFD_EXEC = getattr(os, "MFD_EXEC", 0x0010)
+_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+
+
+def _open_in_private_file(code: bytes, where: str) -> tuple[ctypes.CDLL, None]:
+    try:
+        directory = tempfile.mkdtemp(prefix="cellc-code-")  # mode 0700, new, ours
     except OSError as error:
         raise ArtifactError(
-            f"cannot write the extracted library to {directory}: {error.strerror} "
-            "(set CELLC_CACHE_DIR to a writable directory)"
+            f"cannot write the code of '{where}' to a private temporary directory under "
+            f"{tempfile.gettempdir()}: {error.strerror} (set TMPDIR to a writable directory)"
         ) from None
-    return path
+    path = os.path.join(directory, "code.so")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o700)
+        try:
+            _write_all(fd, code)
+        finally:
+            os.close(fd)
+        return ctypes.CDLL(path), None
+    except OSError as error:
+        raise ArtifactError(f"cannot load the code of '{where}': {error}") from None
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+        os.rmdir(directory)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 _MACHINE_ALIASES = {"amd64": "x86_64", "arm64": "aarch64"}
@@ -122,15 +174,21 @@ def check_host(artifact: Artifact) -> None:
 
 
 def load(artifact: Artifact) -> Module:
-    """Bind a CPU artifact: check the host, dlopen its library, resolve every entry."""
+    """Bind a CPU artifact: check the host, dlopen its code (the checked bytes), resolve every
+    entry and check it against the signature its code carries."""
     check_host(artifact)
-    library_path = extract_library(artifact.member(CODE_MEMBERS["cpu"]))
-    try:
-        library = ctypes.CDLL(str(library_path))
-    except OSError as error:
-        raise ArtifactError(f"cannot load the code of '{artifact.path}': {error}") from None
+    library = load_library(artifact.member(CODE_MEMBERS["cpu"]), artifact.path)
     entry_class = CpuEntry if _DATA_OFFSET is not None else PortableCpuEntry
     return Module(artifact, lambda module, spec: entry_class(module, spec, library))
+
+
+def _embedded_signature(library: ctypes.CDLL, symbol: str) -> str | None:
+    """The code's `cellc_signature_SYMBOL` string, or None if it has none."""
+    try:
+        text = ctypes.c_char.in_dll(library, signature_symbol(symbol))
+    except ValueError:
+        return None
+    return ctypes.string_at(ctypes.addressof(text)).decode("ascii", "replace")
 
 
 class CpuEntry(Entry):
@@ -145,6 +203,9 @@ class CpuEntry(Entry):
                 f"'{module.path}' is corrupt: its code has no symbol '{self.symbol}' "
                 f"for entry '{self.name}'"
             ) from None
+        check_entry_signature(
+            module.path, module.manifest, manifest, _embedded_signature(library, self.symbol)
+        )
         arity = len(self.inputs) + len(self.weights) + len(self.outputs)
         function.argtypes = [ctypes.c_void_p] * arity
         function.restype = None

@@ -10,7 +10,8 @@ Contract
 - After it, the module is in the LLVM dialect only, and for every function `NAME` it holds
   `llvm.func @NAME(ptr in0, ..., ptr out0, ...)`: bare pointers to contiguous row-major
   buffers, the function's arguments in order, then one per result, written by the callee and
-  never aliasing an argument. Private functions get internal linkage (not exported).
+  never aliasing an argument. Private functions get internal linkage (not exported). Each
+  exported function's signature is embedded as `@cellc_signature_NAME` (entry_signatures.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mlir.passmanager import PassManager
 from cellc.compiler import pass_pipelines
 from cellc.runtime.cpu_levels import VECTOR_BITS
 
+from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
 from .read_only_arguments import mark_arguments_read_only
@@ -116,8 +118,10 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
 
     In place: elementwise fusion, the matmul schedule (register tiles for `cpu`'s vector width),
-    bufferization, the vector lowering, then `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`."""
+    bufferization, the vector lowering, then `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`;
+    last, each exported function's signature as a constant string (entry_signatures.py)."""
     _internalize_private_functions(module)
+    signatures = entry_signatures(module)
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
     tile_and_vectorize_matmuls(module, cpu)
     _copy_repeated_results(module)
@@ -129,6 +133,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
         f"builtin.module({pass_pipelines.LINALG_TO_LOOPS},{pass_pipelines.TO_LLVM})",
         "linalg-to-llvm",
     )
+    embed_entry_signatures(module, signatures)
 
 
 def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:

@@ -61,3 +61,15 @@ void GradNetAll(const float *x, const float *y, const float *z, float *dx, float
       for (int k = 0; k < 3; k++) sum += x[i * 3 + k] * y[k * 3 + j];
   dz[0] = sum;
 }
+
+/* The signatures the cellc compiler embeds in its code (runtime/artifact.py): each pointer
+ * argument's dtype and shape, inputs and weights, then outputs. */
+const char cellc_signature_Net[] = "float32[2,3] float32[3,3] float32[1] -> float32[2,3]";
+const char cellc_signature_GradNetWrtX[] =
+    "float32[2,3] float32[3,3] float32[1] -> float32[2,3]";
+const char cellc_signature_GradNetWrtXSens[] =
+    "float32[2,3] float32[3,3] float32[2,3] float32[1] -> float32[2,3]";
+const char cellc_signature_GradNetWrtXY[] =
+    "float32[2,3] float32[3,3] float32[1] -> float32[2,3] float32[3,3]";
+const char cellc_signature_GradNetAll[] =
+    "float32[2,3] float32[3,3] float32[1] -> float32[2,3] float32[3,3] float32[1]";

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import os
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import SEED_X, SEED_Y, SEED_Z, reference
 
 from cellc import runtime
+from cellc.compiler.package import write_artifact
+from cellc.runtime import cpu
+from cellc.runtime.artifact import read_artifact
 
 
 def assert_nested_close(actual, expected):
@@ -178,28 +187,82 @@ def test_concurrent_calls(make_artifact):
     assert failures == []
 
 
-def test_library_is_extracted_once_into_the_cache(make_artifact, tmp_path):
+def test_code_is_loaded_from_memory_once(make_artifact, tmp_path):
+    """The code is dlopened from a sealed memfd holding the checked bytes: nothing is written to
+    the cache, and the same code loaded twice is one library."""
     path = make_artifact()
-    runtime.load(path)
-    cached = list((tmp_path / "cache" / "so").iterdir())
-    assert len(cached) == 1 and cached[0].suffix == ".so"
-    stamp = cached[0].stat().st_mtime_ns
-    runtime.load(path)
-    assert cached[0].stat().st_mtime_ns == stamp
-    # A damaged cache file is replaced, not trusted. (A new inode: overwriting the mapped file
-    # in place would crash this very process, which has it loaded.)
-    cached[0].unlink()
-    cached[0].write_bytes(b"garbage")
-    assert runtime.load(path).GradNetWrtX(SEED_X, SEED_Y).shape == (2, 3)
-    assert cached[0].stat().st_size > 1000
+    first, second = runtime.load(path), runtime.load(path)
+    assert not (tmp_path / "cache").exists()
+    library = first.GradNetWrtX._library
+    assert library is second.GradNetWrtX._library
+    assert library._name.startswith("/proc/self/fd/")
+    code = read_artifact(path).member("code.so")
+    assert Path(library._name).read_bytes() == code
+    assert first.GradNetWrtX(SEED_X, SEED_Y).shape == (2, 3)
 
 
-def test_unwritable_cache_is_reported(make_artifact, monkeypatch, tmp_path):
+def test_a_file_swapped_after_the_check_is_never_loaded(make_artifact, monkeypatch, tmp_path):
+    """Between read_artifact (checksum) and dlopen, the artifact on disk and the old extraction
+    path are replaced by other code: the loaded code is still the checked one."""
+    path = make_artifact()
+    source = (Path(__file__).parent / "seed_model.c").read_text()
+    poisoned_source = tmp_path / "poisoned.c"
+    poisoned_source.write_text(source.replace("dx[i * 3 + j] = sum * z[0];", "dx[i * 3 + j] = 42;"))
+    poisoned = tmp_path / "poisoned.so"
+    subprocess.run(
+        ["cc", "-shared", "-fPIC", str(poisoned_source), "-o", str(poisoned)], check=True
+    )
+    code = read_artifact(path).member("code.so")
+    real_read = runtime.read_artifact
+
+    def read_then_swap(where):
+        artifact = real_read(where)
+        # a valid artifact with other code replaces the file, and the old extraction path
+        # (<cache>/so/<sha256 of the checked code>.so) holds the other code too
+        write_artifact(where, artifact.manifest, poisoned.read_bytes(), artifact.parameters)
+        old_location = tmp_path / "cache" / "so" / f"{hashlib.sha256(code).hexdigest()}.so"
+        old_location.parent.mkdir(parents=True)
+        shutil.copy(poisoned, old_location)
+        return artifact
+
+    monkeypatch.setattr(cpu, "_LIBRARIES", {})
+    monkeypatch.setattr(runtime, "read_artifact", read_then_swap)
+    module = runtime.load(path)
+    monkeypatch.setattr(runtime, "read_artifact", real_read)
+    swapped = runtime.load(path)  # what the file now holds (another module, other code)
+    assert swapped.GradNetWrtX(SEED_X, SEED_Y).tolist() == [[42.0] * 3] * 2
+    np.testing.assert_allclose(module.GradNetWrtX(SEED_X, SEED_Y), [[4.51, 2.7, 3.6]] * 2, 1e-6)
+    assert Path(module.GradNetWrtX._library._name).read_bytes() == code
+
+
+def test_without_memfd_code_loads_from_a_private_file(make_artifact, monkeypatch):
+    """The fallback: a new 0700 directory, the file created there by this process (O_EXCL),
+    dlopened, then removed."""
+    seen = []
+    real_cdll = ctypes.CDLL
+
+    def recording_cdll(name, *args, **kwargs):
+        seen.append((name, os.stat(os.path.dirname(name)).st_mode, os.stat(name).st_mode))
+        return real_cdll(name, *args, **kwargs)
+
+    monkeypatch.delattr(os, "memfd_create")
+    monkeypatch.setattr(cpu, "_LIBRARIES", {})
+    monkeypatch.setattr(cpu.ctypes, "CDLL", recording_cdll)
+    module = runtime.load(make_artifact())
+    [(name, directory_mode, file_mode)] = seen
+    assert stat.S_IMODE(directory_mode) == 0o700 and stat.S_IMODE(file_mode) == 0o700
+    assert not os.path.exists(os.path.dirname(name))
+    np.testing.assert_allclose(module.GradNetWrtX(SEED_X, SEED_Y), [[4.51, 2.7, 3.6]] * 2, 1e-6)
+
+
+def test_unwritable_temporary_directory_is_reported(make_artifact, monkeypatch, tmp_path):
     path = make_artifact()
     blocker = tmp_path / "not_a_directory"
     blocker.write_text("")
-    monkeypatch.setenv("CELLC_CACHE_DIR", str(blocker))
-    with pytest.raises(runtime.ArtifactError, match="set CELLC_CACHE_DIR"):
+    monkeypatch.delattr(os, "memfd_create")
+    monkeypatch.setattr(cpu, "_LIBRARIES", {})
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker))
+    with pytest.raises(runtime.ArtifactError, match="set TMPDIR"):
         runtime.load(path)
 
 
