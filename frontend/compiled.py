@@ -14,8 +14,6 @@ import os
 import threading
 from pathlib import Path
 
-import numpy as np
-
 import cellc.compiler
 import cellc.dialects
 import cellc.frontend
@@ -31,7 +29,13 @@ from cellc.compiler.pipeline import (
 from cellc.compiler.program import emit_module, structure_json
 from cellc.runtime.errors import CellcError
 
-from .tracing import TensorLike, TracedProgram, WeightLike, trace_program
+from .tracing import (
+    TracedProgram,
+    WeightLike,
+    signature,
+    tensor_leaves,
+    trace_program,
+)
 
 
 def trace(fn, *args):
@@ -79,19 +83,41 @@ class CompiledProgram:
             if self._synced[index] is not value:
                 self.module.set_parameter(param.name, value)
                 self._synced[index] = value
-        inputs = [
-            a.asnumpy() if isinstance(a, TensorLike) else a
-            for a in args
-            if isinstance(a, (TensorLike, np.ndarray))
-        ]
-        return self.entry(*inputs)
+        return self.entry(*[t.asnumpy() for t in tensor_leaves(args)])
 
 
 _LOCK = threading.Lock()
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("CELLC_CACHE_DIR", Path.home() / ".cache" / "cellc"))
+    """The disk cache of compiled artifacts: $CELLC_CACHE_DIR, else ~/.cache/cellc.
+
+    Artifacts are native code that this process runs, so the directory is private: created
+    0700, and an existing one that another user owns or that group or others can write is
+    refused (as ccache and pip refuse theirs), with how to fix it."""
+    path = Path(os.environ.get("CELLC_CACHE_DIR", Path.home() / ".cache" / "cellc"))
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = path.stat()
+    except OSError as error:
+        raise CellcError(
+            f"cannot create the cellc cache directory {path}: {error.strerror} "
+            "(set CELLC_CACHE_DIR to a writable directory)"
+        ) from None
+    fix = "remove it, or set CELLC_CACHE_DIR to a directory only you can write"
+    if status.st_uid != os.getuid():
+        raise CellcError(
+            f"the cellc cache directory {path} belongs to another user (uid {status.st_uid}, "
+            f"you are uid {os.getuid()}), who could put code in it that this process would "
+            f"run: {fix}"
+        )
+    if status.st_mode & 0o022:
+        raise CellcError(
+            f"the cellc cache directory {path} is writable by other users (mode "
+            f"{oct(status.st_mode & 0o777)}), who could put code in it that this process would "
+            f"run: `chmod go-w {path}`, or {fix}"
+        )
+    return path
 
 
 def compiled_program(fn, args, target="cpu") -> CompiledProgram:
@@ -100,7 +126,7 @@ def compiled_program(fn, args, target="cpu") -> CompiledProgram:
     on the cell (or function) itself, so it dies with it."""
     target = Target.parse(target)
     owner, key = _cache_owner_and_key(fn)
-    key = (key, _signature(args), target.value)
+    key = (key, signature(args), target.value, _parameter_identities(owner))
     store = _memory_cache(owner)
     with _LOCK:
         program = store.get(key)
@@ -111,10 +137,18 @@ def compiled_program(fn, args, target="cpu") -> CompiledProgram:
     return program
 
 
+def _parameter_identities(owner) -> tuple:
+    """The Parameters a cell holds now, by identity: replacing one (`net.w = Parameter(...)`)
+    after a call compiles again. (A compiled program keeps its Parameters alive, so an id is
+    never reused while its entry is cached.)"""
+    get_parameters = getattr(owner, "get_parameters", None)
+    return tuple(id(p) for p in get_parameters()) if callable(get_parameters) else ()
+
+
 def _cache_owner_and_key(fn):
     grad = getattr(fn, "grad", None)
     if grad is not None and hasattr(fn, "fn"):  # a GradOperation function, made afresh per call
-        flags = (grad.get_all, grad.get_by_list, grad.sens_param)
+        flags = (grad.get_all, grad.get_by_list, grad.sens_param, fn.returns_single_weight)
         # the weights are the cell's own Parameters, alive as long as the cache is
         return fn.fn, ("grad", flags, tuple(id(w) for w in fn.weight_list))
     return fn, "call"
@@ -126,13 +160,6 @@ def _memory_cache(owner) -> dict:
         return {}  # no place to keep it: the disk cache still serves
     with _LOCK:
         return namespace.setdefault("_cellc_compiled", {})
-
-
-def _signature(args) -> tuple:
-    return tuple(
-        ("tensor", a.shape, a.dtype.element) if isinstance(a, TensorLike) else ("value", repr(a))
-        for a in args
-    )
 
 
 def _compile_cached(fn, args, target: Target) -> CompiledProgram:

@@ -10,10 +10,12 @@
  *   cellc_free(model);
  *
  * cellc_load checks what the Python runtime checks (magic, checksum, format_version, target
- * kind, CPU features), extracts the code to the same content-addressed cache
- * ($CELLC_CACHE_DIR, else $XDG_CACHE_HOME/cellc or ~/.cache/cellc, then so/<sha256>.so) and
- * dlopens it. cellc_call is thread-safe; cellc_set_parameter must not run concurrently with
- * calls of the same model. Link with the imported CMake target `cellc::runtime`.
+ * kind, CPU features), dlopens the checked bytes of the code from memory (a sealed memfd; where
+ * that is unavailable, a file it creates in a new private 0700 directory under $TMPDIR and
+ * removes), and checks every entry of the manifest against the signature the code carries
+ * (cellc_signature_NAME) before anything can be called. cellc_call is thread-safe;
+ * cellc_set_parameter must not run concurrently with calls of the same model. Link with the
+ * imported CMake target `cellc::runtime`.
  */
 #ifndef CELLC_H
 #define CELLC_H

@@ -3,18 +3,22 @@
  * The artifact is a zip archive with every member stored uncompressed (runtime/artifact.py
  * documents the layout), so this file needs only: a central-directory reader, SHA-256 (the
  * artifact checksum and the cache file name), a small JSON parser for manifest.json, a .npy
- * header check, and dlopen. Same checks, same messages and same code cache as the Python
- * runtime.
+ * header check, and dlopen. Same checks and messages as the Python runtime, including the
+ * check of each entry against the signature its code carries (cellc_signature_NAME), and the
+ * code is loaded the same way: from the checked bytes in memory (memfd), never from a file.
  */
 #define _GNU_SOURCE
 #include "cellc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -455,7 +459,7 @@ void cellc_free(cellc_model *model) {
   free(model->parameters);
   free(model->manifest_json);
   /* The library stays loaded: dlclose under a running call elsewhere would be fatal, and
-   * the content-addressed file is shared by every model with the same code. */
+   * it is shared by every model with the same code (load_code). */
   free(model);
 }
 
@@ -547,71 +551,151 @@ static void *read_npy(const member *m, const tensor *spec) {
   return data;
 }
 
-static int make_directories(char *path) {
-  for (char *p = path + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    int failed = mkdir(path, 0755) && errno != EEXIST;
-    *p = '/';
-    if (failed) return -1;
+static int write_all(int fd, const unsigned char *data, size_t size) {
+  size_t written = 0;
+  while (written < size) {
+    ssize_t n = write(fd, data + written, size - written);
+    if (n <= 0) return -1;
+    written += (size_t)n;
   }
-  return mkdir(path, 0755) && errno != EEXIST ? -1 : 0;
+  return 0;
 }
 
-/* Writes the code to <cache>/so/<sha256>.so once (atomically); returns the path or NULL. */
-static char *extract_library(const member *code, char *err, size_t errlen) {
-  char hex[65], directory[4096], *path = NULL;
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/* dlopens the code from a sealed anonymous memory file (memfd) holding exactly its bytes, as
+ * /proc/self/fd/N; NULL if that is not possible here. The descriptor is never closed: glibc
+ * finds a loaded library by its path first, so a closed descriptor's number, reused by a
+ * later memfd, would alias this code (the library is never unloaded either). */
+static void *open_in_memory(const member *code) {
+  int flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+  int fd = memfd_create("cellc-code", flags | MFD_EXEC); /* executable under memfd_noexec */
+  if (fd < 0) fd = memfd_create("cellc-code", flags);    /* kernels before 6.3 */
+  if (fd < 0) return NULL;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  void *library = NULL;
+  if (write_all(fd, code->data, code->size) == 0) {
+    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE);
+    library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  }
+  if (!library) close(fd);
+  return library;
+}
+
+/* The fallback: a file this process creates (O_EXCL) in a new private (0700) directory,
+ * dlopened, then removed. */
+static void *open_in_private_file(const member *code, const char *where, char *err,
+                                  size_t errlen) {
+  const char *tmp = getenv("TMPDIR");
+  char directory[4096], path[4200];
+  snprintf(directory, sizeof directory, "%s/cellc-code-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(directory)) {
+    set_error(err, errlen,
+              "cannot write the code of '%s' to a private temporary directory: %s (set TMPDIR "
+              "to a writable directory)",
+              where, strerror(errno));
+    return NULL;
+  }
+  snprintf(path, sizeof path, "%s/code.so", directory);
+  void *library = NULL;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700);
+  if (fd >= 0) {
+    int written = write_all(fd, code->data, code->size) == 0;
+    if (close(fd) == 0 && written) library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!library) set_error(err, errlen, "cannot load the code of '%s': %s", where, dlerror());
+  } else {
+    set_error(err, errlen, "cannot write the code of '%s': %s", where, strerror(errno));
+  }
+  unlink(path);
+  rmdir(directory);
+  return library;
+}
+
+/* Loaded code by the sha256 of its bytes, so that the same code loaded twice is one library. */
+typedef struct loaded_code {
+  char hex[65];
+  void *library;
+  struct loaded_code *next;
+} loaded_code;
+static loaded_code *loaded_codes;
+static pthread_mutex_t loaded_codes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* dlopens exactly the checked bytes of `code`, never a file another process could replace
+ * between the check and the load: from memory, else from a private file. */
+static void *load_code(const member *code, const char *where, char *err, size_t errlen) {
+  char hex[65];
   sha256 h;
   sha256_init(&h);
   sha256_update(&h, code->data, code->size);
   sha256_hex(&h, hex);
-  const char *override = getenv("CELLC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
-  const char *home = getenv("HOME");
-  if (override && *override)
-    snprintf(directory, sizeof directory, "%s/so", override);
-  else if (xdg && *xdg)
-    snprintf(directory, sizeof directory, "%s/cellc/so", xdg);
-  else
-    snprintf(directory, sizeof directory, "%s/.cache/cellc/so", home ? home : "/tmp");
-  if (asprintf(&path, "%s/%s.so", directory, hex) < 0) return NULL;
+  pthread_mutex_lock(&loaded_codes_lock);
+  void *library = NULL;
+  for (loaded_code *c = loaded_codes; c && !library; c = c->next)
+    if (!strcmp(c->hex, hex)) library = c->library;
+  if (!library) {
+    library = open_in_memory(code);
+    if (!library) library = open_in_private_file(code, where, err, errlen);
+    loaded_code *c = library ? malloc(sizeof *c) : NULL;
+    if (c) {
+      memcpy(c->hex, hex, sizeof hex);
+      c->library = library;
+      c->next = loaded_codes;
+      loaded_codes = c;
+    }
+  }
+  pthread_mutex_unlock(&loaded_codes_lock);
+  return library;
+}
 
-  FILE *existing = fopen(path, "rb");
-  if (existing) {
-    int same = 1;
-    unsigned char buffer[65536];
-    size_t offset = 0, got;
-    while (same && (got = fread(buffer, 1, sizeof buffer, existing)) > 0) {
-      same = offset + got <= code->size && !memcmp(buffer, code->data + offset, got);
-      offset += got;
-    }
-    fclose(existing);
-    if (same && offset == code->size) return path;
+/* Appends "float32[2,3]" to `out`. */
+static void print_tensor(FILE *out, const tensor *t) {
+  fprintf(out, "%s[", DTYPE_NAMES[t->info.dtype]);
+  for (int d = 0; d < t->info.rank; d++)
+    fprintf(out, d ? ",%lld" : "%lld", (long long)t->shape[d]);
+  fputc(']', out);
+}
+
+/* The entry's signature as the manifest describes it, in the format of the code's
+ * cellc_signature_NAME (runtime/artifact.py, signature_text); malloc'ed, or NULL. */
+static char *manifest_signature(const cellc_entry *e) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *out = open_memstream(&text, &size);
+  if (!out) return NULL;
+  for (int j = 0; j < e->n_inputs; j++) print_tensor(out, &e->inputs[j]), fputc(' ', out);
+  for (int j = 0; j < e->n_weights; j++)
+    print_tensor(out, &e->model->parameters[e->weights[j]].spec), fputc(' ', out);
+  fputs("->", out);
+  for (int j = 0; j < e->n_outputs; j++) fputc(' ', out), print_tensor(out, &e->outputs[j]);
+  fclose(out);
+  return text;
+}
+
+/* Refuses an entry whose manifest disagrees with the signature its code was built with. */
+static int check_signature(const cellc_entry *e, const char *path, char *err, size_t errlen) {
+  char name[300];
+  snprintf(name, sizeof name, "cellc_signature_%s", e->symbol);
+  const char *built = dlsym(e->model->library, name);
+  if (!built) {
+    set_error(err, errlen,
+              "'%s': the code of entry '%s' carries no signature ('%s'), so the manifest cannot "
+              "be checked against it (written by an older cellc or not by cellc): recompile "
+              "the model",
+              path, e->name, name);
+    return -1;
   }
-  char *temporary = NULL;
-  int fd = -1;
-  if (make_directories(directory) == 0 &&
-      asprintf(&temporary, "%s/.tmp-XXXXXX", directory) >= 0 &&
-      (fd = mkstemp(temporary)) >= 0) {
-    size_t written = 0;
-    while (written < code->size) {
-      ssize_t n = write(fd, code->data + written, code->size - written);
-      if (n <= 0) break;
-      written += (size_t)n;
-    }
-    int ok = written == code->size && fchmod(fd, 0755) == 0;
-    ok = close(fd) == 0 && ok && rename(temporary, path) == 0;
-    if (!ok) unlink(temporary);
-    free(temporary);
-    if (ok) return path;
-  } else {
-    free(temporary);
-  }
-  set_error(err, errlen,
-            "cannot write the extracted library to %s: %s (set CELLC_CACHE_DIR to a writable "
-            "directory)",
-            directory, strerror(errno));
-  free(path);
-  return NULL;
+  char *expected = manifest_signature(e);
+  int same = expected && !strcmp(expected, built);
+  if (!same)
+    set_error(err, errlen,
+              "'%s' does not match its code: entry '%s': the manifest says %s, the code was "
+              "built for %s (the manifest was edited after compiling; recompile the model)",
+              path, e->name, expected ? expected : "?", built);
+  free(expected);
+  return same ? 0 : -1;
 }
 
 /* Reads the whole file; NULL with a reason on failure. */
@@ -679,6 +763,7 @@ static int load_entries(cellc_model *model, const json *entries, const json *man
                 symbol, name);
       return -1;
     }
+    if (check_signature(e, path, err, errlen)) return -1;
   }
   (void)manifest;
   return 0;
@@ -695,7 +780,6 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
   cellc_model *model = NULL;
   member *members = NULL;
   json *manifest = NULL;
-  char *library_path = NULL;
   int count = -1;
 
   size_t mime = sizeof MIMETYPE - 1;
@@ -787,22 +871,15 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
     set_error(err, errlen, "'%s' is corrupt: member 'code.so' is missing", path);
     goto fail;
   }
-  if (!(library_path = extract_library(code, err, errlen))) goto fail;
-  model->library = dlopen(library_path, RTLD_NOW | RTLD_LOCAL);
-  if (!model->library) {
-    set_error(err, errlen, "cannot load the code of '%s': %s", path, dlerror());
-    goto fail;
-  }
+  if (!(model->library = load_code(code, path, err, errlen))) goto fail;
   if (load_entries(model, json_get(manifest, "entries"), manifest, path, err, errlen)) goto fail;
 
-  free(library_path);
   json_free(manifest);
   free_members(members, count);
   free(blob);
   return model;
 
 fail:
-  free(library_path);
   json_free(manifest);
   free_members(members, count);
   free(blob);

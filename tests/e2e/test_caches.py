@@ -2,14 +2,17 @@
 shared by processes, safe under concurrent writers)."""
 
 import os
+import stat
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from cellc import Tensor, nn
 from cellc.frontend import compiled
+from cellc.runtime.errors import CellcError
 
 SCRIPT = textwrap.dedent(
     """
@@ -99,3 +102,29 @@ def test_a_new_cell_instance_does_not_reuse_another_cells_program():
 
         results.append(Mul()(Tensor(np.ones(2, np.float32))).asnumpy()[0])
     assert results == [1.0, 2.0, 3.0]
+
+
+def test_the_disk_cache_is_created_private(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLC_CACHE_DIR", str(tmp_path / "new" / "cache"))
+    created = compiled.cache_dir()
+    assert created == tmp_path / "new" / "cache"
+    assert stat.S_IMODE(created.stat().st_mode) == 0o700
+
+
+def test_a_disk_cache_others_can_write_is_refused(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("CELLC_CACHE_DIR", str(shared))
+    with pytest.raises(CellcError, match=rf"{shared} is writable by other users .*chmod go-w"):
+        compiled.cache_dir()
+    shared.chmod(0o755)
+    assert compiled.cache_dir() == shared
+
+
+def test_a_disk_cache_another_user_owns_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLC_CACHE_DIR", str(tmp_path))
+    owner = tmp_path.stat().st_uid
+    monkeypatch.setattr(os, "getuid", lambda: owner + 1)
+    with pytest.raises(CellcError, match=rf"{tmp_path} belongs to another user \(uid {owner}"):
+        compiled.cache_dir()
