@@ -141,6 +141,8 @@ def _to_array(data, dtype: mstype.DType | None) -> np.ndarray:
             array = array.astype(np.float32)  # Python floats are Float32 in MindSpore
         elif array.dtype.kind == "i" and dtype is None:
             array = array.astype(np.int64)
+    if not array.dtype.isnative:  # big-endian data from a file: the same values, native order
+        array = array.astype(array.dtype.newbyteorder("="))
     if dtype is not None:
         array = array.astype(dtype.numpy)
     mstype.from_numpy(array.dtype)  # raises TypeError for unsupported dtypes

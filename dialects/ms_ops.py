@@ -85,6 +85,7 @@ class Op:
             raise ShapeError(cls.name, f"expects {len(cls.operands)} operands, got {len(operands)}")
         if cls.result_given:
             attrs = dict(attrs, result=results[0])
+        check_sizes(cls.name, results)
         expected = cls.infer(operands, attrs)
         if list(expected) != list(results):
             raise ShapeError(
@@ -107,6 +108,27 @@ class Op:
     def read_attributes(cls, op) -> dict:
         """The attributes of an MLIR operation of this op, as Python values, keyed by name."""
         return _dialect().read_attributes(cls, op)
+
+
+# The largest tensor cellc builds: 2**40 bytes (1 TiB). Beyond it a shape is a mistake, and
+# MLIR's size computations (int64) would overflow long before memory runs out.
+MAX_TENSOR_BYTES = 2**40
+
+
+def check_sizes(op_name: str, specs: list[TensorSpec]) -> None:
+    """Raises ShapeError for a negative dimension or a tensor of more than MAX_TENSOR_BYTES."""
+    for spec in specs:
+        if any(d < 0 for d in spec.shape):
+            raise ShapeError(op_name, f"cannot make {spec}: a dimension is negative")
+        size = np.dtype(spec.numpy_dtype).itemsize
+        for d in spec.shape:
+            size *= d
+        if size > MAX_TENSOR_BYTES:
+            raise ShapeError(
+                op_name,
+                f"would make {spec} of {size} bytes, more than cellc's limit of "
+                f"{MAX_TENSOR_BYTES} bytes",
+            )
 
 
 def _types(specs) -> str:
@@ -571,6 +593,18 @@ class ReduceMaxOp(ReduceOp):
     name = "ms.reduce_max"
     numpy = staticmethod(np.max)
 
+    @classmethod
+    def infer(cls, operands, attrs):
+        (x,) = operands
+        empty = [a for a in attrs["axes"] if 0 <= a < x.rank and x.shape[a] == 0]
+        if empty:
+            raise ShapeError(
+                cls.name,
+                f"has no maximum over the empty axis {empty[0]} of {x}: a maximum of no "
+                "elements is undefined",
+            )
+        return super().infer(operands, attrs)
+
 
 class ShapeOp(Op):
     """Base of the ops whose result shape is given by the caller (broadcast_to, reshape)."""
@@ -620,7 +654,7 @@ class ReshapeOp(ShapeOp):
     @classmethod
     def infer(cls, operands, attrs):
         (x,), result = operands, attrs["result"]
-        if result.element != x.element or result.size != x.size:
+        if result.element != x.element or result.size != x.size or min(result.shape, default=0) < 0:
             raise ShapeError(cls.name, f"cannot reshape {x} to {result}")
         return [result]
 

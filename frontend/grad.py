@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import inspect
+
 from cellc.dialects.ms_ops import GradMode
 from cellc.runtime.errors import ShapeMismatchError, UnsupportedError
 
-from .tracing import TensorLike, Tracer, flatten, user_location
+from .tracing import TensorLike, Tracer, flatten, signature, user_location
 
 
 def record_grad(tracer: Tracer, grad_fn, args):
@@ -17,15 +19,28 @@ def record_grad(tracer: Tracer, grad_fn, args):
     `.returns_single_weight` whether they were one bare Parameter. Returns the gradients as
     Values, nested in MindSpore's return structure."""
     grad = grad_fn.grad
-    inputs, sens = (args[:-1], args[-1]) if grad.sens_param else (args, None)
     if grad.sens_param and not args:
-        raise TypeError("For 'GradOperation', sens_param=True needs the sensitivity argument")
+        raise TypeError(
+            "For 'GradOperation', sens_param=True takes the sensitivity as the last argument, "
+            f"after {_name_of(grad_fn.fn)}'s inputs; got no arguments (at {user_location()})"
+        )
+    inputs, sens = (args[:-1], args[-1]) if grad.sens_param else (args, None)
+    _check_arguments(grad_fn.fn, inputs, grad.sens_param)
+    if (
+        not grad.get_all
+        and not grad.get_by_list
+        and inputs
+        and not isinstance(inputs[0], TensorLike)
+    ):
+        # MindSpore differentiates Tensor inputs only: the first input's gradient, when the
+        # first input is a Python value, is nothing at all
+        return ()
     weights = grad_fn.weight_list
     callee = tracer.subfunction(
         grad_fn.fn,
         inputs,
         _name_of(grad_fn.fn),
-        key=(id(grad_fn.fn), _signature(inputs), tuple(id(w) for w in weights)),
+        key=(id(grad_fn.fn), signature(inputs), tuple(id(w) for w in weights)),
     )
     for param in weights:  # an unused weight is still an argument: its gradient is zero
         callee.weight_value(tracer.weight(param))
@@ -64,7 +79,36 @@ def _structure(grad_fn, input_grads: list, weight_grads: list):
     return input_grads[0]
 
 
+def _check_arguments(fn, inputs, sens_param: bool) -> None:
+    """A TypeError naming GradOperation when `fn` cannot take `inputs` (with sens_param, the
+    last argument is the sensitivity, not an input: forgetting it shifts the inputs)."""
+    body = fn._body() if hasattr(fn, "_body") else fn
+    try:
+        signature = inspect.signature(body)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*inputs)
+    except TypeError as error:
+        note = (
+            "; with sens_param=True the last argument is the sensitivity, so "
+            f"{_name_of(fn)} received {len(inputs)} input(s)"
+            if sens_param
+            else ""
+        )
+        raise TypeError(
+            f"For 'GradOperation', {_name_of(fn)}{signature} cannot take the arguments given: "
+            f"{error}{note} (at {user_location()})"
+        ) from None
+
+
 def _sensitivity(tracer: Tracer, callee, sens) -> list:
+    if not isinstance(sens, (TensorLike, tuple, list)):
+        raise TypeError(
+            "For 'GradOperation', sens_param=True takes the sensitivity as the last argument: "
+            f"a Tensor shaped like {callee.name}'s output (a tuple of them for a tuple output), "
+            f"got {type(sens).__name__} (at {user_location()})"
+        )
     leaves, structure = flatten(sens)
     expected = [v.spec for v in callee.outputs]
     got = [t.spec for t in leaves]
@@ -81,10 +125,3 @@ def _sensitivity(tracer: Tracer, callee, sens) -> list:
 
 def _name_of(fn) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
-
-
-def _signature(args) -> tuple:
-    return tuple(
-        ("tensor", a.shape, a.dtype.element) if isinstance(a, TensorLike) else ("value", repr(a))
-        for a in args
-    )

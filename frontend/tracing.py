@@ -30,7 +30,14 @@ from cellc.compiler.program import (
     Value,
     Weight,
 )
-from cellc.dialects.ms_ops import ConstantOp, ElementTypeError, GradOp, Op, ShapeError
+from cellc.dialects.ms_ops import (
+    ConstantOp,
+    ElementTypeError,
+    GradOp,
+    Op,
+    ShapeError,
+    check_sizes,
+)
 from cellc.dialects.types import TensorSpec
 from cellc.runtime.errors import DTypeMismatchError, ShapeMismatchError, UnsupportedError
 
@@ -89,17 +96,21 @@ class Tracer:
     # --- functions -----------------------------------------------------------------------
 
     def trace_function(self, fn, args, name: str) -> tuple[Function, object]:
-        """Traces `fn(*args)` as a new function; tensor arguments become its inputs."""
+        """Traces `fn(*args)` as a new function; tensor arguments, and the tensors in tuple or
+        list arguments (a tuple sensitivity), become its inputs, in `tensor_leaves` order."""
         function = Function(self._unique(name), location=_definition_location(fn))
         self.functions.append(function)
-        symbolic_args = []
-        for arg in args:
+
+        def symbolic(arg):
             if isinstance(arg, TensorLike):
                 value = Value(arg.spec)
                 function.inputs.append(value)
-                symbolic_args.append(arg._traced(value))
-            else:
-                symbolic_args.append(arg)
+                return arg._traced(value)
+            if isinstance(arg, (tuple, list)):
+                return type(arg)(symbolic(item) for item in arg)
+            return arg
+
+        symbolic_args = [symbolic(arg) for arg in args]
         self._stack.append(function)
         _stack().append(self)
         try:
@@ -193,7 +204,11 @@ def infer(primitive: str, op: type[Op], specs, attrs: dict, location=None) -> li
     """The result types of `op` on operands of types `specs`; a user error naming the
     MindSpore primitive, the op, the types and the source line when they disagree."""
     try:
-        return op.infer(list(specs), {**op.defaults, **attrs})
+        if op.result_given:
+            check_sizes(op.name, [attrs["result"]])
+        results = op.infer(list(specs), {**op.defaults, **attrs})
+        check_sizes(op.name, results)
+        return results
     except ShapeError as error:
         where = f"\n  at {location}: {location.text}" if location else ""
         message = f"{primitive} ({error.op_name}): {error.reason}{where}"
@@ -240,6 +255,32 @@ def _definition_location(fn) -> SourceLocation | None:
     if code is None:
         return None
     return SourceLocation(code.co_filename, code.co_firstlineno, 1)
+
+
+def tensor_leaves(args) -> list:
+    """The tensors among `args` and inside their tuples and lists, depth first: the inputs of
+    a traced function, in order."""
+    leaves = []
+    for arg in args:
+        if isinstance(arg, TensorLike):
+            leaves.append(arg)
+        elif isinstance(arg, (tuple, list)):
+            leaves.extend(tensor_leaves(arg))
+    return leaves
+
+
+def signature(args) -> tuple:
+    """What a compiled program depends on in its arguments: each tensor's type (inside tuples
+    and lists too), and any other value itself (it is a constant of the program)."""
+
+    def of(arg):
+        if isinstance(arg, TensorLike):
+            return ("tensor", arg.shape, arg.dtype.element)
+        if isinstance(arg, (tuple, list)):
+            return (type(arg).__name__, tuple(of(item) for item in arg))
+        return ("value", type(arg).__name__, repr(arg))
+
+    return tuple(of(arg) for arg in args)
 
 
 # --- output structure ---------------------------------------------------------------------
@@ -307,5 +348,7 @@ def _argument_names(fn, args) -> list[str]:
             break
         if isinstance(arg, TensorLike):
             names.append(param.name)
-    count = sum(1 for a in args if isinstance(a, TensorLike))
+        elif isinstance(arg, (tuple, list)):
+            names += [f"{param.name}[{i}]" for i in range(len(tensor_leaves(arg)))]
+    count = len(tensor_leaves(args))
     return names[:count] + [f"arg{i}" for i in range(len(names), count)]

@@ -177,15 +177,26 @@ def normalize_axes(primitive: str, axis, rank: int) -> tuple[int, ...]:
     """MindSpore's axis argument (int, tuple, or () for all) as sorted non-negative axes."""
     if axis is None or axis == () or axis == []:
         return tuple(range(rank))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if isinstance(axis, (list, tuple)) and all(_is_int(a) for a in axis):
+        axes = tuple(int(a) for a in axis)
+    elif _is_int(axis):
+        axes = (int(axis),)
+    else:
+        raise TypeError(
+            f"For '{primitive}', the 'axis' must be an int or a tuple or list of ints, got {axis!r}"
+        )
     normalized = []
     for a in axes:
-        if not isinstance(a, int) or not -rank <= a < max(rank, 1):
+        if not -rank <= a < max(rank, 1):
             raise ValueError(f"For '{primitive}', axis {axis} is out of range for rank {rank}")
         normalized.append(a % rank if rank else 0)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"For '{primitive}', axis {axis} has duplicates")
     return tuple(sorted(normalized))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def reduce_sum(x, axis=(), keep_dims=False):
@@ -199,7 +210,7 @@ def reduce_mean(x, axis=(), keep_dims=False):
     axes = normalize_axes("ReduceMean", axis, x.ndim)
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     total = apply("ReduceMean", ms_ops.ReduceSumOp, [x], axes=axes, keep_dims=bool(keep_dims))
-    return mul(total, 1.0 / count) if count else total
+    return mul(total, 1.0 / count if count else np.nan)  # the mean of nothing is NaN (numpy)
 
 
 def reduce_max(x, axis=(), keep_dims=False):
@@ -255,9 +266,14 @@ def _spec_like(x: Tensor, shape, dtype: mstype.DType | None = None):
 
 def reshape(x, shape):
     x = as_tensor(x)
+    if not isinstance(shape, (tuple, list)) or not all(_is_int(d) for d in shape):
+        raise TypeError(f"For 'Reshape', the shape must be a tuple of ints, got {shape!r}")
     shape = tuple(int(d) for d in shape)
-    if shape.count(-1) > 1:
-        raise ValueError(f"For 'Reshape', at most one dimension may be -1, got {shape}")
+    if shape.count(-1) > 1 or any(d < -1 for d in shape):
+        raise ValueError(
+            f"For 'Reshape', each dimension must be >= 0, or -1 for at most one of them, "
+            f"got {shape}"
+        )
     if -1 in shape:
         known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
         if known == 0 or x.size % known:
@@ -280,7 +296,12 @@ def transpose(x, perm):
 
 def expand_dims(x, axis: int):
     x = as_tensor(x)
-    axis = axis % (x.ndim + 1)
+    if not _is_int(axis) or not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(
+            f"For 'ExpandDims', the 'axis' must be an int in [{-x.ndim - 1}, {x.ndim}] for a "
+            f"tensor of rank {x.ndim}, got {axis!r}"
+        )
+    axis = int(axis) % (x.ndim + 1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
@@ -291,6 +312,12 @@ def squeeze(x, axis=()):
         if axis != ()
         else tuple(i for i, d in enumerate(x.shape) if d == 1)
     )
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(
+                f"For 'Squeeze', dimension {a} of the input of shape {x.shape} has size "
+                f"{x.shape[a]}; only dimensions of size 1 can be squeezed"
+            )
     return reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
 
 

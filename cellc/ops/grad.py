@@ -48,6 +48,13 @@ class GradOperation:
                     "For 'GradOperation', weights must be a Parameter or a ParameterTuple, "
                     f"got {type(weights).__name__}"
                 )
+            if isinstance(weights, (list, tuple)):
+                for index, item in enumerate(weights):
+                    if not isinstance(item, Parameter):
+                        raise TypeError(
+                            "For 'GradOperation', weights must hold Parameters only; item "
+                            f"{index} is a {type(item).__name__}"
+                        )
         return GradFunction(self, fn, weights)
 
     def __repr__(self) -> str:

@@ -90,3 +90,86 @@ def test_a_0d_parameter_compiles_and_differentiates():
     db = WrtB(net)(x)
     assert db.shape == ()
     assert db.asnumpy() == 3.0
+
+
+class WeightNet(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.w = Parameter(Tensor(np.array([2.0])), name="w")
+
+    def construct(self, a, x):
+        return a * x * self.w
+
+
+def test_single_parameter_and_parameter_tuple_keep_their_structures_from_the_cache():
+    net, x = WeightNet(), Tensor(np.array([3.0]))
+    grad = ops.GradOperation(get_by_list=True)
+    single = grad(net, net.w)(x, x)
+    assert isinstance(single, Tensor) and single.asnumpy().tolist() == [9.0]  # d/dw = a x
+    as_tuple = grad(net, ParameterTuple([net.w]))(x, x)
+    assert isinstance(as_tuple, tuple) and as_tuple[0].asnumpy().tolist() == [9.0]
+    assert isinstance(grad(net, net.w)(x, x), Tensor)
+
+
+def test_a_python_number_first_input_has_no_gradient():
+    # MindSpore differentiates Tensor inputs only: GradOperation()(net)(2.0, x) is ()
+    net, x = WeightNet(), Tensor(np.array([3.0]))
+    assert ops.GradOperation()(net)(2.0, x) == ()
+    (dx,) = ops.GradOperation(get_all=True)(net)(2.0, x)
+    assert dx.asnumpy().tolist() == [4.0]
+
+
+class TwoOutputs(nn.Cell):
+    def construct(self, x):
+        return x * 2.0, x * x
+
+
+def test_a_tuple_sensitivity_is_an_input_not_a_constant():
+    grad = ops.GradOperation(sens_param=True)(TwoOutputs())
+    x = Tensor(np.array([3.0]))
+    first = grad(x, (Tensor(np.array([1.0])), Tensor(np.array([1.0]))))
+    nudged = grad(x, (Tensor(np.array([1.0 + 1e-10])), Tensor(np.array([1.0]))))
+    other = grad(x, (Tensor(np.array([2.0])), Tensor(np.array([0.0]))))
+    # d/dx (2x s1 + x^2 s2) = 2 s1 + 2 x s2
+    assert first.asnumpy().tolist() == [8.0]
+    np.testing.assert_allclose(nudged.asnumpy() - first.asnumpy(), [2e-10], rtol=1e-4)
+    assert other.asnumpy().tolist() == [4.0]
+
+
+def test_a_replaced_parameter_is_used():
+    net, x = WeightNet(), Tensor(np.array([3.0]))
+    assert net(x, x).asnumpy().tolist() == [18.0]
+    net.w = Parameter(Tensor(np.array([5.0])), name="w")
+    assert net(x, x).asnumpy().tolist() == [45.0]
+    assert ops.GradOperation()(net)(x, x).asnumpy().tolist() == [15.0]  # d/da = x w
+
+
+# --- messages that name the problem ----------------------------------------------------------
+
+
+class Net(nn.Cell):
+    def construct(self, x, y):
+        return ops.MatMul()(x, y)
+
+
+X, Y = Tensor(np.ones((2, 3), np.float32)), Tensor(np.ones((3, 3), np.float32))
+
+
+def test_sens_param_without_arguments():
+    with pytest.raises(TypeError, match="sensitivity as the last argument.*got no arguments"):
+        ops.GradOperation(sens_param=True)(Net())()
+
+
+def test_sens_param_with_the_sensitivity_forgotten():
+    with pytest.raises(TypeError, match=r"GradOperation.*missing.*'y'.*last argument is the sens"):
+        ops.GradOperation(sens_param=True)(Net())(X, Y)
+
+
+def test_sens_param_with_a_python_number():
+    with pytest.raises(TypeError, match="sensitivity.*a Tensor shaped like.*got float"):
+        ops.GradOperation(sens_param=True)(Net())(X, Y, 1.0)
+
+
+def test_weights_that_are_not_parameters():
+    with pytest.raises(TypeError, match="weights must hold Parameters only; item 1 is a Tensor"):
+        ops.GradOperation(get_by_list=True)(WeightNet(), [WeightNet().w, X])
