@@ -47,9 +47,10 @@ WORKER = textwrap.dedent(
             # the inputs the manifest asks for: an edited manifest gets what it claims
             seeds = [x, y]
             args = [
-                seeds[i] if i < 2 and seeds[i].shape == spec.shape else np.ones(spec.shape, spec.dtype)
+                seeds[i] if i < 2 and seeds[i].shape == spec.shape else np.ones(spec.shape)
                 for i, spec in enumerate(entry.inputs)
             ]
+            args = [np.asarray(arg, spec.dtype) for arg, spec in zip(args, entry.inputs)]
             result = {"outputs": leaves(entry(*args))}
         except runtime.ArtifactError as error:
             result = {"refused": str(error)}
