@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 
-from .artifact import ArtifactError
+from .artifact import ArtifactError, check_entry_signature, signature_text
 from .module import Entry, Module
 
 
@@ -263,13 +263,14 @@ PLAN_MEMBER = "plan.json"
 
 
 def load(artifact):
-    """Binds a CUDA artifact: loads its cubin (or, failing that, its PTX) on device 0."""
+    """Binds a CUDA artifact: checks the manifest against its launch plan, then loads its cubin
+    (or, failing that, its PTX) on device 0."""
+    plan = read_plan(artifact)
     ok, reason = cuda_available()
     if not ok:
         raise CudaUnavailableError(
             f"'{artifact.path}' was compiled for an NVIDIA GPU, but {reason}"
         )
-    plan = json.loads(artifact.member(PLAN_MEMBER))
     image = _load_image(artifact)
 
     class GpuEntry(Entry):
@@ -297,6 +298,32 @@ def load(artifact):
             return self._nest(list(outputs))
 
     return Module(artifact, GpuEntry)
+
+
+def read_plan(artifact) -> dict:
+    """The launch plan, each manifest entry checked against it (without a GPU).
+
+    The plan sizes every device buffer and the copies back, so a manifest that disagrees with
+    it is refused as `check_entry_signature` refuses one that disagrees with CPU code. (The
+    kernels' own bounds are compiled into the PTX; that the plan matches them is not checked.)
+    """
+    try:
+        plan = json.loads(artifact.member(PLAN_MEMBER))
+        entries = plan["entries"]
+        for entry in artifact.manifest["entries"]:
+            if entry["symbol"] not in entries:
+                raise ArtifactError(f"'{artifact.path}' has no launch plan for '{entry['symbol']}'")
+            buffers = entries[entry["symbol"]]
+            signature = signature_text(
+                [(spec["dtype"], spec["shape"]) for spec in buffers["inputs"] + buffers["weights"]],
+                [(spec["dtype"], spec["shape"]) for spec in buffers["outputs"]],
+            )
+            check_entry_signature(artifact.path, artifact.manifest, entry, signature)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ArtifactError(
+            f"'{artifact.path}' is corrupt: its launch plan is invalid ({error})"
+        ) from None
+    return plan
 
 
 def _load_image(artifact) -> CudaModule:

@@ -281,3 +281,29 @@ def test_code_without_a_signature_is_refused(artifact, tmp_path, seed_program):
     with pytest.raises(runtime.ArtifactError, match="carries no signature.*recompile the model"):
         runtime.load(case)
     assert "carries no signature ('cellc_signature_Grad')" in run_program(seed_program, case).stderr
+
+
+def test_cuda_manifest_is_checked_against_the_launch_plan(tmp_path):
+    """Without a GPU: an edited manifest of a CUDA artifact is refused before the driver is
+    touched, because the launch plan (which sizes the device buffers) disagrees with it."""
+    import cellc.nn as nn
+    import cellc.ops as ops
+    from cellc import Tensor
+    from cellc.compiler.pipeline import CompileOptions
+    from cellc.frontend import compile as compile_cell
+
+    class Net(nn.Cell):
+        def construct(self, x, y):
+            return ops.MatMul()(x, y)
+
+    options = CompileOptions(target="cuda")
+    blob = compile_cell(Net(), Tensor(SEED_X), Tensor(SEED_Y), options=options).artifact
+    case = tmp_path / "cuda.cellc"
+    case.write_bytes(
+        edit_manifest(blob, set_field(lambda m: entry(m)["outputs"][0], "shape", [2, 2]))
+    )
+    with pytest.raises(
+        runtime.ArtifactError,
+        match=r"entry 'Net': output 0 is float32\[2,2\] in the manifest, float32\[2,3\]",
+    ):
+        runtime.load(case)
