@@ -89,7 +89,8 @@ class CompileOptions:
     emit: stop after this stage and return its IR (`ms`, `grad`, `linalg`; `llvm` for the CPU;
       `gpu`, `nvvm`, `ptx` for CUDA).
     keep_intermediates: a folder that receives every stage's IR and a reproducer command.
-    chip, ptx_features: the CUDA target (`sm_80`, `+ptx80`).
+    chip, ptx_features: the CUDA target (`sm_80`, `+ptx80`); the chip must be one the NVVM
+      lowering supports (`gpu_to_nvvm.SUPPORTED_CHIPS`).
     progress: called as `progress(stage, seconds)` after each stage.
     """
 
@@ -110,6 +111,14 @@ class CompileOptions:
                 f"--emit={self.emit.value} is the CPU target's stage; the CUDA target emits "
                 + ", ".join(stage.value for stage in TARGET_STAGES[Target.CUDA])
             )
+        if self.target is Target.CUDA:
+            from .lowering.gpu_to_nvvm import SUPPORTED_CHIPS
+
+            if self.chip not in SUPPORTED_CHIPS:
+                raise CellcError(
+                    f"unknown chip '{self.chip}'; choose one of: {', '.join(SUPPORTED_CHIPS)} "
+                    "(sm_XY: an NVIDIA GPU of compute capability X.Y)"
+                )
 
 
 @dataclass
