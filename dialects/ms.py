@@ -26,10 +26,11 @@ import numpy as np
 from mlir import ir
 from mlir.dialects import irdl
 
+from cellc.runtime.dtypes import BY_ELEMENT
 from cellc.runtime.errors import CellcError
 
 from .ms_ops import MAX_GRAD_SLOTS, OPS, ConstantOp, GradMode, GradOp, Op, ShapeError
-from .types import TensorSpec
+from .types import TensorSpec, static_shape_message
 
 # How each attribute kind of `ms_ops.ATTRIBUTE_KINDS` is stored: its IRDL base.
 ATTRIBUTE_BASES = {
@@ -353,6 +354,75 @@ def verify_op(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
     definition.check(operands, attrs, results)
 
 
+# What each attribute kind must be, in MLIR's spelling, for the verifier's messages.
+ATTRIBUTE_SPELLINGS = {
+    "bool": "a bool (true or false)",
+    "i64": "an integer (1 : i64)",
+    "i64_array": "an i64 array (array<i64: 0, 1>)",
+    "symbol": "a flat symbol reference (@name)",
+    "dense": f"dense elements of {', '.join(BY_ELEMENT)} (dense<1.0> : tensor<2xf32>)",
+}
+
+
+def check_form(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
+    """Raises ShapeError when an `ms` op is malformed in a way IRDL lets through and the shape
+    rules cannot read: a dynamic tensor type (the dialect has static shapes only), an attribute
+    of the right base but the wrong kind (`array<i32: 1>` for i64 axes, `@a::@b` for a callee)
+    or an `ms.grad` whose callee is not a function."""
+    definition = OPS.get(op.name)
+    if definition is None:
+        return
+    for role, values in (("operand", op.operands), ("result", op.results)):
+        for index, value in enumerate(values):
+            ranked = value.type
+            if isinstance(ranked, ir.RankedTensorType) and not ranked.has_static_shape:
+                shape_message = static_shape_message(ranked.shape, str(ranked.element_type))
+                raise ShapeError(op.name, f"{role} {index}: {shape_message}")
+    for key, kind in definition.attributes.items():
+        if key in op.attributes:
+            try:
+                _from_attribute(kind, op.attributes[key])
+            except ValueError:
+                raise ShapeError(
+                    op.name,
+                    f"attribute '{key}' must be {ATTRIBUTE_SPELLINGS[kind]}, "
+                    f"got {op.attributes[key]}",
+                ) from None
+    if definition is GradOp:
+        _check_grad_callee_form(op, symbols)
+
+
+def _check_grad_callee_form(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
+    """An ms.grad's callee is a function of static tensors with string weight names."""
+    callee_name = GradOp.read_attributes(op)["callee"]
+    callee = symbols.get(callee_name)
+    if callee is None:
+        return  # verify_op says so
+    if "function_type" not in callee.attributes:
+        raise ShapeError(op.name, f"callee @{callee_name} is a '{callee.name}', not a function")
+    ftype = ir.FunctionType(ir.TypeAttr(callee.attributes["function_type"]).value)
+    for role, types in (("argument", ftype.inputs), ("result", ftype.results)):
+        for index, t in enumerate(types):
+            if not isinstance(t, ir.RankedTensorType):
+                raise ShapeError(
+                    op.name, f"callee @{callee_name}'s {role} {index} is {t}, not a tensor"
+                )
+            try:
+                spec_of(t)
+            except ValueError as error:
+                raise ShapeError(
+                    op.name, f"callee @{callee_name}'s {role} {index}: {error}"
+                ) from None
+    try:
+        weight_names(callee)
+    except ValueError:
+        raise ShapeError(
+            op.name,
+            f"callee @{callee_name}'s {WEIGHT_ATTR} argument attributes must be strings "
+            "(the Parameter's name)",
+        ) from None
+
+
 def verify_module(module: ir.Module) -> None:
     """Runs MLIR's verifier, then the `ms` rules; raises VerificationError listing them all."""
     module.operation.verify()
@@ -365,6 +435,7 @@ def verify_module(module: ir.Module) -> None:
 
     def visit(op):
         try:
+            check_form(op.operation, symbols)
             verify_op(op.operation, symbols)
         except ShapeError as error:
             diagnostics.append(Diagnostic(op.location, str(error)))

@@ -10,6 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cellc.runtime.dtypes import BY_ELEMENT, BY_NUMPY
+from cellc.runtime.errors import ShapeMismatchError
+
+# MLIR's dynamic dimension (ShapedType::kDynamic), as `RankedTensorType.shape` reports it.
+DYNAMIC_DIM = -(2**63)
+
+
+def static_shape_message(shape, element: str) -> str:
+    """Why a shape with a dynamic (`?`, `DYNAMIC_DIM`) or negative dim is refused: the `ms`
+    dialect, and everything after it, has static shapes only."""
+    dims = "".join("?x" if d == DYNAMIC_DIM else f"{d}x" for d in shape)
+    if any(d == DYNAMIC_DIM for d in shape):
+        return f"tensor<{dims}{element}> has a dynamic shape; cellc supports only static shapes"
+    return f"tensor<{dims}{element}> has a negative dimension"
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,8 @@ class TensorSpec:
         object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
         if self.element not in BY_ELEMENT:
             raise ValueError(f"unsupported element type '{self.element}'")
+        if any(d < 0 for d in self.shape):
+            raise ShapeMismatchError(static_shape_message(self.shape, self.element))
 
     @property
     def rank(self) -> int:
