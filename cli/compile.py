@@ -19,6 +19,7 @@ import inspect as pyinspect
 import os
 import shlex
 import time
+import traceback
 from pathlib import Path
 
 import click
@@ -27,7 +28,7 @@ from cellc.compiler.pipeline import Stage
 
 from . import specs
 from .errors import UserError, debugging, invocation
-from .script import SCRIPT_MODULE, failure, load_script, script_environment
+from .script import SCRIPT_MODULE, exited, failure, load_script, script_environment
 
 EPILOG = """\b
 Examples:
@@ -123,13 +124,17 @@ def compile_command(
     or, with --emit, the IR of one stage.
     """
     script, entry_text = split_script_entry(script_entry)
-    try:
-        examples = [specs.parse_input(text) for text in inputs]
-    except specs.SpecError as error:
-        raise click.BadParameter(str(error), param_hint="'--input'") from None
+    examples = []
+    for index, text in enumerate(inputs):
+        try:
+            examples.append(specs.parse_input(text))
+        except specs.SpecError as error:
+            raise click.BadParameter(str(error), param_hint=f"'--input' (input {index})") from None
     target = target.lower()
     if chip is not None and target != "cuda":
         raise click.BadParameter("--chip applies to --target cuda", param_hint="'--chip'")
+    if chip is not None:
+        _check_chip(chip)
     emit = emit.lower() if emit else None
     if emit is None:
         _check_artifact_dtypes(examples)
@@ -149,9 +154,11 @@ def compile_command(
     started = time.perf_counter()
     with script_environment(script):
         try:
+            phase = "loaded"
             namespace = load_script(script, echo=verbose)
             progress("load", time.perf_counter() - started)
-            fn = resolve_entry(namespace, entry_text, script)
+            phase = "traced"
+            fn = resolve_entry(namespace, entry_text, script, command)
             tensors = example_tensors(fn, examples)
             traced = time.perf_counter()
             traced_program = trace_program(fn, *tensors)
@@ -163,6 +170,10 @@ def compile_command(
             pipeline = time.perf_counter() - pipeline_started
         except click.ClickException:
             raise
+        except SystemExit as error:
+            if debugging():
+                raise
+            raise exited(error, script, phase) from None
         except Exception as error:
             if debugging():
                 raise
@@ -203,8 +214,9 @@ def split_script_entry(text: str) -> tuple[Path, str | None]:
 # --- the entry -----------------------------------------------------------------------------
 
 
-def resolve_entry(namespace: dict, entry: str | None, script: Path):
-    """The Cell (or function) to compile: see the module docstring."""
+def resolve_entry(namespace: dict, entry: str | None, script: Path, command: str = "compile ..."):
+    """The Cell (or function) to compile: see the module docstring. `command` is what the user
+    ran, for the hint about `--debug`."""
     from cellc.nn import Cell
 
     if entry is None:
@@ -237,10 +249,10 @@ def resolve_entry(namespace: dict, entry: str | None, script: Path):
             ) from None
         try:
             value = eval(code, namespace)  # the user's own factory, in the user's module
-        except NameError as error:
-            raise UserError(
-                f"in ENTRY '{entry}': {script} has no '{error.name}'; {_candidates(namespace)}"
-            ) from None
+        except Exception as error:
+            if debugging():
+                raise
+            raise _entry_failed(error, entry, script, namespace, command) from error
     if isinstance(value, type) and issubclass(value, Cell):
         return _instantiate(value, script)
     if isinstance(value, Cell) or (callable(value) and not isinstance(value, type)):
@@ -248,6 +260,25 @@ def resolve_entry(namespace: dict, entry: str | None, script: Path):
     raise UserError(
         f"ENTRY '{entry}' is a {type(value).__name__}, not a Cell; {_candidates(namespace)}"
     )
+
+
+def _entry_failed(
+    error: Exception, entry: str, script: Path, namespace: dict, command: str
+) -> click.ClickException:
+    """An exception raised while evaluating a factory ENTRY, naming the expression: a name the
+    expression uses and the script lacks, the expression's own error, or one raised in a
+    function it called, reported as `failure` does (at the script's line that raised)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames and frames[-1].filename == "<ENTRY>":  # the expression itself raised
+        if isinstance(error, NameError):
+            return UserError(
+                f"in ENTRY '{entry}': {script} has no '{error.name}'; {_candidates(namespace)}"
+            )
+        return UserError(f"in ENTRY '{entry}': {type(error).__name__}: {error}")
+    reported = failure(error, script, command)
+    if isinstance(reported, UserError):
+        return UserError(f"in ENTRY '{entry}': {reported.message}", where=reported.where)
+    return reported
 
 
 def defined_cells(namespace: dict) -> list[type]:
@@ -312,6 +343,18 @@ def example_tensors(fn, examples: list[specs.ExampleInput]) -> list:
                 f"{len(examples)} --input ({given}); give one --input per argument, in order"
             ) from None
     return [Tensor(e.value) for e in examples]
+
+
+def _check_chip(chip: str) -> None:
+    """Refuses a --chip the CUDA lowering does not know, before the script is loaded."""
+    from cellc.compiler.lowering.gpu_to_nvvm import SUPPORTED_CHIPS
+
+    if chip not in SUPPORTED_CHIPS:
+        raise click.BadParameter(
+            f"unknown chip '{chip}'; choose one of: {', '.join(SUPPORTED_CHIPS)} "
+            "(sm_XY: an NVIDIA GPU of compute capability X.Y)",
+            param_hint="'--chip'",
+        )
 
 
 def _check_artifact_dtypes(examples: list[specs.ExampleInput]) -> None:

@@ -18,6 +18,7 @@ from cellc.compiler import passes
 from cellc.dialects import ms
 
 from . import diagnostics as diag
+from .errors import UserError
 
 SPLIT_MARKER = "// -----"
 
@@ -170,8 +171,8 @@ def opt(
         click.echo(pass_listing())
         return
     filename = "<stdin>" if input_file == "-" else input_file
-    with click.open_file(input_file, "r") as stream:
-        text = stream.read()
+    with click.open_file(input_file, "rb") as stream:
+        text = decode_source(stream.read(), filename)
     try:
         pipeline = passes.build_pass_pipeline(pass_pipeline)
     except passes.PipelineError as error:
@@ -199,6 +200,22 @@ def opt(
         stream.write((SPLIT_MARKER + "\n").join(outputs))
     if failed:
         raise click.exceptions.Exit(1)
+
+
+def decode_source(data: bytes, filename: str) -> str:
+    """The text of an MLIR file, which must be UTF-8: otherwise a UserError at the first byte
+    that is not, with its line, column and byte offset."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line = before.count(b"\n") + 1
+        column = error.start - (before.rfind(b"\n") + 1) + 1
+        raise UserError(
+            f"file is not UTF-8 text: byte 0x{data[error.start]:02x} at byte offset "
+            f"{error.start} ({error.reason})",
+            where=f"{filename}:{line}:{column}",
+        ) from None
 
 
 def pass_listing() -> str:

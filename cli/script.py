@@ -10,7 +10,12 @@ it traced the script's cells, into one `UserError` that points at the user's fil
 innermost frame that is either the user's or cellc's decides whose problem it is: an exception
 raised by the user's code (or a library it called) is the user's; one raised by cellc is the
 user's when it is one of the error types cellc raises for user mistakes, and otherwise a bug in
-cellc, reported with the user's line as context.
+cellc, reported with the user's line as context. A syntax error in the user's code is theirs,
+shown at its `file:line:col` with the offending line and a caret, as Python shows it.
+
+`exited(error, script, phase)` says that `cellc compile` met the script's `sys.exit(...)`: the
+script stopped before anything could be compiled. (`cellc run` lets the script exit as Python
+would, with its own status.)
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ def failure(error: BaseException, script: Path, command: str) -> click.ClickExce
     where = f"{user_frame.filename}:{user_frame.lineno}" if user_frame else None
     hint = f"(run `cellc --debug {command}` for the traceback)"
 
+    if isinstance(error, SyntaxError) and not _is_cellc(error.filename or "<unknown>"):
+        return _syntax_error(error)
     unsupported = _unsupported(error)
     if unsupported:
         return UserError(unsupported, where=where)
@@ -106,6 +113,46 @@ def failure(error: BaseException, script: Path, command: str) -> click.ClickExce
     return InternalError(
         f"internal error: {type(error).__name__}: {error}{context}\n"
         f"(this is a bug in cellc; run `cellc --debug {command}` for the traceback)"
+    )
+
+
+def _syntax_error(error: SyntaxError) -> UserError:
+    """`file:line:col: error: SyntaxError: invalid syntax`, then the line and a caret."""
+    where = f"{error.filename}:{error.lineno}" if error.lineno else error.filename
+    if where and error.offset:
+        where += f":{error.offset}"
+    message = f"{type(error).__name__}: {error.msg}"
+    line = (error.text or "").rstrip("\r\n")
+    if line.strip():
+        shown = line.lstrip()
+        column = max(0, (error.offset or 1) - 1 - (len(line) - len(shown)))
+        same_line = error.end_lineno in (None, error.lineno)
+        width = (error.end_offset or 0) - (error.offset or 0) if same_line else 0
+        message += f"\n    {shown}\n    {' ' * column}{'^' * max(1, width)}"
+    return UserError(message, where=where)
+
+
+def exited(error: SystemExit, script: Path, phase: str) -> UserError:
+    """`cellc compile` met the script's sys.exit() while it was being `phase` ("loaded",
+    "traced"): nothing could be compiled. Points at the line that exited."""
+    frames = traceback.extract_tb(error.__traceback__)
+    frame = _innermost(frames, lambda f: _is_user_file(f.filename, script))
+    where = f"{frame.filename}:{frame.lineno}" if frame else None
+    code = error.code
+    if code is None or isinstance(code, int):
+        how = f"with status {code or 0}"
+    else:
+        how = f"with the message {str(code)!r}"
+    advice = (
+        '; put what the script does when run under `if __name__ == "__main__":`, which '
+        "cellc compile does not run"
+        if phase == "loaded"
+        else ""
+    )
+    return UserError(
+        f"{script} exited {how} while being {phase} (sys.exit), so no entry could be "
+        f"compiled{advice}",
+        where=where,
     )
 
 

@@ -5,10 +5,15 @@
     x.npy      the array saved in x.npy (its values are used)
 
 Shapes are static, so a spec's example value (zeros) traces the same program as real data.
+Each dim is a size (no `?`, no negatives), and a spec is refused before anything is allocated
+when its tensor would take more than `max_input_bytes()` (2**40 bytes or this machine's memory,
+whichever is less).
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +29,13 @@ SYNTAX = (
     f"{', '.join(DTYPES)}), or a .npy file"
 )
 
-_SPEC = re.compile(r"^(?P<dtype>[a-z0-9]+)\[(?P<dims>[0-9,\s]*)\]$")
+_SPEC = re.compile(r"^(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\[\]]*)\]$")
+
+# The most bytes one example input may take, whatever the machine (see max_input_bytes).
+MAX_INPUT_BYTES = 2**40
+
+# The most dims one input may have (numpy's own limit is 32 or 64, depending on its version).
+MAX_RANK = 32
 
 
 class SpecError(ValueError):
@@ -49,12 +60,68 @@ def parse_input(text: str) -> ExampleInput:
         raise SpecError(
             f"bad input spec '{text}': unknown dtype '{match.group('dtype')}'; expected {SYNTAX}"
         )
-    dims = match.group("dims").strip()
-    try:
-        shape = tuple(int(d) for d in dims.split(",")) if dims else ()
-    except ValueError:
-        raise SpecError(f"bad input spec '{text}': expected {SYNTAX}") from None
+    shape = _shape(text, match.group("dims"))
+    _check_size(text, shape, np.dtype(dtype))
     return ExampleInput(text, np.zeros(shape, dtype))
+
+
+def _shape(text: str, dims: str) -> tuple[int, ...]:
+    """The dims of a spec, each a size >= 0."""
+    pieces = [d.strip() for d in dims.split(",")] if dims.strip() else []
+    shape = []
+    for piece in pieces:
+        if piece in ("?", "-1"):
+            raise SpecError(
+                f"bad input spec '{text}': dim '{piece}' is dynamic, and cellc compiles static "
+                f"shapes only; give each dim's size; expected {SYNTAX}"
+            )
+        if re.fullmatch(r"[+-]?[0-9]+", piece) is None:
+            raise SpecError(f"bad input spec '{text}': expected {SYNTAX}")
+        if int(piece) < 0:
+            raise SpecError(
+                f"bad input spec '{text}': dim {piece} is negative; each dim is a size >= 0; "
+                f"expected {SYNTAX}"
+            )
+        shape.append(int(piece))
+    if len(shape) > MAX_RANK:
+        raise SpecError(f"bad input spec '{text}': {len(shape)} dims, more than {MAX_RANK}")
+    return tuple(shape)
+
+
+def _check_size(text: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuses a shape whose tensor would not fit, counted in Python ints (no overflow). A
+    zero dim does not excuse the others: numpy refuses their product all the same."""
+    extent = math.prod(d for d in shape if d)
+    nbytes = extent * dtype.itemsize
+    limit, what = max_input_bytes()
+    if nbytes > limit:
+        dims = "dims" if all(shape) else "nonzero dims"
+        raise SpecError(
+            f"'{text}' is too large: its {dims} multiply to {extent} elements of "
+            f"{dtype.itemsize} bytes ({_bytes(nbytes)}), more than {what} ({_bytes(limit)}); "
+            "an example input is allocated, so give a shape that fits"
+        )
+
+
+def max_input_bytes() -> tuple[int, str]:
+    """The largest example input: MAX_INPUT_BYTES, or less on a machine with less memory.
+    Returns the limit in bytes and what it is, for messages."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf (Windows) or no such name
+        memory = 0
+    if 0 < memory < MAX_INPUT_BYTES:
+        return memory, "this machine's memory"
+    return MAX_INPUT_BYTES, "cellc's limit for one input"
+
+
+def _bytes(n: int) -> str:
+    """`3.5 GiB`: a byte count for people."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            break
+        n /= 1024
+    return f"{n} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
 
 
 def _load_npy(text: str) -> np.ndarray:

@@ -349,3 +349,110 @@ def test_debug_shows_the_traceback_of_a_compile_error():
     result = cellc_process("--debug", "compile", SEED_GRAD, "--input", "f32[2,3]", "-i", "f32[2,3]")
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "ShapeMismatchError" in result.stderr
+
+
+# --- more user mistakes: never "internal error", never a traceback ---------------------------
+
+
+def test_a_syntax_error_in_the_script_is_the_users_with_its_line(tmp_path):
+    script = write_script(tmp_path, "model.py", "import mindspore.nn as nn\n\ndef f(:\n    pass\n")
+    result = invoke("compile", script, "--input", "f32[2]")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{script}:3:7: error: SyntaxError: invalid syntax\n    def f(:\n          ^\n"
+    )
+
+
+def test_an_indentation_error_in_a_module_the_script_imports(tmp_path):
+    write_script(tmp_path, "helper.py", "def g():\n    return 1\n  x = 2\n")
+    script = write_script(
+        tmp_path, "model.py", ONE_CELL.replace("import numpy", "import helper\nimport numpy")
+    )
+    result = invoke("compile", script, "--input", "f32[2,3]")
+    assert_one_clear_message(result, f"{tmp_path / 'helper.py'}:3:", "IndentationError", "x = 2")
+    assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("chip", ["sm_1", "sm_abc", "sm_1000", "80"])
+def test_an_unknown_chip_is_refused_up_front_with_the_known_ones(chip):
+    args = ("--target", "cuda", "--chip", chip, "--emit", "ptx")
+    result = invoke("compile", SEED_GRAD, *SEED_INPUTS, *args)
+    assert_one_clear_message(
+        result, f"unknown chip '{chip}'; choose one of: sm_70, ", "sm_80", "sm_90", exit_code=2
+    )
+    assert "internal error" not in result.stderr
+
+
+def test_the_python_api_refuses_an_unknown_chip_too():
+    from cellc.compiler.pipeline import CompileOptions
+    from cellc.runtime.errors import CellcError
+
+    with pytest.raises(CellcError, match=r"unknown chip 'sm_1'; choose one of: sm_70, .*sm_90"):
+        CompileOptions(target="cuda", chip="sm_1")
+    assert CompileOptions(target="cuda", chip="sm_90").chip == "sm_90"
+
+
+FACTORY = textwrap.dedent(
+    """\
+    import mindspore.nn as nn
+
+    class Net(nn.Cell):
+        def construct(self, x):
+            return x
+
+    def make():
+        raise ValueError("no net of size 7")  # line 8
+    """
+)
+
+
+def test_a_factory_entry_that_raises_names_the_entry_and_the_line(tmp_path):
+    script = write_script(tmp_path, "model.py", FACTORY)
+    result = invoke("compile", f"{script}:make()", "--input", "f32[2]")
+    assert_one_clear_message(
+        result, f"{script}:8: error: in ENTRY 'make()': ValueError: no net of size 7"
+    )
+    assert "internal error" not in result.stderr
+
+
+def test_an_entry_expression_that_raises_itself_is_the_users(tmp_path):
+    script = write_script(tmp_path, "model.py", FACTORY)
+    result = invoke("compile", f"{script}:Net() if 1 / 0 else 0", "--input", "f32[2]")
+    assert_one_clear_message(
+        result, "error: in ENTRY 'Net() if 1 / 0 else 0': ZeroDivisionError: division by zero"
+    )
+
+
+@pytest.mark.parametrize(
+    "spec, fragment",
+    [
+        ("f32[-2]", "dim -2 is negative"),
+        ("f32[2,?]", "dim '?' is dynamic"),
+        ("f32[-1,3]", "dim '-1' is dynamic"),
+        ("f32[" + ",".join(["1"] * 40) + "]", "40 dims, more than 32"),
+    ],
+)
+def test_negative_dynamic_and_absurd_dims_are_refused(spec, fragment):
+    result = invoke("compile", SEED_GRAD, "--input", "f32[2,3]", "--input", spec)
+    assert_one_clear_message(result, "'--input' (input 1)", f"'{spec}'", fragment, exit_code=2)
+
+
+@pytest.mark.parametrize("spec", ["f32[99999999999,99999999]", "f64[0,99999999999999999999]"])
+def test_an_input_too_large_to_allocate_is_refused_before_allocating(spec):
+    # in a subprocess: were it allocated, it could take the suite down
+    result = cellc_process("compile", SEED_GRAD, "--input", spec, "--input", "f32[3,3]")
+    assert result.returncode == 2
+    assert "Invalid value for '--input' (input 0)" in result.stderr
+    assert f"'{spec}' is too large" in result.stderr and "EiB" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_script_that_exits_while_loading_says_so(tmp_path):
+    script = write_script(tmp_path, "model.py", "import sys\nsys.exit(3)\n" + FACTORY)
+    result = cellc_process("compile", script, "--input", "f32[2]")
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"{script}:2: error: {script} exited with status 3 while being loaded (sys.exit), "
+        "so no entry could be compiled"
+    )
+    assert 'if __name__ == "__main__":' in result.stderr

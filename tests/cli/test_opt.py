@@ -556,3 +556,46 @@ def test_crashing_cellc_pass_names_the_error_and_debug_shows_traceback(write, mo
     debug = CliRunner().invoke(cellc, ["--debug", "opt", path, "-p", "builtin.module(test-crash)"])
     assert isinstance(debug.exception, KeyError)
     assert "internal error: KeyError" in debug.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Malformed input: a located message, never a traceback
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_file_that_is_not_utf8_names_the_byte(tmp_path):
+    path = tmp_path / "latin1.mlir"
+    path.write_bytes(b"func.func @f() {\n  return // caf\xe9\n}\n")
+    result = invoke("opt", str(path))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{path}:2:16: error: file is not UTF-8 text: byte 0xe9 at byte offset 32 "
+        "(invalid continuation byte)\n"
+    )
+
+
+# An ms op of each malformed kind that used to escape the verifier as a Python traceback; the
+# full set, with their messages, is tests/lit/dialect/invalid-form.mlir.
+MALFORMED = {
+    "dynamic": (
+        '%0 = "ms.add"(%a, %a) : (tensor<?xf32>, tensor<?xf32>) -> tensor<?xf32>',
+        "'ms.add' op operand 0: tensor<?xf32> has a dynamic shape; cellc supports only static "
+        "shapes",
+    ),
+    "axes_i32": (
+        '%0 = "ms.reduce_sum"(%b) {axes = array<i32: 0>, keep_dims = false} '
+        ": (tensor<2xf32>) -> tensor<f32>",
+        "'ms.reduce_sum' op attribute 'axes' must be an i64 array (array<i64: 0, 1>), "
+        "got array<i32: 0>",
+    ),
+}
+
+
+@pytest.mark.skipif(not CELLC.exists(), reason="cellc console script not installed in this venv")
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_a_malformed_ms_op_is_a_located_error_not_a_traceback(write, case):
+    line, message = MALFORMED[case]
+    path = write(f"func.func @f(%a: tensor<?xf32>, %b: tensor<2xf32>) {{\n  {line}\n  return\n}}\n")
+    result = run_cellc("opt", path)
+    assert result.returncode == 1
+    assert result.stderr == f"{path}:2:8: error: {message}\n"

@@ -160,3 +160,19 @@ def test_the_group_lists_every_command():
     result = invoke("--help")
     for command in ("compile", "exec", "inspect", "opt", "run"):
         assert f"  {command} " in result.stdout
+
+
+def test_a_syntax_error_is_the_users_with_its_line_and_caret(tmp_path):
+    script = write_script(tmp_path, "s.py", "import sys\n\ndef f(:\n    pass\n")
+    result = invoke("run", script)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{script}:3:7: error: SyntaxError: invalid syntax\n    def f(:\n          ^\n"
+    )
+
+
+def test_the_scripts_exit_is_its_own_and_silent(tmp_path):
+    # like `python s.py`: status 3, and nothing said (cellc compile reports it, see there)
+    script = write_script(tmp_path, "s.py", "import sys\nprint('bye')\nsys.exit(3)\n")
+    result = cellc_process("run", script)
+    assert (result.returncode, result.stdout, result.stderr) == (3, "bye\n", "")
