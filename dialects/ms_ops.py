@@ -180,9 +180,14 @@ class ConstantOp(Op):
 
     @classmethod
     def check(cls, operands, attrs, results):
-        if list(attrs["value"].shape) != list(results[0].shape):
+        value = attrs["value"]
+        if list(value.shape) != list(results[0].shape):
             raise ShapeError(
-                cls.name, f"value of type {attrs['value'].shape} does not match result {results[0]}"
+                cls.name, f"value of type {value.shape} does not match result {results[0]}"
+            )
+        if value.dtype != results[0].numpy_dtype:
+            raise ElementTypeError(
+                cls.name, f"value of dtype {value.dtype} does not match result {results[0]}"
             )
 
 

@@ -224,6 +224,8 @@ def softmax(x, axis=-1):
     (stop_gradient): the result, and its gradient, are the same, without overflow."""
     x = as_tensor(x)
     _require_float("Softmax", x)
+    if x.size == 0:
+        return mul(x, 1.0)  # nothing to normalize (and no maximum to shift by)
     shifted = sub(x, stop_gradient(reduce_max(x, axis, keep_dims=True)))
     exps = exp(shifted)
     return div(exps, reduce_sum(exps, axis, keep_dims=True))
@@ -234,6 +236,8 @@ def log_softmax(x, axis=-1):
     held constant (stop_gradient)."""
     x = as_tensor(x)
     _require_float("LogSoftmax", x)
+    if x.size == 0:
+        return mul(x, 1.0)  # nothing to normalize (and no maximum to shift by)
     shifted = sub(x, stop_gradient(reduce_max(x, axis, keep_dims=True)))
     return sub(shifted, log(reduce_sum(exp(shifted), axis, keep_dims=True)))
 

@@ -11,6 +11,7 @@ for `cellc opt --pass-pipeline=...`.
 
 from __future__ import annotations
 
+from .fold_empty_tensors import fold_empty_tensors
 from .gpu_bufferize import bufferize_for_gpu
 from .gpu_launch_to_kernels import outline_kernels
 from .linalg_gpu_pad_matmuls import pad_matmuls
@@ -22,6 +23,7 @@ from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
 
 PASSES = {
+    "ms-fold-empty-tensors": fold_empty_tensors,
     "convert-ms-to-linalg": convert_ms_to_linalg,
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
@@ -48,6 +50,7 @@ __all__ = [
     "split_reductions",
     "lower_linalg_to_gpu",
     "convert_ms_to_linalg",
+    "fold_empty_tensors",
     "emit_object",
     "emit_shared_library",
     "llvm_ir",

@@ -128,12 +128,45 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     mark_arguments_read_only(module)
     run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
     apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
+    _retype_empty_arguments(module)
     run_pipeline(
         module,
         f"builtin.module({pass_pipelines.LINALG_TO_LOOPS},{pass_pipelines.TO_LLVM})",
         "linalg-to-llvm",
     )
     embed_entry_signatures(module, signatures)
+
+
+def _retype_empty_arguments(module: ir.Module) -> None:
+    """Makes a buffer argument with no elements an untyped pointer (`memref<1xi8>`).
+
+    MLIR's bare-pointer calling convention refuses memref types with a zero dimension (the
+    function stays unconverted), although such an argument is a pointer like any other. After
+    `ms-fold-empty-tensors` nothing reads or writes an empty buffer but copies of nothing,
+    which are erased here; the argument is then unused, and any pointer type keeps the ABI."""
+    with module.context, ir.Location.unknown():
+        for func_op in module.body.operations:
+            if func_op.operation.name != "func.func" or not func_op.regions[0].blocks:
+                continue
+            for op in [op for block in func_op.regions[0].blocks for op in block.operations]:
+                if op.operation.name == "memref.copy" and _is_empty(op.operands[0].type):
+                    op.operation.erase()
+            _retype_unused_empty(func_op.operation)
+
+
+def _is_empty(type_: ir.Type) -> bool:
+    return isinstance(type_, ir.MemRefType) and 0 in type_.shape
+
+
+def _retype_unused_empty(func_op: ir.Operation) -> None:
+    block = func_op.regions[0].blocks[0]
+    inputs = []
+    for argument in block.arguments:
+        if _is_empty(argument.type) and next(iter(argument.uses), None) is None:
+            argument.set_type(ir.MemRefType.get([1], ir.IntegerType.get_signless(8)))
+        inputs.append(argument.type)
+    results = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value).results
+    func_op.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(inputs, results))
 
 
 def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:

@@ -411,3 +411,11 @@ func.func @sin_of_integers(%x: tensor<4xi32>) -> tensor<4xi32> {
   %0 = "ms.sin"(%x) : (tensor<4xi32>) -> tensor<4xi32>
   return %0 : tensor<4xi32>
 }
+
+// -----
+
+func.func @constant_of_another_element_type() -> tensor<3xi32> {
+  // expected-error @+1 {{'ms.constant' op value of dtype int64 does not match result tensor<3xi32>}}
+  %0 = "ms.constant"() {value = dense<[1, 2, 3]> : tensor<3xi64>} : () -> tensor<3xi32>
+  return %0 : tensor<3xi32>
+}
