@@ -27,7 +27,7 @@ from cellc.compiler.pipeline import (
     compile_program,
 )
 from cellc.compiler.program import emit_module, structure_json
-from cellc.runtime.errors import CellcError
+from cellc.runtime.errors import ArtifactError, CellcError
 
 from .tracing import (
     TracedProgram,
@@ -68,8 +68,9 @@ class CompiledProgram:
     """A compiled cell: runs the loaded artifact with the cell's current Parameter values and
     returns numpy arrays nested as the cell's outputs.
 
-    A Parameter whose value was replaced (`set_data`, or the artifact came from the disk cache
-    of another instance) is copied into the module before the call."""
+    Each Parameter's array is shared with the module (`share_parameter`), so that writes into
+    `param.asnumpy()` are seen, as in MindSpore; a Parameter whose array was replaced
+    (`set_data`) is shared again before the call."""
 
     def __init__(self, module, parameters: list[WeightLike]):
         self.module = module
@@ -80,8 +81,8 @@ class CompiledProgram:
     def __call__(self, args):
         for index, param in enumerate(self.parameters):
             value = param.asnumpy()
-            if self._synced[index] is not value:
-                self.module.set_parameter(param.name, value)
+            if self._synced[index] is not value:  # shared: writes into it are seen too
+                self.module.share_parameter(param.name, value)
                 self._synced[index] = value
         return self.entry(*[t.asnumpy() for t in tensor_leaves(args)])
 
@@ -166,12 +167,20 @@ def _compile_cached(fn, args, target: Target) -> CompiledProgram:
     traced = trace_program(fn, *args)
     module = emit_module(traced.program)
     path = cache_dir() / f"{_disk_key(traced, module, target)}.cellc"
-    if not path.exists():
-        result = compile_program(
-            traced.program, CompileOptions(target=target), traced.parameter_values(), module
-        )
-        atomic_write(path, result.artifact)
-    return CompiledProgram(runtime.load(path), traced.parameters)
+    if path.exists():
+        try:
+            return CompiledProgram(runtime.load(path), traced.parameters)
+        except ArtifactError:
+            path.unlink(missing_ok=True)  # a damaged entry: compile it again
+    result = compile_program(
+        traced.program, CompileOptions(target=target), traced.parameter_values(), module
+    )
+    atomic_write(path, result.artifact)
+    try:
+        return CompiledProgram(runtime.load(path), traced.parameters)
+    except BaseException:
+        path.unlink(missing_ok=True)  # the cache never keeps an artifact that does not load
+        raise
 
 
 def _disk_key(traced: TracedProgram, module, target: Target) -> str:

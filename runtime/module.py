@@ -67,6 +67,9 @@ def as_array(value: Any, spec: Slot, what: str) -> np.ndarray:
         value = value.asnumpy()
     if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
+        if not array.dtype.isnative and array.dtype.newbyteorder("=") == spec.dtype:
+            # big-endian data (from a file, say): the same values in the machine's order
+            array = array.astype(spec.dtype)
         if array.dtype != spec.dtype:
             raise DTypeMismatchError(
                 f"{what} expects {spec}, got {describe(array.dtype, array.shape)}"
@@ -169,6 +172,27 @@ class Module:
         spec = self._parameter_specs[name]
         array = as_array(value, spec, f"parameter '{name}' of '{self.path}'")
         self._parameters[name] = frozen_copy(array)
+        for entry in self._entries.values():
+            entry._parameters_changed()
+
+    def share_parameter(self, name: str, array: np.ndarray) -> None:
+        """Use the caller's array as a parameter's value, without a copy: every call reads it,
+        so writes into it are seen (as MindSpore's `Parameter.asnumpy()` shares its storage).
+        It must have exactly the parameter's dtype and shape and be C-contiguous and aligned,
+        and the caller keeps it alive; `set_parameter` takes a private copy instead."""
+        if name not in self._parameter_specs:
+            raise KeyError(
+                f"module '{self.path}' has no parameter '{name}'; parameters: "
+                f"{', '.join(self._parameter_specs) or '(none)'}"
+            )
+        spec = self._parameter_specs[name]
+        what = f"parameter '{name}' of '{self.path}'"
+        if not isinstance(array, np.ndarray) or as_array(array, spec, what) is not array:
+            raise ValueError(
+                f"{what}: share_parameter needs a C-contiguous, aligned numpy array of exactly "
+                f"{spec}; use set_parameter to have it converted and copied"
+            )
+        self._parameters[name] = array
         for entry in self._entries.values():
             entry._parameters_changed()
 

@@ -173,3 +173,24 @@ def test_sens_param_with_a_python_number():
 def test_weights_that_are_not_parameters():
     with pytest.raises(TypeError, match="weights must hold Parameters only; item 1 is a Tensor"):
         ops.GradOperation(get_by_list=True)(WeightNet(), [WeightNet().w, X])
+
+
+def test_writes_into_a_parameters_array_are_seen():
+    # MindSpore's asnumpy() shares the Parameter's storage: an in-place write changes it
+    net, x = WeightNet(), Tensor(np.array([3.0]))
+    assert net(x, x).asnumpy().tolist() == [18.0]
+    net.w.asnumpy()[0] = 13.0
+    assert net(x, x).asnumpy().tolist() == [117.0]
+    net.w.set_data(Tensor(np.array([1.0])))
+    assert net(x, x).asnumpy().tolist() == [9.0]
+
+
+def test_a_damaged_cache_entry_is_compiled_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLC_CACHE_DIR", str(tmp_path))
+    x = Tensor(np.array([3.0]))
+    assert WeightNet()(x, x).asnumpy().tolist() == [18.0]
+    (entry,) = tmp_path.glob("*.cellc")
+    entry.write_bytes(entry.read_bytes()[:100])  # truncated
+    assert WeightNet()(x, x).asnumpy().tolist() == [18.0]
+    (again,) = tmp_path.glob("*.cellc")
+    assert again.stat().st_size > 100

@@ -301,3 +301,22 @@ def test_runtime_runs_without_mlir_or_the_compiler(make_artifact, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     np.testing.assert_allclose(eval(result.stdout), [[4.51, 2.7, 3.6]] * 2, rtol=1e-6)
+
+
+def test_big_endian_inputs_are_converted(make_artifact):
+    module = runtime.load(make_artifact())
+    big_x, big_y = SEED_X.astype(">f4"), SEED_Y.astype(">f4")
+    np.testing.assert_array_equal(module.Net(big_x, big_y), module.Net(SEED_X, SEED_Y))
+
+
+def test_a_shared_parameter_is_read_at_every_call(make_artifact):
+    module = runtime.load(make_artifact())
+    z = np.array([1.0], np.float32)
+    module.share_parameter("z", z)
+    before = module.Net(SEED_X, SEED_Y)
+    z[0] = 2.0
+    np.testing.assert_allclose(module.Net(SEED_X, SEED_Y), 2 * before, rtol=1e-6)
+    with pytest.raises(TypeError, match=r"expects float32\[1\], got float64\[1\]"):
+        module.share_parameter("z", np.array([1.0], np.float64))
+    with pytest.raises(ValueError, match="share_parameter needs a C-contiguous"):
+        module.share_parameter("z", [1.0])  # a list would be converted: a copy, not shared
