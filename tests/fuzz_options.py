@@ -5,7 +5,17 @@ sys.path first), so the options exist however pytest is started (`pytest`, `pyte
 one file). It is not tests/conftest.py: that would be one more module named `conftest`, the
 name tests/runtime and tests/cli import their own conftest by. Where the plugin is not loaded,
 tests/fuzz reads the environment variables CELLC_FUZZ_BUDGET and CELLC_FUZZ_AVOID instead.
+
+`pytest_configure` runs before collection, so the test module reads `budget` / `avoid` when it
+is imported and its @given tests are plain (hypothesis reports their statistics).
 """
+
+import os
+
+budget: int | None = (
+    int(os.environ["CELLC_FUZZ_BUDGET"]) if os.environ.get("CELLC_FUZZ_BUDGET") else None
+)
+avoid: str = os.environ.get("CELLC_FUZZ_AVOID", "")
 
 
 def pytest_addoption(parser):
@@ -26,3 +36,11 @@ def pytest_addoption(parser):
         "looks past them: 0d-params, stop-gradient, single-param, 0d-reduce "
         "(env: CELLC_FUZZ_AVOID)",
     )
+
+
+def pytest_configure(config):
+    global budget, avoid
+    if config.getoption("fuzz_budget") is not None:
+        budget = config.getoption("fuzz_budget")
+    if config.getoption("fuzz_avoid") is not None:
+        avoid = config.getoption("fuzz_avoid")

@@ -13,9 +13,9 @@ prints what they covered. `--fuzz-avoid AREAS`: see tests/fuzz_options.py.
 
 import itertools
 import math
-import os
 from dataclasses import dataclass
 
+import fuzz_options
 import numpy as np
 import pytest
 from fuzz_networks import (
@@ -50,21 +50,19 @@ class Budget:
     avoid: frozenset
 
 
-@pytest.fixture(scope="module")
-def budget(request) -> Budget:
-    examples = request.config.getoption("fuzz_budget", None) or os.environ.get("CELLC_FUZZ_BUDGET")
-    avoid_text = request.config.getoption("fuzz_avoid", None) or os.environ.get(
-        "CELLC_FUZZ_AVOID", ""
-    )
-    avoid = frozenset(a.strip() for a in avoid_text.split(",") if a.strip())
+def read_budget() -> Budget:
+    """From tests/fuzz_options.py (--fuzz-budget, --fuzz-avoid, or their environment variables)."""
+    avoid = frozenset(a.strip() for a in fuzz_options.avoid.split(",") if a.strip())
     unknown = avoid - set(AVOIDABLE)
     if unknown:
         raise pytest.UsageError(f"--fuzz-avoid: unknown {sorted(unknown)}; known: {AVOIDABLE}")
-    if not examples:
+    if not fuzz_options.budget:
         return Budget(DEFAULT_FIRST_ORDER, DEFAULT_SECOND_ORDER, False, avoid)
-    examples = int(examples)
-    second = max(1, round(examples * SECOND_ORDER_SHARE))
-    return Budget(max(1, examples - second), second, True, avoid)
+    second = max(1, round(fuzz_options.budget * SECOND_ORDER_SHARE))
+    return Budget(max(1, fuzz_options.budget - second), second, True, avoid)
+
+
+BUDGET = read_budget()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -290,24 +288,18 @@ def check_second_order(network: Network, seed: int):
 SEEDS = st.integers(0, 2**32 - 1)
 
 
-def test_first_order_gradients_with_every_flag_combination(budget):
-    @fuzz_settings(budget.first_order, budget.shrink)
-    @given(network=networks(budget.avoid), seed=SEEDS)
-    def fuzz(network, seed):
-        note_coverage(network)
-        check_first_order(network, seed, budget.avoid)
-
-    fuzz()
+@fuzz_settings(BUDGET.first_order, BUDGET.shrink)
+@given(network=networks(BUDGET.avoid), seed=SEEDS)
+def test_first_order_gradients_with_every_flag_combination(network, seed):
+    note_coverage(network)
+    check_first_order(network, seed, BUDGET.avoid)
 
 
-def test_second_order_gradients_of_a_gradient_cell(budget):
-    @fuzz_settings(budget.second_order, budget.shrink)
-    @given(network=networks(budget.avoid), seed=SEEDS)
-    def fuzz(network, seed):
-        note_coverage(network)
-        check_second_order(network, seed)
-
-    fuzz()
+@fuzz_settings(BUDGET.second_order, BUDGET.shrink)
+@given(network=networks(BUDGET.avoid), seed=SEEDS)
+def test_second_order_gradients_of_a_gradient_cell(network, seed):
+    note_coverage(network)
+    check_second_order(network, seed)
 
 
 def test_finite_differences_agree_with_closed_forms():
