@@ -174,3 +174,14 @@ class WithLossCell(Cell):
 
     def construct(self, data, label):
         return self._loss_fn(self._backbone(data), label)
+
+
+# Every public layer of this module (a new class needs no line elsewhere).
+__all__ = sorted(
+    name
+    for name, value in dict(globals()).items()
+    if isinstance(value, type)
+    and issubclass(value, Cell)
+    and value.__module__ == __name__
+    and not name.startswith("_")
+)

@@ -253,3 +253,11 @@ class Squeeze(Primitive):
 
     def __call__(self, x):
         return F.squeeze(x, self.axis)
+
+
+# Every public primitive class of this module (a new class needs no line elsewhere).
+__all__ = sorted(
+    name
+    for name, value in dict(globals()).items()
+    if isinstance(value, type) and issubclass(value, Primitive) and not name.startswith("_")
+)
