@@ -694,6 +694,409 @@ class TransposeOp(Op):
         return np.transpose(x, perm)
 
 
+# ------------------------------------------------------------------------------------------
+# Convolution and pooling, NCHW. `padding` is (top, bottom, left, right); `strides`,
+# `dilations`, `kernel_size` and `input_size` are (height, width).
+# ------------------------------------------------------------------------------------------
+
+
+def window_output_size(size: int, kernel: int, stride: int, dilation: int, pad: int) -> int:
+    """The output length of a sliding window over `size` padded by `pad` in all (0 when the
+    dilated window does not fit)."""
+    span = dilation * (kernel - 1) + 1
+    return max(0, (size + pad - span) // stride + 1)
+
+
+class WindowOp(Op):
+    """Base of the convolutions and poolings: the window attributes and the output size."""
+
+    @classmethod
+    def window_sizes(cls, x: TensorSpec, kernel, attrs) -> tuple[int, int]:
+        """(OH, OW) of a `kernel` (KH, KW) window over x (N, C, H, W); ShapeError when an
+        attribute is malformed or the window does not fit the padded input."""
+        strides, padding = tuple(attrs["strides"]), tuple(attrs["padding"])
+        dilations = tuple(attrs.get("dilations", (1, 1)))
+        if len(strides) != 2 or len(dilations) != 2 or len(padding) != 4 or len(kernel) != 2:
+            raise ShapeError(
+                cls.name,
+                f"expects 2 strides, 2 dilations, 4 paddings and a 2-D window, got strides "
+                f"{list(strides)}, dilations {list(dilations)}, padding {list(padding)}, "
+                f"window {list(kernel)}",
+            )
+        if min(strides + dilations + tuple(kernel)) < 1 or min(padding) < 0:
+            raise ShapeError(
+                cls.name,
+                f"expects positive strides, dilations and window sizes and non-negative "
+                f"padding, got strides {list(strides)}, dilations {list(dilations)}, "
+                f"padding {list(padding)}, window {list(kernel)}",
+            )
+        sizes = [
+            window_output_size(
+                x.shape[2 + a],
+                kernel[a],
+                strides[a],
+                dilations[a],
+                padding[2 * a] + padding[2 * a + 1],
+            )
+            for a in range(2)
+        ]
+        if min(sizes) < 1:
+            raise ShapeError(
+                cls.name,
+                f"window {list(kernel)} (dilations {list(dilations)}) does not fit the input "
+                f"{x} padded by {list(padding)}",
+            )
+        return sizes[0], sizes[1]
+
+
+def _require_nchw(name: str, *specs: TensorSpec):
+    for spec in specs:
+        _require_float(name, spec)
+        if spec.rank != 4:
+            raise ShapeError(name, f"expects 4-D (NCHW) tensors, got {spec}")
+    if any(spec.element != specs[0].element for spec in specs):
+        raise ElementTypeError(name, f"element types differ: {_types(specs)}")
+
+
+def _padded(x: np.ndarray, padding, value=0.0) -> np.ndarray:
+    top, bottom, left, right = padding
+    pads = ((0, 0),) * (x.ndim - 2) + ((top, bottom), (left, right))
+    return np.pad(x, pads, constant_values=value)
+
+
+def _taps(kernel, out_size, strides, dilations):
+    """Yields (i, j, rows, cols): the slices of the padded input that kernel tap (i, j) reads
+    for the whole (OH, OW) output."""
+    (oh, ow), (sh, sw), (dh, dw) = out_size, strides, dilations
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            rows = slice(i * dh, i * dh + (oh - 1) * sh + 1, sh)
+            cols = slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
+            yield i, j, rows, cols
+
+
+def _grouped(x: np.ndarray, groups: int) -> np.ndarray:
+    """(N, C, ...) -> (N, G, C/G, ...)."""
+    return x.reshape(x.shape[0], groups, x.shape[1] // groups, *x.shape[2:])
+
+
+class ConvOp(WindowOp):
+    """Base of the convolution ops (forward, and its two transposes): the attributes and the
+    grouped shape rule."""
+
+    attributes = {
+        "strides": "i64_array",
+        "dilations": "i64_array",
+        "padding": "i64_array",
+        "groups": "i64",
+    }
+    defaults = {"strides": (1, 1), "dilations": (1, 1), "padding": (0, 0, 0, 0), "groups": 1}
+
+    @classmethod
+    def conv_result(cls, x: TensorSpec, w: TensorSpec, attrs) -> TensorSpec:
+        """The output (N, O, OH, OW) of convolving x (N, C, H, W) with w (O, C/groups, KH,
+        KW)."""
+        _require_nchw(cls.name, x, w)
+        groups = attrs["groups"]
+        out_channels, group_channels = w.shape[:2]
+        if groups < 1 or x.shape[1] != group_channels * groups or out_channels % groups:
+            raise ShapeError(
+                cls.name,
+                f"input {x} and filter {w} do not match groups = {groups} (the input's "
+                "channels must be the filter's dim 1 times groups, the output channels a "
+                "multiple of groups)",
+            )
+        oh, ow = cls.window_sizes(x, w.shape[2:], attrs)
+        return TensorSpec((x.shape[0], out_channels, oh, ow), x.element)
+
+    @classmethod
+    def check_cotangent(cls, ct: TensorSpec, expected: TensorSpec, x, w):
+        if ct != expected:
+            raise ShapeError(
+                cls.name,
+                f"output gradient {ct} does not match the convolution of {x} by {w}, "
+                f"which is {expected}",
+            )
+
+
+class Conv2DOp(ConvOp):
+    """2-D cross-correlation of x (N, C, H, W) with the filter w (O, C/groups, KH, KW), as
+    MindSpore's Conv2D (NCHW): x zero-padded by `padding` (top, bottom, left, right), the
+    filter's taps `dilations` apart, the window moved by `strides`, the channels split into
+    `groups` (groups = C: depthwise).
+
+    ```mlir
+    %y = "ms.conv2d"(%x, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64,
+        padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>}
+        : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x4x4xf32>
+    ```
+    """
+
+    name = "ms.conv2d"
+    operands = ("x", "w")
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        x, w = operands
+        return [cls.conv_result(x, w, attrs)]
+
+    @classmethod
+    def reference(cls, x, w, *, strides, dilations, padding, groups):
+        n, (o, _, kh, kw) = x.shape[0], w.shape
+        attrs = {"strides": strides, "dilations": dilations, "padding": padding}
+        out_size = cls.window_sizes(TensorSpec(x.shape, "f64"), (kh, kw), attrs)
+        xg = _grouped(_padded(x, padding), groups)
+        wg = w.reshape(groups, o // groups, *w.shape[1:])
+        out = np.zeros((n, groups, o // groups, *out_size), np.result_type(x, w))
+        for i, j, rows, cols in _taps((kh, kw), out_size, strides, dilations):
+            out += np.einsum("ngchw,gfc->ngfhw", xg[..., rows, cols], wg[..., i, j])
+        return out.reshape(n, o, *out_size)
+
+
+class Conv2DBackpropInputOp(ConvOp):
+    """The gradient of ms.conv2d with respect to its input: the transposed convolution of the
+    output gradient dy (N, O, OH, OW) by the filter w (O, C/groups, KH, KW), an (N, C, H, W)
+    tensor, H, W = `input_size` (MindSpore's Conv2DBackpropInput; also Conv2dTranspose's
+    forward). It is bilinear: its transposes are ms.conv2d and ms.conv2d_backprop_filter.
+
+    ```mlir
+    %dx = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>,
+        groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 1, 1, 1, 1>,
+        strides = array<i64: 2, 2>}
+        : (tensor<1x4x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
+    ```
+    """
+
+    name = "ms.conv2d_backprop_input"
+    operands = ("dy", "w")
+    attributes = {**ConvOp.attributes, "input_size": "i64_array"}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        dy, w = operands
+        _require_nchw(cls.name, dy, w)
+        if len(attrs["input_size"]) != 2:
+            raise ShapeError(cls.name, f"expects 2 input sizes, got {list(attrs['input_size'])}")
+        x = TensorSpec(
+            (dy.shape[0], w.shape[1] * attrs["groups"], *attrs["input_size"]), dy.element
+        )
+        cls.check_cotangent(dy, cls.conv_result(x, w, attrs), x, w)
+        return [x]
+
+    @classmethod
+    def reference(cls, dy, w, *, strides, dilations, padding, groups, input_size):
+        n, (o, cg, kh, kw) = dy.shape[0], w.shape
+        top, bottom, left, right = padding
+        hp, wp = input_size[0] + top + bottom, input_size[1] + left + right
+        dxp = np.zeros((n, groups, cg, hp, wp), np.result_type(dy, w))
+        dyg = _grouped(dy, groups)
+        wg = w.reshape(groups, o // groups, *w.shape[1:])
+        for i, j, rows, cols in _taps((kh, kw), dy.shape[2:], strides, dilations):
+            dxp[..., rows, cols] += np.einsum("ngfhw,gfc->ngchw", dyg, wg[..., i, j])
+        dxp = dxp.reshape(n, groups * cg, hp, wp)
+        return dxp[:, :, top : top + input_size[0], left : left + input_size[1]]
+
+
+class Conv2DBackpropFilterOp(ConvOp):
+    """The gradient of ms.conv2d with respect to its filter: the correlation of the input x
+    (N, C, H, W) with the output gradient dy (N, O, OH, OW), an (O, C/groups, KH, KW) tensor,
+    KH, KW = `kernel_size` (MindSpore's Conv2DBackpropFilter). It is bilinear: its
+    transposes are ms.conv2d_backprop_input and ms.conv2d.
+
+    ```mlir
+    %dw = "ms.conv2d_backprop_filter"(%x, %dy) {dilations = array<i64: 1, 1>,
+        groups = 1 : i64, kernel_size = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>,
+        strides = array<i64: 2, 2>}
+        : (tensor<1x3x8x8xf32>, tensor<1x4x4x4xf32>) -> tensor<4x3x3x3xf32>
+    ```
+    """
+
+    name = "ms.conv2d_backprop_filter"
+    operands = ("x", "dy")
+    attributes = {**ConvOp.attributes, "kernel_size": "i64_array"}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        x, dy = operands
+        _require_nchw(cls.name, x, dy)
+        groups, kernel = attrs["groups"], tuple(attrs["kernel_size"])
+        if len(kernel) != 2 or groups < 1 or x.shape[1] % groups:
+            raise ShapeError(
+                cls.name,
+                f"expects a 2-D kernel_size and groups dividing the channels of {x}, got "
+                f"kernel_size {list(kernel)}, groups = {groups}",
+            )
+        w = TensorSpec((dy.shape[1], x.shape[1] // groups, *kernel), x.element)
+        cls.check_cotangent(dy, cls.conv_result(x, w, attrs), x, w)
+        return [w]
+
+    @classmethod
+    def reference(cls, x, dy, *, strides, dilations, padding, groups, kernel_size):
+        o = dy.shape[1]
+        xg = _grouped(_padded(x, padding), groups)
+        dyg = _grouped(dy, groups)
+        dw = np.zeros(
+            (groups, o // groups, x.shape[1] // groups, *kernel_size), np.result_type(x, dy)
+        )
+        for i, j, rows, cols in _taps(kernel_size, dy.shape[2:], strides, dilations):
+            dw[..., i, j] = np.einsum("ngchw,ngfhw->gfc", xg[..., rows, cols], dyg)
+        return dw.reshape(o, x.shape[1] // groups, *kernel_size)
+
+
+class PoolOp(WindowOp):
+    """Base of the poolings over `kernel_size` windows (NCHW)."""
+
+    operands = ("x",)
+    attributes = {"kernel_size": "i64_array", "strides": "i64_array", "padding": "i64_array"}
+    defaults = {"padding": (0, 0, 0, 0)}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        x = operands[0]
+        _require_nchw(cls.name, *operands)
+        oh, ow = cls.window_sizes(x, tuple(attrs["kernel_size"]), attrs)
+        return [x.with_shape((*x.shape[:2], oh, ow))]
+
+    @classmethod
+    def taps(cls, x: np.ndarray, kernel_size, strides, padding):
+        attrs = {"strides": strides, "padding": padding}
+        out_size = cls.window_sizes(TensorSpec(x.shape, "f64"), kernel_size, attrs)
+        return out_size, _taps(kernel_size, out_size, strides, (1, 1))
+
+
+class MaxPoolOp(PoolOp):
+    """The maximum of each window (MindSpore's MaxPool); padding is -inf, never the maximum.
+
+    ```mlir
+    %y = "ms.max_pool"(%x) {kernel_size = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>,
+        strides = array<i64: 2, 2>} : (tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32>
+    ```
+    """
+
+    name = "ms.max_pool"
+
+    @classmethod
+    def reference(cls, x, *, kernel_size, strides, padding):
+        out_size, taps = cls.taps(x, kernel_size, strides, padding)
+        xp = _padded(x, padding, -np.inf)
+        out = np.full((*x.shape[:2], *out_size), -np.inf, x.dtype)
+        for _, _, rows, cols in taps:
+            out = np.maximum(out, xp[..., rows, cols])
+        return out
+
+
+class MaxPoolGradOp(PoolOp):
+    """The gradient of ms.max_pool: each window's output gradient dy goes to the window's
+    first maximum (row-major), as MindSpore's MaxPoolGrad; overlapping windows add up.
+
+    ```mlir
+    %dx = "ms.max_pool_grad"(%x, %dy) {kernel_size = array<i64: 2, 2>,
+        padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>}
+        : (tensor<1x3x8x8xf32>, tensor<1x3x4x4xf32>) -> tensor<1x3x8x8xf32>
+    ```
+    """
+
+    name = "ms.max_pool_grad"
+    operands = ("x", "dy")
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        x, dy = operands
+        (expected,) = MaxPoolOp.infer([x], attrs)
+        if dy != expected:
+            raise ShapeError(
+                cls.name, f"output gradient {dy} does not match the pooling of {x}, {expected}"
+            )
+        return [x]
+
+    @classmethod
+    def reference(cls, x, dy, *, kernel_size, strides, padding):
+        out_size, taps = cls.taps(x, kernel_size, strides, padding)
+        taps = list(taps)
+        xp = _padded(x, padding, -np.inf)
+        best = np.full(dy.shape, -np.inf, x.dtype)
+        first = np.zeros(dy.shape, np.int64)
+        for k, (_, _, rows, cols) in enumerate(taps):
+            better = xp[..., rows, cols] > best
+            best = np.where(better, xp[..., rows, cols], best)
+            first = np.where(better, k, first)
+        dxp = np.zeros(xp.shape, dy.dtype)
+        for k, (_, _, rows, cols) in enumerate(taps):
+            dxp[..., rows, cols] += np.where(first == k, dy, 0)
+        top, _, left, _ = padding
+        return dxp[..., top : top + x.shape[2], left : left + x.shape[3]]
+
+
+class MaxPoolGradGradOp(PoolOp):
+    """The transpose of ms.max_pool_grad in its gradient: for each window of x, the value of
+    g (shaped like x) at the window's first maximum (MindSpore's MaxPoolGradGrad). With
+    ms.max_pool_grad it closes max pooling under differentiation.
+
+    ```mlir
+    %y = "ms.max_pool_grad_grad"(%x, %g) {kernel_size = array<i64: 2, 2>,
+        padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>}
+        : (tensor<1x3x8x8xf32>, tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32>
+    ```
+    """
+
+    name = "ms.max_pool_grad_grad"
+    operands = ("x", "g")
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        x, g = operands
+        if g != x:
+            raise ShapeError(cls.name, f"expects g of the type of x, got {g} and {x}")
+        return MaxPoolOp.infer([x], attrs)
+
+    @classmethod
+    def reference(cls, x, g, *, kernel_size, strides, padding):
+        _, taps = cls.taps(x, kernel_size, strides, padding)
+        xp, gp = _padded(x, padding, -np.inf), _padded(g, padding)
+        best, picked = None, None
+        for _, _, rows, cols in taps:
+            if best is None:
+                best, picked = xp[..., rows, cols], gp[..., rows, cols]
+                continue
+            better = xp[..., rows, cols] > best
+            best = np.where(better, xp[..., rows, cols], best)
+            picked = np.where(better, gp[..., rows, cols], picked)
+        return picked.astype(g.dtype)
+
+
+class AvgPoolOp(PoolOp):
+    """The mean of each window over the elements inside the input (padding is not counted),
+    as MindSpore's AvgPool with pad_mode 'valid' or 'same'.
+
+    ```mlir
+    %y = "ms.avg_pool"(%x) {kernel_size = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>,
+        strides = array<i64: 2, 2>} : (tensor<1x3x5x5xf32>) -> tensor<1x3x3x3xf32>
+    ```
+    """
+
+    name = "ms.avg_pool"
+
+    @classmethod
+    def counts(cls, shape, kernel_size, strides, padding) -> np.ndarray:
+        """The number of input elements (not padding) in each window: (OH, OW)."""
+        ones = np.ones((1, 1, *shape[2:]))
+        return cls.sums(ones, kernel_size, strides, padding)[0, 0]
+
+    @classmethod
+    def sums(cls, x, kernel_size, strides, padding):
+        out_size, taps = cls.taps(x, kernel_size, strides, padding)
+        xp = _padded(x, padding)
+        out = np.zeros((*x.shape[:2], *out_size), x.dtype)
+        for _, _, rows, cols in taps:
+            out += xp[..., rows, cols]
+        return out
+
+    @classmethod
+    def reference(cls, x, *, kernel_size, strides, padding):
+        counts = cls.counts(x.shape, kernel_size, strides, padding)
+        return (cls.sums(x, kernel_size, strides, padding) / counts).astype(x.dtype)
+
+
 # i1 is left out: an i1 buffer at a function boundary aborts MLIR's MemRefToLLVM (sub-byte
 # loads and stores), so bool tensors cannot be compiled yet.
 CAST_ELEMENTS = ("f16", "f32", "f64", "i32", "i64")

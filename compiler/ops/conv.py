@@ -1,0 +1,243 @@
+"""Convolution (NCHW): ms.conv2d and its two transposes, ms.conv2d_backprop_input and
+ms.conv2d_backprop_filter; lowerings and VJP rules.
+
+The three ops are bilinear, and each one's transposes are the other two (as in MindSpore,
+whose Conv2D's gradients are Conv2DBackpropInput and Conv2DBackpropFilter, and JAX, whose
+conv's transposes are convs again). So every VJP rule is one op of the family, and derivatives
+of any order stay in it: no dilation, flipping or slicing appears at the `ms` level, where the
+interpreter, the fuzzer and every later pass would have to understand it. The index juggling
+lives in the lowerings only:
+
+- ms.conv2d: padding (`pad`, below), then `linalg.conv_2d_nchw_fchw` (groups = 1) or, with
+  the channels split, `linalg.conv_2d_ngchw_gfchw` between `tensor.expand_shape` and
+  `collapse_shape` (depthwise is groups = C).
+- ms.conv2d_backprop_filter: one `linalg.generic` summing x * dy over (n, oh, ow) for each
+  filter tap: dw[g, f, c, i, j] = sum x_pad[n, g, c, oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f,
+  oh, ow].
+- ms.conv2d_backprop_input: one `linalg.generic` over (n, g, c, h, w | f, i, j) that gathers
+  dy: input (h, w) receives dy[.., (h + top - i*dh) / sh, (w + left - j*dw) / sw] * w[.., i, j]
+  from every window whose tap (i, j) reads it (the division exact, the window inside dy).
+
+Padding is a gathering `linalg.generic` too (`pad`), never `tensor.pad`/`insert_slice`: those
+bufferize to copies into strided views, which the CPU back end would need MLIR's runtime
+library for and the GPU launch plan cannot express.
+"""
+
+from __future__ import annotations
+
+from mlir import ir
+from mlir.dialects import arith, linalg, tensor
+
+from cellc.compiler.autodiff.rules import defbilinear
+from cellc.dialects import ms
+
+from . import linalg_builders as lb
+from .registry import lowering
+
+
+def pad(x: ir.Value, padding, value: float = 0.0) -> ir.Value:
+    """x (.., H, W) padded by (top, bottom, left, right) with `value`; x itself when there is
+    no padding. A linalg.generic over the padded shape that gathers x at clamped indices and
+    selects `value` outside (no `tensor.pad`: on either back end it bufferizes to a copy
+    into a strided view, which the CPU would call MLIR's runtime library for and the GPU
+    launch plan cannot express)."""
+    if not any(padding):
+        return x
+    x_type = lb.ranked(x)
+    rank, element = x_type.rank, x_type.element_type
+    top, bottom, left, right = padding
+    shape = list(x_type.shape)
+    shape[-2] += top + bottom
+    shape[-1] += left + right
+
+    def body(_):
+        indices = [linalg.IndexOp(d).result for d in range(rank)]
+        inside = None
+        for dim, before in ((rank - 2, top), (rank - 1, left)):
+            index = arith.subi(indices[dim], index_constant(before))
+            in_range = arith.cmpi(arith.CmpIPredicate.ult, index, index_constant(x_type.shape[dim]))
+            inside = in_range if inside is None else arith.andi(inside, in_range)
+            indices[dim] = arith.minui(index, index_constant(x_type.shape[dim] - 1))
+        loaded = tensor.extract(x, indices)
+        return arith.select(inside, loaded, lb.scalar_constant(element, value))
+
+    result = ir.RankedTensorType.get(shape, element)
+    return lb.generic(
+        [], lb.empty(result), [ir.AffineMap.get_identity(rank)], [lb.PARALLEL] * rank, body
+    )
+
+
+def index_constant(value: int) -> ir.Value:
+    return arith.constant(ir.IndexType.get(), value)
+
+
+def _expand(x: ir.Value, groups: int, axis: int) -> ir.Value:
+    """Splits dim `axis` of x into (groups, dim / groups)."""
+    x_type = lb.ranked(x)
+    shape = list(x_type.shape)
+    shape[axis : axis + 1] = [groups, shape[axis] // groups]
+    reassociation = [[d] for d in range(axis)] + [[axis, axis + 1]]
+    reassociation += [[d + 1] for d in range(axis + 1, x_type.rank)]
+    result = ir.RankedTensorType.get(shape, x_type.element_type)
+    return tensor.expand_shape(result, x, _indices(reassociation), [], shape)
+
+
+def _collapse(x: ir.Value, axis: int) -> ir.Value:
+    """Merges dims `axis` and `axis + 1` of x."""
+    x_type = lb.ranked(x)
+    shape = list(x_type.shape)
+    shape[axis : axis + 2] = [shape[axis] * shape[axis + 1]]
+    reassociation = [[d] for d in range(axis)] + [[axis, axis + 1]]
+    reassociation += [[d] for d in range(axis + 2, x_type.rank)]
+    result = ir.RankedTensorType.get(shape, x_type.element_type)
+    return tensor.collapse_shape(result, x, _indices(reassociation))
+
+
+def _indices(reassociation) -> ir.ArrayAttr:
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get(
+        [ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in group]) for group in reassociation]
+    )
+
+
+def convolve(xp: ir.Value, w: ir.Value, result: ir.RankedTensorType, strides, dilations, groups):
+    """The unpadded convolution of xp (N, C, Hp, Wp) by w (O, C/groups, KH, KW) into a zeroed
+    `result` (N, O, OH, OW): linalg's named NCHW convolutions."""
+    if groups == 1:
+        return linalg.conv_2d_nchw_fchw(
+            xp, w, outs=[lb.zeros(result)], strides=list(strides), dilations=list(dilations)
+        )
+    out_shape = list(result.shape)
+    out_shape[1:2] = [groups, out_shape[1] // groups]
+    init = lb.zeros(ir.RankedTensorType.get(out_shape, result.element_type))
+    grouped = linalg.conv_2d_ngchw_gfchw(
+        _expand(xp, groups, 1),
+        _expand(w, groups, 0),
+        outs=[init],
+        strides=list(strides),
+        dilations=list(dilations),
+    )
+    return _collapse(grouped, 1)
+
+
+@lowering(ms.Conv2DOp)
+def lower_conv2d(op, x, w, *, strides, dilations, padding, groups):
+    """ms.conv2d(x, w) -> linalg.conv_2d_nchw_fchw(pad(x, 0), w), or with groups > 1
+    linalg.conv_2d_ngchw_gfchw on the grouped views of both"""
+    result = lb.ranked(op.results[0].type)
+    return convolve(pad(x, padding), w, result, strides, dilations, groups)
+
+
+def window_source(out: ir.Value, tap: ir.Value, before: int, dilation: int, stride: int, size: int):
+    """The window of a sliding-window op that reads padded-input position `out + before`
+    through kernel tap `tap`: (valid, index). p = out + before - tap * dilation must be a
+    multiple of `stride` with p / stride < size; index is p / stride, clamped into [0, size)
+    so that a load at it is in bounds even where it is not valid."""
+    p = arith.subi(
+        arith.addi(out, index_constant(before)), arith.muli(tap, index_constant(dilation))
+    )
+    last = (size - 1) * stride
+    valid = arith.cmpi(arith.CmpIPredicate.ule, p, index_constant(last))  # p >= 0 too
+    if stride > 1:
+        aligned = arith.cmpi(
+            arith.CmpIPredicate.eq,
+            arith.remui(p, index_constant(stride)),
+            index_constant(0),
+        )
+        valid = arith.andi(valid, aligned)
+    index = arith.divui(arith.minui(p, index_constant(last)), index_constant(stride))
+    return valid, index
+
+
+@lowering(ms.Conv2DBackpropInputOp)
+def lower_conv2d_backprop_input(op, dy, w, *, strides, dilations, padding, groups, input_size):
+    """ms.conv2d_backprop_input(dy, w) -> linalg.generic over (n, g, c, h, w | f, i, j):
+    dx[n, g, c, h, w] += dy[n, g, f, p / sh, q / sw] * w[g, f, c, i, j] wherever
+    p = h + top - i*dh and q = w + left - j*dw are stride multiples inside dy (dy gathered)"""
+    result = lb.ranked(op.results[0].type)
+    oh, ow = lb.ranked(dy).shape[2:]
+    top, _, left, _ = padding
+    dyg = _expand(dy, groups, 1)  # (N, G, O/G, OH, OW)
+    wg = _expand(w, groups, 0)  # (G, O/G, C/G, KH, KW)
+    n, g, c, h, w_, f, i, j = (ir.AffineDimExpr.get(d) for d in range(8))
+    w_map = ir.AffineMap.get(8, 0, [g, f, c, i, j])
+    out_map = ir.AffineMap.get(8, 0, [n, g, c, h, w_])
+
+    def body(weight, acc):
+        index = [linalg.IndexOp(d).result for d in range(8)]
+        row_ok, row = window_source(index[3], index[6], top, dilations[0], strides[0], oh)
+        col_ok, col = window_source(index[4], index[7], left, dilations[1], strides[1], ow)
+        grad = tensor.extract(dyg, [index[0], index[1], index[5], row, col])
+        return arith.select(arith.andi(row_ok, col_ok), lb.add(acc, lb.mul(grad, weight)), acc)
+
+    shape = [result.shape[0], groups, result.shape[1] // groups, *result.shape[2:]]
+    init = lb.zeros(ir.RankedTensorType.get(shape, result.element_type))
+    dx = lb.generic([wg], init, [w_map, out_map], [lb.PARALLEL] * 5 + [lb.REDUCTION] * 3, body)
+    return _collapse(dx, 1)
+
+
+@lowering(ms.Conv2DBackpropFilterOp)
+def lower_conv2d_backprop_filter(op, x, dy, *, strides, dilations, padding, groups, kernel_size):
+    """ms.conv2d_backprop_filter(x, dy) -> linalg.generic over (g, f, c, i, j | n, oh, ow):
+    dw[g, f, c, i, j] += x_pad[n, g, c, oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f, oh, ow]"""
+    result = lb.ranked(op.results[0].type)
+    xg = _expand(pad(x, padding), groups, 1)  # (N, G, C/G, Hp, Wp)
+    dyg = _expand(dy, groups, 1)  # (N, G, O/G, OH, OW)
+    g, f, c, i, j, n, oh, ow = (ir.AffineDimExpr.get(d) for d in range(8))
+    (sh, sw), (dh, dw) = strides, dilations
+    x_map = ir.AffineMap.get(8, 0, [n, g, c, oh * sh + i * dh, ow * sw + j * dw])
+    dy_map = ir.AffineMap.get(8, 0, [n, g, f, oh, ow])
+    out_map = ir.AffineMap.get(8, 0, [g, f, c, i, j])
+    shape = [groups, result.shape[0] // groups, *result.shape[1:]]
+    init = lb.zeros(ir.RankedTensorType.get(shape, result.element_type))
+    dw_grouped = lb.generic(
+        [xg, dyg],
+        init,
+        [x_map, dy_map, out_map],
+        [lb.PARALLEL] * 5 + [lb.REDUCTION] * 3,
+        lambda a, b, acc: lb.add(acc, lb.mul(a, b)),
+    )
+    return _collapse(dw_grouped, 0)
+
+
+# VJPs. conv2d(x, w) is bilinear; writing bpi = conv2d_backprop_input and bpf =
+# conv2d_backprop_filter (same strides, dilations, padding, groups) and ct for the result's
+# cotangent, the adjoint identities <ct, conv(x, w)> = <bpi(ct, w), x> = <bpf(x, ct), w> give
+#     conv2d(x, w):   dx = bpi(ct, w)     dw = bpf(x, ct)
+#     bpi(dy, w):     ddy = conv(ct, w)   dw = bpf(ct, dy)
+#     bpf(x, dy):     dx = bpi(dy, ct)    ddy = conv(x, ct)
+
+
+def _conv_attrs(attrs: dict) -> dict:
+    return {key: attrs[key] for key in ("strides", "dilations", "padding", "groups")}
+
+
+def _input_size(x: ir.Value) -> tuple[int, int]:
+    return tuple(ms.spec_of(x).shape[2:])
+
+
+defbilinear(
+    ms.Conv2DOp,
+    lambda ct, x, w, **attrs: ms.conv2d_backprop_input(
+        ct, w, input_size=_input_size(x), **_conv_attrs(attrs)
+    ),
+    lambda ct, x, w, **attrs: ms.conv2d_backprop_filter(
+        x, ct, kernel_size=_input_size(w), **_conv_attrs(attrs)
+    ),
+)
+
+defbilinear(
+    ms.Conv2DBackpropInputOp,
+    lambda ct, dy, w, **attrs: ms.conv2d(ct, w, **_conv_attrs(attrs)),
+    lambda ct, dy, w, **attrs: ms.conv2d_backprop_filter(
+        ct, dy, kernel_size=_input_size(w), **_conv_attrs(attrs)
+    ),
+)
+
+defbilinear(
+    ms.Conv2DBackpropFilterOp,
+    lambda ct, x, dy, **attrs: ms.conv2d_backprop_input(
+        dy, ct, input_size=_input_size(x), **_conv_attrs(attrs)
+    ),
+    lambda ct, x, dy, **attrs: ms.conv2d(x, ct, **_conv_attrs(attrs)),
+)
