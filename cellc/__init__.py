@@ -16,6 +16,7 @@ _API = {
     "ParameterTuple": ("cellc.parameter", "ParameterTuple"),
     "export": ("cellc.frontend", "export"),
     "context": ("cellc.context", None),
+    "set_seed": ("cellc.context", "set_seed"),
     "dtype": ("cellc.dtype", None),
     "nn": ("cellc.nn", None),
     "ops": ("cellc.ops", None),

@@ -14,7 +14,9 @@ def run_function(fn, args):
     """Compiles `fn` (a cell or a GradOperation function) for `args` (cached) and runs it,
     like MindSpore's GRAPH_MODE; numpy array arguments are taken as Tensors."""
     args = as_tensors(args)
-    program = compiled_program(fn, args, target=context.target())
+    program = compiled_program(
+        fn, args, target=context.target(), random_generator=context.random_generator
+    )
     return _wrap(program(args))
 
 

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import numpy as _numpy
+
 GRAPH_MODE = 0
 PYNATIVE_MODE = 1
 
@@ -20,3 +22,28 @@ def get_context(key: str):
 
 def target() -> str:
     return "cuda" if str(_settings.get("device_target", "CPU")).upper() == "GPU" else "cpu"
+
+
+# --- the random seed (MindSpore's `set_seed`): dropout masks are drawn from this generator ---
+
+_random = {"seed": None, "generator": None}
+
+
+def set_seed(seed: int) -> None:
+    """Seeds the generator that dropout masks are drawn from, in eager code and compiled code
+    alike, so that a script draws the same masks on every run (MindSpore's `set_seed`)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"The seed must be a non-negative int, got {seed!r}")
+    _random["seed"] = seed
+    _random["generator"] = _numpy.random.default_rng(seed)
+
+
+def get_seed() -> int | None:
+    return _random["seed"]
+
+
+def random_generator():
+    """The generator of dropout masks (seeded by `set_seed`, else from the OS's entropy)."""
+    if _random["generator"] is None:
+        _random["generator"] = _numpy.random.default_rng()
+    return _random["generator"]

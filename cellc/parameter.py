@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cellc.frontend import tracing
 from cellc.frontend.tracing import WeightLike
 
 from .tensor import Tensor
@@ -22,6 +23,16 @@ class Parameter(Tensor, WeightLike):
 
     @property
     def data(self) -> Parameter:
+        return self
+
+    def set_data(self, data, slice_shape=False) -> Parameter:
+        """Replaces the value; inside a traced construct, records the new value instead, as
+        `ops.assign` does (the compiled code returns it and the runtime writes it back)."""
+        tracer = tracing.current()
+        if tracer is not None:
+            tracer.assign("set_data", self, data)
+            return self
+        super().set_data(data)
         return self
 
     def clone(self, init="same") -> Parameter:

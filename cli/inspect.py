@@ -28,8 +28,9 @@ def inspect(artifact: Path, as_json: bool) -> None:
     """Show an artifact's entries, signatures, output meanings, gradient, target and versions.
 
     For each entry: its inputs (name, dtype, shape), the weights it reads, what each output
-    means (e.g. 'd/d input 0 (x)', 'd/d Parameter net.z'), how outputs nest into the value
-    the model returns, and, for a GradOperation, its flags and sensitivity inputs.
+    means (e.g. 'd/d input 0 (x)', 'd/d Parameter net.z', or, for a hidden output, 'new value
+    of Parameter net.bn.moving_mean', which the runtime writes back), how outputs nest into the
+    value the model returns, and, for a GradOperation, its flags and sensitivity inputs.
     """
     manifest = read_manifest(artifact)
     if as_json:
@@ -75,12 +76,18 @@ def describe_manifest(manifest: dict, path: str) -> list[str]:
     parameters = manifest.get("parameters", [])
     if parameters:
         lines.append("  parameters:")
-        lines += [f"    {p['name']}: {tensor_type(p)}" for p in parameters]
+        lines += [f"    {p['name']}: {tensor_type(p)}{_random_text(p)}" for p in parameters]
     else:
         lines.append("  parameters: none")
     for entry in manifest["entries"]:
         lines += _entry_lines(entry)
     return lines
+
+
+def _random_text(parameter: dict) -> str:
+    """How a dropout mask is filled: the runtime draws one for every call."""
+    keep = parameter.get("random")
+    return "" if keep is None else f"  a fresh dropout mask every call (keep {keep})"
 
 
 def _target_text(target: dict) -> str:

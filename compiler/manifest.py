@@ -12,7 +12,7 @@ from mlir import ir
 
 from cellc.dialects import ms
 
-from .program import Program, structure_json
+from .program import Program, Weight, structure_json
 
 
 def build_manifest(program: Program, module: ir.Module, target: dict) -> dict:
@@ -22,7 +22,9 @@ def build_manifest(program: Program, module: ir.Module, target: dict) -> dict:
     block = entry.regions[0].blocks[0]
     num_inputs = len(program.entry.inputs)
     inputs = list(block.arguments)[:num_inputs]
-    outputs = list(block.operations)[-1].operands
+    returned = list(list(block.operations)[-1].operands)
+    num_outputs = len(program.entry.outputs)  # then one hidden result per updated Parameter
+    outputs, updates = returned[:num_outputs], returned[num_outputs:]
     grads = [op.operation for op in block.operations if op.operation.name == ms.GradOp.name]
     symbols = _symbols(module)
     entry_manifest = {
@@ -33,17 +35,31 @@ def build_manifest(program: Program, module: ir.Module, target: dict) -> dict:
         "outputs": [
             {**_spec_json(value), "meaning": _meaning(value, index, inputs, names, symbols)}
             for index, value in enumerate(outputs)
-        ],
+        ]
+        + [_update_json(weight, value) for weight, value in zip(program.updated_weights, updates)],
         "structure": structure_json(program.entry.output_structure),
         "gradient": _gradient_json(grads[0], inputs, names, symbols) if len(grads) == 1 else None,
     }
     return {
         "target": target,
         "entries": [entry_manifest],
-        "parameters": [
-            {"name": w.name, "shape": list(w.spec.shape), "dtype": w.spec.numpy_dtype}
-            for w in program.weights
-        ],
+        "parameters": [_parameter_json(w) for w in program.weights],
+    }
+
+
+def _parameter_json(weight: Weight) -> dict:
+    spec = {"name": weight.name, "shape": list(weight.spec.shape), "dtype": weight.spec.numpy_dtype}
+    if weight.random is not None:  # a dropout mask, drawn afresh by the runtime every call
+        spec["random"] = weight.random
+    return spec
+
+
+def _update_json(weight: Weight, value: ir.Value) -> dict:
+    """A hidden output: the new value the entry computes for a Parameter it assigns to."""
+    return {
+        **_spec_json(value),
+        "meaning": f"new value of Parameter {weight.name}",
+        "update": weight.name,
     }
 
 

@@ -9,6 +9,16 @@ the `ms` module: one `func.func` per traced function, weights as arguments marke
 
 A cell that is merely called is inlined; a cell given to GradOperation becomes its own private
 function that `ms.grad` names.
+
+State updates (`ops.assign`, BatchNorm's moving statistics): a function records the last value
+assigned to each weight (`Function.updates`); later reads of the weight in that function see it.
+The entry returns each new value as a hidden result after the cell's outputs, marked
+`{ms.update = "param_name"}`, so the ABI gains one output buffer per updated Parameter; the
+runtime copies it into the Parameter's array after the call. (A hidden result rather than a write
+into the weight's own buffer: the weight is an argument that the code may still read after the
+new value is computed, and the caller may share that buffer with other entries and threads.)
+A function that GradOperation differentiates keeps its updates to itself: the caller traces
+the function once more, inline, for them, so they happen once per call, as in MindSpore.
 """
 
 from __future__ import annotations
@@ -59,6 +69,9 @@ class Weight:
 
     name: str
     spec: TensorSpec
+    random: float | None = None
+    """None for a Parameter. For a dropout mask: its keep probability; the caller passes a
+    fresh mask every call, each element 1/keep with probability keep, else 0."""
 
 
 @dataclass(eq=False)
@@ -72,6 +85,8 @@ class Function:
     outputs: list[Value] = field(default_factory=list)
     output_structure: object = None  # an int (a leaf's index) or a tuple of structures
     location: SourceLocation | None = None
+    updates: list[tuple[Weight, Value]] = field(default_factory=list)
+    """The last value assigned to each weight assigned to, in the order of first assignment."""
 
     def weight_value(self, weight: Weight) -> Value:
         """The argument of this function that holds `weight` (added on first use)."""
@@ -81,6 +96,22 @@ class Function:
         value = Value(weight.spec)
         self.weights.append((weight, value))
         return value
+
+    def read(self, weight: Weight) -> Value:
+        """The weight's current value here: the last one assigned to it, else its argument."""
+        for known, value in self.updates:
+            if known is weight:
+                return value
+        return self.weight_value(weight)
+
+    def assign(self, weight: Weight, value: Value) -> None:
+        """Records `value` as the weight's new value (the argument itself holds the old one)."""
+        self.weight_value(weight)
+        for index, (known, _) in enumerate(self.updates):
+            if known is weight:
+                self.updates[index] = (weight, value)
+                return
+        self.updates.append((weight, value))
 
     def defines(self, value: Value) -> bool:
         """True when `value` is an argument of this function or the result of one of its ops."""
@@ -102,6 +133,11 @@ class Program:
     def weights(self) -> list[Weight]:
         """The entry's weights, in argument order."""
         return [weight for weight, _ in self.entry.weights]
+
+    @property
+    def updated_weights(self) -> list[Weight]:
+        """The weights the entry assigns to, in the order of its hidden results."""
+        return [weight for weight, _ in self.entry.updates]
 
 
 def structure_json(structure):
@@ -144,9 +180,12 @@ def _emit_function(function: Function, is_entry: bool):
     from cellc.dialects import ms
 
     arguments = function.inputs + [v for _, v in function.weights]
+    # only the entry returns its updates; a differentiated function's are traced again inline
+    updates = function.updates if is_entry else []
+    results = function.outputs + [value for _, value in updates]
     ftype = ir.FunctionType.get(
         [ms.tensor_type(v.spec) for v in arguments],
-        [ms.tensor_type(v.spec) for v in function.outputs],
+        [ms.tensor_type(v.spec) for v in results],
     )
     op = func.FuncOp(function.name, ftype, loc=_location(function.location))
     if is_entry:
@@ -158,6 +197,12 @@ def _emit_function(function: Function, is_entry: bool):
         for weight, _ in function.weights
     ]
     op.attributes["arg_attrs"] = ir.ArrayAttr.get(arg_attrs)
+    if updates:
+        res_attrs = [ir.DictAttr.get({}) for _ in function.outputs] + [
+            ir.DictAttr.get({ms.UPDATE_ATTR: ir.StringAttr.get(weight.name)})
+            for weight, _ in updates
+        ]
+        op.attributes["res_attrs"] = ir.ArrayAttr.get(res_attrs)
     block = op.add_entry_block()
     values = {id(v): block.arguments[i] for i, v in enumerate(arguments)}
     with ir.InsertionPoint(block):
@@ -165,7 +210,7 @@ def _emit_function(function: Function, is_entry: bool):
             built = _emit_node(node, [values[id(v)] for v in node.operands])
             for value, result in zip(node.results, built):
                 values[id(value)] = result
-        func.ReturnOp([values[id(v)] for v in function.outputs])
+        func.ReturnOp([values[id(v)] for v in results])
 
 
 def _emit_node(node: Node, operands) -> list:

@@ -239,6 +239,7 @@ def symbol_references(op: ir.Operation) -> list[str]:
 
 WEIGHT_ATTR = "ms.weight"  # on a weight argument of a func.func: the Parameter's name
 ENTRY_ATTR = "ms.entry"  # on the func.func a program is called through
+UPDATE_ATTR = "ms.update"  # on a hidden result of the entry: the new value of this Parameter
 
 
 def num_callee_inputs(func_op: ir.Operation) -> int:

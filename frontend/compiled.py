@@ -70,9 +70,12 @@ class CompiledProgram:
 
     Each Parameter's array is shared with the module (`share_parameter`), so that writes into
     `param.asnumpy()` are seen, as in MindSpore; a Parameter whose array was replaced
-    (`set_data`) is shared again before the call."""
+    (`set_data`) is shared again before the call. The same sharing carries state updates back:
+    the module writes each updated Parameter's new value into its array in place after the
+    call (`ops.assign`, BatchNorm's moving statistics). Dropout masks are drawn from
+    `random_generator()` (cellc.context's, which `set_seed` seeds)."""
 
-    def __init__(self, module, parameters: list[WeightLike]):
+    def __init__(self, module, parameters: list[WeightLike], random_generator=None):
         self.module = module
         self.parameters = parameters
         self.entry = next(iter(module.entries.values()))
@@ -81,6 +84,7 @@ class CompiledProgram:
     def __call__(self, args):
         for index, param in enumerate(self.parameters):
             value = param.asnumpy()
+        self._random_generator = random_generator
             if self._synced[index] is not value:  # shared: writes into it are seen too
                 self.module.share_parameter(param.name, value)
                 self._synced[index] = value
@@ -88,6 +92,8 @@ class CompiledProgram:
 
 
 _LOCK = threading.Lock()
+        if self._random_generator is not None and self.module.random_parameters:
+            self.module.random_generator = self._random_generator()
 
 
 def cache_dir() -> Path:
@@ -121,18 +127,20 @@ def cache_dir() -> Path:
     return path
 
 
-def compiled_program(fn, args, target="cpu") -> CompiledProgram:
+def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledProgram:
     """The compiled program of `fn` for these arguments (tensors, or numpy arrays already made
     tensors by the caller), from the in-memory cache if it was compiled before. The cache lives
-    on the cell (or function) itself, so it dies with it."""
+    on the cell (or function) itself, so it dies with it; it is keyed by the cells' training
+    modes too (`set_train` changes what BatchNorm and Dropout compute).
+    `random_generator()` gives the generator dropout masks are drawn from, at each call."""
     target = Target.parse(target)
     owner, key = _cache_owner_and_key(fn)
-    key = (key, signature(args), target.value, _parameter_identities(owner))
+    key = (key, signature(args), target.value, _parameter_identities(owner), _modes(owner))
     store = _memory_cache(owner)
     with _LOCK:
         program = store.get(key)
     if program is None:
-        program = _compile_cached(fn, args, target)
+        program = _compile_cached(fn, args, target, random_generator)
         with _LOCK:
             store[key] = program
     return program
@@ -150,6 +158,14 @@ def _cache_owner_and_key(fn):
     grad = getattr(fn, "grad", None)
     if grad is not None and hasattr(fn, "fn"):  # a GradOperation function, made afresh per call
         flags = (grad.get_all, grad.get_by_list, grad.sens_param, fn.returns_single_weight)
+def _modes(owner) -> tuple:
+    """The training mode of the cell and each cell inside it (`Cell.set_train`)."""
+    cells_and_names = getattr(owner, "cells_and_names", None)
+    if not callable(cells_and_names):
+        return ()
+    return tuple(bool(getattr(cell, "training", False)) for _, cell in cells_and_names())
+
+
         # the weights are the cell's own Parameters, alive as long as the cache is
         return fn.fn, ("grad", flags, tuple(id(w) for w in fn.weight_list))
     return fn, "call"
@@ -163,13 +179,13 @@ def _memory_cache(owner) -> dict:
         return namespace.setdefault("_cellc_compiled", {})
 
 
-def _compile_cached(fn, args, target: Target) -> CompiledProgram:
+def _compile_cached(fn, args, target: Target, random_generator) -> CompiledProgram:
     traced = trace_program(fn, *args)
     module = emit_module(traced.program)
     path = cache_dir() / f"{_disk_key(traced, module, target)}.cellc"
     if path.exists():
         try:
-            return CompiledProgram(runtime.load(path), traced.parameters)
+            return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
     result = compile_program(
@@ -177,7 +193,7 @@ def _compile_cached(fn, args, target: Target) -> CompiledProgram:
     )
     atomic_write(path, result.artifact)
     try:
-        return CompiledProgram(runtime.load(path), traced.parameters)
+        return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
     except BaseException:
         path.unlink(missing_ok=True)  # the cache never keeps an artifact that does not load
         raise

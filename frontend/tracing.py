@@ -9,14 +9,23 @@ The frontend sits below the user API: it knows user tensors only through `Tensor
 Parameters through `WeightLike`, which `cellc.Tensor` and `cellc.Parameter` implement. The
 active tracer of a thread is on a per-thread stack (`current()`), so two threads may trace two
 cells at once.
+
+State: `Tracer.assign` records a Parameter's new value in the current function (see
+`cellc.compiler.program`); `Tracer.random_mask` gives a dropout mask, a hidden weight that the
+caller fills afresh for every call. A function that GradOperation differentiates is traced on its
+own and, when it assigns, once more inline in the caller (`subfunction`), for its updates; the
+inline trace finds the same masks as the function's own trace (keyed by function, source
+location and occurrence), so both see one mask per call.
 """
 
 from __future__ import annotations
 
 import abc
+import collections
 import inspect
 import linecache
 import os
+import re
 import sys
 import threading
 
@@ -92,6 +101,9 @@ class Tracer:
         self._stack: list[Function] = []
         self._subfunctions: dict = {}
         self._weights: dict[int, tuple[WeightLike, Weight]] = {}
+        self._masks: dict[tuple, Weight] = {}
+        # (function whose masks are being handed out, occurrences of each source location)
+        self._mask_scopes: list[tuple[Function, collections.Counter]] = []
 
     # --- functions -----------------------------------------------------------------------
 
@@ -112,17 +124,20 @@ class Tracer:
 
         symbolic_args = [symbolic(arg) for arg in args]
         self._stack.append(function)
+        self._mask_scopes.append((function, collections.Counter()))
         _stack().append(self)
         try:
             result = fn(*symbolic_args)
         finally:
             _stack().pop()
+            self._mask_scopes.pop()
             self._stack.pop()
         leaves, function.output_structure = flatten(result)
         function.outputs = [self._value_in(function, leaf) for leaf in leaves]
         return function, result
 
     def _unique(self, name: str) -> str:
+        name = re.sub(r"\W", "_", name)  # a symbol and C name: `<lambda>` is `_lambda_`
         taken = {f.name for f in self.functions}
         candidate, n = name, 1
         while candidate in taken:
@@ -134,10 +149,20 @@ class Tracer:
         return self._stack[-1]
 
     def subfunction(self, fn, args, name: str, key) -> Function:
-        """Traces a function that GradOperation differentiates (once per signature)."""
+        """Traces a function that GradOperation differentiates (once per signature). When it
+        assigns to weights, `fn(*args)` is also traced inline in the current function, whose
+        updates these become: a differentiated function returns its outputs only, and its
+        assignments happen once per call of the gradient, as MindSpore's do."""
         if key not in self._subfunctions:
             self._subfunctions[key] = self.trace_function(fn, args, name)[0]
-        return self._subfunctions[key]
+        callee = self._subfunctions[key]
+        if callee.updates:
+            self._mask_scopes.append((callee, collections.Counter()))
+            try:
+                fn(*args)  # its outputs are unused; its assignments land here
+            finally:
+                self._mask_scopes.pop()
+        return callee
 
     # --- values --------------------------------------------------------------------------
 
@@ -155,13 +180,45 @@ class Tracer:
                 return param
         raise KeyError(weight.name)
 
+    def assign(self, primitive: str, param, value) -> Value:
+        """Records `value` (a tensor of the Parameter's type) as `param`'s new value in the
+        current function; later reads of `param` there see it. Returns the new value."""
+        if not isinstance(param, WeightLike):
+            raise TypeError(
+                f"For '{primitive}', the variable must be a Parameter, got "
+                f"{type(param).__name__} (at {user_location()})"
+            )
+        new = self.value_of(value)
+        if new.spec != param.spec:
+            error = DTypeMismatchError if new.spec.shape == param.spec.shape else ShapeMismatchError
+            location = user_location()
+            where = f"\n  at {location}: {location.text}" if location else ""
+            raise error(
+                f"{primitive}: the value assigned to Parameter '{param.name}' ({param.spec}) "
+                f"must have its type, got {new.spec}{where}"
+            )
+        self.function.assign(self.weight(param), new)
+        return new
+
+    def random_mask(self, spec: TensorSpec, keep_prob: float) -> Value:
+        """A dropout mask of type `spec`, fresh for every call: a hidden weight of the program
+        (`Weight.random`), one per call site and occurrence in the function traced."""
+        scope, occurrences = self._mask_scopes[-1]
+        location = user_location()
+        site = (location.file, location.line, location.column) if location else None
+        key = (id(scope), site, occurrences[site], spec, keep_prob)
+        occurrences[site] += 1
+        if key not in self._masks:
+            self._masks[key] = Weight(f"dropout_mask.{len(self._masks)}", spec, keep_prob)
+        return self.function.weight_value(self._masks[key])
+
     def value_of(self, operand) -> Value:
         """The current function's value for a tensor: traced, a weight, or a new constant."""
         return self._value_in(self.function, operand)
 
     def _value_in(self, function: Function, operand) -> Value:
         if isinstance(operand, WeightLike):
-            return function.weight_value(self.weight(operand))
+            return function.read(self.weight(operand))
         if isinstance(operand, TensorLike) and operand._symbol is not None:
             if not function.defines(operand._symbol):
                 raise UnsupportedError(
@@ -323,7 +380,13 @@ class TracedProgram:
         self.parameters = parameters
 
     def parameter_values(self) -> dict[str, np.ndarray]:
-        return {param.name: param.asnumpy() for param in self.parameters}
+        """Every weight's value: the Parameters', and ones for the dropout masks (which the
+        runtime fills afresh for every call)."""
+        values = {param.name: param.asnumpy() for param in self.parameters}
+        for weight in self.program.weights:
+            if weight.random is not None:
+                values[weight.name] = np.ones(weight.spec.shape, weight.spec.numpy_dtype)
+        return values
 
 
 def trace_program(cell, *args) -> TracedProgram:
@@ -331,8 +394,23 @@ def trace_program(cell, *args) -> TracedProgram:
     tracer = Tracer()
     name = getattr(cell, "__name__", None) or type(cell).__name__
     entry, _ = tracer.trace_function(cell, args, name)
+    check_unique_names([param for param, _ in tracer._weights.values()])
     program = Program(tracer.functions, entry, _argument_names(cell, args))
-    return TracedProgram(program, [tracer.parameter(w) for w in program.weights])
+    parameters = [tracer.parameter(w) for w in program.weights if w.random is None]
+    return TracedProgram(program, parameters)
+
+
+def check_unique_names(params) -> None:
+    """MindSpore's ValueError for two Parameters of one name (in a ParameterTuple, a gradient's
+    weights; in cellc, in any compiled cell: its code takes each Parameter by name)."""
+    seen: set[str] = set()
+    for param in params:
+        if param.name in seen:
+            raise ValueError(
+                f"The value {param!r} , its name '{param.name}' already exists. "
+                "Please set a unique name for the parameter."
+            )
+        seen.add(param.name)
 
 
 def _argument_names(fn, args) -> list[str]:

@@ -328,6 +328,11 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
         fail("'parameters' is not a list")
     for index, spec in enumerate(parameters):
         check_tensor(spec, f"parameter {index}", named=True)
+        keep = spec.get("random")
+        if keep is not None and (
+            not isinstance(keep, (int, float)) or isinstance(keep, bool) or not 0 < keep <= 1
+        ):
+            fail(f"parameter {index} has random {keep!r} (a keep probability in (0, 1])")
     parameter_names = [spec["name"] for spec in parameters]
     if len(set(parameter_names)) != len(parameter_names):
         fail(f"parameter names repeat: {parameter_names}")
@@ -355,11 +360,23 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
         for weight in entry["weights"]:
             if weight not in parameter_names:
                 fail(f"entry '{name}' uses weight {weight!r}, which is not a parameter")
+        by_name = {spec["name"]: spec for spec in parameters}
+        hidden = []  # outputs holding a parameter's new value, outside the structure
+        for index, spec in enumerate(entry["outputs"]):
+            updated = spec.get("update")
+            if updated is None:
+                continue
+            if updated not in entry["weights"]:
+                fail(f"entry '{name}' output {index} updates {updated!r}, not one of its weights")
+            if [spec["shape"], spec["dtype"]] != [by_name[updated][k] for k in ("shape", "dtype")]:
+                fail(f"entry '{name}' output {index} is not of parameter {updated!r}'s type")
+            hidden.append(index)
         leaves = structure_leaves(entry.get("structure"), fail, name)
-        if sorted(leaves) != list(range(len(entry["outputs"]))):
+        visible = [i for i in range(len(entry["outputs"])) if i not in hidden]
+        if sorted(leaves) != visible:
             fail(
                 f"entry '{name}': structure uses outputs {leaves}, expected each of "
-                f"0..{len(entry['outputs']) - 1} exactly once"
+                f"{visible} exactly once"
             )
         gradient = entry.get("gradient")
         if gradient is not None:

@@ -215,6 +215,7 @@ class CpuEntry(Entry):
         self._output_layouts = tuple((spec.shape, spec.dtype) for spec in self.outputs)
         self._arity = len(self.inputs)
         self._single_output = self.structure == {"tensor": 0}
+        self._stateful = bool(self.updates or self.random_weights)
         self._parameters_changed()
 
     def _parameters_changed(self) -> None:
@@ -246,6 +247,8 @@ class CpuEntry(Entry):
         # `weights` keeps the weight arrays alive during the call even if another thread
         # replaces them with set_parameter meanwhile.
         weights = self._weights
+        if self._stateful:
+            return self._call_stateful(pointers, weights)
         pointers += weights[1]
         outputs = []
         for shape, dtype in self._output_layouts:
@@ -255,6 +258,18 @@ class CpuEntry(Entry):
         self._function(*pointers)
         if self._single_output:
             return outputs[0]
+        return self._nest(outputs)
+
+    def _call_stateful(self, pointers: list, weights) -> Any:
+        """The call of an entry that draws dropout masks or updates parameters (a training
+        step): fresh masks in place of those weights; the new values written back after."""
+        weight_pointers = list(weights[1])
+        masks = self.module.random_masks(self)  # alive until the call returns
+        for position, mask in masks:
+            weight_pointers[position] = data_pointer(mask)
+        outputs = [np.empty(shape, dtype) for shape, dtype in self._output_layouts]
+        self._function(*pointers, *weight_pointers, *[data_pointer(o) for o in outputs])
+        self.module.write_updates(self.updates, outputs)
         return self._nest(outputs)
 
 
@@ -267,6 +282,8 @@ class PortableCpuEntry(CpuEntry):
             raise self.wrong_argument_count(args)
         arrays = [self.convert_input(index, arg) for index, arg in enumerate(args)]
         weights = self._weights
+        if self._stateful:
+            return self._call_stateful([data_pointer(array) for array in arrays], weights)
         outputs = [np.empty(shape, dtype) for shape, dtype in self._output_layouts]
         self._function(
             *[data_pointer(array) for array in arrays],

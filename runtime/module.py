@@ -3,6 +3,14 @@
 An `Entry` knows its signature from the manifest, converts and checks arguments on the slow
 path, and nests flat outputs into the Python structure the model returns. The backend (cpu.py,
 later cuda.py) subclasses it with the call itself.
+
+State: an output marked `"update": "NAME"` in the manifest is hidden (outside the returned
+structure): it is the new value of parameter NAME, which the module writes into that
+parameter's array after the call (`Module.write_updates`), so the next call, and whoever shares
+the array (`share_parameter`), sees it; an entry that updates parameters is a training step and
+must not run on two threads at once. A parameter marked `"random": KEEP` is a dropout mask: a
+fresh one, 1/KEEP with probability KEEP and 0 otherwise, is drawn from `module.random_generator`
+for every call (`Module.random_masks`).
 """
 
 from __future__ import annotations
@@ -108,6 +116,18 @@ class Entry:
             for i, spec in enumerate(manifest["outputs"])
         )
         self.structure: Mapping[str, Any] = manifest["structure"]
+        self.updates: tuple[tuple[int, str], ...] = tuple(
+            (index, spec["update"])
+            for index, spec in enumerate(manifest["outputs"])
+            if spec.get("update") is not None
+        )
+        """(output index, parameter name) of each hidden output holding a new value."""
+        self.random_weights: tuple[tuple[int, str], ...] = tuple(
+            (position, name)
+            for position, name in enumerate(self.weights)
+            if name in module.random_parameters
+        )
+        """(weight position, parameter name) of each dropout mask drawn for every call."""
         self.gradient: Mapping[str, Any] | None = manifest.get("gradient")
         self.manifest = manifest
         self._nest = build_structure(self.structure)
@@ -125,7 +145,8 @@ class Entry:
 
     def signature(self) -> str:
         inputs = ", ".join(f"{spec.name}: {spec}" for spec in self.inputs)
-        outputs = ", ".join(str(spec) for spec in self.outputs)
+        hidden = {index for index, _ in self.updates}
+        outputs = ", ".join(str(s) for i, s in enumerate(self.outputs) if i not in hidden)
         return f"{self.name}({inputs}) -> ({outputs})"
 
     def __repr__(self) -> str:
@@ -148,6 +169,16 @@ class Module:
             spec["name"]: Slot.from_manifest(spec) for spec in artifact.manifest["parameters"]
         }
         self._parameters: dict[str, np.ndarray] = dict(artifact.parameters)
+        self.random_parameters: Mapping[str, float] = MappingProxyType(
+            {
+                spec["name"]: float(spec["random"])
+                for spec in artifact.manifest["parameters"]
+                if spec.get("random") is not None
+            }
+        )
+        """The dropout masks among the parameters, with their keep probabilities."""
+        self.random_generator = np.random.default_rng()
+        """Where dropout masks are drawn from (replace it to seed them)."""
         entries = {spec["name"]: make_entry(self, spec) for spec in artifact.manifest["entries"]}
         self._entries = entries
         self.entries: Mapping[str, Entry] = MappingProxyType(entries)
@@ -196,6 +227,32 @@ class Module:
         for entry in self._entries.values():
             entry._parameters_changed()
 
+    def write_updates(self, updates: tuple[tuple[int, str], ...], outputs: list) -> None:
+        """Makes each `outputs[index]` the value of its parameter: copied into the parameter's
+        array when it is writable (a shared array: its owner sees the update; or one the
+        module already owns), else the output itself becomes the parameter's array."""
+        replaced = False
+        for index, name in updates:
+            current = self._parameters[name]
+            if current.flags.writeable:
+                np.copyto(current, outputs[index])
+            else:
+                self._parameters[name] = outputs[index]  # a fresh array only the module holds
+                replaced = True
+        if replaced:
+            for entry in self._entries.values():
+                entry._parameters_changed()
+
+    def random_masks(self, entry: Entry) -> list[tuple[int, np.ndarray]]:
+        """A fresh dropout mask for each of `entry`'s random weights: (position, mask)."""
+        masks = []
+        for position, name in entry.random_weights:
+            spec = self._parameter_specs[name]
+            keep = self.random_parameters[name]
+            kept = self.random_generator.random(spec.shape) < keep
+            masks.append((position, (kept / np.float64(keep)).astype(spec.dtype)))
+        return masks
+
     def _missing(self, name: str) -> str:
         return f"module '{self.path}' has no entry '{name}'; entries: {', '.join(self._entries)}"
 
@@ -230,5 +287,7 @@ class Module:
             lines.append("  " + entry.signature())
             for index, spec in enumerate(entry.outputs):
                 lines.append(f"    output {index}: {spec}  {spec.meaning}")
+            for name in entry.random_weights:
+                lines.append(f"    weight {name[1]}: a fresh dropout mask every call")
             lines.append(f"    structure: {json.dumps(entry.structure)}")
         return "\n".join(lines)

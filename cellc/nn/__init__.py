@@ -3,8 +3,18 @@
 A layer module's public classes (its `__all__`) are exported here: a new layer in an existing
 module needs no line of its own."""
 
-from . import layers
+from . import dropout, layers, normalization
 from .cell import Cell, CellList, Module, SequentialCell
+from .dropout import *  # noqa: F403
 from .layers import *  # noqa: F403  (every layer: layers.__all__)
+from .normalization import *  # noqa: F403
 
-__all__ = ["Cell", "CellList", "Module", "SequentialCell", *layers.__all__]
+__all__ = [
+    "Cell",
+    "CellList",
+    "Module",
+    "SequentialCell",
+    *layers.__all__,
+    *dropout.__all__,
+    *normalization.__all__,
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from cellc import context
 from cellc.calling import as_tensors, run_function
 from cellc.errors import UnsupportedError
 from cellc.frontend import tracing
@@ -112,11 +113,16 @@ class Cell:
     def parameters_dict(self, recurse: bool = True) -> OrderedDict:
         return OrderedDict((p.name, p) for p in self.get_parameters(expand=recurse))
 
-    # MindSpore's training-mode switches: accepted, they do not change what is compiled.
     def set_train(self, mode: bool = True):
-        object.__setattr__(self, "training", mode)
+        """Training mode (`True`) or evaluation mode for this cell and every cell inside it, as
+        MindSpore's: BatchNorm normalizes with the batch's statistics and updates its moving
+        ones, Dropout drops. The modes are part of what is compiled: switching compiles again
+        (once; both programs stay cached)."""
+        for _, cell in self.cells_and_names():
+            object.__setattr__(cell, "training", bool(mode))
         return self
 
+    # MindSpore's switch for building the backward graph: cellc builds it when asked anyway.
     def set_grad(self, requires_grad: bool = True):
         return self
 
@@ -139,7 +145,9 @@ class Cell:
     def compile(self, *args, target: str = "cpu"):
         """Compiles for these example arguments (MindSpore's `Cell.compile`) and returns the
         compiled program; calling the cell compiles on first use anyway."""
-        return compiled_program(self, as_tensors(args), target=target)
+        return compiled_program(
+            self, as_tensors(args), target=target, random_generator=context.random_generator
+        )
 
     def __repr__(self) -> str:
         cells = self.__dict__.get("_cells", {})

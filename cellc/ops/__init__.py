@@ -7,5 +7,16 @@ from . import functional, primitives, tensor_methods  # noqa: F401  (tensor_meth
 from .functional import stop_gradient
 from .grad import GradOperation
 from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
+from .state import Assign, Depend, assign, depend, dropout
 
-__all__ = ["GradOperation", "functional", "stop_gradient", *primitives.__all__]
+__all__ = [
+    "Assign",
+    "Depend",
+    "GradOperation",
+    "assign",
+    "depend",
+    "dropout",
+    "functional",
+    "stop_gradient",
+    *primitives.__all__,
+]

@@ -1,0 +1,211 @@
+"""Normalization layers: BatchNorm1d, BatchNorm2d and LayerNorm, as MindSpore defines them.
+
+They are compositions of existing ops (means, squares, square roots), so their gradients come
+from those ops' rules. BatchNorm in training mode also updates its moving statistics with
+`ops.assign`: the compiled code returns their new values and the runtime writes them into the
+Parameters after each call. MindSpore's rules (checked against MindSpore 2.10):
+
+    y            = (x - mean) / sqrt(var + eps) * gamma + beta     (var: the biased variance)
+    moving_mean  = momentum * moving_mean + (1 - momentum) * mean
+    moving_var   = momentum * moving_var  + (1 - momentum) * var * n / (n - 1)   (unbiased)
+
+with n the number of elements per channel. `use_batch_statistics=None` (the default) uses the
+batch's statistics and updates the moving ones in training mode (`set_train()`), the moving
+ones otherwise; True always does the former, False always the latter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cellc import ops
+from cellc.parameter import Parameter
+from cellc.tensor import Tensor
+
+from .cell import Cell
+
+F = ops.functional
+
+
+def _initial(init, shape, what: str) -> np.ndarray:
+    if isinstance(init, Tensor):
+        init = init.asnumpy()
+    if isinstance(init, (int, float)) and not isinstance(init, bool):
+        return np.full(shape, init, np.float32)
+    if isinstance(init, np.ndarray):
+        if init.shape != tuple(shape):
+            raise ValueError(f"{what}: the initial value's shape {init.shape} must be {shape}")
+        return init.astype(np.float32)
+    if init == "zeros":
+        return np.zeros(shape, np.float32)
+    if init == "ones":
+        return np.ones(shape, np.float32)
+    raise ValueError(f"{what}: unsupported initializer {init!r}; use a Tensor, 'zeros' or 'ones'")
+
+
+class _BatchNorm(Cell):
+    """Batch normalization over every axis but the channel axis (1)."""
+
+    _ranks: tuple[int, ...] = ()
+
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.9,
+        affine=True,
+        gamma_init="ones",
+        beta_init="zeros",
+        moving_mean_init="zeros",
+        moving_var_init="ones",
+        use_batch_statistics=None,
+        data_format="NCHW",
+    ):
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
+            raise ValueError(
+                f"For '{name}', num_features must be a positive int, got {num_features!r}"
+            )
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"For '{name}', momentum must be in [0, 1], got {momentum}")
+        if data_format != "NCHW":
+            raise ValueError(
+                f"For '{name}', cellc supports data_format 'NCHW' only, got {data_format!r}"
+            )
+        if use_batch_statistics not in (None, True, False):
+            raise TypeError(f"For '{name}', use_batch_statistics must be a bool or None")
+        shape = (num_features,)
+        self.num_features = num_features
+        self.eps = float(eps)
+        self.momentum = float(momentum)
+        self.affine = affine
+        self.use_batch_statistics = use_batch_statistics
+        self.moving_mean = Parameter(
+            _initial(moving_mean_init, shape, name), name="mean", requires_grad=False
+        )
+        self.moving_variance = Parameter(
+            _initial(moving_var_init, shape, name), name="variance", requires_grad=False
+        )
+        self.gamma = Parameter(
+            _initial(gamma_init, shape, name), name="gamma", requires_grad=affine
+        )
+        self.beta = Parameter(_initial(beta_init, shape, name), name="beta", requires_grad=affine)
+
+    def _uses_batch_statistics(self) -> bool:
+        if self.use_batch_statistics is None:
+            return bool(self.training)
+        return self.use_batch_statistics
+
+    def construct(self, x):
+        name = type(self).__name__
+        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
+            ranks = " or ".join(f"{r}-D" for r in self._ranks)
+            raise ValueError(
+                f"For '{name}', the input must be {ranks} with {self.num_features} channels "
+                f"(axis 1), got shape {x.shape}"
+            )
+        axes = tuple(a for a in range(x.ndim) if a != 1)
+        channel = (1, self.num_features) + (1,) * (x.ndim - 2)  # broadcasts along axis 1
+        if self._uses_batch_statistics():
+            mean = F.reduce_mean(x, axes, keep_dims=True)
+            centered = x - mean
+            variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
+            self._update_moving_statistics(mean, variance, math.prod(x.shape) // x.shape[1])
+        else:
+            mean = F.reshape(self.moving_mean, channel)
+            variance = F.reshape(self.moving_variance, channel)
+            centered = x - mean
+        normalized = centered / F.sqrt(variance + self.eps)
+        return normalized * F.reshape(self.gamma, channel) + F.reshape(self.beta, channel)
+
+    def _update_moving_statistics(self, mean, variance, count: int):
+        mean = F.stop_gradient(F.reshape(mean, (self.num_features,)))
+        variance = F.stop_gradient(F.reshape(variance, (self.num_features,)))
+        unbiased = variance * (count / (count - 1)) if count > 1 else variance
+        keep = self.momentum
+        ops.assign(self.moving_mean, self.moving_mean * keep + mean * (1.0 - keep))
+        ops.assign(self.moving_variance, self.moving_variance * keep + unbiased * (1.0 - keep))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(num_features={self.num_features}, eps={self.eps}, "
+            f"momentum={self.momentum}, gamma={self.gamma!r}, beta={self.beta!r}, "
+            f"moving_mean={self.moving_mean!r}, moving_variance={self.moving_variance!r})"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) inputs over every axis but C."""
+
+    _ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) inputs over N, H and W."""
+
+    _ranks = (4,)
+
+
+class LayerNorm(Cell):
+    """Normalizes over the axes from `begin_norm_axis` on, then scales by `gamma` and shifts by
+    `beta`, shaped `normalized_shape` and applied to the axes from `begin_params_axis` on:
+    y = (x - mean) / sqrt(var + epsilon) * gamma + beta, var biased (MindSpore's)."""
+
+    def __init__(
+        self,
+        normalized_shape,
+        begin_norm_axis=-1,
+        begin_params_axis=-1,
+        gamma_init="ones",
+        beta_init="zeros",
+        epsilon=1e-7,
+    ):
+        super().__init__()
+        if not isinstance(normalized_shape, (tuple, list)):
+            raise TypeError(
+                "For 'LayerNorm', normalized_shape must be a tuple or list, got "
+                f"{type(normalized_shape).__name__}"
+            )
+        self.normalized_shape = tuple(normalized_shape)
+        self.begin_norm_axis = begin_norm_axis
+        self.begin_params_axis = begin_params_axis
+        self.epsilon = float(epsilon)
+        self.gamma = Parameter(
+            _initial(gamma_init, self.normalized_shape, "LayerNorm"), name="gamma"
+        )
+        self.beta = Parameter(_initial(beta_init, self.normalized_shape, "LayerNorm"), name="beta")
+
+    def construct(self, x):
+        rank = x.ndim
+        norm_axis = self._axis("begin_norm_axis", self.begin_norm_axis, rank)
+        params_axis = self._axis("begin_params_axis", self.begin_params_axis, rank)
+        if tuple(x.shape[params_axis:]) != self.normalized_shape:
+            raise ValueError(
+                f"For 'LayerNorm', the input's shape {x.shape} from begin_params_axis "
+                f"{self.begin_params_axis} on must be normalized_shape {self.normalized_shape}"
+            )
+        axes = tuple(range(norm_axis, rank))
+        mean = F.reduce_mean(x, axes, keep_dims=True)
+        centered = x - mean
+        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
+        normalized = centered / F.sqrt(variance + self.epsilon)
+        return normalized * self.gamma + self.beta
+
+    @staticmethod
+    def _axis(what: str, axis: int, rank: int) -> int:
+        if not -rank <= axis < rank:
+            raise ValueError(f"For 'LayerNorm', {what} {axis} is out of range for a {rank}-D input")
+        return axis % rank
+
+    def __repr__(self) -> str:
+        return (
+            f"LayerNorm(normalized_shape={self.normalized_shape}, begin_norm_axis="
+            f"{self.begin_norm_axis}, begin_params_axis={self.begin_params_axis}, "
+            f"gamma={self.gamma!r}, beta={self.beta!r})"
+        )
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]

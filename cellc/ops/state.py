@@ -1,0 +1,101 @@
+"""State and randomness: `assign` (a Parameter's new value), `depend`, `dropout`.
+
+Inside a cell's `construct`, `assign(param, value)` records the Parameter's new value in the
+traced program: the compiled code returns it as a hidden output and the runtime writes it into
+the Parameter's array after each call (see `cellc.compiler.program`); later reads of the
+Parameter in the same construct see the new value, as in MindSpore. Outside a trace it writes
+the value at once, like MindSpore's PyNative mode.
+
+`dropout` multiplies by a mask that the caller draws afresh for every call (a hidden input of
+the compiled code, filled by the runtime from the generator `cellc.context.set_seed` seeds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cellc import context
+from cellc.frontend import tracing
+from cellc.parameter import Parameter
+from cellc.tensor import Tensor
+
+from . import functional as F
+from .primitives import Primitive
+
+
+def assign(variable, value):
+    """Gives the Parameter `variable` the value `value` (same shape; a number or a tensor of
+    another dtype is cast to the Parameter's) and returns the new value (MindSpore's
+    `ops.assign`)."""
+    if not isinstance(variable, Parameter):
+        raise TypeError(
+            f"For 'Assign', the 'variable' must be a Parameter, got {type(variable).__name__}"
+        )
+    value = F.as_tensor(value, like=variable)
+    if value.dtype is not variable.dtype:
+        value = F.cast(value, variable.dtype)
+    tracer = tracing.current()
+    if tracer is not None:
+        return Tensor(_symbol=tracer.assign("Assign", variable, value))
+    if value.shape != variable.shape:
+        raise ValueError(
+            f"For 'Assign', the value's shape {value.shape} must be the Parameter "
+            f"'{variable.name}''s shape {variable.shape}"
+        )
+    np.copyto(variable.asnumpy(), value.asnumpy())  # in place: compiled code shares the array
+    return variable
+
+
+def depend(value, expr):
+    """`value` itself (MindSpore's `ops.depend`): cellc's compiled code has no side effects
+    other than Parameter updates, which are ordered by the data they read, so `expr` adds
+    nothing to wait for."""
+    del expr
+    return value
+
+
+def dropout(input, p=0.5, training=True, seed=None):  # noqa: A002 (MindSpore's names)
+    """Zeroes each element with probability `p` and scales the rest by 1/(1-p) when
+    `training`; the identity otherwise (MindSpore's `ops.dropout`)."""
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0 <= p < 1:
+        raise ValueError(f"For 'dropout', the 'p' must be a float in [0, 1), got {p!r}")
+    return dropout_keep(input, 1.0 - float(p), training)
+
+
+def dropout_keep(x, keep_prob: float, training: bool = True):
+    """Dropout with MindSpore's older spelling: each element kept with probability
+    `keep_prob` and scaled by 1/keep_prob."""
+    x = F.as_tensor(x)
+    if not training or keep_prob == 1.0:
+        return x
+    if not x.dtype.is_float:
+        raise TypeError(f"For 'Dropout', the input must be a float tensor, got {x.dtype}")
+    tracer = tracing.current()
+    if tracer is not None:
+        mask = Tensor(_symbol=tracer.random_mask(x.spec, keep_prob))
+    else:
+        mask = Tensor(bernoulli_mask(context.random_generator(), x.shape, x.dtype, keep_prob))
+    return F.mul(x, mask)
+
+
+def bernoulli_mask(generator: np.random.Generator, shape, dtype, keep_prob: float):
+    """A dropout mask: 1/keep_prob with probability keep_prob, else 0."""
+    keep = generator.random(shape) < keep_prob
+    return (keep / np.float64(keep_prob)).astype(dtype.numpy)
+
+
+class Assign(Primitive):
+    name = "Assign"
+
+    def __call__(self, variable, value):
+        return assign(variable, value)
+
+
+class Depend(Primitive):
+    name = "Depend"
+
+    def __call__(self, value, expr):
+        return depend(value, expr)
+
+
+__all__ = ["Assign", "Depend", "assign", "depend", "dropout"]
