@@ -80,20 +80,20 @@ class CompiledProgram:
         self.parameters = parameters
         self.entry = next(iter(module.entries.values()))
         self._synced = [None] * len(parameters)
+        self._random_generator = random_generator
 
     def __call__(self, args):
         for index, param in enumerate(self.parameters):
             value = param.asnumpy()
-        self._random_generator = random_generator
             if self._synced[index] is not value:  # shared: writes into it are seen too
                 self.module.share_parameter(param.name, value)
                 self._synced[index] = value
+        if self._random_generator is not None and self.module.random_parameters:
+            self.module.random_generator = self._random_generator()
         return self.entry(*[t.asnumpy() for t in tensor_leaves(args)])
 
 
 _LOCK = threading.Lock()
-        if self._random_generator is not None and self.module.random_parameters:
-            self.module.random_generator = self._random_generator()
 
 
 def cache_dir() -> Path:
@@ -154,10 +154,6 @@ def _parameter_identities(owner) -> tuple:
     return tuple(id(p) for p in get_parameters()) if callable(get_parameters) else ()
 
 
-def _cache_owner_and_key(fn):
-    grad = getattr(fn, "grad", None)
-    if grad is not None and hasattr(fn, "fn"):  # a GradOperation function, made afresh per call
-        flags = (grad.get_all, grad.get_by_list, grad.sens_param, fn.returns_single_weight)
 def _modes(owner) -> tuple:
     """The training mode of the cell and each cell inside it (`Cell.set_train`)."""
     cells_and_names = getattr(owner, "cells_and_names", None)
@@ -166,6 +162,10 @@ def _modes(owner) -> tuple:
     return tuple(bool(getattr(cell, "training", False)) for _, cell in cells_and_names())
 
 
+def _cache_owner_and_key(fn):
+    grad = getattr(fn, "grad", None)
+    if grad is not None and hasattr(fn, "fn"):  # a GradOperation function, made afresh per call
+        flags = (grad.get_all, grad.get_by_list, grad.sens_param, fn.returns_single_weight)
         # the weights are the cell's own Parameters, alive as long as the cache is
         return fn.fn, ("grad", flags, tuple(id(w) for w in fn.weight_list))
     return fn, "call"
