@@ -20,6 +20,21 @@ _API = {
     "dtype": ("cellc.dtype", None),
     "nn": ("cellc.nn", None),
     "ops": ("cellc.ops", None),
+    # MindSpore 2.x's top level
+    "grad": ("cellc.autograd", "grad"),
+    "value_and_grad": ("cellc.autograd", "value_and_grad"),
+    "vjp": ("cellc.autograd", "vjp"),
+    "jit": ("cellc.autograd", "jit"),
+    "set_context": ("cellc.context", "set_context"),
+    "get_context": ("cellc.context", "get_context"),
+    "GRAPH_MODE": ("cellc.context", "GRAPH_MODE"),
+    "PYNATIVE_MODE": ("cellc.context", "PYNATIVE_MODE"),
+    "float16": ("cellc.dtype", "float16"),
+    "float32": ("cellc.dtype", "float32"),
+    "float64": ("cellc.dtype", "float64"),
+    "int32": ("cellc.dtype", "int32"),
+    "int64": ("cellc.dtype", "int64"),
+    "bool_": ("cellc.dtype", "bool_"),
 }
 
 __all__ = ["__version__", *_API]
@@ -27,7 +42,9 @@ __all__ = ["__version__", *_API]
 
 def __getattr__(name: str):
     if name not in _API:
-        raise AttributeError(f"module 'cellc' has no attribute '{name}'")
+        if name.startswith("__"):  # Python's own probes (`__wrapped__`)
+            raise AttributeError(f"module 'cellc' has no attribute '{name}'")
+        raise AttributeError(f"cellc has no mindspore.{name} yet")
     module_name, attribute = _API[name]
     if attribute is not None:  # cellc.ops attaches Tensor's operators: load it with Tensor
         importlib.import_module("cellc.ops")

@@ -29,6 +29,15 @@ def _target(fullname: str) -> str:
     return "cellc" + (f".{rest}" if rest else "")
 
 
+def missing(module: str, name: str) -> AttributeError:
+    """The error for a MindSpore name that cellc lacks (`nn.LSTM`): cellc's modules raise it
+    from their `__getattr__`."""
+    path = f"{module}.{name}" if module else name
+    if name.startswith("__"):  # Python's own probes (`__wrapped__`): the usual message
+        return AttributeError(f"module 'cellc.{path}' has no attribute '{name}'")
+    return AttributeError(f"cellc has no mindspore.{path} yet")
+
+
 class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path, target=None):
         if fullname.partition(".")[0] not in ALIASES:

@@ -9,15 +9,30 @@ import numpy as _numpy
 GRAPH_MODE = 0
 PYNATIVE_MODE = 1
 
-_settings = {"mode": GRAPH_MODE, "device_target": "CPU"}
+# PyNative is MindSpore 2.x's default mode; where the two modes' results differ, cellc follows
+# the mode set (GradOperation's get_by_list without weights)
+_settings = {"mode": PYNATIVE_MODE, "device_target": "CPU", "device_id": 0}
 
 
 def set_context(**kwargs) -> None:
+    """MindSpore's `set_context(mode=..., device_target=...)`; other settings are kept and
+    change nothing (cellc compiles ahead of time in both modes)."""
+    mode = kwargs.get("mode", GRAPH_MODE)
+    if mode not in (GRAPH_MODE, PYNATIVE_MODE) or isinstance(mode, bool):
+        raise ValueError(
+            "For 'context.set_context', the argument 'mode' should be context.GRAPH_MODE (0) "
+            f"or context.PYNATIVE_MODE (1), but got {mode}."
+        )
     _settings.update(kwargs)
 
 
 def get_context(key: str):
-    return _settings.get(key)
+    if key not in _settings:
+        raise ValueError(
+            f"For 'context.get_context', the argument {key} is not recognized! "
+            f"cellc knows {', '.join(sorted(_settings))}"
+        )
+    return _settings[key]
 
 
 def target() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cellc.frontend import tracing
-from cellc.frontend.tracing import WeightLike
+from cellc.frontend.tracing import WeightLike, check_unique_names
 
 from .tensor import Tensor
 
@@ -62,9 +62,11 @@ class ParameterTuple(tuple):
         for item in items:
             if not isinstance(item, Parameter):
                 raise TypeError(f"ParameterTuple holds Parameters, got {type(item).__name__}")
+        check_unique_names(items)
         return super().__new__(cls, items)
 
     def clone(self, prefix: str, init="same") -> ParameterTuple:
         return ParameterTuple(
             Parameter(p.asnumpy().copy(), f"{prefix}.{p.name}", p.requires_grad) for p in self
         )
+

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cellc.frontend import tracing
 from cellc.frontend.tracing import TensorLike
+from cellc.runtime.errors import UnsupportedError
 
 from . import dtype as mstype
 
@@ -76,21 +78,32 @@ class Tensor(TensorLike):
         return array if dtype is None else array.astype(dtype)
 
     def item(self):
+        self._check_concrete("item()")
         return self.asnumpy().item()
 
     def __float__(self):
+        self._check_concrete("float()")
         return float(self.item())
 
     def __int__(self):
+        self._check_concrete("int()")
         return int(self.item())
 
     def __bool__(self):
-        if self._symbol is not None:
-            raise TypeError(
-                "the truth value of a traced Tensor is unknown at compile time; "
-                "cellc unrolls Python control flow only on Python values"
-            )
+        self._check_concrete("its truth value (`if`, `while`, `and`, `bool()`)")
         return bool(self.asnumpy())
+
+    def _check_concrete(self, use: str) -> None:
+        """Python control flow on a traced tensor's value cannot be compiled ahead of time."""
+        if self._symbol is None:
+            return
+        location = tracing.user_location()
+        where = f"\n  at {location}: {location.text}" if location else ""
+        raise UnsupportedError(
+            f"data-dependent control flow is not supported yet: {use} of a traced Tensor "
+            "is unknown when construct is compiled (Python control flow may depend on shapes "
+            f"and Python values only){where}"
+        )
 
     def __len__(self):
         if not self._shape:

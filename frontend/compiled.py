@@ -27,7 +27,7 @@ from cellc.compiler.pipeline import (
     compile_program,
 )
 from cellc.compiler.program import emit_module, structure_json
-from cellc.runtime.errors import ArtifactError, CellcError
+from cellc.runtime.errors import ArtifactError, CellcError, UnsupportedError
 
 from .tracing import (
     TracedProgram,
@@ -51,8 +51,12 @@ def compile(fn, *example_args, options: CompileOptions | None = None) -> Compile
 
 def export(net, *inputs, file_name, file_format="CELLC", target="cpu") -> str:
     """Writes the artifact of `net(*inputs)` to `file_name` (`.cellc` appended if missing)."""
-    if str(file_format).upper() not in ("CELLC", "MINDIR"):
-        raise CellcError(f"unsupported file_format '{file_format}'; cellc writes CELLC artifacts")
+    if str(file_format).upper() != "CELLC":
+        raise UnsupportedError(
+            f"cellc cannot write file_format='{file_format}': it writes its own artifacts, "
+            "file_format='CELLC' (a .cellc file holding native code that cellc.runtime and "
+            "the C runtime load), not MINDIR, ONNX or AIR"
+        )
     path = str(file_name)
     if not path.endswith(".cellc"):
         path += ".cellc"
@@ -163,11 +167,12 @@ def _modes(owner) -> tuple:
 
 
 def _cache_owner_and_key(fn):
-    grad = getattr(fn, "grad", None)
-    if grad is not None and hasattr(fn, "fn"):  # a GradOperation function, made afresh per call
-        flags = (grad.get_all, grad.get_by_list, grad.sens_param, fn.returns_single_weight)
-        # the weights are the cell's own Parameters, alive as long as the cache is
-        return fn.fn, ("grad", flags, tuple(id(w) for w in fn.weight_list))
+    """A gradient function (GradOperation's, `mindspore.grad`'s), often made afresh per call,
+    says where its programs are kept (on the function it differentiates) and under what key:
+    its `cache_owner_and_key()`. Anything else keeps its own."""
+    owner_and_key = getattr(fn, "cache_owner_and_key", None)
+    if callable(owner_and_key):
+        return owner_and_key()
     return fn, "call"
 
 

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 from cellc.dialects.ms_ops import GradMode
 from cellc.runtime.errors import ShapeMismatchError, UnsupportedError
 
-from .tracing import TensorLike, Tracer, flatten, signature, user_location
+from .tracing import TensorLike, Tracer, flatten, signature, tensor_leaves, user_location
 
 
 def record_grad(tracer: Tracer, grad_fn, args):
@@ -26,45 +27,64 @@ def record_grad(tracer: Tracer, grad_fn, args):
         )
     inputs, sens = (args[:-1], args[-1]) if grad.sens_param else (args, None)
     _check_arguments(grad_fn.fn, inputs, grad.sens_param)
-    if (
-        not grad.get_all
-        and not grad.get_by_list
-        and inputs
-        and not isinstance(inputs[0], TensorLike)
-    ):
+    first_is_value = inputs and not isinstance(inputs[0], TensorLike)
+    no_inputs = not tensor_leaves(inputs)
+    if not grad.get_by_list and (no_inputs or (not grad.get_all and first_is_value)):
         # MindSpore differentiates Tensor inputs only: the first input's gradient, when the
-        # first input is a Python value, is nothing at all
+        # first input is a Python value, or the inputs' when there are none, is nothing at all
         return ()
-    weights = grad_fn.weight_list
-    callee = tracer.subfunction(
+    if grad.get_by_list and not grad.get_all and not grad_fn.weight_list:
+        return ()  # no weights asked for (MindSpore's GRAPH_MODE, weights=None)
+    input_grads, weight_grads = differentiate(
+        tracer,
         grad_fn.fn,
         inputs,
-        _name_of(grad_fn.fn),
-        key=(id(grad_fn.fn), signature(inputs), tuple(id(w) for w in weights)),
+        GradMode(grad.get_all, grad.get_by_list, grad.sens_param),
+        grad_fn.weight_list,
+        sens,
+    )
+    return _structure(grad_fn, input_grads, weight_grads)
+
+
+def differentiate(tracer: Tracer, fn, inputs, mode: GradMode, weights: list, sens=None):
+    """Records one `ms.grad` of `fn` at `inputs` in the current function and returns its
+    results as (input gradients, weight gradients), lists of Values.
+
+    `fn` is traced as its own function (once per trace and signature). `mode` gives the flags;
+    its weight positions are filled in here from `weights` (the WeightLikes asked for, with
+    `mode.get_by_list`). `sens`, with `mode.sens_param`, is the sensitivity: a tensor, or a
+    tuple of them for a tuple output."""
+    callee = tracer.subfunction(
+        fn,
+        inputs,
+        _name_of(fn),
+        # the function itself, not its id: the key keeps it alive, so that no temporary
+        # gradient function made later in the trace can take its id
+        key=(fn, signature(inputs), tuple(id(w) for w in weights)),
     )
     for param in weights:  # an unused weight is still an argument: its gradient is zero
         callee.weight_value(tracer.weight(param))
 
     num_inputs = len(callee.inputs)
-    if num_inputs == 0 and not grad.get_by_list:
+    if num_inputs == 0 and not mode.get_by_list:
         raise UnsupportedError(
             f"For 'GradOperation', {callee.name} has no Tensor input to differentiate "
             f"(at {user_location()})"
         )
     callee_weights = [weight for weight, _ in callee.weights]
     weight_positions = [num_inputs + callee_weights.index(tracer.weight(w)) for w in weights]
-    mode = GradMode(grad.get_all, grad.get_by_list, grad.sens_param, tuple(weight_positions))
+    mode = dataclasses.replace(mode, weights=tuple(weight_positions))
 
-    operands = [tracer.value_of(a) for a in inputs if isinstance(a, TensorLike)]
+    operands = [tracer.value_of(a) for a in tensor_leaves(inputs)]
     operands += [tracer.function.weight_value(weight) for weight in callee_weights]
-    if grad.sens_param:
+    if mode.sens_param:
         operands += _sensitivity(tracer, callee, sens)
 
     arguments = callee.inputs + [v for _, v in callee.weights]
     wrt = mode.wrt(num_inputs)
     results = tracer.record_grad(callee, mode, operands, [arguments[i].spec for i in wrt])
     num_input_grads = len(mode.input_positions(num_inputs))
-    return _structure(grad_fn, results[:num_input_grads], results[num_input_grads:])
+    return results[:num_input_grads], results[num_input_grads:]
 
 
 def _structure(grad_fn, input_grads: list, weight_grads: list):

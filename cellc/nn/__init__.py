@@ -3,6 +3,8 @@
 A layer module's public classes (its `__all__`) are exported here: a new layer in an existing
 module needs no line of its own."""
 
+from cellc import compat
+
 from . import dropout, layers, normalization
 from .cell import Cell, CellList, Module, SequentialCell
 from .dropout import *  # noqa: F403
@@ -18,3 +20,7 @@ __all__ = [
     *dropout.__all__,
     *normalization.__all__,
 ]
+
+
+def __getattr__(name: str):
+    raise compat.missing("nn", name)

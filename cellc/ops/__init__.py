@@ -1,11 +1,14 @@
 """cellc.ops: MindSpore's operator primitives (`ops.MatMul()`), functions (`ops.functional`),
-`stop_gradient` and `GradOperation`.
+`stop_gradient`, `GradOperation` and MindSpore 2.x's `grad`, `value_and_grad`, `vjp`.
 
 A primitive class defined in `primitives.py` is exported here without a line of its own."""
 
+from cellc import compat
+from cellc.autograd import grad, value_and_grad, vjp
+
 from . import functional, primitives, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
 from .functional import stop_gradient
-from .grad import GradOperation
+from .grad_operation import GradOperation
 from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
 from .state import Assign, Depend, assign, depend, dropout
 
@@ -17,6 +20,13 @@ __all__ = [
     "depend",
     "dropout",
     "functional",
+    "grad",
     "stop_gradient",
+    "value_and_grad",
+    "vjp",
     *primitives.__all__,
 ]
+
+
+def __getattr__(name: str):
+    raise compat.missing("ops", name)

@@ -3,10 +3,12 @@ compiler's autodiff pass expands; the return structure follows MindSpore exactly
 
 from __future__ import annotations
 
+from cellc import context
+from cellc.autograd import cache_owner_and_key
 from cellc.calling import run_function
 from cellc.frontend import grad as frontend_grad
 from cellc.frontend import tracing
-from cellc.parameter import Parameter, ParameterTuple
+from cellc.parameter import Parameter, ParameterTuple, check_unique_names
 from cellc.tensor import Tensor
 
 from .functional import check_bool_flag
@@ -37,12 +39,9 @@ class GradOperation:
     def __call__(self, fn, weights=None) -> GradFunction:
         if not callable(fn):
             raise TypeError(f"For 'GradOperation', fn must be a Cell or function, got {fn!r}")
+        if self.get_by_list and weights is None:
+            weights = _default_weights(fn)
         if self.get_by_list:
-            if weights is None:
-                raise TypeError(
-                    "For 'GradOperation', get_by_list=True needs weights: "
-                    "grad_op(net, ParameterTuple(net.trainable_params()))"
-                )
             if not isinstance(weights, (Parameter, ParameterTuple, list, tuple)):
                 raise TypeError(
                     "For 'GradOperation', weights must be a Parameter or a ParameterTuple, "
@@ -55,6 +54,7 @@ class GradOperation:
                             "For 'GradOperation', weights must hold Parameters only; item "
                             f"{index} is a {type(item).__name__}"
                         )
+                check_unique_names(weights)
         return GradFunction(self, fn, weights)
 
     def __repr__(self) -> str:
@@ -91,6 +91,28 @@ class GradFunction:
     @property
     def returns_single_weight(self) -> bool:
         return isinstance(self.weights, Parameter)
+
+    def cache_owner_and_key(self):
+        """Where the compiled program is cached (on the function differentiated: this object
+        is made afresh per call) and what it depends on."""
+        owner, key = cache_owner_and_key(self.fn)
+        flags = (
+            self.grad.get_all,
+            self.grad.get_by_list,
+            self.grad.sens_param,
+            self.returns_single_weight,
+        )
+        # the weights are the cell's own Parameters, alive as long as the cache is
+        return owner, ("GradOperation", key, flags, tuple(id(w) for w in self.weight_list))
+
+
+def _default_weights(fn) -> tuple:
+    """get_by_list=True without weights: MindSpore's PyNative mode (2.x's default) takes the
+    cell's trainable Parameters; its GRAPH_MODE takes none."""
+    trainable_params = getattr(fn, "trainable_params", None)
+    if context.get_context("mode") == context.PYNATIVE_MODE and callable(trainable_params):
+        return ParameterTuple(trainable_params())
+    return ()
 
 
 def _as_tensors(values):
