@@ -136,8 +136,7 @@ def _types(specs) -> str:
 
 
 def _reject_bool(name: str, *specs: TensorSpec):
-    """Bool (i1) tensors are only reshaped or passed through: computing on them would need
-    sub-byte loads, which MLIR's memref-to-LLVM lowering does not support (it aborts)."""
+    """Arithmetic is not defined on bool (i1) tensors: compare, select, cast or move them."""
     for spec in specs:
         if spec.element == "i1":
             raise ElementTypeError(
@@ -636,7 +635,6 @@ class BroadcastToOp(ShapeOp):
     @classmethod
     def infer(cls, operands, attrs):
         (x,), result = operands, attrs["result"]
-        _reject_bool(cls.name, x)
         if result.element != x.element or not broadcastable_to(x.shape, result.shape):
             raise ShapeError(cls.name, f"cannot broadcast {x} to {result}")
         return [result]
@@ -683,7 +681,6 @@ class TransposeOp(Op):
     @classmethod
     def infer(cls, operands, attrs):
         (x,) = operands
-        _reject_bool(cls.name, x)
         perm = tuple(attrs["perm"])
         if sorted(perm) != list(range(x.rank)):
             raise ShapeError(cls.name, f"perm {list(perm)} is not a permutation of {x}'s dims")
@@ -1097,14 +1094,530 @@ class AvgPoolOp(PoolOp):
         return (cls.sums(x, kernel_size, strides, padding) / counts).astype(x.dtype)
 
 
-# i1 is left out: an i1 buffer at a function boundary aborts MLIR's MemRefToLLVM (sub-byte
-# loads and stores), so bool tensors cannot be compiled yet.
-CAST_ELEMENTS = ("f16", "f32", "f64", "i32", "i64")
+# --------------------------------------------------------------------------------------------
+# Comparisons, logic and selection: results and conditions are bool (i1) tensors.
+# --------------------------------------------------------------------------------------------
+
+
+class CompareOp(Op):
+    """Base of the elementwise comparisons: numpy broadcasting, one operand element type, a
+    bool result. `numpy` is the numpy comparison."""
+
+    operands = ("lhs", "rhs")
+    numpy = None
+    # Bool operands are compared only for (in)equality, as MindSpore does.
+    accepts_bool = False
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        lhs, rhs = operands
+        if not cls.accepts_bool:
+            _reject_bool(cls.name, lhs, rhs)
+        if lhs.element != rhs.element:
+            raise ElementTypeError(cls.name, f"element types differ: {lhs} and {rhs}")
+        shape = broadcast_shapes(lhs.shape, rhs.shape)
+        if shape is None:
+            raise ShapeError(cls.name, f"shapes do not broadcast: {lhs} and {rhs}")
+        return [TensorSpec(shape, "i1")]
+
+    @classmethod
+    def reference(cls, lhs, rhs):
+        return cls.numpy(lhs, rhs)
+
+
+class EqualOp(CompareOp):
+    """lhs == rhs elementwise (false where either is NaN).
+
+    ```mlir
+    %c = "ms.equal"(%a, %b) : (tensor<2x3xi64>, tensor<3xi64>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.equal"
+    numpy = staticmethod(np.equal)
+    accepts_bool = True
+
+
+class NotEqualOp(CompareOp):
+    """lhs != rhs elementwise (true where either is NaN).
+
+    ```mlir
+    %c = "ms.not_equal"(%a, %b) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.not_equal"
+    numpy = staticmethod(np.not_equal)
+    accepts_bool = True
+
+
+class LessOp(CompareOp):
+    """lhs < rhs elementwise (false where either is NaN).
+
+    ```mlir
+    %c = "ms.less"(%a, %b) : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.less"
+    numpy = staticmethod(np.less)
+
+
+class LessEqualOp(CompareOp):
+    """lhs <= rhs elementwise (false where either is NaN).
+
+    ```mlir
+    %c = "ms.less_equal"(%a, %b) : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.less_equal"
+    numpy = staticmethod(np.less_equal)
+
+
+class GreaterOp(CompareOp):
+    """lhs > rhs elementwise (false where either is NaN).
+
+    ```mlir
+    %c = "ms.greater"(%a, %b) : (tensor<2x3xi32>, tensor<i32>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.greater"
+    numpy = staticmethod(np.greater)
+
+
+class GreaterEqualOp(CompareOp):
+    """lhs >= rhs elementwise (false where either is NaN).
+
+    ```mlir
+    %c = "ms.greater_equal"(%a, %b) : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.greater_equal"
+    numpy = staticmethod(np.greater_equal)
+
+
+def _require_bool(name: str, *specs: TensorSpec):
+    for spec in specs:
+        if spec.element != "i1":
+            raise ElementTypeError(name, f"expects bool tensors, got {spec}")
+
+
+class LogicalBinaryOp(CompareOp):
+    """Base of logical_and / logical_or: bool operands, numpy broadcasting, a bool result."""
+
+    accepts_bool = True
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        _require_bool(cls.name, *operands)
+        return super().infer(operands, attrs)
+
+
+class LogicalAndOp(LogicalBinaryOp):
+    """lhs and rhs, elementwise on bool tensors.
+
+    ```mlir
+    %c = "ms.logical_and"(%a, %b) : (tensor<2x3xi1>, tensor<3xi1>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.logical_and"
+    numpy = staticmethod(np.logical_and)
+
+
+class LogicalOrOp(LogicalBinaryOp):
+    """lhs or rhs, elementwise on bool tensors.
+
+    ```mlir
+    %c = "ms.logical_or"(%a, %b) : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.logical_or"
+    numpy = staticmethod(np.logical_or)
+
+
+class LogicalNotOp(Op):
+    """not x, elementwise on a bool tensor.
+
+    ```mlir
+    %c = "ms.logical_not"(%a) : (tensor<2x3xi1>) -> tensor<2x3xi1>
+    ```
+    """
+
+    name = "ms.logical_not"
+    operands = ("x",)
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        _require_bool(cls.name, *operands)
+        return [operands[0]]
+
+    @classmethod
+    def reference(cls, x):
+        return np.logical_not(x)
+
+
+class SelectOp(Op):
+    """`on_true` where `condition` holds, else `on_false`; the three broadcast together
+    (MindSpore's Select / ops.where).
+
+    ```mlir
+    %y = "ms.select"(%c, %a, %b) : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32>)
+        -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.select"
+    operands = ("condition", "on_true", "on_false")
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        condition, on_true, on_false = operands
+        _require_bool(cls.name, condition)
+        if on_true.element != on_false.element:
+            raise ElementTypeError(cls.name, f"element types differ: {on_true} and {on_false}")
+        shape = broadcast_shapes(condition.shape, on_true.shape)
+        shape = None if shape is None else broadcast_shapes(shape, on_false.shape)
+        if shape is None:
+            raise ShapeError(
+                cls.name, f"shapes do not broadcast: {condition}, {on_true} and {on_false}"
+            )
+        return [TensorSpec(shape, on_true.element)]
+
+    @classmethod
+    def reference(cls, condition, on_true, on_false):
+        return np.where(condition, on_true, on_false)
+
+
+class FloorDivOp(ElementwiseBinaryOp):
+    """floor(lhs / rhs) elementwise, numpy broadcasting (Python's `//`, MindSpore's FloorDiv).
+
+    ```mlir
+    %c = "ms.floor_div"(%a, %b) : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+    ```
+    """
+
+    name = "ms.floor_div"
+    numpy = staticmethod(np.floor_divide)
+
+
+class FloorModOp(ElementwiseBinaryOp):
+    """lhs - floor(lhs / rhs) * rhs elementwise, numpy broadcasting: the remainder takes the
+    sign of rhs (Python's `%`, MindSpore's FloorMod).
+
+    ```mlir
+    %c = "ms.floor_mod"(%a, %b) : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+    ```
+    """
+
+    name = "ms.floor_mod"
+    numpy = staticmethod(np.mod)
+
+
+class ArgReduceOp(Op):
+    """Base of argmax / argmin: the int64 index of the extreme along `axis` (the first one on
+    a tie), the axis dropped."""
+
+    operands = ("x",)
+    attributes = {"axis": "i64"}
+    numpy = None
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        (x,) = operands
+        _reject_bool(cls.name, x)
+        axis = attrs["axis"]
+        if not 0 <= axis < x.rank:
+            raise ShapeError(cls.name, f"axis {axis} is out of range for {x}")
+        if x.shape[axis] == 0:
+            raise ShapeError(cls.name, f"has no extreme over the empty axis {axis} of {x}")
+        return [TensorSpec(x.shape[:axis] + x.shape[axis + 1 :], "i64")]
+
+    @classmethod
+    def reference(cls, x, *, axis):
+        return cls.numpy(x, axis=axis).astype(np.int64)
+
+
+class ArgmaxOp(ArgReduceOp):
+    """The index of the maximum along `axis` (MindSpore's Argmax).
+
+    ```mlir
+    %i = "ms.argmax"(%x) {axis = 1 : i64} : (tensor<2x3xf32>) -> tensor<2xi64>
+    ```
+    """
+
+    name = "ms.argmax"
+    numpy = staticmethod(np.argmax)
+
+
+class ArgminOp(ArgReduceOp):
+    """The index of the minimum along `axis` (MindSpore's Argmin).
+
+    ```mlir
+    %i = "ms.argmin"(%x) {axis = 0 : i64} : (tensor<2x3xf32>) -> tensor<3xi64>
+    ```
+    """
+
+    name = "ms.argmin"
+    numpy = staticmethod(np.argmin)
+
+
+# --------------------------------------------------------------------------------------------
+# Indexing and combining: slices, padding, concatenation, gathers, batched products.
+# --------------------------------------------------------------------------------------------
+
+
+def _check_rank_attrs(name: str, x: TensorSpec, attrs: dict, keys: tuple[str, ...]):
+    for key in keys:
+        if len(attrs[key]) != x.rank:
+            raise ShapeError(name, f"{key} {list(attrs[key])} needs one entry per dim of {x}")
+
+
+class StridedSliceOp(Op):
+    """Elements `start + i * strides` for i < `sizes` along each dim (MindSpore's
+    StridedSlice, `x[b:e:s]`, normalized: every start in range, strides nonzero, maybe
+    negative).
+
+    ```mlir
+    %y = "ms.strided_slice"(%x) {start = array<i64: 0, 2>, sizes = array<i64: 2, 3>,
+        strides = array<i64: 1, -1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.strided_slice"
+    operands = ("x",)
+    attributes = {"start": "i64_array", "sizes": "i64_array", "strides": "i64_array"}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        (x,) = operands
+        _check_rank_attrs(cls.name, x, attrs, ("start", "sizes", "strides"))
+        for dim, (start, size, stride) in enumerate(
+            zip(attrs["start"], attrs["sizes"], attrs["strides"])
+        ):
+            last = start + (size - 1) * stride
+            fits = size == 0 or (0 <= start < x.shape[dim] and 0 <= last < x.shape[dim])
+            if stride == 0 or size < 0 or not fits:
+                raise ShapeError(
+                    cls.name,
+                    f"dim {dim}: {size} elements from {start} by {stride} do not fit {x}",
+                )
+        return [x.with_shape(attrs["sizes"])]
+
+    @classmethod
+    def reference(cls, x, *, start, sizes, strides):
+        index = np.ix_(*(b + np.arange(n) * s for b, n, s in zip(start, sizes, strides)))
+        return x[index] if x.ndim else x.copy()
+
+
+class PadOp(Op):
+    """Zero padding: `low` zeros before, `high` after and `interior` between the elements of
+    each dim (XLA's pad; MindSpore's Pad is interior 0). The transpose of a strided slice.
+
+    ```mlir
+    %y = "ms.pad"(%x) {low = array<i64: 1, 0>, high = array<i64: 1, 2>,
+        interior = array<i64: 0, 0>} : (tensor<2x3xf32>) -> tensor<4x5xf32>
+    ```
+    """
+
+    name = "ms.pad"
+    operands = ("x",)
+    attributes = {"low": "i64_array", "high": "i64_array", "interior": "i64_array"}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        (x,) = operands
+        _check_rank_attrs(cls.name, x, attrs, ("low", "high", "interior"))
+        if min((*attrs["low"], *attrs["high"], *attrs["interior"]), default=0) < 0:
+            raise ShapeError(cls.name, f"paddings of {x} must be >= 0")
+        shape = [
+            lo + hi + d + max(d - 1, 0) * inner
+            for d, lo, hi, inner in zip(x.shape, attrs["low"], attrs["high"], attrs["interior"])
+        ]
+        return [x.with_shape(shape)]
+
+    @classmethod
+    def reference(cls, x, *, low, high, interior):
+        (result,) = cls.infer([TensorSpec.of_array(x)], dict(low=low, high=high, interior=interior))
+        out = np.zeros(result.shape, x.dtype)
+        index = tuple(
+            slice(lo, lo + (d - 1) * (i + 1) + 1, i + 1)
+            for lo, d, i in zip(low, x.shape, interior)
+        )
+        if x.size:
+            out[index] = x
+        return out
+
+
+class ConcatOp(Op):
+    """lhs and rhs joined along `axis`; the other dims agree (MindSpore's Concat of two).
+
+    ```mlir
+    %y = "ms.concat"(%a, %b) {axis = 0 : i64} : (tensor<2x3xf32>, tensor<1x3xf32>)
+        -> tensor<3x3xf32>
+    ```
+    """
+
+    name = "ms.concat"
+    operands = ("lhs", "rhs")
+    attributes = {"axis": "i64"}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        lhs, rhs = operands
+        axis = attrs["axis"]
+        if lhs.element != rhs.element:
+            raise ElementTypeError(cls.name, f"element types differ: {lhs} and {rhs}")
+        if lhs.rank != rhs.rank or not 0 <= axis < lhs.rank:
+            raise ShapeError(cls.name, f"cannot join {lhs} and {rhs} along axis {axis}")
+        for dim, (a, b) in enumerate(zip(lhs.shape, rhs.shape)):
+            if dim != axis and a != b:
+                raise ShapeError(
+                    cls.name, f"dim {dim} differs ({a} vs {b}): {lhs} and {rhs} (axis {axis})"
+                )
+        shape = list(lhs.shape)
+        shape[axis] += rhs.shape[axis]
+        return [lhs.with_shape(shape)]
+
+    @classmethod
+    def reference(cls, lhs, rhs, *, axis):
+        return np.concatenate([lhs, rhs], axis=axis)
+
+
+def _require_index(name: str, spec: TensorSpec):
+    if spec.element not in ("i32", "i64"):
+        raise ElementTypeError(name, f"expects int32 or int64 indices, got {spec}")
+
+
+class GatherOp(Op):
+    """Slices of x along `axis` at integer `indices` (MindSpore's Gather): the result's shape
+    is x's with dim `axis` replaced by the indices' shape. A negative index counts from the
+    end; an index out of range gives zeros.
+
+    ```mlir
+    %y = "ms.gather"(%x, %i) {axis = 0 : i64} : (tensor<5x3xf32>, tensor<2xi32>)
+        -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.gather"
+    operands = ("x", "indices")
+    attributes = {"axis": "i64"}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        x, indices = operands
+        axis = attrs["axis"]
+        _require_index(cls.name, indices)
+        if not 0 <= axis < x.rank:
+            raise ShapeError(cls.name, f"axis {axis} is out of range for {x}")
+        return [x.with_shape(x.shape[:axis] + indices.shape + x.shape[axis + 1 :])]
+
+    @classmethod
+    def reference(cls, x, indices, *, axis):
+        size = x.shape[axis]
+        wrapped = np.where(indices < 0, indices + size, indices)
+        valid = (wrapped >= 0) & (wrapped < size)
+        taken = np.take(x, np.where(valid, wrapped, 0), axis=axis)
+        mask = valid.reshape((1,) * axis + indices.shape + (1,) * (x.ndim - axis - 1))
+        return np.where(mask, taken, np.zeros((), x.dtype))
+
+
+class GatherGradOp(Op):
+    """The transpose of gather: `ct`'s slices summed into a zero tensor whose dim `axis` has
+    `size` elements, each at its index (scatter-add; MindSpore's UnsortedSegmentSum).
+
+    ```mlir
+    %dx = "ms.gather_grad"(%ct, %i) {axis = 0 : i64, size = 5 : i64}
+        : (tensor<2x3xf32>, tensor<2xi32>) -> tensor<5x3xf32>
+    ```
+    """
+
+    name = "ms.gather_grad"
+    operands = ("ct", "indices")
+    attributes = {"axis": "i64", "size": "i64"}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        ct, indices = operands
+        axis, size = attrs["axis"], attrs["size"]
+        _require_index(cls.name, indices)
+        _reject_bool(cls.name, ct)
+        k = indices.rank
+        if not 0 <= axis <= ct.rank - k or ct.shape[axis : axis + k] != indices.shape or size < 0:
+            raise ShapeError(cls.name, f"{ct} is not a gather along axis {axis} of {indices}")
+        return [ct.with_shape(ct.shape[:axis] + (size,) + ct.shape[axis + k :])]
+
+    @classmethod
+    def reference(cls, ct, indices, *, axis, size):
+        k = indices.ndim
+        out_shape = ct.shape[:axis] + (size,) + ct.shape[axis + k :]
+        out = np.zeros(out_shape, ct.dtype)
+        moved = np.moveaxis(out, axis, 0)
+        ct_rows = ct.reshape(ct.shape[:axis] + (-1,) + ct.shape[axis + k :])
+        ct_rows = np.moveaxis(ct_rows, axis, 0)
+        for row, index in zip(ct_rows, indices.reshape(-1)):
+            index = index + size if index < 0 else index
+            if 0 <= index < size:
+                moved[index] += row
+        return out
+
+
+class BatchMatMulOp(Op):
+    """Matrix products over the last two dims, the leading (batch) dims broadcast; both
+    operands of one rank >= 3 (MindSpore's BatchMatMul, with transpose_a/transpose_b).
+
+    ```mlir
+    %c = "ms.batch_matmul"(%a, %b) {transpose_a = false, transpose_b = false}
+        : (tensor<4x2x3xf32>, tensor<1x3x5xf32>) -> tensor<4x2x5xf32>
+    ```
+    """
+
+    name = "ms.batch_matmul"
+    operands = ("a", "b")
+    attributes = {"transpose_a": "bool", "transpose_b": "bool"}
+    defaults = {"transpose_a": False, "transpose_b": False}
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        a, b = operands
+        _reject_bool(cls.name, a, b)
+        if a.rank < 3 or a.rank != b.rank:
+            raise ShapeError(cls.name, f"expects operands of one rank >= 3, got {a} and {b}")
+        if a.element != b.element:
+            raise ElementTypeError(cls.name, f"element types differ: {a} and {b}")
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        if batch is None:
+            raise ShapeError(cls.name, f"batch dims do not broadcast: {a} and {b}")
+        m, ka = reversed(a.shape[-2:]) if attrs["transpose_a"] else a.shape[-2:]
+        kb, n = reversed(b.shape[-2:]) if attrs["transpose_b"] else b.shape[-2:]
+        if ka != kb:
+            raise ShapeError(
+                cls.name,
+                f"contracting dimensions differ ({ka} vs {kb}): {a} and {b} "
+                f"(transpose_a={attrs['transpose_a']}, transpose_b={attrs['transpose_b']})",
+            )
+        return [TensorSpec(batch + (m, n), a.element)]
+
+    @classmethod
+    def reference(cls, a, b, *, transpose_a, transpose_b):
+        a = np.swapaxes(a, -1, -2) if transpose_a else a
+        b = np.swapaxes(b, -1, -2) if transpose_b else b
+        return np.matmul(a, b)
+
+
+# Bool tensors are stored as bytes by the back ends (compiler/lowering/bool_tensors_to_i8.py).
+CAST_ELEMENTS = ("i1", "f16", "f32", "f64", "i32", "i64")
 
 
 class CastOp(Op):
-    """Element type conversion between f16, f32, f64, i32 and i64 (MindSpore's Cast); the
-    result type names the target. Float to integer truncates toward zero (numpy's `astype`).
+    """Element type conversion between bool, f16, f32, f64, i32 and i64 (MindSpore's Cast); the
+    result type names the target. Float to integer truncates toward zero (numpy's `astype`);
+    to bool is `x != 0`, from bool 0 or 1.
 
     ```mlir
     %y = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf64>

@@ -5,10 +5,11 @@ module needs no line of its own."""
 
 from cellc import compat
 
-from . import dropout, layers, normalization
+from . import dropout, layers, loss, normalization
 from .cell import Cell, CellList, Module, SequentialCell
 from .dropout import *  # noqa: F403
 from .layers import *  # noqa: F403  (every layer: layers.__all__)
+from .loss import *  # noqa: F403
 from .normalization import *  # noqa: F403
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Module",
     "SequentialCell",
     *layers.__all__,
+    *loss.__all__,
     *dropout.__all__,
     *normalization.__all__,
 ]

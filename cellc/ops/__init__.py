@@ -6,13 +6,15 @@ A primitive class defined in `primitives.py` is exported here without a line of 
 from cellc import compat
 from cellc.autograd import grad, value_and_grad, vjp
 
-from . import functional, primitives, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
+from . import function, functional, primitives, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
+from .function import *  # noqa: F403  (MindSpore 2.x's functions: function.__all__)
 from .functional import stop_gradient
 from .grad_operation import GradOperation
 from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
 from .state import Assign, Depend, assign, depend, dropout
 
 __all__ = [
+    *function.__all__,
     "Assign",
     "Depend",
     "GradOperation",

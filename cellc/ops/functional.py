@@ -14,7 +14,7 @@ import numpy as np
 from cellc import dtype as mstype
 from cellc.dialects import ms_ops
 from cellc.dialects.types import TensorSpec
-from cellc.errors import DTypeMismatchError
+from cellc.errors import DTypeMismatchError, UnsupportedError
 from cellc.frontend import eager, tracing
 from cellc.runtime.dtypes import promotion_rank
 from cellc.tensor import Tensor
@@ -352,3 +352,327 @@ def power(x, exponent):
 
 def pow(x, exponent):  # MindSpore's `ops.pow`
     return power(x, exponent)
+
+
+# --- comparisons, logic, selection (bool results) -------------------------------------------
+
+
+def _compare(primitive: str, op, lhs, rhs) -> Tensor:
+    like = lhs if isinstance(lhs, Tensor) else rhs if isinstance(rhs, Tensor) else None
+    lhs, rhs = promote(as_tensor(lhs, like), as_tensor(rhs, like))
+    return apply(primitive, op, [lhs, rhs])
+
+
+def equal(lhs, rhs):
+    """lhs == rhs elementwise, a bool Tensor (MindSpore's `Equal`)."""
+    return _compare("Equal", ms_ops.EqualOp, lhs, rhs)
+
+
+def not_equal(lhs, rhs):
+    return _compare("NotEqual", ms_ops.NotEqualOp, lhs, rhs)
+
+
+def less(lhs, rhs):
+    return _compare("Less", ms_ops.LessOp, lhs, rhs)
+
+
+def less_equal(lhs, rhs):
+    return _compare("LessEqual", ms_ops.LessEqualOp, lhs, rhs)
+
+
+def greater(lhs, rhs):
+    return _compare("Greater", ms_ops.GreaterOp, lhs, rhs)
+
+
+def greater_equal(lhs, rhs):
+    return _compare("GreaterEqual", ms_ops.GreaterEqualOp, lhs, rhs)
+
+
+def _as_bool(x) -> Tensor:
+    """x as a bool Tensor (nonzero is true), as MindSpore's logical ops take numbers."""
+    x = as_tensor(x)
+    return x if x.dtype is mstype.bool_ else cast(x, mstype.bool_)
+
+
+def logical_and(lhs, rhs):
+    return apply("LogicalAnd", ms_ops.LogicalAndOp, [_as_bool(lhs), _as_bool(rhs)])
+
+
+def logical_or(lhs, rhs):
+    return apply("LogicalOr", ms_ops.LogicalOrOp, [_as_bool(lhs), _as_bool(rhs)])
+
+
+def logical_not(x):
+    return apply("LogicalNot", ms_ops.LogicalNotOp, [_as_bool(x)])
+
+
+def select(condition, on_true, on_false):
+    """`on_true` where `condition`, else `on_false`, broadcast together (MindSpore's `Select`,
+    `ops.where`); a Python number takes the other operand's dtype."""
+    condition = as_tensor(condition)
+    if condition.dtype is not mstype.bool_:
+        raise DTypeMismatchError(
+            f"For 'Select', the condition must be a bool tensor, got {condition.dtype}"
+        )
+    like = on_true if isinstance(on_true, Tensor) else on_false
+    like = like if isinstance(like, Tensor) else None
+    on_true, on_false = promote(as_tensor(on_true, like), as_tensor(on_false, like))
+    return apply("Select", ms_ops.SelectOp, [condition, on_true, on_false])
+
+
+def floor_div(lhs, rhs):
+    """floor(lhs / rhs) (Python's `//`, MindSpore's `FloorDiv`)."""
+    return _binary("FloorDiv", ms_ops.FloorDivOp, lhs, rhs)
+
+
+def floor_mod(lhs, rhs):
+    """lhs - floor(lhs / rhs) * rhs, with rhs's sign (Python's `%`, MindSpore's `FloorMod`)."""
+    return _binary("FloorMod", ms_ops.FloorModOp, lhs, rhs)
+
+
+def _single_axis(primitive: str, axis, rank: int) -> int:
+    if not _is_int(axis) or not -max(rank, 1) <= axis < max(rank, 1):
+        raise ValueError(
+            f"For '{primitive}', the 'axis' must be an int in range for rank {rank}, got {axis!r}"
+        )
+    return int(axis) % max(rank, 1)
+
+
+def arg_reduce(primitive: str, x, axis=None, keep_dims=False, largest=True) -> Tensor:
+    """The int64 index of the max (`largest`) or min along `axis` (None: of the flattened x),
+    the first one on a tie."""
+    x = as_tensor(x)
+    op = ms_ops.ArgmaxOp if largest else ms_ops.ArgminOp
+    if axis is None:
+        flat = reshape(x, (x.size,))
+        index = apply(primitive, op, [flat], axis=0)
+        return reshape(index, (1,) * x.ndim) if keep_dims else index
+    axis = _single_axis(primitive, axis, x.ndim)
+    if x.ndim == 0:
+        return apply(primitive, op, [reshape(x, (1,))], axis=0)
+    index = apply(primitive, op, [x], axis=axis)
+    return expand_dims(index, axis) if keep_dims else index
+
+
+# --- indexing and combining ------------------------------------------------------------------
+
+
+def strided_slice(x, start, sizes, strides) -> Tensor:
+    """Elements start + i * stride, i < size, along each dim (normalized: see
+    `ms_ops.StridedSliceOp`)."""
+    return apply(
+        "StridedSlice",
+        ms_ops.StridedSliceOp,
+        [as_tensor(x)],
+        start=tuple(start),
+        sizes=tuple(sizes),
+        strides=tuple(strides),
+    )
+
+
+def python_slice(primitive: str, x: Tensor, begin, end, strides) -> Tensor:
+    """x[b0:e0:s0, b1:e1:s1, ...] with Python's rules (negative, out-of-range and None bounds;
+    a negative stride counts down): MindSpore's StridedSlice with masks cleared."""
+    if not (len(begin) == len(end) == len(strides)) or len(begin) > x.ndim:
+        raise ValueError(
+            f"For '{primitive}', begin {tuple(begin)}, end {tuple(end)} and strides "
+            f"{tuple(strides)} must have one length, at most the rank of {x.shape}"
+        )
+    start, sizes, steps = [], [], []
+    for d, size in enumerate(x.shape):
+        if d < len(begin):
+            if strides[d] == 0:
+                raise ValueError(f"For '{primitive}', the strides must be nonzero, got {strides}")
+            first, stop, step = slice(begin[d], end[d], strides[d]).indices(size)
+        else:
+            first, stop, step = 0, size, 1
+        count = len(range(first, stop, step))
+        start.append(first if count else 0)
+        sizes.append(count)
+        steps.append(step)
+    if sizes == list(x.shape) and all(s == 1 for s in steps):
+        return x
+    return strided_slice(x, start, sizes, steps)
+
+
+def pad(x, paddings) -> Tensor:
+    """Zeros before and after each dim: `paddings` is ((before, after), ...) (MindSpore's
+    `Pad`), one pair per dim."""
+    x = as_tensor(x)
+    pairs = [tuple(int(p) for p in pair) for pair in paddings]
+    if len(pairs) != x.ndim or any(len(p) != 2 or min(p) < 0 for p in pairs):
+        raise ValueError(
+            f"For 'Pad', the paddings must be one (before, after) pair of non-negative ints "
+            f"per dim of the input of shape {x.shape}, got {paddings!r}"
+        )
+    return apply(
+        "Pad",
+        ms_ops.PadOp,
+        [x],
+        low=tuple(p[0] for p in pairs),
+        high=tuple(p[1] for p in pairs),
+        interior=(0,) * x.ndim,
+    )
+
+
+def concat(tensors, axis=0) -> Tensor:
+    """The tensors joined along `axis` (MindSpore's `Concat`), two at a time."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("For 'Concat', the input must be a non-empty tuple or list of tensors")
+    rank = tensors[0].ndim
+    axis = _single_axis("Concat", axis, rank)
+    result = tensors[0]
+    for other in tensors[1:]:
+        result, other = promote(result, other)
+        result = apply("Concat", ms_ops.ConcatOp, [result, other], axis=axis)
+    return result
+
+
+def stack(tensors, axis=0) -> Tensor:
+    """The tensors, of one shape, stacked along a new `axis` (MindSpore's `Stack`)."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("For 'Stack', the input must be a non-empty tuple or list of tensors")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"For 'Stack', all tensors must have one shape, got {sorted(shapes)}")
+    axis = _single_axis("Stack", axis, tensors[0].ndim + 1)
+    return concat([expand_dims(t, axis) for t in tensors], axis)
+
+
+def split(x, axis: int, sizes) -> tuple[Tensor, ...]:
+    """x cut along `axis` into consecutive pieces of `sizes` (MindSpore's `Split`)."""
+    x = as_tensor(x)
+    axis = _single_axis("Split", axis, x.ndim)
+    if sum(sizes) != x.shape[axis] or min(sizes, default=0) < 0:
+        raise ValueError(
+            f"For 'Split', sizes {tuple(sizes)} do not add up to dim {axis} of {x.shape}"
+        )
+    pieces, offset = [], 0
+    for size in sizes:
+        start = [offset if d == axis else 0 for d in range(x.ndim)]
+        shape = [size if d == axis else n for d, n in enumerate(x.shape)]
+        pieces.append(strided_slice(x, start, shape, [1] * x.ndim))
+        offset += size
+    return tuple(pieces)
+
+
+def gather(x, indices, axis=0) -> Tensor:
+    """The slices of x along `axis` at the int `indices` (MindSpore's `Gather`)."""
+    x, indices = as_tensor(x), as_tensor(indices)
+    if indices.dtype not in (mstype.int32, mstype.int64):
+        raise DTypeMismatchError(
+            f"For 'Gather', the indices must be int32 or int64, got {indices.dtype}"
+        )
+    axis = _single_axis("Gather", axis, x.ndim)
+    return apply("Gather", ms_ops.GatherOp, [x, indices], axis=axis)
+
+
+def batch_matmul(a, b, transpose_a=False, transpose_b=False) -> Tensor:
+    """Matrix products over the last two dims, batch dims broadcast (MindSpore's
+    `BatchMatMul`); operands of lower rank get leading size-1 dims."""
+    a, b = as_tensor(a), as_tensor(b)
+    rank = max(a.ndim, b.ndim, 3)
+    a = reshape(a, (1,) * (rank - a.ndim) + a.shape) if a.ndim < rank else a
+    b = reshape(b, (1,) * (rank - b.ndim) + b.shape) if b.ndim < rank else b
+    return apply(
+        "BatchMatMul",
+        ms_ops.BatchMatMulOp,
+        [a, b],
+        transpose_a=bool(transpose_a),
+        transpose_b=bool(transpose_b),
+    )
+
+
+def reduce_min(x, axis=(), keep_dims=False):
+    """The minimum over `axis`: -max(-x) (MindSpore's `ReduceMin`)."""
+    return neg(reduce_max(neg(as_tensor(x)), axis, keep_dims))
+
+
+def clip_by_value(x, clip_value_min=None, clip_value_max=None):
+    """x limited to [min, max] (MindSpore's `ClipByValue`, `ops.clamp`): maximum with min,
+    then minimum with max; a bound of None is no bound."""
+    x = as_tensor(x)
+    if clip_value_min is None and clip_value_max is None:
+        raise ValueError("For 'clamp', at least one of 'min' and 'max' must be given")
+    if clip_value_min is not None:
+        x = maximum(x, clip_value_min)
+    if clip_value_max is not None:
+        x = minimum(x, clip_value_max)
+    return x
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """x[index] with Python's and MindSpore's rules: ints (a negative one counts from the
+    end), slices with steps, None (a new dim of 1), `...`, and one int Tensor or list of ints
+    (a gather along its dim). A bool-mask index has a data-dependent shape: refused."""
+    entries = list(index) if isinstance(index, tuple) else [index]
+    entries = [_index_entry(entry) for entry in entries]
+    # Entries may be Tensors, whose == is elementwise: compare by identity only.
+    ellipses = [i for i, e in enumerate(entries) if e is Ellipsis]
+    consuming = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consuming > x.ndim:
+        raise IndexError(
+            f"too many indices for a tensor of rank {x.ndim}: {consuming} given ({index!r})"
+        )
+    if ellipses:
+        at = ellipses[0]
+        entries[at : at + 1] = [slice(None)] * (x.ndim - consuming)
+    entries += [slice(None)] * (x.ndim - sum(1 for e in entries if e is not None))
+    begin, end, strides, final_shape, gathers = [], [], [], [], []
+    dim = 0
+    for entry in entries:
+        if entry is None:
+            final_shape.append(1)
+            continue
+        size = x.shape[dim]
+        if isinstance(entry, slice):
+            bounds = (entry.start, entry.stop, entry.step or 1)
+            final_shape.append(len(range(*slice(*bounds).indices(size))))
+        elif isinstance(entry, Tensor):
+            bounds = (None, None, 1)
+            gathers.append((dim, entry))
+            final_shape.extend(entry.shape)
+        else:
+            if not -size <= entry < size:
+                raise IndexError(
+                    f"index {entry} is out of bounds for dim {dim} of size {size} "
+                    f"(tensor of shape {x.shape})"
+                )
+            bounds = (entry % size, entry % size + 1, 1)
+        begin.append(bounds[0])
+        end.append(bounds[1])
+        strides.append(bounds[2])
+        dim += 1
+    result = python_slice("StridedSlice", x, begin, end, strides)
+    if len(gathers) > 1:
+        raise UnsupportedError("cellc supports one Tensor (or list) index per subscript")
+    for axis, indices in gathers:
+        result = gather(result, indices, axis)
+    return result if result.shape == tuple(final_shape) else reshape(result, final_shape)
+
+
+def _index_entry(entry):
+    """An index entry as int, slice, None, Ellipsis or an int Tensor."""
+    if entry is None or entry is Ellipsis or isinstance(entry, slice):
+        if isinstance(entry, slice):
+            for part in (entry.start, entry.stop, entry.step):
+                if part is not None and not _is_int(part):
+                    raise TypeError(f"slice bounds must be ints or None, got {entry!r}")
+        return entry
+    if _is_int(entry):
+        return int(entry)
+    if isinstance(entry, (list, np.ndarray)) or isinstance(entry, Tensor):
+        tensor = as_tensor(np.asarray(entry) if isinstance(entry, list) else entry)
+        if tensor.dtype is mstype.bool_:
+            raise UnsupportedError(
+                "indexing with a bool mask gives a data-dependent shape, which cellc's static "
+                "shapes cannot hold; use ops.select / ops.where(mask, x, 0) instead"
+            )
+        if tensor.dtype.is_float:
+            raise IndexError(f"a tensor index must hold ints, got {tensor.dtype}")
+        return tensor
+    raise IndexError(f"cannot index a Tensor with {type(entry).__name__} ({entry!r})")

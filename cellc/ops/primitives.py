@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cellc import dtype as mstype
 from cellc.errors import UnsupportedError
 
+from . import function
 from . import functional as F
 
 
@@ -253,6 +255,222 @@ class Squeeze(Primitive):
 
     def __call__(self, x):
         return F.squeeze(x, self.axis)
+
+
+# --- comparisons, logic, selection, indexing and combining -----------------------------------
+
+
+class Equal(_Elementwise):
+    name, fn = "Equal", F.equal
+
+
+class NotEqual(_Elementwise):
+    name, fn = "NotEqual", F.not_equal
+
+
+class Less(_Elementwise):
+    name, fn = "Less", F.less
+
+
+class LessEqual(_Elementwise):
+    name, fn = "LessEqual", F.less_equal
+
+
+class Greater(_Elementwise):
+    name, fn = "Greater", F.greater
+
+
+class GreaterEqual(_Elementwise):
+    name, fn = "GreaterEqual", F.greater_equal
+
+
+class LogicalAnd(_Elementwise):
+    name, fn = "LogicalAnd", F.logical_and
+
+
+class LogicalOr(_Elementwise):
+    name, fn = "LogicalOr", F.logical_or
+
+
+class LogicalNot(_Elementwise):
+    name, fn = "LogicalNot", F.logical_not
+
+
+class Select(_Elementwise):
+    """`Select()(condition, x, y)`: x where condition, else y."""
+
+    name, fn = "Select", F.select
+
+
+class FloorDiv(_Elementwise):
+    name, fn = "FloorDiv", F.floor_div
+
+
+class FloorMod(_Elementwise):
+    name, fn = "FloorMod", F.floor_mod
+
+
+class ClipByValue(_Elementwise):
+    """`ClipByValue()(x, min, max)`."""
+
+    name, fn = "ClipByValue", F.clip_by_value
+
+
+class StridedSlice(Primitive):
+    """`StridedSlice()(x, begin, end, strides)`: x[b0:e0:s0, ...] (masks 0 only)."""
+
+    name = "StridedSlice"
+
+    def __init__(self, begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0, **masks):
+        if any((begin_mask, end_mask, ellipsis_mask, new_axis_mask, *masks.values())):
+            raise UnsupportedError("For 'StridedSlice', only masks of 0 are supported; use x[...]")
+
+    def __call__(self, x, begin, end, strides):
+        return F.python_slice("StridedSlice", F.as_tensor(x), begin, end, strides)
+
+
+class Slice(Primitive):
+    """`Slice()(x, begin, size)`: size -1 takes the rest of a dim."""
+
+    name = "Slice"
+
+    def __call__(self, x, begin, size):
+        x = F.as_tensor(x)
+        end = [x.shape[d] if s == -1 else b + s for d, (b, s) in enumerate(zip(begin, size))]
+        return F.python_slice("Slice", x, begin, end, [1] * len(begin))
+
+
+class Gather(Primitive):
+    """`Gather()(x, indices, axis)`."""
+
+    name = "Gather"
+
+    def __init__(self, batch_dims=0):
+        if batch_dims:
+            raise UnsupportedError("For 'Gather', only batch_dims=0 is supported")
+
+    def __call__(self, x, indices, axis):
+        return F.gather(x, indices, axis)
+
+
+class Concat(Primitive):
+    """`Concat(axis=0)((x, y, ...))`."""
+
+    name = "Concat"
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, tensors):
+        return F.concat(tensors, self.axis)
+
+
+class Stack(Primitive):
+    """`Stack(axis=0)((x, y, ...))`."""
+
+    name = "Stack"
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, tensors):
+        return F.stack(tensors, self.axis)
+
+
+class Split(Primitive):
+    """`Split(axis=0, output_num=1)(x)`: output_num equal pieces."""
+
+    name = "Split"
+
+    def __init__(self, axis=0, output_num=1):
+        self.axis, self.output_num = axis, output_num
+
+    def __call__(self, x):
+        x = F.as_tensor(x)
+        length = x.shape[self.axis]
+        if length % self.output_num:
+            raise ValueError(
+                f"For 'Split', dim {self.axis} of size {length} does not divide into "
+                f"{self.output_num} pieces"
+            )
+        return F.split(x, self.axis, [length // self.output_num] * self.output_num)
+
+
+class BatchMatMul(MatMul):
+    """`BatchMatMul(transpose_a=False, transpose_b=False)(a, b)`: batch dims broadcast."""
+
+    name = "BatchMatMul"
+
+    def __call__(self, a, b):
+        return F.batch_matmul(a, b, self.transpose_a, self.transpose_b)
+
+
+class Pad(Primitive):
+    """`Pad(paddings)(x)`: ((before, after), ...) zeros per dim."""
+
+    name = "Pad"
+
+    def __init__(self, paddings):
+        self.paddings = paddings
+
+    def __call__(self, x):
+        return F.pad(x, self.paddings)
+
+
+class Tile(Primitive):
+    """`Tile()(x, multiples)`."""
+
+    name = "Tile"
+
+    def __call__(self, x, multiples):
+        return function.tile(x, multiples)
+
+
+class _Arg(Primitive):
+    largest = True
+
+    def __init__(self, axis=-1, output_type=None):
+        self.axis = axis
+        self.output_type = output_type
+
+    def __call__(self, x):
+        index = F.arg_reduce(self.name, x, self.axis, False, self.largest)
+        return F.cast(index, self.output_type or mstype.int32)
+
+
+class Argmax(_Arg):
+    """`Argmax(axis=-1, output_type=mstype.int32)(x)`."""
+
+    name, largest = "Argmax", True
+
+
+class Argmin(_Arg):
+    """`Argmin(axis=-1, output_type=mstype.int32)(x)`."""
+
+    name, largest = "Argmin", False
+
+
+class ZerosLike(Primitive):
+    name = "ZerosLike"
+
+    def __call__(self, x):
+        return function.zeros_like(x)
+
+
+class OnesLike(Primitive):
+    name = "OnesLike"
+
+    def __call__(self, x):
+        return function.ones_like(x)
+
+
+class Fill(Primitive):
+    """`Fill()(dtype, shape, value)`."""
+
+    name = "Fill"
+
+    def __call__(self, dtype, shape, value):
+        return function.fill(dtype, shape, value)
 
 
 # Every public primitive class of this module (a new class needs no line elsewhere).

@@ -11,6 +11,7 @@ for `cellc opt --pass-pipeline=...`.
 
 from __future__ import annotations
 
+from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .fold_empty_tensors import fold_empty_tensors
 from .gpu_bufferize import bufferize_for_gpu
 from .gpu_launch_to_kernels import outline_kernels
@@ -25,6 +26,8 @@ from .ms_to_linalg import LoweringError, convert_ms_to_linalg
 PASSES = {
     "ms-fold-empty-tensors": fold_empty_tensors,
     "convert-ms-to-linalg": convert_ms_to_linalg,
+    # Both back ends, first: bool tensors stored as bytes (bool_tensors_to_i8.py).
+    "convert-bool-tensors-to-i8": convert_bool_tensors_to_i8,
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "convert-linalg-to-llvm": lower_linalg_to_llvm,
@@ -49,6 +52,7 @@ __all__ = [
     "pad_matmuls",
     "split_reductions",
     "lower_linalg_to_gpu",
+    "convert_bool_tensors_to_i8",
     "convert_ms_to_linalg",
     "fold_empty_tensors",
     "emit_object",

@@ -24,6 +24,7 @@ from mlir.passmanager import PassManager
 from cellc.compiler import pass_pipelines
 from cellc.runtime.cpu_levels import VECTOR_BITS
 
+from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
@@ -117,11 +118,12 @@ _TILE_TAG = "cellc.register_tile"
 def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
 
-    In place: elementwise fusion, the matmul schedule (register tiles for `cpu`'s vector width),
+    In place: bool tensors stored as bytes (bool_tensors_to_i8.py), elementwise fusion, the matmul schedule (register tiles for `cpu`'s vector width),
     bufferization, the vector lowering, then `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`;
     last, each exported function's signature as a constant string (entry_signatures.py)."""
     _internalize_private_functions(module)
     signatures = entry_signatures(module)
+    convert_bool_tensors_to_i8(module)
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
     tile_and_vectorize_matmuls(module, cpu)
     _copy_repeated_results(module)

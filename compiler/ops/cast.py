@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from mlir import ir
+from mlir.dialects import arith
+
 from cellc.compiler.autodiff.zeros import Zero
 from cellc.dialects import ms
 
@@ -11,14 +14,29 @@ from .registry import lowering, vjp
 
 @lowering(ms.CastOp)
 def lower_cast(op, x):
-    """ms.cast(x) -> linalg.generic{extf|truncf|fptosi|sitofp|extsi|trunci}, or x
+    """ms.cast(x) -> linalg.generic{extf|truncf|fptosi|sitofp|extsi|trunci|cmp ne 0|uitofp|extui},
+    or x
 
     A cast to x's own type is x itself."""
     result_type = lb.ranked(op.results[0].type)
     if result_type == x.type:
         return x
     target = result_type.element_type
-    return lb.elementwise(result_type, [x], lambda value: lb.convert(value, target))
+    return lb.elementwise(result_type, [x], lambda value: _convert(value, target))
+
+
+def _convert(value, target):
+    """lb.convert, and bool: to bool is `value != 0`, from bool 0 or 1 (unsigned)."""
+    bool_type = ir.IntegerType.get_signless(1)
+    if target == bool_type:
+        if lb.is_float(value.type):
+            return arith.cmpf(arith.CmpFPredicate.UNE, value, lb.zero(value.type))
+        return arith.cmpi(arith.CmpIPredicate.ne, value, lb.zero(value.type))
+    if value.type == bool_type:
+        if lb.is_float(target):
+            return arith.uitofp(target, value)
+        return arith.extui(target, value)
+    return lb.convert(value, target)
 
 
 @vjp(ms.CastOp)

@@ -390,10 +390,10 @@ func.func @cast_element(%x: tensor<2x3xf32>) -> tensor<2x3xbf16> {
 
 // -----
 
-func.func @cast_to_bool(%x: tensor<2x3xf32>) -> tensor<2x3xi1> {
-  // expected-error @+1 {{'ms.cast' op cannot cast tensor<2x3xf32> to tensor<2x3xi1>: i1 is not supported}}
-  %0 = "ms.cast"(%x) : (tensor<2x3xf32>) -> tensor<2x3xi1>
-  return %0 : tensor<2x3xi1>
+func.func @select_needs_bool(%c: tensor<2xf32>, %x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'ms.select' op expects bool tensors, got tensor<2xf32>}}
+  %0 = "ms.select"(%c, %x, %x) : (tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
 }
 
 // -----
