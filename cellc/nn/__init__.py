@@ -5,12 +5,15 @@ module needs no line of its own."""
 
 from cellc import compat
 
-from . import dropout, layers, loss, normalization
+from . import activation, conv, dropout, layers, loss, normalization, pooling
+from .activation import *  # noqa: F403
 from .cell import Cell, CellList, Module, SequentialCell
+from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .layers import *  # noqa: F403  (every layer: layers.__all__)
 from .loss import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .pooling import *  # noqa: F403
 
 __all__ = [
     "Cell",
@@ -21,6 +24,9 @@ __all__ = [
     *loss.__all__,
     *dropout.__all__,
     *normalization.__all__,
+    *activation.__all__,
+    *conv.__all__,
+    *pooling.__all__,
 ]
 
 

@@ -44,7 +44,8 @@ _ACTIVATIONS = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid}
 
 
 class Dense(Cell):
-    """y = activation(x @ weight.T + bias); weight has shape (out_channels, in_channels)."""
+    """y = activation(x @ weight.T + bias); weight has shape (out_channels, in_channels); x of
+    rank > 2 is (..., in_channels)."""
 
     def __init__(
         self,
@@ -71,11 +72,17 @@ class Dense(Cell):
         self.activation = activation
 
     def construct(self, x):
+        # On rank > 2, MindSpore applies the layer to the last axis: (..., in) -> (..., out).
+        lead = x.shape[:-1]
+        if x.ndim > 2:
+            x = ops.functional.reshape(x, (-1, x.shape[-1]))
         y = self.matmul(x, self.weight)
         if self.has_bias:
             y = y + self.bias
         if self.activation is not None:
             y = self.activation(y)
+        if len(lead) > 1:
+            y = ops.functional.reshape(y, (*lead, self.out_channels))
         return y
 
 

@@ -676,3 +676,211 @@ def _index_entry(entry):
             raise IndexError(f"a tensor index must hold ints, got {tensor.dtype}")
         return tensor
     raise IndexError(f"cannot index a Tensor with {type(entry).__name__} ({entry!r})")
+
+
+# --- convolution, pooling, activations (NCHW) -----------------------------------------------
+
+
+def _pair(primitive: str, name: str, value) -> tuple[int, int]:
+    """An int or a pair of ints (height, width), each positive (MindSpore's kernel_size,
+    stride, dilation)."""
+    pair = (value, value) if _is_int(value) else value
+    if isinstance(pair, list):
+        pair = tuple(pair)
+    if not isinstance(pair, tuple):
+        pair = None
+    if pair is None or len(pair) != 2 or not all(_is_int(v) and v >= 1 for v in pair):
+        raise ValueError(
+            f"For '{primitive}', '{name}' must be a positive int or a tuple of two positive "
+            f"ints, got {value!r}"
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def window_padding(
+    primitive: str, spatial, pad_mode: str, kernel, strides, dilations=(1, 1), padding=0
+) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of an input of `spatial` size (H, W) for MindSpore's pad_mode:
+    'valid' none; 'same' the output
+    ceil(size / stride), the padding split with the extra row or column at the bottom or
+    right; 'pad' the given int or (top, bottom, left, right)."""
+    mode = pad_mode.lower() if isinstance(pad_mode, str) else pad_mode
+    if mode == "valid":
+        return (0, 0, 0, 0)
+    if mode == "same":
+        pads = []
+        for size, k, s, d in zip(spatial, kernel, strides, dilations):
+            total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
+            pads += [total // 2, total - total // 2]
+        return tuple(pads)
+    if mode == "pad":
+        pads = (padding,) * 4 if _is_int(padding) else tuple(padding)
+        if len(pads) != 4 or not all(_is_int(p) and p >= 0 for p in pads):
+            raise ValueError(
+                f"For '{primitive}', 'pad' must be a non-negative int or 4 of them (top, "
+                f"bottom, left, right), got {padding!r}"
+            )
+        return tuple(int(p) for p in pads)
+    raise ValueError(
+        f"For '{primitive}', 'pad_mode' must be 'valid', 'same' or 'pad', got {pad_mode!r}"
+    )
+
+
+def _require_nchw(primitive: str, x: Tensor, what: str = "input"):
+    _require_float(primitive, x)
+    if x.ndim != 4:
+        raise ValueError(
+            f"For '{primitive}', the {what} must be 4-D (N, C, H, W), got shape {x.shape}"
+        )
+
+
+def conv2d(x, weight, bias=None, stride=1, pad_mode="valid", padding=0, dilation=1, groups=1):
+    """2-D cross-correlation, NCHW, weight (O, C/groups, KH, KW) (MindSpore's `Conv2D` and
+    `ops.conv2d`); `bias` (O,) is added per output channel."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    _require_nchw("Conv2D", x)
+    _require_nchw("Conv2D", weight, "weight")
+    strides, dilations = _pair("Conv2D", "stride", stride), _pair("Conv2D", "dilation", dilation)
+    if not _is_int(groups) or groups < 1:
+        raise ValueError(f"For 'Conv2D', 'group' must be a positive int, got {groups!r}")
+    pads = window_padding(
+        "Conv2D", x.shape[2:], pad_mode, weight.shape[2:], strides, dilations, padding
+    )
+    out = apply(
+        "Conv2D",
+        ms_ops.Conv2DOp,
+        [x, weight],
+        strides=strides,
+        dilations=dilations,
+        padding=pads,
+        groups=int(groups),
+    )
+    if bias is not None:
+        out = add(out, reshape(as_tensor(bias), (-1, 1, 1)))
+    return out
+
+
+def conv2d_transpose(x, weight, output_size, stride=1, padding=(0, 0, 0, 0), dilation=1, groups=1):
+    """The transposed convolution: the gradient of `conv2d` with respect to its input, whose
+    spatial size is `output_size` (MindSpore's `Conv2DBackpropInput`, and `Conv2dTranspose`);
+    weight (C_in, C_out/groups, KH, KW), padding (top, bottom, left, right) of that conv2d."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    _require_nchw("Conv2DTranspose", x)
+    _require_nchw("Conv2DTranspose", weight, "weight")
+    return apply(
+        "Conv2DTranspose",
+        ms_ops.Conv2DBackpropInputOp,
+        [x, weight],
+        strides=_pair("Conv2DTranspose", "stride", stride),
+        dilations=_pair("Conv2DTranspose", "dilation", dilation),
+        padding=tuple(int(p) for p in padding),
+        groups=int(groups),
+        input_size=_pair("Conv2DTranspose", "output_size", output_size),
+    )
+
+
+def _pool(primitive, op, x, kernel_size, stride, pad_mode, padding=0):
+    x = as_tensor(x)
+    _require_nchw(primitive, x)
+    kernel = _pair(primitive, "kernel_size", kernel_size)
+    strides = _pair(primitive, "strides", stride)
+    pads = window_padding(primitive, x.shape[2:], pad_mode, kernel, strides, padding=padding)
+    return apply(primitive, op, [x], kernel_size=kernel, strides=strides, padding=pads)
+
+
+def max_pool(x, kernel_size=1, strides=1, pad_mode="valid", padding=0):
+    """The maximum of each window, NCHW (MindSpore's `MaxPool`); the gradient of a window goes
+    to its first maximum. `padding` (pad_mode 'pad'): an int or (top, bottom, left, right)."""
+    return _pool("MaxPool", ms_ops.MaxPoolOp, x, kernel_size, strides, pad_mode, padding)
+
+
+def avg_pool(x, kernel_size=1, strides=1, pad_mode="valid", padding=0):
+    """The mean of each window, NCHW (MindSpore's `AvgPool`); the padding of 'same' (or of
+    'pad') is not counted."""
+    return _pool("AvgPool", ms_ops.AvgPoolOp, x, kernel_size, strides, pad_mode, padding)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """The mean over an `output_size` grid of equal windows (MindSpore's `AdaptiveAvgPool2d`):
+    an output size of 1 (None keeps the input's) or one dividing the input's."""
+    x = as_tensor(x)
+    _require_nchw("AdaptiveAvgPool2d", x)
+    if _is_int(output_size) or output_size is None:
+        output_size = (output_size, output_size)
+    sizes = tuple(output_size)
+    sizes = tuple(x.shape[2 + a] if s is None else s for a, s in enumerate(sizes))
+    if sizes == (1, 1):
+        return reduce_mean(x, (2, 3), keep_dims=True)
+    if any(not _is_int(s) or s < 1 or size % s for s, size in zip(sizes, x.shape[2:])):
+        raise UnsupportedError(
+            f"For 'AdaptiveAvgPool2d', cellc supports output sizes that divide the input's "
+            f"{x.shape[2:]}, got {output_size!r}"
+        )
+    kernel = tuple(size // s for s, size in zip(sizes, x.shape[2:]))
+    return avg_pool(x, kernel, kernel)
+
+
+def flatten(x, start_dim=1, end_dim=-1):
+    """Dims start_dim..end_dim merged into one (MindSpore's `Flatten`: (N, ...) -> (N, -1))."""
+    x = as_tensor(x)
+    rank = max(x.ndim, 1)
+    start, end = start_dim % rank, end_dim % rank
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    if start > end:
+        raise ValueError(f"For 'Flatten', start_dim {start_dim} is after end_dim {end_dim}")
+    merged = int(np.prod(x.shape[start : end + 1], dtype=np.int64))
+    return reshape(x, x.shape[:start] + (merged,) + x.shape[end + 1 :])
+
+
+def gelu(x, approximate="none"):
+    """x * Phi(x) (MindSpore's `ops.gelu`): 'none' with erf, 'tanh' with
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x**3))), the form of `GeLU` and `nn.GELU()`."""
+    x = as_tensor(x)
+    _require_float("GeLU", x)
+    if approximate == "tanh":
+        inner = mul(add(x, mul(mul(mul(x, x), x), 0.044715)), float(np.sqrt(2 / np.pi)))
+        return mul(mul(x, 0.5), add(tanh(inner), 1.0))
+    if approximate == "none":
+        return mul(mul(x, 0.5), add(erf(mul(x, float(1 / np.sqrt(2)))), 1.0))
+    raise ValueError(f"For 'gelu', 'approximate' must be 'none' or 'tanh', got {approximate!r}")
+
+
+def leaky_relu(x, alpha=0.2):
+    """x where x > 0, else alpha * x (MindSpore's `ops.leaky_relu`)."""
+    x = as_tensor(x)
+    return sub(relu(x), mul(relu(neg(x)), float(alpha)))
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else alpha * (exp(x) - 1) (MindSpore's `Elu`)."""
+    x = as_tensor(x)
+    _require_float("Elu", x)
+    negative_part = neg(relu(neg(x)))  # min(x, 0): exp of it never overflows
+    return add(relu(x), mul(sub(exp(negative_part), 1.0), float(alpha)))
+
+
+def softplus(x):
+    """log(1 + exp(x)) (MindSpore's `Softplus`), as relu(x) + log(1 + exp(-|x|)): no
+    overflow for large x."""
+    x = as_tensor(x)
+    _require_float("Softplus", x)
+    return add(relu(x), log(add(exp(neg(abs(x))), 1.0)))
+
+
+def _relu6(x):
+    return minimum(relu(x), 6.0)
+
+
+def hsigmoid(x):
+    """relu6(x + 3) / 6 (MindSpore's `HSigmoid`)."""
+    x = as_tensor(x)
+    _require_float("HSigmoid", x)
+    return mul(_relu6(add(x, 3.0)), 1 / 6)
+
+
+def hswish(x):
+    """x * relu6(x + 3) / 6 (MindSpore's `HSwish`)."""
+    x = as_tensor(x)
+    _require_float("HSwish", x)
+    return mul(x, hsigmoid(x))

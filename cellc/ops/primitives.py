@@ -473,6 +473,137 @@ class Fill(Primitive):
         return function.fill(dtype, shape, value)
 
 
+class Conv2D(Primitive):
+    """`Conv2D(out_channel, kernel_size, mode=1, pad_mode='valid', pad=0, stride=1,
+    dilation=1, group=1)(x, weight)`: NCHW, weight (out_channel, C/group, KH, KW)."""
+
+    name = "Conv2D"
+
+    def __init__(
+        self,
+        out_channel,
+        kernel_size,
+        mode=1,
+        pad_mode="valid",
+        pad=0,
+        stride=1,
+        dilation=1,
+        group=1,
+        data_format="NCHW",
+    ):
+        if data_format != "NCHW":
+            raise UnsupportedError("For 'Conv2D', cellc supports data_format 'NCHW' only")
+        self.out_channel, self.group = out_channel, group
+        self.kernel_size = F._pair("Conv2D", "kernel_size", kernel_size)
+        self.pad_mode, self.pad, self.stride, self.dilation = pad_mode, pad, stride, dilation
+
+    def __call__(self, x, weight):
+        expected = (self.out_channel, *self.kernel_size)
+        got = tuple(weight.shape[:1]) + tuple(weight.shape[2:])
+        if got != expected:
+            raise ValueError(
+                f"For 'Conv2D', the weight's shape {weight.shape} does not match out_channel "
+                f"{self.out_channel} and kernel_size {self.kernel_size}"
+            )
+        return F.conv2d(
+            x, weight, None, self.stride, self.pad_mode, self.pad, self.dilation, self.group
+        )
+
+
+class Conv2DBackpropInput(Primitive):
+    """`Conv2DBackpropInput(out_channel, kernel_size, pad_mode='valid', pad=0, mode=1,
+    stride=1, dilation=1, group=1)(dout, weight, input_size)`: the gradient of Conv2D with
+    respect to its input of shape `input_size` (N, C, H, W)."""
+
+    name = "Conv2DBackpropInput"
+
+    def __init__(
+        self,
+        out_channel,
+        kernel_size,
+        pad_mode="valid",
+        pad=0,
+        pad_list=None,
+        mode=1,
+        stride=1,
+        dilation=1,
+        group=1,
+        data_format="NCHW",
+    ):
+        self.kernel_size = F._pair(self.name, "kernel_size", kernel_size)
+        self.pad_mode, self.pad, self.stride, self.dilation = pad_mode, pad, stride, dilation
+        self.group = group
+
+    def __call__(self, dout, weight, input_size):
+        strides = F._pair(self.name, "stride", self.stride)
+        dilations = F._pair(self.name, "dilation", self.dilation)
+        spatial = tuple(input_size)[2:]
+        pads = F.window_padding(
+            self.name, spatial, self.pad_mode, self.kernel_size, strides, dilations, self.pad
+        )
+        return F.conv2d_transpose(dout, weight, spatial, strides, pads, dilations, self.group)
+
+
+class _Pool(Primitive):
+    fn = None
+
+    def __init__(self, kernel_size=1, strides=1, pad_mode="valid", data_format="NCHW"):
+        if data_format != "NCHW":
+            raise UnsupportedError(f"For '{self.name}', cellc supports data_format 'NCHW' only")
+        self.kernel_size, self.strides, self.pad_mode = kernel_size, strides, pad_mode
+
+    def __call__(self, x):
+        return type(self).fn(x, self.kernel_size, self.strides, self.pad_mode)
+
+
+class MaxPool(_Pool):
+    name, fn = "MaxPool", F.max_pool
+
+
+class AvgPool(_Pool):
+    name, fn = "AvgPool", F.avg_pool
+
+
+class GeLU(_Elementwise):
+    """The tanh form of GELU, as MindSpore's `GeLU` primitive computes it."""
+
+    name = "GeLU"
+
+    def __call__(self, x):
+        return F.gelu(x, approximate="tanh")
+
+
+class Elu(Primitive):
+    name = "Elu"
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def __call__(self, x):
+        return F.elu(x, self.alpha)
+
+
+class Softplus(_Elementwise):
+    name, fn = "Softplus", F.softplus
+
+
+class HSwish(_Elementwise):
+    name, fn = "HSwish", F.hswish
+
+
+class HSigmoid(_Elementwise):
+    name, fn = "HSigmoid", F.hsigmoid
+
+
+class Flatten(Primitive):
+    """`Flatten()(x)`: (N, ...) -> (N, -1)."""
+
+    name = "Flatten"
+
+    def __call__(self, x):
+        return F.flatten(x)
+
+
 # Every public primitive class of this module (a new class needs no line elsewhere).
 __all__ = sorted(
     name

@@ -1,0 +1,100 @@
+"""Pooling layers (NCHW), as MindSpore's: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d; and
+Flatten, which sits between them and a Dense."""
+
+from __future__ import annotations
+
+from cellc import ops
+from cellc.errors import UnsupportedError
+
+from .cell import Cell
+
+
+class _Pool2d(Cell):
+    def __init__(self, name, kernel_size, stride, pad_mode, padding, data_format):
+        super().__init__()
+        if data_format != "NCHW":
+            raise UnsupportedError(f"For '{name}', cellc supports data_format 'NCHW' only")
+        self.kernel_size, self.stride = kernel_size, stride
+        self.pad_mode, self.padding = pad_mode, padding
+
+
+class MaxPool2d(_Pool2d):
+    """The maximum of each kernel_size window moved by stride; pad_mode 'valid', 'same' or
+    'pad' (with `padding`). The gradient of a window goes to its first maximum."""
+
+    def __init__(
+        self,
+        kernel_size=1,
+        stride=1,
+        pad_mode="valid",
+        padding=0,
+        dilation=1,
+        return_indices=False,
+        ceil_mode=False,
+        data_format="NCHW",
+    ):
+        if dilation != 1 or return_indices or ceil_mode:
+            raise UnsupportedError(
+                "For 'MaxPool2d', cellc supports dilation=1, return_indices=False and "
+                "ceil_mode=False only"
+            )
+        super().__init__("MaxPool2d", kernel_size, stride, pad_mode, padding, data_format)
+
+    def construct(self, x):
+        return ops.functional.max_pool(
+            x, self.kernel_size, self.stride, self.pad_mode, self.padding
+        )
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each kernel_size window moved by stride; pad_mode 'valid' or 'same' (the
+    padding is not counted)."""
+
+    def __init__(
+        self,
+        kernel_size=1,
+        stride=1,
+        pad_mode="valid",
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+        data_format="NCHW",
+    ):
+        if ceil_mode or divisor_override or (padding and count_include_pad):
+            raise UnsupportedError(
+                "For 'AvgPool2d', cellc supports ceil_mode=False, no divisor_override, and "
+                "padding only with count_include_pad=False"
+            )
+        super().__init__("AvgPool2d", kernel_size, stride, pad_mode, padding, data_format)
+
+    def construct(self, x):
+        return ops.functional.avg_pool(
+            x, self.kernel_size, self.stride, self.pad_mode, self.padding
+        )
+
+
+class AdaptiveAvgPool2d(Cell):
+    """The mean over an output_size grid of equal windows: global average pooling for
+    output_size 1; otherwise sizes that divide the input's."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def construct(self, x):
+        return ops.functional.adaptive_avg_pool2d(x, self.output_size)
+
+
+class Flatten(Cell):
+    """Dims start_dim..end_dim merged into one: (N, C, H, W) -> (N, C * H * W) by default."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def construct(self, x):
+        return ops.functional.flatten(x, self.start_dim, self.end_dim)
+
+
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "Flatten", "MaxPool2d"]
