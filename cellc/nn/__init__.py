@@ -5,15 +5,29 @@ module needs no line of its own."""
 
 from cellc import compat
 
-from . import activation, conv, dropout, layers, loss, normalization, pooling
+from . import (
+    activation,
+    conv,
+    dropout,
+    dynamic_lr,
+    layers,
+    loss,
+    normalization,
+    optim,
+    pooling,
+    wrap,
+)
 from .activation import *  # noqa: F403
 from .cell import Cell, CellList, Module, SequentialCell
 from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403
+from .dynamic_lr import *  # noqa: F403  (learning-rate lists)
 from .layers import *  # noqa: F403  (every layer: layers.__all__)
 from .loss import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .optim import *  # noqa: F403  (optimizers and learning-rate cells)
 from .pooling import *  # noqa: F403
+from .wrap import *  # noqa: F403  (training cells)
 
 __all__ = [
     "Cell",
@@ -23,10 +37,13 @@ __all__ = [
     *layers.__all__,
     *loss.__all__,
     *dropout.__all__,
+    *dynamic_lr.__all__,
     *normalization.__all__,
     *activation.__all__,
     *conv.__all__,
     *pooling.__all__,
+    *optim.__all__,
+    *wrap.__all__,
 ]
 
 
