@@ -25,7 +25,14 @@ def build_manifest(program: Program, module: ir.Module, target: dict) -> dict:
     returned = list(list(block.operations)[-1].operands)
     num_outputs = len(program.entry.outputs)  # then one hidden result per updated Parameter
     outputs, updates = returned[:num_outputs], returned[num_outputs:]
-    grads = [op.operation for op in block.operations if op.operation.name == ms.GradOp.name]
+    # The entry's GradOperation, when it returns gradients (not when, as in a training step,
+    # the gradients only feed an optimizer's updates)
+    grads = [
+        op.operation
+        for op in block.operations
+        if op.operation.name == ms.GradOp.name
+        and any(result == value for result in op.results for value in outputs)
+    ]
     symbols = _symbols(module)
     entry_manifest = {
         "name": program.entry.name,

@@ -154,3 +154,36 @@ def test_train_one_step_cell_is_one_compiled_step():
         np.testing.assert_allclose(loss.asnumpy(), expected_loss, rtol=1e-5)
     np.testing.assert_allclose(net.w.asnumpy(), params[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(net.b.asnumpy(), params[1], rtol=1e-5, atol=1e-6)
+
+
+def test_an_exported_training_step_trains_with_the_runtime_alone(tmp_path):
+    import subprocess
+    import sys
+
+    import cellc
+
+    x = RNG.normal(size=(8, 3)).astype(np.float32)
+    y = (x @ np.ones((3, 2), np.float32)).astype(np.float32)
+    net = Linear()
+    train = nn.TrainOneStepCell(nn.WithLossCell(net, nn.MSELoss()), nn.Momentum(
+        net.trainable_params(), learning_rate=0.05, momentum=0.9))  # fmt: skip
+    path = cellc.export(train, Tensor(x), Tensor(y), file_name=str(tmp_path / "step"))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    script = (
+        "import sys, numpy as np\n"
+        "class Forbid:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'mlir' or name.startswith('cellc.compiler'):\n"
+        "            raise ImportError('the runtime must not import ' + name)\n"
+        "sys.meta_path.insert(0, Forbid())\n"
+        "import cellc.runtime as runtime\n"
+        f"module = runtime.load({path!r})\n"
+        f"x, y = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'y.npy')!r})\n"
+        "losses = [float(module.TrainOneStepCell(x, y)) for _ in range(30)]\n"
+        "assert losses[-1] < 0.1 * losses[0], losses\n"
+        "assert module.parameters['global_step'].tolist() == [30]\n"
+        "print(losses[0], losses[-1])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
