@@ -1,0 +1,125 @@
+// RUN: cellc opt %s --pass-pipeline='builtin.module(convert-ms-to-linalg)' --split-input-file | FileCheck %s
+
+// Convolution and pooling (compiler/ops/conv.py, pooling.py). Padding is a gathering
+// linalg.generic (clamped tensor.extract + select), never tensor.pad; the windows are linalg's
+// named NCHW ops.
+
+// CHECK-LABEL: func.func @conv2d_padded
+// CHECK-SAME: (%[[X:.*]]: tensor<1x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>)
+func.func @conv2d_padded(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  // CHECK-NOT: tensor.pad
+  // CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x3x10x10xf32>)
+  // CHECK: arith.cmpi ult
+  // CHECK: tensor.extract %[[X]]
+  // CHECK: arith.select
+  // CHECK: %[[ZERO:.*]] = linalg.fill
+  // CHECK: %[[Y:.*]] = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+  // CHECK-SAME: ins(%[[PADDED]], %[[W]] : tensor<1x3x10x10xf32>, tensor<4x3x3x3xf32>) outs(%[[ZERO]] : tensor<1x4x4x4xf32>)
+  %0 = "ms.conv2d"(%x, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x4x4xf32>
+  // CHECK: return %[[Y]]
+  return %0 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Depthwise (groups = C): the grouped named op on expanded views, no padding generic.
+// CHECK-LABEL: func.func @conv2d_depthwise
+func.func @conv2d_depthwise(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x2x2xf32> {
+  // CHECK-NOT: linalg.generic
+  // CHECK-DAG: %[[XG:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0], [1, 2], [3], [4]] output_shape [1, 4, 1, 6, 6]
+  // CHECK-DAG: %[[WG:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2], [3], [4]] output_shape [4, 1, 1, 3, 3]
+  // CHECK: %[[Y:.*]] = linalg.conv_2d_ngchw_gfchw {dilations = dense<2> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%[[XG]], %[[WG]]
+  // CHECK: tensor.collapse_shape %[[Y]] {{\[\[}}0], [1, 2], [3], [4]] : tensor<1x4x1x2x2xf32> into tensor<1x4x2x2xf32>
+  %0 = "ms.conv2d"(%x, %w) {dilations = array<i64: 2, 2>, groups = 4 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+// The transposed convolution gathers dy: (h + top - i) must be a multiple of the stride.
+// CHECK-DAG: #[[WMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d5, d2, d6, d7)>
+// CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
+// CHECK-LABEL: func.func @backprop_input
+func.func @backprop_input(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32> {
+  // CHECK: %[[DY:.*]] = tensor.expand_shape %{{.*}} : tensor<1x4x4x4xf32> into tensor<1x1x4x4x4xf32>
+  // CHECK: linalg.generic {indexing_maps = [#[[WMAP]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+  // CHECK: arith.remui
+  // CHECK: arith.divui
+  // CHECK: tensor.extract %[[DY]]
+  // CHECK: arith.mulf
+  // CHECK: arith.select
+  // CHECK: tensor.collapse_shape
+  %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
+  return %0 : tensor<1x3x8x8xf32>
+}
+
+// -----
+
+// CHECK-DAG: #[[XMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d5, d0, d2, d6 * 2 + d3, d7 * 2 + d4)>
+// CHECK-DAG: #[[DYMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d5, d0, d1, d6, d7)>
+// CHECK-DAG: #[[DWMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
+// CHECK-LABEL: func.func @backprop_filter
+func.func @backprop_filter(%x: tensor<1x3x8x8xf32>, %dy: tensor<1x4x4x4xf32>) -> tensor<4x3x3x3xf32> {
+  // CHECK: %[[DW:.*]] = linalg.generic {indexing_maps = [#[[XMAP]], #[[DYMAP]], #[[DWMAP]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+  // CHECK: ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[ACC:.*]]: f32):
+  // CHECK: %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
+  // CHECK: arith.addf %[[ACC]], %[[P]] : f32
+  // CHECK: tensor.collapse_shape %[[DW]] {{\[\[}}0, 1], [2], [3], [4]] : tensor<1x4x3x3x3xf32> into tensor<4x3x3x3xf32>
+  %0 = "ms.conv2d_backprop_filter"(%x, %dy) {dilations = array<i64: 1, 1>, groups = 1 : i64, kernel_size = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x3x8x8xf32>, tensor<1x4x4x4xf32>) -> tensor<4x3x3x3xf32>
+  return %0 : tensor<4x3x3x3xf32>
+}
+
+// -----
+
+// 'same' max pooling: -inf padding at the bottom and right, a -inf accumulator.
+// CHECK-LABEL: func.func @max_pool
+func.func @max_pool(%x: tensor<1x3x5x5xf32>) -> tensor<1x3x3x3xf32> {
+  // CHECK-DAG: %[[NEG_INF:.*]] = arith.constant 0xFF800000 : f32
+  // CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x3x6x6xf32>)
+  // CHECK: %[[WINDOW:.*]] = tensor.empty() : tensor<2x2xf32>
+  // CHECK: %[[INIT:.*]] = linalg.fill ins(%[[NEG_INF]] : f32)
+  // CHECK: linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%[[PADDED]], %[[WINDOW]] : tensor<1x3x6x6xf32>, tensor<2x2xf32>) outs(%[[INIT]] : tensor<1x3x3x3xf32>)
+  %0 = "ms.max_pool"(%x) {kernel_size = array<i64: 2, 2>, padding = array<i64: 0, 1, 0, 1>, strides = array<i64: 2, 2>} : (tensor<1x3x5x5xf32>) -> tensor<1x3x3x3xf32>
+  return %0 : tensor<1x3x3x3xf32>
+}
+
+// -----
+
+// The mean divides by a constant of window counts.
+// CHECK-LABEL: func.func @avg_pool
+func.func @avg_pool(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32> {
+  // CHECK: %[[SUMS:.*]] = linalg.pooling_nchw_sum {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x3x4x4xf32>, tensor<2x2xf32>)
+  // CHECK: %[[COUNTS:.*]] = arith.constant dense<4.000000e+00> : tensor<2x2xf32>
+  // CHECK: linalg.generic {{.*}} ins(%[[SUMS]], %[[COUNTS]] : tensor<1x3x2x2xf32>, tensor<2x2xf32>)
+  // CHECK: arith.divf
+  %0 = "ms.avg_pool"(%x) {kernel_size = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32>
+  return %0 : tensor<1x3x2x2xf32>
+}
+
+// -----
+
+// The first maximum of each window (strict ogt, row-major tap index i * KW + j), then a gather
+// of dy into each input element that is its window's first maximum.
+// CHECK-LABEL: func.func @max_pool_grad
+func.func @max_pool_grad(%x: tensor<1x3x4x4xf32>, %dy: tensor<1x3x2x2xf32>) -> tensor<1x3x4x4xf32> {
+  // CHECK: %[[FIRST:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<1x3x2x2xf32>, tensor<1x3x2x2xi64>)
+  // CHECK: arith.cmpf ogt
+  // CHECK: linalg.yield %{{.*}}, %{{.*}} : f32, i64
+  // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x3x4x4xf32>)
+  // CHECK: tensor.extract %[[FIRST]]#1
+  // CHECK: tensor.extract %{{.*}} : tensor<1x3x2x2xf32>
+  %0 = "ms.max_pool_grad"(%x, %dy) {kernel_size = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>, tensor<1x3x2x2xf32>) -> tensor<1x3x4x4xf32>
+  return %0 : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @max_pool_grad_grad
+func.func @max_pool_grad_grad(%x: tensor<1x3x4x4xf32>, %g: tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32> {
+  // CHECK: %[[FIRST:.*]]:2 = linalg.generic
+  // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[FIRST]]#1 : tensor<1x3x4x4xf32>, tensor<2x2xf32>, tensor<1x3x2x2xi64>) outs(%{{.*}} : tensor<1x3x2x2xf32>)
+  // CHECK: arith.cmpi eq
+  // CHECK: arith.select
+  %0 = "ms.max_pool_grad_grad"(%x, %g) {kernel_size = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>, tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32>
+  return %0 : tensor<1x3x2x2xf32>
+}
