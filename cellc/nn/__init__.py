@@ -12,6 +12,7 @@ from . import (
     dynamic_lr,
     layers,
     loss,
+    loss_scale,
     normalization,
     optim,
     pooling,
@@ -24,6 +25,7 @@ from .dropout import *  # noqa: F403
 from .dynamic_lr import *  # noqa: F403  (learning-rate lists)
 from .layers import *  # noqa: F403  (every layer: layers.__all__)
 from .loss import *  # noqa: F403
+from .loss_scale import *  # noqa: F403  (float16 training)
 from .normalization import *  # noqa: F403
 from .optim import *  # noqa: F403  (optimizers and learning-rate cells)
 from .pooling import *  # noqa: F403
@@ -44,6 +46,7 @@ __all__ = [
     *pooling.__all__,
     *optim.__all__,
     *wrap.__all__,
+    *loss_scale.__all__,
 ]
 
 

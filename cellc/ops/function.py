@@ -22,6 +22,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cat",
     "clamp",
+    "clip_by_global_norm",
     "clip_by_value",
     "concat",
     "cross_entropy",
@@ -369,3 +370,23 @@ def cross_entropy(
         per_class = F.mul(target, logp) if weight is None else F.mul(F.mul(target, logp), weight)
         return reduce_loss(F.neg(F.reduce_sum(per_class, 1)), reduction, "cross_entropy")
     return nll_loss(logp, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def clip_by_global_norm(x, clip_norm=1.0, use_norm=None):
+    """The tensors of `x` scaled by clip_norm / max(global_norm, clip_norm), where global_norm
+    is the l2 norm of all of them together (`use_norm` in its place when given): MindSpore's
+    `ops.clip_by_global_norm`, for gradients."""
+    tensors = tuple(x)
+    if not tensors:
+        raise ValueError("For 'clip_by_global_norm', x must hold at least one Tensor")
+    if not isinstance(clip_norm, (int, float)) or clip_norm <= 0:
+        raise ValueError(f"For 'clip_by_global_norm', clip_norm must be > 0, got {clip_norm!r}")
+    if use_norm is None:
+        squares = [F.reduce_sum(F.mul(t, t)) for t in tensors]
+        total = squares[0]
+        for square in squares[1:]:
+            total = F.add(total, square)
+        use_norm = F.sqrt(total)
+    scale = F.div(float(clip_norm), F.maximum(use_norm, float(clip_norm)))
+    return tuple(F.mul(t, F.cast(scale, t.dtype)) for t in tensors)
+

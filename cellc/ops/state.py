@@ -12,6 +12,9 @@ the compiled code, filled by the runtime from the generator `cellc.context.set_s
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 
 from cellc import context
@@ -36,6 +39,8 @@ def assign(variable, value):
         value = F.cast(value, variable.dtype)
     tracer = tracing.current()
     if tracer is not None:
+        for condition in _conditions():  # inside only_if: the old value where it is False
+            value = F.select(condition, value, variable)
         return Tensor(_symbol=tracer.assign("Assign", variable, value))
     if value.shape != variable.shape:
         raise ValueError(
@@ -44,6 +49,29 @@ def assign(variable, value):
         )
     np.copyto(variable.asnumpy(), value.asnumpy())  # in place: compiled code shares the array
     return variable
+
+
+_LOCAL = threading.local()
+
+
+def _conditions() -> list:
+    if not hasattr(_LOCAL, "conditions"):
+        _LOCAL.conditions = []
+    return _LOCAL.conditions
+
+
+@contextlib.contextmanager
+def only_if(condition):
+    """Inside a traced construct, the Parameter updates made in the `with` block take effect
+    only where the bool tensor `condition` is True (a 0-d or one-element condition: all or
+    nothing). The compiled code has no branches: each update becomes a select between the new
+    and the old value. This is how `if not overflow: optimizer(grads)` is written here
+    (`nn.TrainOneStepWithLossScaleCell`)."""
+    _conditions().append(condition)
+    try:
+        yield
+    finally:
+        _conditions().pop()
 
 
 def depend(value, expr):
