@@ -14,7 +14,12 @@ import pytest
 
 from cellc import ParameterTuple, Tensor, nn, ops
 
-torch = pytest.importorskip("torch", reason="torch (the `bench` extra) is not installed")
+
+@pytest.fixture
+def torch():
+    """PyTorch, the independent implementation; the tests using it skip without it."""
+    return pytest.importorskip("torch", reason="torch (the `bench` extra) is not installed")
+
 
 RNG = np.random.default_rng(7)
 
@@ -65,7 +70,7 @@ def torch_padding(case, x_shape):
 
 
 @pytest.mark.parametrize("name", sorted(CONV_CASES))
-def test_conv2d_and_its_gradients_match_torch(name):
+def test_conv2d_and_its_gradients_match_torch(name, torch):
     case = CONV_CASES[name]
     net = nn.Conv2d(
         case["cin"],
@@ -98,7 +103,7 @@ def test_conv2d_and_its_gradients_match_torch(name):
 
 
 @pytest.mark.parametrize("stride, pad_mode", [(1, "same"), (2, "same"), (2, "valid"), (3, "pad")])
-def test_conv2d_transpose_matches_torch(stride, pad_mode):
+def test_conv2d_transpose_matches_torch(stride, pad_mode, torch):
     """Output sizes as MindSpore computes them (checked on 2.10: 5x6 -> 10x12 for 'same',
     stride 2, kernel 3; 11x13 'valid'; 13x16 'pad' 1, stride 3)."""
     net = nn.Conv2dTranspose(2, 4, 3, stride, pad_mode, padding=1 if pad_mode == "pad" else 0)
@@ -140,7 +145,7 @@ class LeNet(nn.Cell):
         return self.fc2(self.relu(self.fc1(self.flatten(x))))
 
 
-def torch_lenet(x, params):
+def torch_lenet(torch, x, params):
     F = torch.nn.functional
     c1w, c1b, c2w, c2b, f1w, f1b, f2w, f2b = params
     x = F.max_pool2d(F.relu(F.conv2d(x, c1w, c1b)), 2)
@@ -148,7 +153,7 @@ def torch_lenet(x, params):
     return F.linear(F.relu(F.linear(x.flatten(1), f1w, f1b)), f2w, f2b)
 
 
-def test_lenet_outputs_and_weight_gradients_match_torch():
+def test_lenet_outputs_and_weight_gradients_match_torch(torch):
     net = LeNet()
     x = rand(4, 1, 32, 32)
     y = net(Tensor(x)).asnumpy()
@@ -157,7 +162,7 @@ def test_lenet_outputs_and_weight_gradients_match_torch():
     names = [p.name for p in net.trainable_params()]
     params = [torch.tensor(p.asnumpy(), requires_grad=True) for p in net.trainable_params()]
     tx = torch.tensor(x, requires_grad=True)
-    ty = torch_lenet(tx, params)
+    ty = torch_lenet(torch, tx, params)
     (ty * torch.tensor(sens)).sum().backward()
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(dx.asnumpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-5)
@@ -273,3 +278,35 @@ def test_dense_on_rank_3_applies_to_the_last_axis():
     y = net(Tensor(x)).asnumpy()
     expected = x @ net.weight.asnumpy().T + net.bias.asnumpy()
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+
+
+class Conv(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def construct(self, x):
+        return self.conv(x)
+
+
+def test_mismatched_channels_name_the_op_the_types_and_the_line():
+    from cellc.errors import ShapeMismatchError
+
+    with pytest.raises(ShapeMismatchError) as error:
+        Conv()(Tensor(rand(1, 2, 8, 8)))
+    message = str(error.value)
+    assert "Conv2D (ms.conv2d)" in message
+    assert "tensor<1x2x8x8xf32> and filter tensor<4x3x3x3xf32>" in message
+    assert "return self.conv(x)" in message
+
+
+def test_a_window_larger_than_the_input_is_refused():
+    from cellc.errors import ShapeMismatchError
+
+    with pytest.raises(ShapeMismatchError, match=r"MaxPool \(ms.max_pool\): window \[5, 5\]"):
+        Pool(nn.MaxPool2d(5, 1))(Tensor(rand(1, 2, 3, 3)))
+
+
+def test_unknown_pad_mode_is_refused():
+    with pytest.raises(ValueError, match="'pad_mode' must be 'valid', 'same' or 'pad'"):
+        Pool(nn.MaxPool2d(2, 2, pad_mode="full"))(Tensor(rand(1, 2, 4, 4)))
