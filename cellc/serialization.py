@@ -146,6 +146,16 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
     """The parameters stored in a MindSpore checkpoint, by name (as Parameters); with `net`,
     also loads them into it (`load_param_into_net`). `filter_prefix` (a string or tuple)
     skips the names that start with it."""
+    values = read_checkpoint(ckpt_file_name, filter_prefix)
+    parameters = {name: Parameter(Tensor(value), name=name) for name, value in values.items()}
+    if net is not None:
+        load_param_into_net(net, parameters, strict_load=strict_load)
+    return parameters
+
+
+def read_checkpoint(ckpt_file_name, filter_prefix=None) -> dict[str, np.ndarray]:
+    """The values stored in a MindSpore checkpoint, by name, as numpy arrays (what
+    `cellc exec --ckpt` gives a loaded artifact)."""
     path = Path(os.fspath(ckpt_file_name))
     try:
         data = path.read_bytes()
@@ -160,7 +170,7 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
             "(protobuf Checkpoint message)"
         ) from None
     prefixes = (filter_prefix,) if isinstance(filter_prefix, str) else tuple(filter_prefix or ())
-    parameters: dict[str, Parameter] = {}
+    values: dict[str, np.ndarray] = {}
     for entry in message.value:
         if any(entry.tag.startswith(prefix) for prefix in prefixes):
             continue
@@ -169,10 +179,8 @@ def load_checkpoint(ckpt_file_name, net=None, strict_load=False, filter_prefix=N
                 f"checkpoint '{path}': '{entry.tag}' is a {entry.WhichOneof('value')}, which "
                 "cellc does not load"
             )
-        parameters[entry.tag] = Parameter(Tensor(_tensor_value(entry, path)), name=entry.tag)
-    if net is not None:
-        load_param_into_net(net, parameters, strict_load=strict_load)
-    return parameters
+        values[entry.tag] = _tensor_value(entry, path)
+    return values
 
 
 def _tensor_value(entry, path: Path) -> np.ndarray:

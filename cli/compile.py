@@ -112,10 +112,16 @@ class Progress:
     help="Save every stage's IR in DIR, with reproducer commands.",
 )
 @click.option(
+    "--ckpt",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE.ckpt",
+    help="Load trained weights from a MindSpore checkpoint into ENTRY before compiling.",
+)
+@click.option(
     "-v", "--verbose", is_flag=True, help="Per-stage timings on stderr; show the script's prints."
 )
 def compile_command(
-    script_entry, inputs, target, chip, emit, output, keep_intermediates, verbose
+    script_entry, inputs, target, chip, emit, output, keep_intermediates, ckpt, verbose
 ) -> None:
     """Compile a model in a MindSpore/LuoJiaNET SCRIPT, without editing it.
 
@@ -159,6 +165,8 @@ def compile_command(
             progress("load", time.perf_counter() - started)
             phase = "traced"
             fn = resolve_entry(namespace, entry_text, script, command)
+            if ckpt is not None:
+                _load_checkpoint(fn, Path(ckpt), verbose)
             tensors = example_tensors(fn, examples)
             traced = time.perf_counter()
             traced_program = trace_program(fn, *tensors)
@@ -212,6 +220,29 @@ def split_script_entry(text: str) -> tuple[Path, str | None]:
 
 
 # --- the entry -----------------------------------------------------------------------------
+
+
+def _load_checkpoint(fn, path: Path, verbose: bool) -> None:
+    """Loads a checkpoint into the entry cell (by Parameter name, as MindSpore does); a
+    checkpoint that sets none of its Parameters is a mistake, said with both name lists."""
+    from cellc.serialization import load_checkpoint, load_param_into_net
+
+    if not hasattr(fn, "parameters_and_names"):
+        raise UserError("--ckpt needs ENTRY to be a Cell (its Parameters take the values)")
+    values = load_checkpoint(path)
+    not_loaded, unused = load_param_into_net(fn, values)
+    names = [name for name, _ in fn.parameters_and_names()]
+    if names and len(not_loaded) == len(names):
+        raise UserError(
+            f"--ckpt: '{path}' sets none of the entry's Parameters ({', '.join(names)}); it "
+            f"holds {', '.join(values) or 'nothing'}"
+        )
+    if verbose and (not_loaded or unused):
+        click.echo(
+            f"[cellc] --ckpt: not in the checkpoint: {', '.join(not_loaded) or '-'}; "
+            f"not in the entry: {', '.join(unused) or '-'}",
+            err=True,
+        )
 
 
 def resolve_entry(namespace: dict, entry: str | None, script: Path, command: str = "compile ..."):

@@ -48,10 +48,19 @@ shape must be the entry's (see `cellc inspect ARTIFACT`).
     metavar="DIR",
     help="Save the outputs as DIR/output0.npy, output1.npy, ... instead of printing them.",
 )
-def exec_(artifact: Path, entry: str | None, args: tuple[Path, ...], out: Path | None) -> None:
+@click.option(
+    "--ckpt",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.ckpt",
+    help="Set the artifact's parameters from a MindSpore checkpoint (matched by name) first.",
+)
+def exec_(
+    artifact: Path, entry: str | None, args: tuple[Path, ...], out: Path | None, ckpt: Path | None
+) -> None:
     """Run ENTRY of a compiled ARTIFACT on .npy inputs and print its outputs.
 
-    ENTRY defaults to the artifact's first (usually only) entry. Needs only cellc.runtime.
+    ENTRY defaults to the artifact's first (usually only) entry. Needs only cellc.runtime
+    (and, with --ckpt, protobuf to read the checkpoint).
     """
     from cellc import runtime
 
@@ -59,6 +68,8 @@ def exec_(artifact: Path, entry: str | None, args: tuple[Path, ...], out: Path |
         module = runtime.load(artifact)
     except runtime.ArtifactError as error:
         raise UserError(str(error)) from None
+    if ckpt is not None:
+        _load_checkpoint(module, ckpt)
     function = _entry(module, entry)
     arrays = _arguments(function, args)
     flat = flatten_outputs(function.structure, function(*arrays), len(function.outputs))
@@ -73,6 +84,29 @@ def exec_(artifact: Path, entry: str | None, args: tuple[Path, ...], out: Path |
     for index, (value, spec) in enumerate(zip(flat, function.outputs)):
         click.echo(f"output {index}: {spec}  {spec.meaning or f'output {index}'}")
         click.echo(str(value))
+
+
+def _load_checkpoint(module, path: Path) -> None:
+    """Sets every parameter of `module` that the checkpoint holds; a checkpoint that holds
+    none of them, or a value of another shape or dtype, is refused before anything is set."""
+    from cellc.serialization import read_checkpoint
+
+    values = read_checkpoint(path)
+    found = {name: values[name] for name in module.parameters if name in values}
+    if module.parameters and not found:
+        raise UserError(
+            f"--ckpt: '{path}' holds none of the artifact's parameters "
+            f"({', '.join(module.parameters)}); it holds {', '.join(values) or 'nothing'}"
+        )
+    for name, value in found.items():
+        expected = module.parameters[name]
+        if value.shape != expected.shape or value.dtype != expected.dtype:
+            raise UserError(
+                f"--ckpt: parameter '{name}' is {value.dtype}{list(value.shape)} in '{path}' "
+                f"but {expected.dtype}{list(expected.shape)} in the artifact"
+            )
+    for name, value in found.items():
+        module.set_parameter(name, value)
 
 
 def _entry(module, name: str | None):
