@@ -14,9 +14,13 @@ lives in the lowerings only:
 - ms.conv2d_backprop_filter: one `linalg.generic` summing x * dy over (n, oh, ow) for each
   filter tap: dw[g, f, c, i, j] = sum x_pad[n, g, c, oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f,
   oh, ow].
-- ms.conv2d_backprop_input: one `linalg.generic` over (n, g, c, h, w | f, i, j) that gathers
-  dy: input (h, w) receives dy[.., (h + top - i*dh) / sh, (w + left - j*dw) / sw] * w[.., i, j]
-  from every window whose tap (i, j) reads it (the division exact, the window inside dy).
+- ms.conv2d_backprop_input: with strides 1 (and padding within the kernel's reach), an
+  ordinary convolution of dy, padded by the reach less the padding, by the flipped filter with
+  in and out channels swapped (one `linalg.generic` gathering w[o, c, KH-1-i, KW-1-j]), so the
+  named convs' code is reused. Otherwise one `linalg.generic` over (n, g, c, h, w | f, i, j)
+  that gathers dy: input (h, w) receives dy[.., (h + top - i*dh) / sh, (w + left - j*dw) / sw]
+  * w[.., i, j] from every window whose tap (i, j) reads it (the division exact, the window
+  inside dy).
 
 Padding is a gathering `linalg.generic` too (`pad`), never `tensor.pad`/`insert_slice`: those
 bufferize to copies into strided views, which the CPU back end would need MLIR's runtime
@@ -149,12 +153,48 @@ def window_source(out: ir.Value, tap: ir.Value, before: int, dilation: int, stri
     return valid, index
 
 
+def _flipped_transposed_filter(w: ir.Value, groups: int) -> ir.Value:
+    """w (O, C/g, KH, KW) as the filter (C, O/g, KH, KW) of the transposed convolution:
+    wt[g, c, o, i, j] = w[g, o, c, KH-1-i, KW-1-j] on the grouped views. One linalg.generic
+    gathering w (an input map with -i would be read correctly, but the GPU back end's tiling
+    aborts on maps that are not projected permutations)."""
+    w_type = lb.ranked(w)
+    out_channels, group_channels, kh, kw = w_type.shape
+    wg = _expand(w, groups, 0)  # (g, O/g, C/g, KH, KW)
+
+    def body(_):
+        g, c, o, i, j = (linalg.IndexOp(d).result for d in range(5))
+        rows = arith.subi(index_constant(kh - 1), i)
+        cols = arith.subi(index_constant(kw - 1), j)
+        return tensor.extract(wg, [g, o, c, rows, cols])
+
+    shape = [groups, group_channels, out_channels // groups, kh, kw]
+    init = lb.empty(ir.RankedTensorType.get(shape, w_type.element_type))
+    wt = lb.generic([], init, [ir.AffineMap.get_identity(5)], [lb.PARALLEL] * 5, body)
+    return _collapse(wt, 0)
+
+
+def _full_padding(kernel, dilations, padding):
+    """The padding (top, bottom, left, right) of dy that makes a stride-1 transposed
+    convolution an ordinary one: the dilated kernel's reach less the forward padding; None
+    when the forward padding exceeds the reach (dy would have to be cropped)."""
+    reach = [dilations[0] * (kernel[0] - 1)] * 2 + [dilations[1] * (kernel[1] - 1)] * 2
+    full = [r - p for r, p in zip(reach, padding)]
+    return full if min(full) >= 0 else None
+
+
 @lowering(ms.Conv2DBackpropInputOp)
 def lower_conv2d_backprop_input(op, dy, w, *, strides, dilations, padding, groups, input_size):
-    """ms.conv2d_backprop_input(dy, w) -> linalg.generic over (n, g, c, h, w | f, i, j):
-    dx[n, g, c, h, w] += dy[n, g, f, p / sh, q / sw] * w[g, f, c, i, j] wherever
-    p = h + top - i*dh and q = w + left - j*dw are stride multiples inside dy (dy gathered)"""
+    """ms.conv2d_backprop_input(dy, w) -> with strides 1, the convolution of pad(dy) by the
+    flipped, transposed filter (linalg's named convs); otherwise a linalg.generic over
+    (n, g, c, h, w | f, i, j): dx[n, g, c, h, w] += dy[n, g, f, p / sh, q / sw] * w[g, f, c,
+    i, j] wherever p = h + top - i*dh and q = w + left - j*dw are stride multiples inside dy
+    (dy gathered)"""
     result = lb.ranked(op.results[0].type)
+    full = _full_padding(lb.ranked(w).shape[2:], dilations, padding)
+    if tuple(strides) == (1, 1) and full is not None:
+        filter_t = _flipped_transposed_filter(w, groups)
+        return convolve(pad(dy, full), filter_t, result, (1, 1), dilations, groups)
     oh, ow = lb.ranked(dy).shape[2:]
     top, _, left, _ = padding
     dyg = _expand(dy, groups, 1)  # (N, G, O/G, OH, OW)

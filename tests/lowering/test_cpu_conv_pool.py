@@ -18,6 +18,10 @@ CONV = {
     ),
     "depthwise_same": dict(strides=(2, 2), dilations=(1, 1), padding=(0, 1, 0, 1), groups=4),
     "strided_dilated": dict(strides=(3, 2), dilations=(1, 2), padding=(0, 2, 1, 1), groups=1),
+    # stride 1: backprop_input is an ordinary convolution of padded dy ...
+    "grouped_dilated": dict(strides=(1, 1), dilations=(2, 1), padding=(1, 2, 0, 1), groups=2),
+    # ... unless the padding exceeds the kernel's reach (2 > 1 columns): the gather again
+    "wide_padding": dict(strides=(1, 1), dilations=(1, 1), padding=(0, 0, 2, 2), groups=1),
 }
 X, W = (2, 4, 9, 7), {1: (6, 4, 3, 2), 2: (6, 2, 3, 2), 4: (4, 1, 3, 2)}
 POOL = {

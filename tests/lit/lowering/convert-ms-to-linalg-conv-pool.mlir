@@ -36,7 +36,8 @@ func.func @conv2d_depthwise(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) ->
 
 // -----
 
-// The transposed convolution gathers dy: (h + top - i) must be a multiple of the stride.
+// Strided, the transposed convolution gathers dy: (h + top - i) must be a multiple of the
+// stride.
 // CHECK-DAG: #[[WMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d5, d2, d6, d7)>
 // CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
 // CHECK-LABEL: func.func @backprop_input
@@ -50,6 +51,29 @@ func.func @backprop_input(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> 
   // CHECK: arith.select
   // CHECK: tensor.collapse_shape
   %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
+  return %0 : tensor<1x3x8x8xf32>
+}
+
+// -----
+
+// With strides 1, the transposed convolution is an ordinary one: dy padded by the kernel's
+// reach (2) less the padding (0), by the filter flipped (gathered at 2 - i, 2 - j) with its
+// in and out channels swapped.
+// CHECK-LABEL: func.func @backprop_input_stride1
+// CHECK-SAME: (%[[DY:.*]]: tensor<1x4x6x6xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>)
+func.func @backprop_input_stride1(%dy: tensor<1x4x6x6xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32> {
+  // CHECK: %[[WG:.*]] = tensor.expand_shape %[[W]]
+  // CHECK: %[[FLIPPED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x3x4x3x3xf32>)
+  // CHECK: %[[I:.*]] = linalg.index 3
+  // CHECK: %[[J:.*]] = linalg.index 4
+  // CHECK: %[[ROW:.*]] = arith.subi %{{.*}}, %[[I]]
+  // CHECK: %[[COL:.*]] = arith.subi %{{.*}}, %[[J]]
+  // CHECK: tensor.extract %[[WG]][%{{.*}}, %{{.*}}, %{{.*}}, %[[ROW]], %[[COL]]]
+  // CHECK: %[[WT:.*]] = tensor.collapse_shape %[[FLIPPED]] {{.*}} into tensor<3x4x3x3xf32>
+  // CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x10x10xf32>)
+  // CHECK: tensor.extract %[[DY]]
+  // CHECK: linalg.conv_2d_nchw_fchw {{.*}} ins(%[[PADDED]], %[[WT]] : tensor<1x4x10x10xf32>, tensor<3x4x3x3xf32>) outs(%{{.*}} : tensor<1x3x8x8xf32>)
+  %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x6x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
   return %0 : tensor<1x3x8x8xf32>
 }
 
