@@ -66,7 +66,7 @@ TARGET_STAGES = {
 # The pass pipeline of each tensor-level stage (cellc's Python passes; see compiler/passes.py).
 STAGE_PASSES = {
     Stage.GRAD: "builtin.module(ms-expand-grad)",
-    Stage.LINALG: "builtin.module(ms-fold-empty-tensors,convert-ms-to-linalg)",
+    Stage.LINALG: "builtin.module(ms-inline-calls,ms-fold-empty-tensors,convert-ms-to-linalg)",
 }
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cellc.dialects.ms_ops import ConstantOp, GradMode, GradOp, Op
+from cellc.dialects.ms_ops import CallOp, ConstantOp, GradMode, GradOp, Op
 from cellc.dialects.types import TensorSpec
 
 
@@ -221,6 +221,9 @@ def _emit_node(node: Node, operands) -> list:
         mode: GradMode = node.attrs["mode"]
         specs = [v.spec for v in node.results]
         return GradOp.build(node.attrs["callee"], mode, operands, specs, loc=loc)
+    if node.op is CallOp:
+        specs = [v.spec for v in node.results]
+        return CallOp.build(node.attrs["callee"], node.attrs["bprop"], operands, specs, loc=loc)
     if node.op is ConstantOp:
         return [ConstantOp.build(node.attrs["value"], node.results[0].spec, loc=loc)]
     if node.op.result_given:

@@ -1745,3 +1745,90 @@ class GradOp(Op):
                 cls.name,
                 f"results ({_types(results)}) do not match the gradients ({_types(expected)})",
             )
+
+
+class CallOp:
+    """A call of a Cell that defines its own gradient (`bprop`): MLIR's `func.call` of the
+    cell's traced body, carrying the discardable attribute `ms.bprop` that names the traced
+    `bprop(*inputs, out, dout)`.
+
+    ```mlir
+    %y = func.call @Twice(%x, %w) {ms.bprop = @Twice_bprop}
+        : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+    func.func private @Twice_bprop(%x: tensor<3xf32>, %out: tensor<3xf32>,
+        %dout: tensor<3xf32>) -> tensor<3xf32>
+    ```
+
+    Why `func.call` and not an IRDL `ms.call`: a call's operands and results have as many
+    types as the callee's signature, which an IRDL variadic cannot hold (see `GradOp`'s slots),
+    and MLIR's own symbol verifier already checks a `func.call` against its callee. So this is
+    not an `Op` (not in `OPS`, no lowering): `ms-expand-grad` differentiates it with the bprop
+    function (its VJP rule is a function of the module) and `ms-inline-calls` inlines the
+    calls left before `convert-ms-to-linalg`.
+
+    Signature rule (`check_signature`): the callee's arguments are its inputs, then its
+    weights (`ms.weight`); the bprop's arguments are those inputs, the callee's results (`out`),
+    one cotangent per result (`dout`), then any weights it reads, each also an argument of the
+    callee under the same name; it returns one gradient per input, of the input's type. The
+    weights' gradients through such a call are zero (MindSpore's, checked on 2.10).
+    """
+
+    name = "func.call"
+    bprop_attribute = "ms.bprop"
+
+    @classmethod
+    def build(cls, callee: str, bprop: str, operands, results: list[TensorSpec], loc=None):
+        """Creates the call at the current insertion point and returns its results (a list)."""
+        from mlir import ir
+        from mlir.dialects import func
+
+        ms = _dialect()
+        call = func.CallOp([ms.tensor_type(r) for r in results], callee, list(operands), loc=loc)
+        call.operation.attributes[cls.bprop_attribute] = ir.FlatSymbolRefAttr.get(bprop)
+        return list(call.results)
+
+    @classmethod
+    def is_bprop_call(cls, op) -> bool:
+        return op.name == cls.name and cls.bprop_attribute in op.attributes
+
+    @classmethod
+    def symbols(cls, op) -> tuple[str, str]:
+        """(callee, bprop) of an MLIR call carrying `ms.bprop`."""
+        from mlir import ir
+
+        callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
+        return callee, ir.FlatSymbolRefAttr(op.attributes[cls.bprop_attribute]).value
+
+    @classmethod
+    def check_signature(
+        cls,
+        callee_args: list[TensorSpec],
+        callee_results: list[TensorSpec],
+        callee_weights: list[str | None],
+        bprop_args: list[TensorSpec],
+        bprop_results: list[TensorSpec],
+        bprop_weights: list[str | None],
+    ) -> None:
+        """Raises ShapeError naming `ms.bprop` unless the bprop function fits its callee."""
+        num_inputs = sum(1 for name in callee_weights if name is None)
+        inputs = callee_args[:num_inputs]
+        expected = inputs + callee_results + callee_results
+        tensor_args = [s for s, name in zip(bprop_args, bprop_weights) if name is None]
+        if tensor_args != expected:
+            raise ShapeError(
+                cls.bprop_attribute,
+                f"bprop arguments ({_types(tensor_args)}) must be the callee's inputs, outputs "
+                f"and one cotangent per output ({_types(expected)})",
+            )
+        if list(bprop_results) != inputs:
+            raise ShapeError(
+                cls.bprop_attribute,
+                f"bprop returns ({_types(bprop_results)}); it must return one gradient per "
+                f"input, of its type ({_types(inputs)})",
+            )
+        for name in bprop_weights:
+            if name is not None and name not in callee_weights:
+                raise ShapeError(
+                    cls.bprop_attribute,
+                    f"bprop reads the weight '{name}', which the callee does not take",
+                )

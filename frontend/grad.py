@@ -9,7 +9,15 @@ import inspect
 from cellc.dialects.ms_ops import GradMode
 from cellc.runtime.errors import ShapeMismatchError, UnsupportedError
 
-from .tracing import TensorLike, Tracer, flatten, signature, tensor_leaves, user_location
+from .tracing import (
+    TensorLike,
+    Tracer,
+    flatten,
+    signature,
+    tensor_leaves,
+    unflatten,
+    user_location,
+)
 
 
 def record_grad(tracer: Tracer, grad_fn, args):
@@ -145,3 +153,67 @@ def _sensitivity(tracer: Tracer, callee, sens) -> list:
 
 def _name_of(fn) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+# --- cells with a custom gradient ---------------------------------------------------------
+
+
+def call_with_bprop(tracer: Tracer, cell, args):
+    """Records `cell(*args)`, a Cell that defines `bprop(*inputs, out, dout)`, as a call (see
+    `CallOp`): its body and its bprop each traced as a function of their own (once per trace
+    and signature), so that `ms-expand-grad` differentiates the call with the bprop. Returns
+    the cell's outputs in its structure."""
+    name = _name_of(cell)
+    for arg in args:
+        if isinstance(arg, (tuple, list)) and tensor_leaves(arg):
+            raise UnsupportedError(
+                f"{name} defines bprop: cellc takes its Tensor inputs as separate arguments, "
+                f"not in a {type(arg).__name__} (at {user_location()})"
+            )
+    key = ("bprop", cell, signature(args))
+    if key not in tracer._subfunctions:
+        tracer._subfunctions[key] = _trace_with_bprop(tracer, cell, args, name)
+    callee, bprop, templates = tracer._subfunctions[key]
+    operands = [tracer.value_of(a) for a in tensor_leaves(args)]
+    operands += [tracer.function.read(weight) for weight, _ in callee.weights]
+    results = tracer.record_call(callee, bprop, operands)
+    leaves = [template._traced(value) for template, value in zip(templates, results)]
+    return unflatten(callee.output_structure, leaves)
+
+
+def _trace_with_bprop(tracer: Tracer, cell, args, name: str):
+    callee, out = tracer.trace_function(cell._body(), args, name)
+    if callee.updates:
+        raise UnsupportedError(
+            f"{name} defines bprop and assigns to a Parameter; cellc does not support both "
+            f"(at {user_location()})"
+        )
+    templates, _ = flatten(out)
+    tensor_positions = [i for i, a in enumerate(args) if isinstance(a, TensorLike)]
+
+    def bprop_of_inputs(*bprop_args):
+        grads = cell.bprop(*bprop_args)
+        if isinstance(grads, TensorLike) and len(args) == 1:
+            grads = (grads,)  # a bare gradient for the one input
+        if not isinstance(grads, (tuple, list)) or len(grads) != len(args):
+            raise TypeError(
+                f"{name}.bprop must return a tuple of {len(args)} gradient(s), one per input "
+                f"of {name}, got {_describe(grads)} (at {user_location()})"
+            )
+        for i in tensor_positions:
+            if not isinstance(grads[i], TensorLike) or grads[i].spec != args[i].spec:
+                raise ShapeMismatchError(
+                    f"{name}.bprop: the gradient of input {i} must be a Tensor of its type "
+                    f"({args[i].spec}), got {_describe(grads[i])}\n  at {user_location()}"
+                )
+        return tuple(grads[i] for i in tensor_positions)
+
+    bprop, _ = tracer.trace_function(bprop_of_inputs, (*args, out, out), f"{name}_bprop")
+    for weight, _ in bprop.weights:  # the call passes the bprop's weights through the callee
+        callee.weight_value(weight)
+    return callee, bprop, templates
+
+
+def _describe(value) -> str:
+    spec = getattr(value, "spec", None)
+    return str(spec) if spec is not None else type(value).__name__

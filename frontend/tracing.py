@@ -40,6 +40,7 @@ from cellc.compiler.program import (
     Weight,
 )
 from cellc.dialects.ms_ops import (
+    CallOp,
     ConstantOp,
     ElementTypeError,
     GradOp,
@@ -253,6 +254,15 @@ class Tracer:
         node = Node(GradOp, list(operands), {"callee": callee.name, "mode": mode})
         node.location = user_location()
         node.results = [Value(spec, node, i) for i, spec in enumerate(results)]
+        self.function.nodes.append(node)
+        return node.results
+
+    def record_call(self, callee: Function, bprop: Function, operands: list[Value]) -> list:
+        """Records a call of `callee` whose gradient is `bprop` (see `CallOp`); returns its
+        results, one per output of `callee`."""
+        node = Node(CallOp, list(operands), {"callee": callee.name, "bprop": bprop.name})
+        node.location = user_location()
+        node.results = [Value(v.spec, node, i) for i, v in enumerate(callee.outputs)]
         self.function.nodes.append(node)
         return node.results
 

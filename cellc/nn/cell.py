@@ -12,6 +12,7 @@ from collections import OrderedDict
 from cellc import context
 from cellc.calling import as_tensors, run_function
 from cellc.errors import UnsupportedError
+from cellc.frontend import grad as frontend_grad
 from cellc.frontend import tracing
 from cellc.frontend.compiled import compiled_program
 from cellc.parameter import Parameter, ParameterTuple
@@ -139,6 +140,8 @@ class Cell:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: keyword arguments are not supported")
         if tracing.current() is not None:
+            if callable(getattr(self, "bprop", None)):  # a custom gradient: kept as a call
+                return frontend_grad.call_with_bprop(tracing.current(), self, args)
             return self._body()(*args)
         return run_function(self, args)
 

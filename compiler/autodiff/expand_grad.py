@@ -36,6 +36,7 @@ from mlir import ir
 import cellc.compiler.ops  # noqa: F401  (registers every VJP rule)
 from cellc.compiler.ops.registry import VJPS
 from cellc.dialects import ms
+from cellc.dialects.ms_ops import CallOp, ShapeError
 
 from .cleanup import (
     eliminate_common_subexpressions,
@@ -75,6 +76,16 @@ def _expand_function(name, functions, done, callees, stack) -> None:
             f"'{ms.GradOp.name}' differentiates a function through itself: {cycle}"
         )
     func_op = functions[name]
+    for op in _body_ops(func_op):
+        if CallOp.is_bprop_call(op):  # its bprop's body is cloned here: expand it first
+            callee, bprop = CallOp.symbols(op)
+            for symbol in (callee, bprop):
+                if symbol not in functions:
+                    raise GradExpansionError(
+                        f"'{op.name}' names @{symbol}, which is not a function in the module"
+                    )
+            _check_bprop(functions[callee], functions[bprop])
+            _expand_function(bprop, functions, done, callees, (*stack, name))
     grads = [op for op in _body_ops(func_op) if op.name == ms.GradOp.name]
     for grad_op in grads:
         callee = ms.GradOp.read_attributes(grad_op)["callee"]
@@ -83,7 +94,7 @@ def _expand_function(name, functions, done, callees, stack) -> None:
                 f"'{ms.GradOp.name}' callee @{callee} is not a function in the module"
             )
         _expand_function(callee, functions, done, callees, (*stack, name))
-        expand_grad(grad_op, functions[callee])
+        expand_grad(grad_op, functions[callee], functions)
         callees.add(callee)
     if grads:
         eliminate_common_subexpressions(func_op)
@@ -91,8 +102,9 @@ def _expand_function(name, functions, done, callees, stack) -> None:
     done.add(name)
 
 
-def expand_grad(grad_op: ir.Operation, callee: ir.Operation) -> None:
-    """Replaces one `ms.grad` (whose callee has no ms.grad left) by its derivative code."""
+def expand_grad(grad_op: ir.Operation, callee: ir.Operation, functions=None) -> None:
+    """Replaces one `ms.grad` (whose callee has no ms.grad left) by its derivative code;
+    `functions` (by name) holds the bprop functions of the calls in the callee."""
     ms.GradOp.check_against_callee(grad_op, callee)
     mode = ms.GradOp.mode(grad_op)
     body = callee.regions[0].blocks[0]
@@ -111,7 +123,7 @@ def expand_grad(grad_op: ir.Operation, callee: ir.Operation) -> None:
         else:
             sens = [ms.constant(1.0, ms.spec_of(out)) for out in outputs]
         wrt = [args[i] for i in mode.wrt(ms.num_callee_inputs(callee))]
-        cotangents = backward_pass(forward_ops, env, outputs, sens, wrt)
+        cotangents = backward_pass(forward_ops, env, outputs, sens, wrt, functions or {})
         gradients = [instantiate(ct) for ct in cotangents]
 
     for result, gradient in zip(grad_op.results, gradients):
@@ -130,11 +142,12 @@ def _clone_forward(op: ir.Operation, env: dict[ir.Value, ir.Value]) -> None:
     env.update(zip(op.results, clone.results))
 
 
-def backward_pass(forward_ops, env, outputs, sens, wrt) -> list:
+def backward_pass(forward_ops, env, outputs, sens, wrt, functions) -> list:
     """Cotangents of `wrt` (callee arguments) given `sens` for `outputs`; Zero where none.
 
     `forward_ops` are the callee's ops; `env` maps callee values to the forward values at the
-    insertion point, which is where the backward code goes.
+    insertion point, which is where the backward code goes. A call with `ms.bprop` is
+    differentiated by its bprop function in `functions` (see `_apply_bprop`).
     """
     active = set(wrt)  # values that depend on a differentiated argument
     for op in forward_ops:
@@ -154,7 +167,10 @@ def backward_pass(forward_ops, env, outputs, sens, wrt) -> list:
         if all(is_zero(ct) for ct in result_cts):
             continue  # nothing flows back through this op
         with op.location:
-            operand_cts = _apply_rule(op, result_cts, env)
+            if CallOp.is_bprop_call(op):
+                operand_cts = _apply_bprop(op, result_cts, env, functions)
+            else:
+                operand_cts = _apply_rule(op, result_cts, env)
         for value, operand_ct in zip(op.operands, operand_cts):
             accumulate(value, operand_ct)
     return [cotangents.get(w, Zero(ms.spec_of(w))) for w in wrt]
@@ -184,6 +200,53 @@ def _apply_rule(op: ir.Operation, result_cts: list, env) -> list:
                 f"{ms.spec_of(operand_ct)} for operand #{i} of type {ms.spec_of(value)}"
             )
     return operand_cts
+
+
+def _apply_bprop(call: ir.Operation, result_cts: list, env, functions) -> list:
+    """The VJP of a call with `ms.bprop` (a Cell's custom gradient): the bprop function's body
+    cloned here on the call's inputs, its results (`out`) and their cotangents (`dout`, a zero
+    one materialized). The weights the call passes get no gradient (MindSpore's rule)."""
+    callee_name, bprop_name = CallOp.symbols(call)
+    callee, bprop = functions[callee_name], functions[bprop_name]
+    num_inputs = ms.num_callee_inputs(callee)
+    operands = [env[v] for v in call.operands]
+    douts = [
+        instantiate(Zero(ms.spec_of(r)) if ct is None else ct)
+        for r, ct in zip(call.results, result_cts)
+    ]
+    by_weight = dict(zip(ms.weight_names(callee), operands))
+    arguments = operands[:num_inputs] + [env[r] for r in call.results] + douts
+    arguments += [by_weight[name] for name in ms.weight_names(bprop) if name is not None]
+    body = bprop.regions[0].blocks[0]
+    *ops, terminator = [op.operation for op in body.operations]
+    bprop_env = dict(zip(body.arguments, arguments))
+    for op in ops:
+        _clone_forward(op, bprop_env)
+    input_cts = [bprop_env[v] for v in terminator.operands]
+    return input_cts + [Zero(ms.spec_of(v)) for v in operands[num_inputs:]]
+
+
+def _check_bprop(callee: ir.Operation, bprop: ir.Operation) -> None:
+    def signature(func_op):
+        ftype = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+        return [ms.spec_of(t) for t in ftype.inputs], [ms.spec_of(t) for t in ftype.results]
+
+    (callee_args, callee_results), (bprop_args, bprop_results) = signature(callee), signature(bprop)
+    try:
+        CallOp.check_signature(
+            callee_args,
+            callee_results,
+            ms.weight_names(callee),
+            bprop_args,
+            bprop_results,
+            ms.weight_names(bprop),
+        )
+    except ShapeError as error:
+        raise GradExpansionError(f"@{_symbol_name(callee)} with bprop: {error}") from None
+
+
+def _symbol_name(func_op: ir.Operation) -> str:
+    return ir.StringAttr(func_op.attributes["sym_name"]).value
 
 
 def _body_ops(func_op: ir.Operation) -> list[ir.Operation]:

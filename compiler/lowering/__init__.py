@@ -15,6 +15,7 @@ from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .fold_empty_tensors import fold_empty_tensors
 from .gpu_bufferize import bufferize_for_gpu
 from .gpu_launch_to_kernels import outline_kernels
+from .inline_calls import inline_calls
 from .linalg_gpu_pad_matmuls import pad_matmuls
 from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
@@ -24,6 +25,7 @@ from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
 
 PASSES = {
+    "ms-inline-calls": inline_calls,  # the calls of Cells with bprop (inline_calls.py)
     "ms-fold-empty-tensors": fold_empty_tensors,
     "convert-ms-to-linalg": convert_ms_to_linalg,
     # Both back ends, first: bool tensors stored as bytes (bool_tensors_to_i8.py).
@@ -55,6 +57,7 @@ __all__ = [
     "convert_bool_tensors_to_i8",
     "convert_ms_to_linalg",
     "fold_empty_tensors",
+    "inline_calls",
     "emit_object",
     "emit_shared_library",
     "llvm_ir",
