@@ -35,6 +35,20 @@ _API = {
     "int32": ("cellc.dtype", "int32"),
     "int64": ("cellc.dtype", "int64"),
     "bool_": ("cellc.dtype", "bool_"),
+    "save_checkpoint": ("cellc.serialization", "save_checkpoint"),
+    "load_checkpoint": ("cellc.serialization", "load_checkpoint"),
+    "load_param_into_net": ("cellc.serialization", "load_param_into_net"),
+    "train": ("cellc.train", None),
+    "Model": ("cellc.train.model", "Model"),
+    "Callback": ("cellc.train.callback", "Callback"),
+    "RunContext": ("cellc.train.callback", "RunContext"),
+    "LossMonitor": ("cellc.train.callback", "LossMonitor"),
+    "TimeMonitor": ("cellc.train.callback", "TimeMonitor"),
+    "ModelCheckpoint": ("cellc.train.callback", "ModelCheckpoint"),
+    "CheckpointConfig": ("cellc.train.callback", "CheckpointConfig"),
+    "EarlyStopping": ("cellc.train.callback", "EarlyStopping"),
+    "History": ("cellc.train.callback", "History"),
+    "LambdaCallback": ("cellc.train.callback", "LambdaCallback"),
 }
 
 __all__ = ["__version__", *_API]

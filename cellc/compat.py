@@ -20,6 +20,8 @@ _RENAMED = {
     "ops.operations": "ops",
     "ops.functional": "ops.functional",
     "ops.composite": "ops",
+    "train.serialization": "serialization",
+    "nn.metrics": "train.metrics",
 }
 
 

@@ -4,6 +4,8 @@ A layer module's public classes (its `__all__`) are exported here: a new layer i
 module needs no line of its own."""
 
 from cellc import compat
+from cellc.train import metrics  # nn.Accuracy, ...: mindspore.train's metrics, as MindSpore has
+from cellc.train.metrics import *  # noqa: F403
 
 from . import (
     activation,
@@ -47,6 +49,7 @@ __all__ = [
     *optim.__all__,
     *wrap.__all__,
     *loss_scale.__all__,
+    *metrics.__all__,
 ]
 
 

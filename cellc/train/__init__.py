@@ -1,0 +1,69 @@
+"""`mindspore.train`: `Model`, callbacks and metrics.
+
+The names load on first use, so that `cellc.nn` can export the metrics (`nn.Accuracy`) from
+`cellc.train.metrics` while `cellc.train.model` builds on `cellc.nn`."""
+
+import importlib
+
+from cellc import compat
+
+_SUBMODULES = ("callback", "metrics", "model")
+
+# name -> submodule of cellc.train (or a module path) that defines it
+_API = {
+    "Model": "model",
+    **{
+        name: "callback"
+        for name in (
+            "Callback",
+            "CheckpointConfig",
+            "EarlyStopping",
+            "History",
+            "LambdaCallback",
+            "LossMonitor",
+            "ModelCheckpoint",
+            "RunContext",
+            "TimeMonitor",
+        )
+    },  # fmt: skip
+    **{
+        name: "metrics"
+        for name in (
+            "Accuracy",
+            "F1",
+            "Fbeta",
+            "Loss",
+            "MAE",
+            "MSE",
+            "Metric",
+            "Precision",
+            "Recall",
+            "get_metric_fn",
+            "get_metrics",
+            "names",
+            "rearrange_inputs",
+        )
+    },  # fmt: skip
+    # mindspore.train also exports the checkpoint functions
+    "save_checkpoint": "cellc.serialization",
+    "load_checkpoint": "cellc.serialization",
+    "load_param_into_net": "cellc.serialization",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name not in _API:
+        raise compat.missing("train", name)
+    where = _API[name]
+    module = importlib.import_module(where if "." in where else f"{__name__}.{where}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*__all__, *_SUBMODULES])
