@@ -20,6 +20,7 @@ _API = {
     "dtype": ("cellc.dtype", None),
     "nn": ("cellc.nn", None),
     "ops": ("cellc.ops", None),
+    "dataset": ("cellc.dataset", None),
     # MindSpore 2.x's top level
     "grad": ("cellc.autograd", "grad"),
     "value_and_grad": ("cellc.autograd", "value_and_grad"),
