@@ -51,6 +51,7 @@ def set_seed(seed: int) -> None:
         raise ValueError(f"The seed must be a non-negative int, got {seed!r}")
     _random["seed"] = seed
     _random["generator"] = _numpy.random.default_rng(seed)
+    _numpy.random.seed(seed)  # initializers and data set shuffling draw from numpy, as MindSpore's
 
 
 def get_seed() -> int | None:

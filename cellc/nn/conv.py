@@ -6,19 +6,19 @@ from __future__ import annotations
 import numpy as np
 
 from cellc import ops
+from cellc.initializer import Uniform
 from cellc.parameter import Parameter
 
 from .cell import Cell
 from .layers import _initial
 
 
-def _conv_initial(init, shape, fan_in: int, seed: int) -> np.ndarray:
+def _conv_initial(init, shape, fan_in: int) -> np.ndarray:
     """MindSpore's default for a convolution's weight and bias (init None): HeUniform with
     a = sqrt(5), i.e. uniform in +-1 / sqrt(fan_in); otherwise as Dense's initializers."""
     if init is None:
-        bound = 1 / np.sqrt(fan_in)
-        return np.random.default_rng(seed).uniform(-bound, bound, shape).astype(np.float32)
-    return _initial(init, shape, seed)
+        init = Uniform(1 / np.sqrt(fan_in))  # = HeUniform(math.sqrt(5)) for the weight
+    return _initial(init, shape)
 
 
 class _Conv(Cell):
@@ -29,15 +29,10 @@ class _Conv(Cell):
         if not isinstance(has_bias, bool):
             raise TypeError(f"For '{name}', 'has_bias' should be bool, got {has_bias!r}")
         fan_in = int(np.prod(weight_shape[1:]))  # MindSpore's rule, transposed weights too
-        seed = int(np.prod(weight_shape)) * 7919 + fan_in
-        self.weight = Parameter(
-            _conv_initial(weight_init, weight_shape, fan_in, seed), name="weight"
-        )
+        self.weight = Parameter(_conv_initial(weight_init, weight_shape, fan_in), name="weight")
         self.has_bias = has_bias
         if has_bias:
-            self.bias = Parameter(
-                _conv_initial(bias_init, (out_channels,), fan_in, seed + 1), name="bias"
-            )
+            self.bias = Parameter(_conv_initial(bias_init, (out_channels,), fan_in), name="bias")
 
     def add_bias(self, y):
         if not self.has_bias:

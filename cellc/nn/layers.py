@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cellc import ops
+from cellc.initializer import HeUniform, Uniform, initializer
 from cellc.parameter import Parameter
 from cellc.tensor import Tensor
 
 from .cell import Cell
 
 
-def _initial(init, shape, seed_offset: int) -> np.ndarray:
-    if isinstance(init, Tensor):
-        return init.asnumpy().astype(np.float32)
+def _initial(init, shape, *_) -> np.ndarray:
+    """The initial value of a weight: a Tensor or array as given (float32), or drawn by an
+    initializer (`cellc.initializer`: a name such as 'normal' or 'zeros', an Initializer, or a
+    number) from numpy's global random state, which `set_seed` seeds."""
     if isinstance(init, np.ndarray):
         return init.astype(np.float32)
-    if init == "zeros":
-        return np.zeros(shape, np.float32)
-    if init == "ones":
-        return np.ones(shape, np.float32)
-    if init == "normal":  # MindSpore's default: N(0, 0.01)
-        return (np.random.default_rng(seed_offset).normal(0, 0.01, shape)).astype(np.float32)
-    raise ValueError(f"unsupported initializer {init!r}; use a Tensor, 'zeros', 'ones' or 'normal'")
+    if isinstance(init, Tensor):
+        return init.asnumpy().astype(np.float32)
+    return initializer(init, shape).asnumpy()
 
 
 class ReLU(Cell):
@@ -51,21 +51,22 @@ class Dense(Cell):
         self,
         in_channels: int,
         out_channels: int,
-        weight_init="normal",
-        bias_init="zeros",
+        weight_init=None,
+        bias_init=None,
         has_bias: bool = True,
         activation=None,
     ):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.weight = Parameter(
-            _initial(weight_init, (out_channels, in_channels), in_channels * 7919 + out_channels),
-            name="weight",
-        )
+        if weight_init is None:  # MindSpore's default: uniform in +-1/sqrt(in_channels)
+            weight_init = HeUniform(math.sqrt(5))
+        if bias_init is None:
+            bias_init = Uniform(1 / math.sqrt(in_channels))
+        self.weight = Parameter(_initial(weight_init, (out_channels, in_channels)), name="weight")
         self.has_bias = has_bias
         if has_bias:
-            self.bias = Parameter(_initial(bias_init, (out_channels,), 0), name="bias")
+            self.bias = Parameter(_initial(bias_init, (out_channels,)), name="bias")
         self.matmul = ops.MatMul(transpose_b=True)
         if isinstance(activation, str):
             activation = _ACTIVATIONS[activation.lower()]()
