@@ -1,4 +1,5 @@
-"""MindSpore 2.x's functional autodiff: `grad`, `value_and_grad`, `vjp`, and `jit`.
+"""MindSpore 2.x's functional autodiff: `grad`, `value_and_grad`, `vjp`, `jit`, and forward
+mode: `jvp`, `jacfwd`, `jacrev`, with `vmap` (see "forward mode" below for how they are built).
 
 Each returns a function. Called inside a traced construct it is traced (one `ms.grad` for the
 gradients, the forward value inline); called on Tensors outside any trace it compiles (cached,
@@ -14,21 +15,37 @@ Return structures follow MindSpore (GRAPH_MODE where PyNative differs):
 - `return_ids=True`: each gradient paired with its input position or its Parameter's name.
 - `vjp(fn, *inputs)`: `(outputs, vjp_fn)`, `vjp_fn(cotangent)` the tuple of every input's
   gradient (`(inputs, weights)` with `weights`); with `has_aux`, `(first output, vjp_fn, aux)`.
+- `jvp(fn, inputs, v)`: `(outputs, jvp_outputs)` shaped like fn's outputs; with `has_aux`,
+  `(first output, its jvp, aux)`.
+- `jacfwd`/`jacrev(fn, grad_position)`: each Jacobian has shape output + input; one output
+  and one position: bare; one of either: a tuple over the other; else a tuple over outputs of
+  tuples over positions; with `has_aux`, `(jacobian, aux)`.
+- `vmap(fn, in_axes, out_axes)`: fn's outputs, each stacked along its out axis.
 """
 
 from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from cellc.calling import run_function
-from cellc.dialects.ms_ops import GradMode, StopGradientOp
+from cellc.dialects.ms_ops import (
+    ConcatOp,
+    GradMode,
+    ReshapeOp,
+    StopGradientOp,
+    StridedSliceOp,
+    TransposeOp,
+)
+from cellc.dialects.types import TensorSpec
 from cellc.frontend import grad as frontend_grad
 from cellc.frontend import tracing
 from cellc.frontend.tracing import TensorLike, tensor_leaves
 from cellc.parameter import Parameter, ParameterTuple
 from cellc.tensor import Tensor
 
-__all__ = ["grad", "jit", "value_and_grad", "vjp"]
+__all__ = ["grad", "jacfwd", "jacrev", "jit", "jvp", "value_and_grad", "vjp", "vmap"]
 
 
 def grad(fn, grad_position=0, weights=None, has_aux=False, return_ids=False, sens_param=False):
@@ -386,3 +403,392 @@ def _as_tensors(values: list) -> list[Tensor]:
 
 def _name_of(fn) -> str:
     return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+# --- forward mode, Jacobians and vmap -------------------------------------------------------
+#
+# cellc has no JVP rules: a Jacobian-vector product is the transpose of a vector-Jacobian
+# product. J^T u is linear in u, so J v = d/du <J^T u, v>: an `ms.grad` (with `sens_param`,
+# the sensitivity being v) of the function u -> J^T u, itself an `ms.grad` of `fn` with u as
+# its sensitivity. Every VJP rule emits differentiable `ms` ops (the test suite checks a JVP
+# for each op against finite differences), so this works for every op with a VJP rule, to any
+# order, at twice the cost of a VJP (two backward sweeps, CSE shares the forward). u is zero:
+# its value does not matter. Jacobians are one VJP (`jacrev`) or JVP (`jacfwd`) per basis
+# vector and `vmap` one trace of `fn` per slice, all unrolled into one compiled program
+# (static shapes), so their size grows with the number of elements or slices.
+
+
+def jvp(fn, inputs, v, has_aux=False):
+    """MindSpore's `mindspore.jvp`: `(outputs, jvp_outputs)` shaped like `fn`'s outputs, or
+    `(first output, its jvp, aux)` with `has_aux` (aux: the second output, or a tuple of the
+    others). `inputs` and `v` are a Tensor or a tuple of Tensors alike."""
+    _check_bool("jvp", "has_aux", has_aux)
+    single = isinstance(inputs, TensorLike)
+    inputs = (inputs,) if single else tuple(inputs)
+    v = (v,) if isinstance(v, TensorLike) else tuple(v)
+    if len(v) != len(inputs) or not all(isinstance(t, TensorLike) for t in (*inputs, *v)):
+        raise TypeError(
+            "For 'jvp', 'inputs' and 'v' must be a Tensor or tuples of as many Tensors, got "
+            f"{len(inputs)} input(s) and {len(v)} tangent(s)"
+        )
+    for x, t in zip(inputs, v):
+        if x.shape != t.shape:
+            raise ValueError(
+                f"For 'jvp', each tangent in 'v' must have its input's shape, got {t.shape} "
+                f"for an input of shape {x.shape}"
+            )
+    return _call(_JvpFunction(fn, has_aux), (*inputs, *v))
+
+
+def jacfwd(fn, grad_position=0, has_aux=False):
+    """MindSpore's `mindspore.jacfwd`: the Jacobian of `fn` by forward mode, one JVP per
+    element of each input in `grad_position` (see `_jacobian_structure`)."""
+    return _JacobianFunction("jacfwd", fn, grad_position, has_aux)
+
+
+def jacrev(fn, grad_position=0, has_aux=False):
+    """MindSpore's `mindspore.jacrev`: the Jacobian of `fn` by reverse mode, one VJP per
+    element of each output (see `_jacobian_structure`)."""
+    return _JacobianFunction("jacrev", fn, grad_position, has_aux)
+
+
+def vmap(fn, in_axes=0, out_axes=0):
+    """MindSpore's `mindspore.vmap`: `fn` mapped over an axis of its arguments (`in_axes`: an
+    int, None for an argument not mapped, or a tuple of them, one per argument), the results
+    stacked along `out_axes` (an int, None, or one per output). Traced once per slice."""
+    if not callable(fn):
+        raise TypeError(f"For 'vmap', fn must be a Cell or function, got {fn!r}")
+    return _VmapFunction(fn, in_axes, out_axes)
+
+
+def _call(traceable, args):
+    """Traces `traceable(*args)` in the current trace, or compiles and runs it."""
+    if tracing.current() is not None:
+        return traceable(*args)
+    return run_function(traceable, args)
+
+
+class _JvpFunction:
+    """`jvp(fn, ...)` as a traced function of (inputs..., tangents...)."""
+
+    def __init__(self, fn, has_aux: bool):
+        self.fn = fn
+        self.has_aux = has_aux
+        self.__name__ = f"jvp_{_name_of(fn)}"
+
+    def __call__(self, *args):
+        half = len(args) // 2
+        inputs, tangents = args[:half], args[half:]
+        outputs = self.fn(*inputs)
+        if not self.has_aux:
+            return outputs, _tangents(self.fn, inputs, tangents, outputs)
+        _check_aux_outputs(outputs)
+        aux = outputs[1] if len(outputs) == 2 else tuple(outputs[1:])
+        first = _tangents(_FirstOutput(self.fn), inputs, tangents, outputs[0])
+        return outputs[0], first, aux
+
+    def cache_owner_and_key(self):
+        owner, key = cache_owner_and_key(self.fn)
+        return owner, ("mindspore.jvp", key, self.has_aux)
+
+
+def _tangents(fn, inputs, tangents, outputs):
+    """J v for `fn` at `inputs` (v: `tangents`, one per input), shaped like `outputs`."""
+    return _tangent_map(fn, len(inputs), outputs)(inputs, tangents)
+
+
+def _tangent_map(fn, count: int, outputs):
+    """(inputs, tangents) -> J v for `fn` of `count` inputs whose outputs are shaped like
+    `outputs`: the derivative, in u, of the VJP J^T u along v (see the section's comment).
+    One map serves many tangents: its two gradient functions are traced once."""
+    leaves, structure = tracing.flatten(outputs)
+    vjp_of_fn = _sens_grad("jvp", fn, tuple(range(count)))
+
+    def transposed(*args):  # (inputs..., u...) -> J^T u, one gradient per input
+        return vjp_of_fn(*args[:count], tracing.unflatten(structure, list(args[count:])))
+
+    positions = tuple(range(count, count + len(leaves)))
+    linear = _sens_grad("jvp", transposed, positions)
+
+    def apply(inputs, tangents):
+        cotangents = [_zeros_like(leaf) for leaf in leaves]
+        sens = tangents[0] if count == 1 else tuple(tangents)
+        result = linear(*inputs, *cotangents, sens)
+        return tracing.unflatten(structure, [result] if len(positions) == 1 else list(result))
+
+    return apply
+
+
+def _sens_grad(api: str, fn, positions: tuple) -> GradFunction:
+    """The VJP of `fn` in the inputs at `positions`, taking the cotangent as last argument
+    (bare for one position, else a tuple)."""
+    return GradFunction(api, fn, positions, None, False, False, True, with_value=False)
+
+
+class _JacobianFunction:
+    """What `jacfwd` and `jacrev` return."""
+
+    def __init__(self, api: str, fn, grad_position, has_aux: bool):
+        if not callable(fn):
+            raise TypeError(f"For '{api}', fn must be a Cell or function, got {fn!r}")
+        _check_bool(api, "has_aux", has_aux)
+        self.api = api
+        self.fn = fn
+        self.grad_position = _check_position(grad_position)
+        if self.grad_position is None:
+            raise TypeError(f"For '{api}', the 'grad_position' must be int or tuple.")
+        self.has_aux = has_aux
+        self.__name__ = f"{api}_{_name_of(fn)}"
+
+    def __call__(self, *args):
+        return _call(self, args) if tracing.current() is None else self.trace(args)
+
+    def trace(self, args):
+        positions = self.grad_position
+        positions = positions if isinstance(positions, tuple) else (positions,)
+        for position in positions:
+            if position >= len(args):
+                raise IndexError(f"Position index {position} is exceed input size.")
+            if not isinstance(args[position], TensorLike):
+                raise TypeError(
+                    f"For '{self.api}', argument {position} must be a Tensor, got "
+                    f"{type(args[position]).__name__}"
+                )
+        outputs = self.fn(*args)
+        fn, primal = self.fn, outputs
+        if self.has_aux:
+            _check_aux_outputs(outputs)
+            fn, primal = _FirstOutput(self.fn), outputs[0]
+        leaves, _ = tracing.flatten(primal)
+        if self.api == "jacrev":
+            jacobian = _jacobian_reverse(fn, args, positions, primal)
+        else:
+            jacobian = _jacobian_forward(fn, args, positions, primal)
+        result = _jacobian_structure(jacobian, len(leaves), len(positions))
+        if not self.has_aux:
+            return result
+        return result, outputs[1] if len(outputs) == 2 else tuple(outputs[1:])
+
+    def cache_owner_and_key(self):
+        owner, key = cache_owner_and_key(self.fn)
+        return owner, (f"mindspore.{self.api}", key, self.grad_position, self.has_aux)
+
+
+def _jacobian_reverse(fn, args, positions, primal) -> list[list]:
+    """jacobian[o][i]: d output o / d input positions[i], of shape output + input; one VJP
+    per element of each output (its one-hot cotangent)."""
+    leaves, structure = tracing.flatten(primal)
+    vjp_of_fn = _sens_grad("jacrev", fn, positions)
+    jacobian = []
+    for o, leaf in enumerate(leaves):
+        rows: list[list] = [[] for _ in positions]
+        for element in range(_size(leaf)):
+            sens = [_zeros_like(other) for other in leaves]
+            sens[o] = _one_hot(leaf, element)
+            grads = vjp_of_fn(*args, tracing.unflatten(structure, sens))
+            for row, grad_ in zip(rows, grads if len(positions) > 1 else (grads,)):
+                row.append(grad_)
+        jacobian.append(
+            [
+                _reshape(_stack(row, args[p]), (*leaf.shape, *args[p].shape))
+                for row, p in zip(rows, positions)
+            ]
+        )
+    return jacobian
+
+
+def _jacobian_forward(fn, args, positions, primal) -> list[list]:
+    """jacobian[o][i] as in `_jacobian_reverse`; one JVP per element of each input in
+    `positions` (its one-hot tangent, zero tangents for the other inputs)."""
+    for position, arg in enumerate(args):
+        if not isinstance(arg, TensorLike):
+            raise TypeError(
+                f"For 'jacfwd', every argument must be a Tensor, got a "
+                f"{type(arg).__name__} at position {position}"
+            )
+    leaves, _ = tracing.flatten(primal)
+    columns = {p: [[] for _ in leaves] for p in positions}  # per input: per output
+    tangent_map = _tangent_map(fn, len(args), primal)
+    for p in positions:
+        for element in range(_size(args[p])):
+            tangents = [_zeros_like(arg) for arg in args]
+            tangents[p] = _one_hot(args[p], element)
+            jv, _ = tracing.flatten(tangent_map(args, tangents))
+            for column, tangent in zip(columns[p], jv):
+                column.append(tangent)
+    jacobian = []
+    for o, leaf in enumerate(leaves):
+        row = []
+        for p in positions:
+            stacked = _stack(columns[p][o], leaf)  # (input elements, *output shape)
+            rank = len(leaf.shape)
+            moved = _transpose(stacked, (*range(1, rank + 1), 0))
+            row.append(_reshape(moved, (*leaf.shape, *args[p].shape)))
+        jacobian.append(row)
+    return jacobian
+
+
+def _jacobian_structure(jacobian: list[list], num_outputs: int, num_positions: int):
+    """MindSpore's structure: one output and one position, bare; one of either, a flat tuple
+    over the other; else a tuple over outputs of tuples over positions."""
+    if num_outputs == 1 and num_positions == 1:
+        return jacobian[0][0]
+    if num_positions == 1:
+        return tuple(row[0] for row in jacobian)
+    if num_outputs == 1:
+        return tuple(jacobian[0])
+    return tuple(tuple(row) for row in jacobian)
+
+
+class _VmapFunction:
+    """What `vmap` returns."""
+
+    def __init__(self, fn, in_axes, out_axes):
+        self.fn = fn
+        self.in_axes = in_axes
+        self.out_axes = out_axes
+        self.__name__ = f"vmap_{_name_of(fn)}"
+
+    def __call__(self, *args):
+        return _call(self, args) if tracing.current() is None else self.trace(args)
+
+    def trace(self, args):
+        in_axes = self.in_axes
+        if not isinstance(in_axes, (tuple, list)):
+            in_axes = (in_axes,) * len(args)
+        if len(in_axes) != len(args):
+            raise ValueError(
+                f"For 'vmap', in_axes has {len(in_axes)} entries for {len(args)} arguments"
+            )
+        axes = [_check_axis("in_axes", axis) for axis in in_axes]
+        batch = self._batch_size(args, axes)
+        results = []
+        for index in range(batch):
+            sliced = [_slice_argument(arg, axis, index) for arg, axis in zip(args, axes)]
+            results.append(self.fn(*sliced))
+        first, structure = tracing.flatten(results[0])
+        out_axes = self.out_axes
+        if not isinstance(out_axes, (tuple, list)):
+            out_axes = (out_axes,) * len(first)
+        if len(out_axes) != len(first):
+            raise ValueError(
+                f"For 'vmap', out_axes has {len(out_axes)} entries for {len(first)} outputs"
+            )
+        per_slice = [tracing.flatten(result)[0] for result in results]
+        stacked = []
+        for k, axis in enumerate(_check_axis("out_axes", a) for a in out_axes):
+            if axis is None:
+                stacked.append(first[k])
+                continue
+            items = [leaves[k] for leaves in per_slice]
+            rank = len(first[k].shape) + 1
+            if not -rank <= axis < rank:
+                raise ValueError(f"For 'vmap', out_axes {axis} is out of range for rank {rank}")
+            stacked.append(_stack(items, first[k], axis % rank))
+        return tracing.unflatten(structure, stacked)
+
+    @staticmethod
+    def _batch_size(args, axes) -> int:
+        sizes = set()
+        for arg, axis in zip(args, axes):
+            if axis is None:
+                continue
+            for leaf in tensor_leaves([arg]):
+                rank = len(leaf.shape)
+                if not -rank <= axis < rank:
+                    raise ValueError(
+                        f"For 'vmap', in_axes {axis} is out of range for an argument of "
+                        f"shape {leaf.shape}"
+                    )
+                sizes.add(leaf.shape[axis])
+            if not tensor_leaves([arg]):
+                raise ValueError(
+                    f"For 'vmap', an argument that is not a Tensor ({type(arg).__name__}) "
+                    "must have in_axes None"
+                )
+        if len(sizes) != 1:
+            raise ValueError(
+                "For 'vmap', the mapped axes must all have one size and at least one argument "
+                f"must be mapped, got sizes {sorted(sizes)}"
+            )
+        return sizes.pop()
+
+    def cache_owner_and_key(self):
+        owner, key = cache_owner_and_key(self.fn)
+        return owner, ("mindspore.vmap", key, repr(self.in_axes), repr(self.out_axes))
+
+
+def _check_axis(name: str, axis):
+    if axis is not None and (not isinstance(axis, int) or isinstance(axis, bool)):
+        raise TypeError(f"For 'vmap', each of {name} must be an int or None, got {axis!r}")
+    return axis
+
+
+def _slice_argument(arg, axis, index: int):
+    """`arg` at `index` along `axis` (Tensors inside tuples too); unmapped arguments as they
+    are."""
+    if axis is None:
+        return arg
+    if isinstance(arg, (tuple, list)):
+        return type(arg)(_slice_argument(item, axis, index) for item in arg)
+    axis %= len(arg.shape)
+    start = [0] * len(arg.shape)
+    start[axis] = index
+    sizes = list(arg.shape)
+    sizes[axis] = 1
+    piece = _record(
+        "vmap", StridedSliceOp, [arg], start=start, sizes=sizes, strides=[1] * len(sizes)
+    )
+    return _reshape(piece, arg.shape[:axis] + arg.shape[axis + 1 :])
+
+
+# --- ops on traced tensors (these functions only run inside a trace) -----------------------
+
+
+def _record(primitive: str, op, operands: list, **attrs) -> Tensor:
+    return Tensor(_symbol=tracing.current().record(primitive, op, operands, attrs))
+
+
+def _reshape(x, shape) -> Tensor:
+    shape = tuple(int(d) for d in shape)
+    if tuple(x.shape) == shape:
+        return x
+    return _record("Reshape", ReshapeOp, [x], result=TensorSpec(shape, x.spec.element))
+
+
+def _transpose(x, perm) -> Tensor:
+    if tuple(perm) == tuple(range(len(perm))):
+        return x
+    return _record("Transpose", TransposeOp, [x], perm=tuple(perm))
+
+
+def _stack(items: list, like, axis: int = 0) -> Tensor:
+    """`items` (each of `like`'s type) stacked along a new axis `axis`, by pairwise concats;
+    no items: an empty tensor."""
+    shape = tuple(like.shape)
+    if not items:
+        empty = np.zeros(shape[:axis] + (0,) + shape[axis:], like.spec.numpy_dtype)
+        return Tensor(empty)
+    parts = [_reshape(item, shape[:axis] + (1,) + shape[axis:]) for item in items]
+    while len(parts) > 1:
+        pairs = [parts[i : i + 2] for i in range(0, len(parts), 2)]
+        parts = [
+            _record("Concat", ConcatOp, pair, axis=axis) if len(pair) == 2 else pair[0]
+            for pair in pairs
+        ]
+    return parts[0]
+
+
+def _size(x) -> int:
+    return int(np.prod(x.shape, dtype=np.int64))
+
+
+def _zeros_like(x) -> Tensor:
+    return Tensor(np.zeros(x.shape, x.spec.numpy_dtype))
+
+
+def _one_hot(x, element: int) -> Tensor:
+    """A tensor of `x`'s type: 1 at flat index `element`, 0 elsewhere (a basis vector)."""
+    basis = np.zeros(_size(x), x.spec.numpy_dtype)
+    basis[element] = 1
+    return Tensor(basis.reshape(x.shape))

@@ -1,10 +1,11 @@
 """cellc.ops: MindSpore's operator primitives (`ops.MatMul()`), functions (`ops.functional`),
-`stop_gradient`, `GradOperation` and MindSpore 2.x's `grad`, `value_and_grad`, `vjp`.
+`stop_gradient`, `GradOperation` and MindSpore 2.x's `grad`, `value_and_grad`, `vjp`,
+`jvp`, `jacfwd`, `jacrev`, `vmap`.
 
 A primitive class defined in `primitives.py` is exported here without a line of its own."""
 
 from cellc import compat
-from cellc.autograd import grad, value_and_grad, vjp
+from cellc.autograd import grad, jacfwd, jacrev, jvp, value_and_grad, vjp, vmap
 
 from . import function, functional, primitives, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
 from .function import *  # noqa: F403  (MindSpore 2.x's functions: function.__all__)
@@ -23,9 +24,13 @@ __all__ = [
     "dropout",
     "functional",
     "grad",
+    "jacfwd",
+    "jacrev",
+    "jvp",
     "stop_gradient",
     "value_and_grad",
     "vjp",
+    "vmap",
     *primitives.__all__,
 ]
 
