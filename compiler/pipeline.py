@@ -2,7 +2,8 @@
 
     ms      the traced `ms` module (GradOperation still one `ms.grad` op)
     grad    `ms-expand-grad`: reverse-mode code in the `ms` dialect
-    linalg  `convert-ms-to-linalg`: linalg/tensor/arith/math on tensors
+    linalg  `ms-inline-calls` (calls of cells with bprop), `convert-ms-to-linalg`:
+            linalg/tensor/arith/math on tensors
     llvm    (cpu) `convert-linalg-to-llvm`: the LLVM dialect, bare-pointer ABI -> shared library
     gpu     (cuda) `convert-linalg-to-gpu`: host code launching outlined GPU kernels
     nvvm    (cuda) the kernels in the NVVM dialect

@@ -16,6 +16,10 @@ Contract.
        differentiated argument are visited,
     3. the requested gradients in MindSpore order (see `ms.GradMode.wrt`); a zero one (an
        unused weight) is materialized as an `ms.constant` splat 0.
+  A `func.call` carrying `ms.bprop` (a Cell with a custom gradient, see `ms_ops.CallOp`) is
+  cloned as a call; its VJP is the body of the bprop function cloned on (inputs, out, dout),
+  so an outer `ms.grad` differentiates that code; the weights it passes get zero. The bprop
+  function is expanded before it is cloned. Calls stay: `ms-inline-calls` inlines them.
   Sensitivity: the trailing operands with `sens_param`, else `ms.constant` splat 1 for every
   output of F. Functions are expanded innermost first (F's own `ms.grad`s before F is
   differentiated), so gradients of gradients work to any order. Generated ops carry the
