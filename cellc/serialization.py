@@ -98,8 +98,8 @@ def _ckpt_path(name) -> Path:
 def _named_values(save_obj) -> list[tuple[str, np.ndarray]]:
     """(name, value) pairs of what `save_checkpoint` saves: a Cell's parameters (MindSpore's
     order), a list of {"name", "data"} dicts, or a dict of name -> Tensor/Parameter."""
-    if hasattr(save_obj, "parameters_and_names"):
-        return [(name, p.asnumpy()) for name, p in save_obj.parameters_and_names()]
+    if hasattr(save_obj, "parameters_dict"):  # by Parameter name, as MindSpore saves them
+        return [(name, p.asnumpy()) for name, p in save_obj.parameters_dict().items()]
     if isinstance(save_obj, dict):
         return [(name, np.asarray(_array(value))) for name, value in save_obj.items()]
     if isinstance(save_obj, (list, tuple)):
@@ -212,7 +212,7 @@ def load_param_into_net(net, parameter_dict, strict_load=False, **kwargs):
             "For 'load_param_into_net', the argument 'parameter_dict' should be a dict, "
             f"but got {type(parameter_dict).__name__}"
         )
-    own = dict(net.parameters_and_names())
+    own = dict(net.parameters_dict())  # by Parameter name, as MindSpore matches them
     updates = []
     for name, param in own.items():
         if name not in parameter_dict:

@@ -97,19 +97,19 @@ def test_an_unsupported_op_names_the_script_line(tmp_path):
     script = write_script(
         tmp_path,
         "s.py",
-        "import numpy as np\nimport mindspore.ops as ops\nconv = ops.Conv2D(8, 3)\n",
+        "import numpy as np\nimport mindspore.ops as ops\nconv = ops.Conv3D(8, 3)\n",
     )
     result = invoke("run", script)
     assert result.exit_code == 1
-    assert f"{script}:3: error: 'ops.Conv2D' is not supported by cellc" in result.stderr
+    assert f"{script}:3: error: 'ops.Conv3D' is not supported by cellc" in result.stderr
     assert "Traceback" not in result.output
 
 
 def test_an_unsupported_module_names_the_script_line(tmp_path):
-    script = write_script(tmp_path, "s.py", "import os\nimport mindspore.dataset as ds\n")
+    script = write_script(tmp_path, "s.py", "import os\nimport mindspore.communication as c\n")
     result = invoke("run", script)
     assert result.exit_code == 1
-    assert f"{script}:2: error: 'mindspore.dataset' is not supported by cellc" in result.stderr
+    assert f"{script}:2: error: 'mindspore.communication' is not supported by cellc" in result.stderr
 
 
 def test_a_shape_mistake_in_a_cell_names_the_construct_line(tmp_path):
