@@ -306,7 +306,7 @@ def test_an_unsupported_op_names_the_script_line(tmp_path):
             class Convolution(nn.Cell):
                 def __init__(self):
                     super().__init__()
-                    self.conv = ops.Conv2D(8, 3)
+                    self.conv = ops.Conv3D(8, 3)
 
                 def construct(self, x):
                     return self.sin(x)
@@ -316,7 +316,7 @@ def test_an_unsupported_op_names_the_script_line(tmp_path):
         ),
     )
     result = invoke("compile", f"{script}:net", "--input", "f32[3]")
-    assert_one_clear_message(result, f"{script}:7: error: 'ops.Conv2D' is not supported by cellc")
+    assert_one_clear_message(result, f"{script}:7: error: 'ops.Conv3D' is not supported by cellc")
 
 
 def test_an_error_in_the_users_construct_points_at_it(tmp_path):
