@@ -1,7 +1,8 @@
 // RUN: not cellc opt %s --pass-pipeline='builtin.module(ms-expand-grad)' 2>&1 | FileCheck %s
 
-// A bprop function must take the callee's inputs, its outputs and one cotangent per output:
-// this one forgot `out`.
+// The signature rule of a call with ms.bprop (ms_ops.CallOp.check_signature), which
+// ms-expand-grad checks before using the bprop: a bprop function takes the callee's inputs,
+// its outputs and one cotangent per output. This one forgot `out`.
 
 // CHECK: @twice with bprop: 'ms.bprop' op bprop arguments (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) must be the callee's inputs, outputs and one cotangent per output (tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>)
 
