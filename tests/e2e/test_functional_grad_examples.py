@@ -3,7 +3,17 @@ values MindSpore 2.10 prints for the same scripts (recorded from it)."""
 
 import re
 
+import numpy as np
+import pytest
 from cli.cli_support import EXAMPLES, invoke
+
+
+@pytest.fixture(autouse=True)
+def numpy_print_options():
+    """`cellc run` runs the example in this process, and it sets numpy's print precision:
+    restore it, so that later tests print as numpy does by default."""
+    with np.printoptions(**np.get_printoptions()):
+        yield
 
 GRADS_ROW = [1.93237234e-02, 8.28090012e-02, 7.58262351e-02]
 
