@@ -75,7 +75,9 @@ int main(int argc, char **argv) {
     cellc_free(model);
     return 1;
   }
-  int n_inputs = cellc_entry_num_inputs(entry), n_outputs = cellc_entry_num_outputs(entry);
+  /* A training step's hidden outputs (new parameter values) stay with the loader. */
+  int n_inputs = cellc_entry_num_inputs(entry);
+  int n_outputs = cellc_entry_num_visible_outputs(entry);
   void **inputs = calloc(n_inputs + 1, sizeof *inputs);
   void **outputs = calloc(n_outputs + 1, sizeof *outputs);
   for (int i = 0; i < n_inputs; i++) {

@@ -13,9 +13,32 @@
  * kind, CPU features), dlopens the checked bytes of the code from memory (a sealed memfd; where
  * that is unavailable, a file it creates in a new private 0700 directory under $TMPDIR and
  * removes), and checks every entry of the manifest against the signature the code carries
- * (cellc_signature_NAME) before anything can be called. cellc_call is thread-safe;
- * cellc_set_parameter must not run concurrently with calls of the same model. Link with the
- * imported CMake target `cellc::runtime`.
+ * (cellc_signature_NAME) before anything can be called. Link with the imported CMake target
+ * `cellc::runtime`.
+ *
+ * Training steps and dropout, as the Python runtime runs them. An entry may update parameters
+ * (an exported nn.TrainOneStepCell, ops.assign, BatchNorm's moving statistics): the code returns
+ * each new value as a hidden output after the visible ones; the host passes buffers for the
+ * visible outputs only, and cellc_call writes the hidden ones into the model's own parameters,
+ * so the next call reads them:
+ *
+ *   const cellc_entry *step = cellc_entry_find(model, "TrainOneStepCell");
+ *   float loss;                          // the one visible output
+ *   void *outputs[] = {&loss};
+ *   for (int i = 0; i < 30; i++) cellc_call(step, inputs, outputs);
+ *   cellc_get_parameter(model, "w", w, sizeof w, err, sizeof err);   // the trained weight
+ *
+ * A weight that is a dropout mask (cellc_parameter_keep_prob > 0) gets a fresh mask before
+ * every call: each element 1/keep with probability keep, else 0, drawn from the model's own
+ * xoshiro256** generator (seeded from the system's entropy at load; cellc_set_seed makes the
+ * masks reproducible). It is not numpy's generator: the Python runtime draws other masks for
+ * the same seed. The mask's stored value is never read.
+ *
+ * Threads. cellc_call is thread-safe. A call of an entry that updates parameters or draws
+ * masks holds the model's lock, so such calls (a training step on two threads) run one at a
+ * time; cellc_set_parameter, cellc_get_parameter and cellc_set_seed take the same lock. A call
+ * of an entry that only reads parameters takes no lock: it must not run while another thread
+ * changes a parameter it reads (a training step, cellc_set_parameter).
  */
 #ifndef CELLC_H
 #define CELLC_H
@@ -63,21 +86,38 @@ const cellc_entry *cellc_entry_find(const cellc_model *model, const char *name);
 
 const char *cellc_entry_name(const cellc_entry *entry);
 int cellc_entry_num_inputs(const cellc_entry *entry);
+/* Every output the manifest lists, hidden ones included (the index space of
+ * cellc_entry_output and of the structure). */
 int cellc_entry_num_outputs(const cellc_entry *entry);
+/* The outputs cellc_call returns to the host: outputs 0 .. this - 1. The rest (up to
+ * cellc_entry_num_outputs) are hidden: new values of parameters, kept by the loader. */
+int cellc_entry_num_visible_outputs(const cellc_entry *entry);
 const cellc_tensor_info *cellc_entry_input(const cellc_entry *entry, int index);
 const cellc_tensor_info *cellc_entry_output(const cellc_entry *entry, int index);
+/* The name of the parameter a hidden output updates; NULL for a visible output. */
+const char *cellc_entry_output_update(const cellc_entry *entry, int index);
 /* The entry's manifest "structure" as JSON text, e.g. {"tuple": [{"tensor": 0}, ...]}. */
 const char *cellc_entry_structure_json(const cellc_entry *entry);
 
 /* Run an entry: inputs[i] holds cellc_entry_input(entry, i)->nbytes bytes, row-major;
- * outputs[i] has room for cellc_entry_output(entry, i)->nbytes. */
+ * outputs[i], for i < cellc_entry_num_visible_outputs(entry), has room for
+ * cellc_entry_output(entry, i)->nbytes (further pointers are not used). Writes the entry's
+ * parameter updates into the model and draws its dropout masks (see above). */
 void cellc_call(const cellc_entry *entry, const void *const *inputs, void *const *outputs);
 
 int cellc_parameter_count(const cellc_model *model);
 const cellc_tensor_info *cellc_parameter_at(const cellc_model *model, int index);
+/* The keep probability of a parameter that is a dropout mask; 0 for an ordinary weight. */
+double cellc_parameter_keep_prob(const cellc_model *model, int index);
 /* Copy new values into a parameter; nbytes must match. Returns 0, or -1 with a reason. */
 int cellc_set_parameter(cellc_model *model, const char *name, const void *data, size_t nbytes,
                         char *err, size_t errlen);
+/* Copy a parameter's current value (after the training steps so far) into data; nbytes must
+ * match. Returns 0, or -1 with a reason. */
+int cellc_get_parameter(const cellc_model *model, const char *name, void *data, size_t nbytes,
+                        char *err, size_t errlen);
+/* Restart the generator dropout masks are drawn from: the same seed, the same masks. */
+void cellc_set_seed(cellc_model *model, uint64_t seed);
 
 /* The whole manifest as JSON text (for versions, target, gradient flags). */
 const char *cellc_manifest_json(const cellc_model *model);

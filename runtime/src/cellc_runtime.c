@@ -6,6 +6,12 @@
  * header check, and dlopen. Same checks and messages as the Python runtime, including the
  * check of each entry against the signature its code carries (cellc_signature_NAME), and the
  * code is loaded the same way: from the checked bytes in memory (memfd), never from a file.
+ *
+ * State, as the Python runtime keeps it (runtime/module.py): an output marked "update" in the
+ * manifest is hidden: the loader owns its buffer and copies it into the parameter after the
+ * call. A parameter marked "random" (a dropout mask) is drawn afresh into the entry's own buffer
+ * before every call, from the model's xoshiro256** generator. Such "stateful" calls hold the
+ * model's lock.
  */
 #define _GNU_SOURCE
 #include "cellc.h"
@@ -20,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CELLC_MAX_ARGS 64
@@ -376,14 +383,20 @@ typedef struct tensor {
 typedef struct parameter {
   tensor spec;
   void *data;
+  double keep; /* a dropout mask's keep probability ("random"); 0 for an ordinary weight */
 } parameter;
 
 struct cellc_entry {
   cellc_model *model;
   char *name, *symbol, *structure_json;
   int n_inputs, n_weights, n_outputs;
+  int n_visible; /* outputs 0..n_visible-1 are the host's; the rest update parameters */
   tensor *inputs, *outputs;
   int *weights; /* parameter index of each weight, in ABI order */
+  int *updates; /* per output: the index of the parameter it updates, or -1 */
+  void **hidden; /* per output: the loader's buffer for an updating output, else NULL */
+  void **masks;  /* per weight: the buffer a dropout mask is drawn into, else NULL */
+  int stateful;  /* updates parameters or draws masks: the call holds the model's lock */
   void *function;
 };
 
@@ -393,6 +406,8 @@ struct cellc_model {
   int n_entries, n_parameters;
   cellc_entry *entries;
   parameter *parameters;
+  pthread_mutex_t lock; /* held by stateful calls, parameter access and cellc_set_seed */
+  uint64_t random[4];   /* the xoshiro256** state dropout masks are drawn from */
 };
 
 static const char *const DTYPE_NAMES[] = {"float32", "float64", "int32", "int64", "bool", "float16"};
@@ -405,6 +420,75 @@ size_t cellc_dtype_size(cellc_dtype dtype) {
 }
 const char *cellc_dtype_name(cellc_dtype dtype) {
   return (unsigned)dtype < N_DTYPES ? DTYPE_NAMES[dtype] : "?";
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Dropout masks: xoshiro256** (Blackman and Vigna), seeded through splitmix64. Not numpy's
+ * stream: the same seed gives other masks than the Python runtime's. */
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t xoshiro256(uint64_t s[4]) {
+  uint64_t result = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl64(s[3], 45);
+  return result;
+}
+
+/* A seed nobody chose, as numpy's default_rng() takes one: masks differ from run to run. */
+static uint64_t entropy(const void *salt) {
+  uint64_t seed;
+  if (getentropy(&seed, sizeof seed) == 0) return seed;
+  return (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)salt;
+}
+
+void cellc_set_seed(cellc_model *model, uint64_t seed) {
+  pthread_mutex_lock(&model->lock);
+  for (int i = 0; i < 4; i++) model->random[i] = splitmix64(&seed);
+  pthread_mutex_unlock(&model->lock);
+}
+
+/* The IEEE binary16 bits of v >= 1 (a mask's 1/keep), rounded to nearest even as numpy's
+ * astype(float16) rounds: infinity past 65504. No libm, so the library links with libdl only. */
+static uint16_t half_bits(double v) {
+  int exponent = 0;
+  while (v >= 2 && exponent <= 15) v /= 2, exponent++; /* exact: v = fraction * 2^exponent */
+  if (exponent > 15) return 0x7c00;
+  double scaled = (v - 1) * 1024; /* the 10 mantissa bits, unrounded */
+  unsigned mantissa = (unsigned)scaled;
+  double rest = scaled - mantissa;
+  if (rest > 0.5 || (rest == 0.5 && mantissa % 2)) mantissa++;
+  if (mantissa == 1024) mantissa = 0, exponent++;
+  return exponent > 15 ? 0x7c00 : (uint16_t)((exponent + 15) << 10 | mantissa);
+}
+
+/* Fills `mask` with a fresh dropout mask for p: each element 1/keep with probability keep
+ * (as Python: uniform [0, 1) below keep), else 0, in p's dtype. Holds the model's lock. */
+static void draw_mask(cellc_model *model, const parameter *p, void *mask) {
+  double scale = 1.0 / p->keep;
+  uint16_t half_scale = half_bits(scale);
+  for (int64_t i = 0; i < p->spec.info.numel; i++) {
+    int kept = (double)(xoshiro256(model->random) >> 11) * 0x1p-53 < p->keep;
+    switch (p->spec.info.dtype) {
+      case CELLC_FLOAT32: ((float *)mask)[i] = kept ? (float)scale : 0.0f; break;
+      case CELLC_FLOAT64: ((double *)mask)[i] = kept ? scale : 0.0; break;
+      case CELLC_F16: ((uint16_t *)mask)[i] = kept ? half_scale : 0; break;
+      case CELLC_INT32: ((int32_t *)mask)[i] = kept ? (int32_t)scale : 0; break;
+      case CELLC_INT64: ((int64_t *)mask)[i] = kept ? (int64_t)scale : 0; break;
+      case CELLC_BOOL: ((unsigned char *)mask)[i] = (unsigned char)kept; break;
+    }
+  }
 }
 
 /* Reads {name?, shape, dtype, meaning?} into t; returns 0 or -1. */
@@ -448,7 +532,10 @@ void cellc_free(cellc_model *model) {
     cellc_entry *e = &model->entries[i];
     for (int j = 0; j < e->n_inputs; j++) free_tensor(&e->inputs[j]);
     for (int j = 0; j < e->n_outputs; j++) free_tensor(&e->outputs[j]);
+    for (int j = 0; e->hidden && j < e->n_outputs; j++) free(e->hidden[j]);
+    for (int j = 0; e->masks && j < e->n_weights; j++) free(e->masks[j]);
     free(e->inputs), free(e->outputs), free(e->weights);
+    free(e->updates), free(e->hidden), free(e->masks);
     free(e->name), free(e->symbol), free(e->structure_json);
   }
   for (int i = 0; i < model->n_parameters; i++) {
@@ -458,6 +545,7 @@ void cellc_free(cellc_model *model) {
   free(model->entries);
   free(model->parameters);
   free(model->manifest_json);
+  pthread_mutex_destroy(&model->lock);
   /* The library stays loaded: dlclose under a running call elsewhere would be fatal, and
    * it is shared by every model with the same code (load_code). */
   free(model);
@@ -716,6 +804,71 @@ static unsigned char *read_file(const char *path, size_t *size, char *err, size_
   return NULL;
 }
 
+static int same_type(const tensor *a, const tensor *b) {
+  if (a->info.dtype != b->info.dtype || a->info.rank != b->info.rank) return 0;
+  for (int d = 0; d < a->info.rank; d++)
+    if (a->shape[d] != b->shape[d]) return 0;
+  return 1;
+}
+
+static void *aligned_buffer(size_t nbytes) {
+  void *data = NULL;
+  return posix_memalign(&data, 64, nbytes ? nbytes : 1) ? NULL : data;
+}
+
+/* Reads which outputs update which parameters (the manifest's "update", checked as the Python
+ * runtime checks it) and gives the entry a buffer for each updating output and each dropout
+ * mask among its weights. */
+static int read_state(cellc_entry *e, const json *outputs, const char *path, char *err,
+                      size_t errlen) {
+  cellc_model *model = e->model;
+  e->updates = calloc(e->n_outputs + 1, sizeof *e->updates);
+  e->hidden = calloc(e->n_outputs + 1, sizeof *e->hidden);
+  e->masks = calloc(e->n_weights + 1, sizeof *e->masks);
+  if (!e->updates || !e->hidden || !e->masks) return -1;
+  for (int j = 0; j < e->n_outputs; j++) {
+    const json *update = json_get(json_at(outputs, j), "update");
+    e->updates[j] = -1;
+    if (!update || update->type == J_NULL) {
+      if (j != e->n_visible) {
+        set_error(err, errlen,
+                  "'%s': entry '%s' returns output %d after an output that updates a "
+                  "parameter; the C runtime needs the updates last (as cellc writes them)",
+                  path, e->name, j);
+        return -1;
+      }
+      e->n_visible++;
+      continue;
+    }
+    const char *name = json_string(update);
+    for (int k = 0; name && k < e->n_weights; k++)
+      if (!strcmp(model->parameters[e->weights[k]].spec.name, name)) e->updates[j] = e->weights[k];
+    if (e->updates[j] < 0) {
+      set_error(err, errlen,
+                "'%s' has an invalid manifest: entry '%s' output %d updates '%s', not one of its "
+                "weights",
+                path, e->name, j, name ? name : "?");
+      return -1;
+    }
+    if (!same_type(&e->outputs[j], &model->parameters[e->updates[j]].spec)) {
+      set_error(err, errlen,
+                "'%s' has an invalid manifest: entry '%s' output %d is not of parameter '%s''s "
+                "type",
+                path, e->name, j, name);
+      return -1;
+    }
+    if (!(e->hidden[j] = aligned_buffer(e->outputs[j].info.nbytes))) return -1;
+    e->stateful = 1;
+  }
+  for (int k = 0; k < e->n_weights; k++) {
+    const parameter *p = &model->parameters[e->weights[k]];
+    if (p->keep == 0) continue;
+    if (!(e->masks[k] = aligned_buffer(p->spec.info.nbytes))) return -1;
+    e->stateful = 1;
+  }
+  return 0;
+}
+
 static int load_entries(cellc_model *model, const json *entries, const json *manifest,
                         const char *path, char *err, size_t errlen) {
   model->n_entries = json_length(entries);
@@ -757,6 +910,7 @@ static int load_entries(cellc_model *model, const json *entries, const json *man
         if (!strcmp(model->parameters[k].spec.name, weight)) e->weights[j] = k;
       if (e->weights[j] < 0) goto invalid;
     }
+    if (read_state(e, outputs, path, err, errlen)) return -1;
     e->function = dlsym(model->library, symbol);
     if (!e->function) {
       set_error(err, errlen, "'%s' is corrupt: its code has no symbol '%s' for entry '%s'", path,
@@ -848,6 +1002,8 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
 
   model = calloc(1, sizeof *model);
   if (!model) goto fail;
+  pthread_mutex_init(&model->lock, NULL);
+  cellc_set_seed(model, entropy(model));
   model->manifest_json = strndup((const char *)manifest_member->data, manifest_member->size);
 
   const json *parameters = json_get(manifest, "parameters");
@@ -863,6 +1019,17 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
       set_error(err, errlen, "'%s' is corrupt: parameter %d (%s) does not match the manifest",
                 path, i, name);
       goto fail;
+    }
+    const json *keep = json_get(json_at(parameters, i), "random");
+    if (keep && keep->type != J_NULL) {
+      if (keep->type != J_NUMBER || !(keep->number > 0 && keep->number <= 1)) {
+        set_error(err, errlen,
+                  "'%s' has an invalid manifest: parameter %d has random %.*s (a keep "
+                  "probability in (0, 1])",
+                  path, i, (int)(keep->end - keep->begin), keep->begin);
+        goto fail;
+      }
+      p->keep = keep->number;
     }
   }
 
@@ -902,6 +1069,7 @@ const cellc_entry *cellc_entry_find(const cellc_model *model, const char *name) 
 const char *cellc_entry_name(const cellc_entry *entry) { return entry->name; }
 int cellc_entry_num_inputs(const cellc_entry *entry) { return entry->n_inputs; }
 int cellc_entry_num_outputs(const cellc_entry *entry) { return entry->n_outputs; }
+int cellc_entry_num_visible_outputs(const cellc_entry *entry) { return entry->n_visible; }
 const char *cellc_entry_structure_json(const cellc_entry *entry) { return entry->structure_json; }
 
 const cellc_tensor_info *cellc_entry_input(const cellc_entry *entry, int index) {
@@ -912,27 +1080,57 @@ const cellc_tensor_info *cellc_entry_output(const cellc_entry *entry, int index)
   return index >= 0 && index < entry->n_outputs ? &entry->outputs[index].info : NULL;
 }
 
+const char *cellc_entry_output_update(const cellc_entry *entry, int index) {
+  if (index < 0 || index >= entry->n_outputs || entry->updates[index] < 0) return NULL;
+  return entry->model->parameters[entry->updates[index]].spec.name;
+}
+
 int cellc_parameter_count(const cellc_model *model) { return model->n_parameters; }
+
+double cellc_parameter_keep_prob(const cellc_model *model, int index) {
+  return index >= 0 && index < model->n_parameters ? model->parameters[index].keep : 0;
+}
 
 const cellc_tensor_info *cellc_parameter_at(const cellc_model *model, int index) {
   return index >= 0 && index < model->n_parameters ? &model->parameters[index].spec.info : NULL;
 }
 
-int cellc_set_parameter(cellc_model *model, const char *name, const void *data, size_t nbytes,
-                        char *err, size_t errlen) {
+/* The parameter called `name` if it holds exactly nbytes; NULL with a reason otherwise. */
+static parameter *find_parameter(const cellc_model *model, const char *name, size_t nbytes,
+                                 char *err, size_t errlen) {
   for (int i = 0; i < model->n_parameters; i++) {
     parameter *p = &model->parameters[i];
     if (strcmp(p->spec.name, name)) continue;
-    if (nbytes != p->spec.info.nbytes) {
-      set_error(err, errlen, "parameter '%s' is %s with %zu bytes, got %zu bytes", name,
-                cellc_dtype_name(p->spec.info.dtype), p->spec.info.nbytes, nbytes);
-      return -1;
-    }
-    memcpy(p->data, data, nbytes);
-    return 0;
+    if (nbytes == p->spec.info.nbytes) return p;
+    set_error(err, errlen, "parameter '%s' is %s with %zu bytes, got %zu bytes", name,
+              cellc_dtype_name(p->spec.info.dtype), p->spec.info.nbytes, nbytes);
+    return NULL;
   }
   set_error(err, errlen, "the model has no parameter '%s'", name);
-  return -1;
+  return NULL;
+}
+
+int cellc_set_parameter(cellc_model *model, const char *name, const void *data, size_t nbytes,
+                        char *err, size_t errlen) {
+  parameter *p = find_parameter(model, name, nbytes, err, errlen);
+  if (!p) return -1;
+  pthread_mutex_lock(&model->lock);
+  memcpy(p->data, data, nbytes);
+  pthread_mutex_unlock(&model->lock);
+  return 0;
+}
+
+int cellc_get_parameter(const cellc_model *model, const char *name, void *data, size_t nbytes,
+                        char *err, size_t errlen) {
+  const parameter *p = find_parameter(model, name, nbytes, err, errlen);
+  if (!p) return -1;
+  /* The lock is the model's mutable state, not its value: a const model can still be read
+   * while a training step runs on another thread. */
+  pthread_mutex_t *lock = (pthread_mutex_t *)&model->lock;
+  pthread_mutex_lock(lock);
+  memcpy(data, p->data, nbytes);
+  pthread_mutex_unlock(lock);
+  return 0;
 }
 
 const char *cellc_manifest_json(const cellc_model *model) { return model->manifest_json; }
@@ -1090,10 +1288,35 @@ static void call_pointers(void *function, void *const *a, int n) {
   }
 }
 
+/* A training step or a call with dropout: fresh masks in place of those weights, the loader's
+ * buffers for the updating outputs, whose values become the parameters' after the call. */
+static void call_stateful(const cellc_entry *entry, void **arguments, int n,
+                          void *const *outputs) {
+  cellc_model *model = entry->model;
+  pthread_mutex_lock(&model->lock);
+  for (int i = 0; i < entry->n_weights; i++) {
+    const parameter *p = &model->parameters[entry->weights[i]];
+    if (entry->masks[i]) draw_mask(model, p, entry->masks[i]);
+    arguments[n++] = entry->masks[i] ? entry->masks[i] : p->data;
+  }
+  for (int i = 0; i < entry->n_outputs; i++)
+    arguments[n++] = i < entry->n_visible ? outputs[i] : entry->hidden[i];
+  call_pointers(entry->function, arguments, n);
+  for (int i = entry->n_visible; i < entry->n_outputs; i++) {
+    parameter *p = &model->parameters[entry->updates[i]];
+    memcpy(p->data, entry->hidden[i], p->spec.info.nbytes);
+  }
+  pthread_mutex_unlock(&model->lock);
+}
+
 void cellc_call(const cellc_entry *entry, const void *const *inputs, void *const *outputs) {
   void *arguments[CELLC_MAX_ARGS];
   int n = 0;
   for (int i = 0; i < entry->n_inputs; i++) arguments[n++] = (void *)inputs[i];
+  if (entry->stateful) {
+    call_stateful(entry, arguments, n, outputs);
+    return;
+  }
   for (int i = 0; i < entry->n_weights; i++)
     arguments[n++] = entry->model->parameters[entry->weights[i]].data;
   for (int i = 0; i < entry->n_outputs; i++) arguments[n++] = outputs[i];
