@@ -6,6 +6,8 @@ Lowers: every `func.func` of linalg/tensor/arith/math ops on static tensors (aft
 `gpu-split-reductions` and `gpu-pad-matmuls`).
 
 Assumes: static shapes, identity layouts; no calls between functions (the tracer inlines).
+A value returned twice is first copied (distinct_results.py), so each out-param has its own
+buffer.
 
 Produces: memrefs with identity layouts at function boundaries; the results become trailing
 memref arguments (the caller allocates outputs) and the function attribute `cellc.num_results`
@@ -23,6 +25,7 @@ from mlir import ir
 
 from cellc.compiler import pass_pipelines
 
+from .distinct_results import copy_repeated_results
 from .gpu_ir import functions, run_pipeline
 from .read_only_arguments import mark_arguments_read_only
 
@@ -38,5 +41,6 @@ def bufferize_for_gpu(module: ir.Module) -> None:
             func.attributes["cellc.num_results"] = ir.IntegerAttr.get(
                 i64, len(function_type.results)
             )
+        copy_repeated_results(module)
         mark_arguments_read_only(module)
         run_pipeline(module, pass_pipelines.GPU_BUFFERIZE)

@@ -25,6 +25,7 @@ from cellc.compiler import pass_pipelines
 from cellc.runtime.cpu_levels import VECTOR_BITS
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
+from .distinct_results import copy_repeated_results
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
@@ -118,15 +119,17 @@ _TILE_TAG = "cellc.register_tile"
 def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
 
-    In place: bool tensors stored as bytes (bool_tensors_to_i8.py), elementwise fusion, the matmul schedule (register tiles for `cpu`'s vector width),
-    bufferization, the vector lowering, then `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`;
-    last, each exported function's signature as a constant string (entry_signatures.py)."""
+    In place: bool tensors stored as bytes (bool_tensors_to_i8.py), elementwise fusion, the
+    matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
+    (distinct_results.py), bufferization, the vector lowering, then
+    `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`; last, each exported function's signature
+    as a constant string (entry_signatures.py)."""
     _internalize_private_functions(module)
     signatures = entry_signatures(module)
     convert_bool_tensors_to_i8(module)
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
     tile_and_vectorize_matmuls(module, cpu)
-    _copy_repeated_results(module)
+    copy_repeated_results(module)
     mark_arguments_read_only(module)
     run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
     apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
@@ -264,28 +267,6 @@ def run_pipeline(module: ir.Module, pipeline: str, stage: str) -> None:
             pm.run(module.operation)
         except ir.MLIRError as error:
             raise LoweringError(f"stage '{stage}' failed: {error}") from error
-
-
-def _copy_repeated_results(module: ir.Module) -> None:
-    """A value returned more than once gets a `linalg.copy` per extra occurrence, so that
-    each result has its own buffer (buffer-results-to-out-params cannot give one buffer two
-    out-params; it crashes on it)."""
-    with module.context:
-        for func_op in module.body.operations:
-            if func_op.operation.name != "func.func" or not func_op.regions[0].blocks:
-                continue
-            for block in func_op.regions[0].blocks:
-                terminator = block.operations[len(block.operations) - 1]
-                if terminator.operation.name != "func.return":
-                    continue
-                seen = set()
-                for index, value in enumerate(terminator.operands):
-                    if value in seen:
-                        result_type = ir.RankedTensorType(value.type)
-                        with terminator.location, ir.InsertionPoint(terminator):
-                            init = tensor.empty(list(result_type.shape), result_type.element_type)
-                            terminator.operands[index] = linalg.copy(value, outs=[init])
-                    seen.add(value)
 
 
 def _internalize_private_functions(module: ir.Module) -> None:
