@@ -24,6 +24,12 @@ Plan layout (per entry function):
    "src": id, "dst": id, "nbytes"}]}
 A buffer id is "input:i", "weight:i", "output:i", "temp:i" or "const:i"; a spec is
 {"shape": [...], "dtype": "float32"}.
+
+Bools: convert-bool-tensors-to-i8 stores a bool tensor as bytes holding 0 or 1, so the host
+function's buffer is i8. An input, weight or output that the entry's signature declares bool
+(`bool_boundaries`, read before that pass) is labelled "bool" in the plan, as in the manifest:
+numpy's bool is the same byte, so the runtime uploads the caller's bool arrays and returns
+bool arrays, as the CPU target does. Temporaries and kernel arguments stay "int8".
 """
 
 from __future__ import annotations
@@ -87,8 +93,40 @@ def _constant_values(op: ir.Operation):
     raise LaunchPlanError(f"'arith.constant' op: unsupported host constant {attr}")
 
 
-def extract_entry_plan(func: ir.Operation, module_globals: dict[str, ir.Operation]) -> dict:
-    """The launch plan of one host function (see the module docstring)."""
+def bool_boundaries(module: ir.Module) -> dict[str, list[bool]]:
+    """For each function on tensors, whether each argument then each result is a bool tensor
+    (read before convert-bool-tensors-to-i8; the host function's buffers follow this order)."""
+    boundaries = {}
+    with module.context:
+        bool_type = ir.IntegerType.get_signless(1)
+        for op in module.body:
+            op = op.operation
+            if op.name != "func.func":
+                continue
+            function_type = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+            boundaries[ir.StringAttr(op.attributes["sym_name"]).value] = [
+                isinstance(t, ir.RankedTensorType)
+                and ir.RankedTensorType(t).element_type == bool_type
+                for t in [*function_type.inputs, *function_type.results]
+            ]
+    return boundaries
+
+
+def _as_bool(spec: dict, function: str, index: int) -> dict:
+    """The spec of a bool tensor's byte buffer, labelled bool (see the module docstring)."""
+    if spec["dtype"] != "int8":
+        raise LaunchPlanError(
+            f"@{function}: buffer argument {index} is bool in the signature but stored as "
+            f"{spec['dtype']} (expected int8 bytes from convert-bool-tensors-to-i8)"
+        )
+    return {**spec, "dtype": "bool"}
+
+
+def extract_entry_plan(
+    func: ir.Operation, module_globals: dict[str, ir.Operation], bools: list[bool] | None = None
+) -> dict:
+    """The launch plan of one host function (see the module docstring); `bools`: which of
+    its buffer arguments are bool tensors stored as bytes (`bool_boundaries`)."""
     name = ir.StringAttr(func.attributes["sym_name"]).value
     num_results = ir.IntegerAttr(func.attributes["cellc.num_results"]).value
     body = func.regions[0].blocks[0]
@@ -114,6 +152,8 @@ def extract_entry_plan(func: ir.Operation, module_globals: dict[str, ir.Operatio
 
     for index, argument in enumerate(arguments):
         spec = _spec(argument.type)
+        if bools is not None and bools[index]:
+            spec = _as_bool(spec, name, index)
         attrs = ir.DictAttr(arg_attrs[index]) if arg_attrs[index] is not None else None
         if index >= num_params:
             buffers[argument] = f"output:{len(plan['outputs'])}"
@@ -266,13 +306,15 @@ def _launch_step(op: ir.Operation, buffers: dict, scalars: dict) -> dict:
     }
 
 
-def extract_launch_plan(module: ir.Module) -> dict:
-    """The launch plan of every host function of `module` (JSON-serializable)."""
+def extract_launch_plan(module: ir.Module, bools: dict[str, list[bool]] | None = None) -> dict:
+    """The launch plan of every host function of `module` (JSON-serializable); `bools`:
+    `bool_boundaries` of the module before its bool tensors became bytes."""
     module_globals = _globals(module)
     entries = {}
     for op in module.body:
         op = op.operation
         if op.name == "func.func" and op.regions[0].blocks:
-            plan = extract_entry_plan(op, module_globals)
+            name = ir.StringAttr(op.attributes["sym_name"]).value
+            plan = extract_entry_plan(op, module_globals, (bools or {}).get(name))
             entries[plan["name"]] = plan
     return {"version": PLAN_VERSION, "entries": entries}

@@ -7,6 +7,7 @@ It keeps this file's name because the driver, the benchmarks and the tests impor
 functions from here, and the composed pass is `convert-linalg-to-gpu`.
 
     linalg on tensors (convert-ms-to-linalg)
+      -- convert-bool-tensors-to-i8   bool_tensors_to_i8.py (as the CPU back end)
       -- pass_pipelines.GPU_PRE_BUFFERIZE (inline, fuse elementwise ops)
       -- gpu-split-reductions         linalg_gpu_split_reductions.py
       -- gpu-pad-matmuls              linalg_gpu_pad_matmuls.py
@@ -17,10 +18,11 @@ functions from here, and the composed pass is `convert-linalg-to-gpu`.
       -- gpu_to_nvvm.lower_gpu_to_nvvm => stage "nvvm", then "ptx"; ptxas -> cubin
 
 Contract of `convert-linalg-to-gpu`: lowers every `func.func` of linalg/tensor/arith/math ops on
-statically shaped tensors (float or integer elements, no calls between functions, weights as
-ordinary arguments); leaves destination-passing host functions (`cellc.num_results` trailing
-out-params) of memref.alloc / get_global / views / memref.copy / gpu.launch_func, and every
-kernel in `gpu.module @cellc_kernels`. Illegal after it: linalg ops and tensors in host code,
+statically shaped tensors (float, integer or bool elements, no calls between functions, weights
+as ordinary arguments; bool tensors become byte buffers holding 0 or 1, as on the CPU); leaves
+destination-passing host functions (`cellc.num_results` trailing out-params) of memref.alloc /
+get_global / views / memref.copy / gpu.launch_func, and every kernel in
+`gpu.module @cellc_kernels`. Illegal after it: linalg ops and tensors in host code,
 `scf.forall`, `gpu.launch`.
 
 Gaps: nothing here has been run on a GPU; the checks are the CPU run of the linalg rewrites
@@ -38,6 +40,7 @@ from mlir import ir
 from cellc.compiler import pass_pipelines
 
 from . import gpu_to_nvvm, launch_plan
+from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .gpu_bufferize import bufferize_for_gpu
 from .gpu_ir import run_pipeline
 from .gpu_launch_to_kernels import KERNEL_MODULE, outline_kernels
@@ -56,6 +59,7 @@ def convert_linalg_to_gpu(module: ir.Module) -> dict[int, KernelStrategy]:
     """linalg on tensors -> host code launching outlined GPU kernels (every GPU stage).
 
     The pass `convert-linalg-to-gpu`, in place; returns the strategy of each launch."""
+    convert_bool_tensors_to_i8(module)
     run_pipeline(module, pass_pipelines.GPU_PRE_BUFFERIZE)
     rewrite_for_gpu(module)
     bufferize_for_gpu(module)
@@ -83,10 +87,14 @@ class GpuProgram:
 def lower_linalg_to_gpu(
     module: ir.Module, chip: str = "sm_80", ptx_features: str = "+ptx80"
 ) -> GpuProgram:
-    """linalg on tensors -> GpuProgram. `module` is transformed in place (to the "gpu" stage)."""
+    """linalg on tensors -> GpuProgram. `module` is transformed in place (to the "gpu" stage).
+
+    The plan labels the byte buffers of bool arguments and results `bool`, as the manifest
+    does (launch_plan.bool_boundaries, read before they become bytes)."""
+    bools = launch_plan.bool_boundaries(module)
     convert_linalg_to_gpu(module)
     gpu_text = str(module)
-    plan = launch_plan.extract_launch_plan(module)
+    plan = launch_plan.extract_launch_plan(module, bools)
     plan["target"] = {
         "kind": "cuda",
         "chip": chip,

@@ -105,3 +105,32 @@ func.func @sum_split(%x: tensor<16384xf32>, %init: tensor<f32>) -> tensor<f32> {
   } -> tensor<f32>
   return %r : tensor<f32>
 }
+
+// -----
+
+// Bool tensors are byte buffers (convert-bool-tensors-to-i8, as on the CPU): the mask argument
+// and result are memref<...xi8>; the kernel truncates the loaded byte to i1 and extends the
+// comparison before storing it.
+
+#id = affine_map<(d0) -> (d0)>
+// CHECK-LABEL: func.func @mask_and
+// CHECK-SAME: (%[[X:.*]]: memref<64xf32>, %[[M:.*]]: memref<64xi8>, %[[OUT:.*]]: memref<64xi8>)
+// CHECK: gpu.launch_func
+// CHECK-SAME: args(%[[X]] : memref<64xf32>, %[[M]] : memref<64xi8>, %[[OUT]] : memref<64xi8>)
+// CHECK: gpu.func
+// CHECK-DAG: arith.trunci %{{.*}} : i8 to i1
+// CHECK-DAG: arith.cmpf ogt
+// CHECK: arith.extui %{{.*}} : i1 to i8
+// CHECK: memref.store %{{.*}} : memref<{{.*}}xi8
+func.func @mask_and(%x: tensor<64xf32>, %m: tensor<64xi1>) -> tensor<64xi1> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64xi1>
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+      ins(%x, %m : tensor<64xf32>, tensor<64xi1>) outs(%e : tensor<64xi1>) {
+    ^bb0(%u: f32, %b: i1, %o: i1):
+      %positive = arith.cmpf ogt, %u, %zero : f32
+      %both = arith.andi %positive, %b : i1
+      linalg.yield %both : i1
+  } -> tensor<64xi1>
+  return %r : tensor<64xi1>
+}

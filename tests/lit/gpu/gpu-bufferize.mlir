@@ -50,3 +50,26 @@ func.func @into_argument(%x: tensor<100xf32>, %init: tensor<f32>) -> tensor<f32>
   } -> tensor<f32>
   return %r : tensor<f32>
 }
+
+// -----
+
+// A value returned twice (two bias gradients summing one cotangent, after CSE): the second
+// result is a copy, so each out-param has its own buffer.
+
+#id2 = affine_map<(d0) -> (d0)>
+// CHECK-LABEL: func.func @returned_twice
+// CHECK-SAME: (%[[X:.*]]: memref<8xf32>, %[[OUT0:.*]]: memref<8xf32>, %[[OUT1:.*]]: memref<8xf32>)
+// CHECK-SAME: cellc.num_results = 2
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : memref<8xf32>) outs(%[[OUT0]] : memref<8xf32>)
+// CHECK: linalg.copy {{.*}}ins(%[[OUT0]] : memref<8xf32>) outs(%[[OUT1]] : memref<8xf32>)
+// CHECK: return
+func.func @returned_twice(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
+  %e = tensor.empty() : tensor<8xf32>
+  %a = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel"]}
+      ins(%x : tensor<8xf32>) outs(%e : tensor<8xf32>) {
+    ^bb0(%u: f32, %o: f32):
+      %s = math.exp %u : f32
+      linalg.yield %s : f32
+  } -> tensor<8xf32>
+  return %a, %a : tensor<8xf32>, tensor<8xf32>
+}
