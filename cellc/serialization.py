@@ -30,6 +30,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
 from cellc.compiler.pipeline import atomic_write
+from cellc.frontend import export  # noqa: F401  (mindspore.train.serialization.export)
 from cellc.runtime.dtypes import ELEMENT_TYPES
 
 from .errors import CellcError

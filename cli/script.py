@@ -24,6 +24,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import re
 import runpy
 import sys
 import traceback
@@ -32,6 +33,9 @@ from pathlib import Path
 import click
 
 from .errors import UserError, user_error_types
+
+# Python's message for `from module import name` when module has no `name`
+_CANNOT_IMPORT = re.compile(r"cannot import name '([^']+)' from ")
 
 # The name a script loaded as a module (not run as a program) gets; not "__main__", so that its
 # `if __name__ == "__main__":` block does not run.
@@ -55,6 +59,7 @@ def script_environment(path: Path, args: tuple[str, ...] = ()):
     from cellc import compat
 
     saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_modules = set(sys.modules)
     meta_path = list(sys.meta_path)
     compat.install()
     installed_here = sys.meta_path != meta_path
@@ -67,6 +72,11 @@ def script_environment(path: Path, args: tuple[str, ...] = ()):
         sys.path[:] = saved_path
         if installed_here:
             compat.uninstall()
+        # the script's own modules (`import helper` from its folder) go with it, as with its process
+        for name in set(sys.modules) - saved_modules:
+            module_file = getattr(sys.modules[name], "__file__", None)
+            if module_file and _is_user_file(module_file, path):
+                del sys.modules[name]
         sys.stdout.flush()
 
 
@@ -166,23 +176,23 @@ class InternalError(click.ClickException):
 
 
 def _unsupported(error: BaseException) -> str | None:
-    """A MindSpore API that cellc does not provide, met as an import or attribute error."""
-    from cellc.compat import ALIASES
+    """A MindSpore API that cellc does not provide, met as an import or attribute error:
+    "cellc has no mindspore.nn.LSTM yet"."""
+    from cellc import compat
 
-    if isinstance(error, ModuleNotFoundError) and (error.name or "").partition(".")[0] in ALIASES:
-        return f"'{error.name}' is not supported by cellc (no cellc module stands for it)"
-    if isinstance(error, ImportError) and (error.name or "").partition(".")[0] == "cellc":
-        return f"not supported by cellc: {error}"
+    root = (getattr(error, "name", None) or "").partition(".")[0]
+    if isinstance(error, ModuleNotFoundError) and root in compat.ALIASES:
+        return str(error)  # the compat finder's own message
+    if isinstance(error, ImportError) and root == "cellc":
+        # `from mindspore.nn import LSTM`: Python's message names cellc's module and its file
+        name = _CANNOT_IMPORT.match(str(error))
+        if name:
+            return str(compat.missing(compat.mindspore_path(error.name), name.group(1)))
     if isinstance(error, AttributeError):
         owner = getattr(error, "obj", None)
         owner_name = getattr(owner, "__name__", "")
         if isinstance(owner, type(sys)) and owner_name.partition(".")[0] == "cellc":
-            short = owner_name.removeprefix("cellc").lstrip(".")
-            shown = f"{short}.{error.name}" if short else error.name
-            return (
-                f"'{shown}' is not supported by cellc ({owner_name} has no '{error.name}', "
-                "and `import mindspore` resolves to cellc)"
-            )
+            return str(compat.missing(compat.mindspore_path(owner_name), error.name))
     return None
 
 

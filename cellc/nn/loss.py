@@ -8,6 +8,7 @@ from cellc.ops import function
 from cellc.ops import functional as F
 
 from .cell import Cell
+from .layers import L1Loss, MSELoss, SoftmaxCrossEntropyWithLogits  # noqa: F401  (mindspore.nn.loss's)
 
 __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "LossBase", "NLLLoss"]
 
