@@ -14,7 +14,8 @@ launches: `pass_pipelines.GPU_OUTLINE`) gives one gpu.module per launch; they ar
 within it), and each shared-memory `memref.alloc` becomes a `memref.global` in the workgroup
 address space (`memref.get_global` in the kernel). Then `pass_pipelines.GPU_CLEANUP`.
 
-Illegal after it: `gpu.launch` (all outlined); any gpu.module but `@cellc_kernels`;
+Illegal after it: `gpu.launch` (all outlined); any gpu.module but `@cellc_kernels` (present,
+empty, when nothing was launched);
 `memref.alloc` of workgroup memory. Host code keeps only memref.alloc / memref.get_global /
 view-like reshapes / memref.copy / gpu.launch_func / constants / return, which
 `launch_plan.extract_launch_plan` turns into a plan; the kernels are ready for gpu_to_nvvm.py.
@@ -47,6 +48,7 @@ def merge_kernel_modules(module: ir.Module) -> None:
     `memref.alloc` a `memref.global` in address space 3 instead (shared memory)."""
     gpu_modules = [op.operation for op in module.body if op.operation.name == "gpu.module"]
     if not gpu_modules:
+        _add_empty_kernel_module(module)
         return
     merged = gpu_modules[0]
     merged_body = merged.regions[0].blocks[0]
@@ -71,6 +73,17 @@ def merge_kernel_modules(module: ir.Module) -> None:
             if op.name == "gpu.launch_func":
                 old = str(op.attributes["kernel"])
                 op.attributes["kernel"] = ir.SymbolRefAttr.get([KERNEL_MODULE, renames[old]])
+
+
+def _add_empty_kernel_module(module: ir.Module) -> None:
+    """A program with no kernel (its results are copies of its arguments or constants, as the
+    gradient of a dropout, mask * 1, canonicalizes to the mask) still gets `@cellc_kernels`:
+    an empty PTX image, so that every CUDA artifact has one and the plan only copies."""
+    parsed = ir.Module.parse(f"gpu.module @{KERNEL_MODULE} {{\n}}", module.context)
+    kernels = parsed.body.operations[0].operation
+    kernels.detach_from_parent()
+    ir.InsertionPoint(module.body).insert(kernels)
+    module.operation.attributes["gpu.container_module"] = ir.UnitAttr.get(module.context)
 
 
 def _allocs_to_shared_globals(kernel: ir.Operation, module_body: ir.Block, count: int) -> int:

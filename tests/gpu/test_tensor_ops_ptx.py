@@ -1,6 +1,7 @@
 """`--target cuda` for the tensor ops and bool tensors: comparisons, logic, select, getitem,
-concat, stack, gather, argmax/argmin, batch matmul, bool inputs and outputs, and the gradients
-of the differentiable ones compile to PTX that `ptxas` accepts for sm_80 and sm_90.
+concat, stack, gather, argmax/argmin, batch matmul, bool inputs and outputs, the gradients of
+the differentiable ones, and a program with no kernel compile to PTX that `ptxas` accepts for
+sm_80 and sm_90.
 
 Bool tensors are bytes on the GPU as on the CPU (convert-bool-tensors-to-i8); the launch plan
 labels a bool argument's or result's buffer `bool`, as the manifest does, so the runtime's
@@ -90,6 +91,8 @@ INDICES = np.array([1, 0, -1], np.int32)
 CASES = {
     "tensor-ops": lambda: (Lambda(tensor_ops), [A, INDICES]),
     "bool-inputs": lambda: (Lambda(bool_inputs), [MASK, A]),
+    # no kernel at all: the plan only copies, the PTX image is empty
+    "copies-only": lambda: (Lambda(lambda mask, x: (x, mask)), [MASK, A]),
     "tensor-ops-gradient": lambda: (
         GradAll(Lambda(differentiable)),
         [A, B, np.array(1.0, np.float32)],
