@@ -26,7 +26,7 @@ import timeit
 import numpy as np
 
 from cellc import Parameter, ParameterTuple, Tensor, nn, ops
-from cellc.compiler.driver import compiled_program
+from cellc.frontend.compiled import compiled_program
 
 
 def per_call_us(fn, number=None) -> float:

@@ -8,12 +8,17 @@ of any order stay in it: no dilation, flipping or slicing appears at the `ms` le
 interpreter, the fuzzer and every later pass would have to understand it. The index juggling
 lives in the lowerings only:
 
-- ms.conv2d: padding (`pad`, below), then `linalg.conv_2d_nchw_fchw` (groups = 1) or, with
-  the channels split, `linalg.conv_2d_ngchw_gfchw` between `tensor.expand_shape` and
-  `collapse_shape` (depthwise is groups = C).
-- ms.conv2d_backprop_filter: one `linalg.generic` summing x * dy over (n, oh, ow) for each
-  filter tap: dw[g, f, c, i, j] = sum x_pad[n, g, c, oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f,
-  oh, ow].
+- ms.conv2d: padding (`pad`, below), then, with groups = 1, im2col and one matmul:
+  cols[(c, i, j), (n, oh, ow)] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw] (a copying
+  `linalg.generic` with an affine map) and out = w (O, C*KH*KW) @ cols, transposed back to NCHW.
+  The matmul is a `linalg.matmul`, so it gets the CPU back end's tiled, vectorized matmul
+  schedule (the named `linalg.conv_2d_nchw_fchw` compiled to plain loops: a ResNet block ran
+  ~50x slower than PyTorch). With groups > 1, `linalg.conv_2d_ngchw_gfchw` between
+  `tensor.expand_shape` and `collapse_shape` (depthwise is groups = C).
+- ms.conv2d_backprop_filter: with groups = 1, dw (O, C*KH*KW) = dy (O, N*OH*OW) @ cols^T, the
+  im2col built transposed (no transposed matmul operand); otherwise one `linalg.generic`
+  summing x * dy over (n, oh, ow) for each filter tap: dw[g, f, c, i, j] = sum x_pad[n, g, c,
+  oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f, oh, ow].
 - ms.conv2d_backprop_input: with strides 1 (and padding within the kernel's reach), an
   ordinary convolution of dy, padded by the reach less the padding, by the flipped filter with
   in and out channels swapped (one `linalg.generic` gathering w[o, c, KH-1-i, KW-1-j]), so the
@@ -104,13 +109,53 @@ def _indices(reassociation) -> ir.ArrayAttr:
     )
 
 
+def im2col(xp: ir.Value, kernel, out_hw, strides, dilations, rows_first=False) -> ir.Value:
+    """cols (C*KH*KW, N*OH*OW) of the padded xp (N, C, Hp, Wp): cols[(c, i, j), (n, oh, ow)] =
+    xp[n, c, oh*sh + i*dh, ow*sw + j*dw], one copying linalg.generic; with `rows_first`, its
+    transpose (N*OH*OW, C*KH*KW), laid out so that the matmul reading it is not transposed."""
+    x_type = lb.ranked(xp)
+    (n_size, c_size), (kh, kw), (oh, ow) = x_type.shape[:2], kernel, out_hw
+    if rows_first:
+        n, y, x, c, i, j = (ir.AffineDimExpr.get(d) for d in range(6))
+        shape = [n_size, oh, ow, c_size, kh, kw]
+    else:
+        c, i, j, n, y, x = (ir.AffineDimExpr.get(d) for d in range(6))
+        shape = [c_size, kh, kw, n_size, oh, ow]
+    (sh, sw), (dh, dw) = strides, dilations
+    x_map = ir.AffineMap.get(6, 0, [n, c, y * sh + i * dh, x * sw + j * dw])
+    element = x_type.element_type
+    cols = lb.generic(
+        [xp],
+        lb.empty(ir.RankedTensorType.get(shape, element)),
+        [x_map, ir.AffineMap.get_identity(6)],
+        [lb.PARALLEL] * 6,
+        lambda value, _: value,
+    )
+    flat = [c_size * kh * kw, n_size * oh * ow]
+    return lb.reshape(cols, ir.RankedTensorType.get(flat[::-1] if rows_first else flat, element))
+
+
+def _matmul(a: ir.Value, b: ir.Value, shape) -> ir.Value:
+    """a @ b into a zeroed accumulator of `shape`."""
+    init = lb.zeros(ir.RankedTensorType.get(shape, lb.ranked(a).element_type))
+    return linalg.matmul(a, b, outs=[init])
+
+
 def convolve(xp: ir.Value, w: ir.Value, result: ir.RankedTensorType, strides, dilations, groups):
-    """The unpadded convolution of xp (N, C, Hp, Wp) by w (O, C/groups, KH, KW) into a zeroed
-    `result` (N, O, OH, OW): linalg's named NCHW convolutions."""
+    """The unpadded convolution of xp (N, C, Hp, Wp) by w (O, C/groups, KH, KW) into
+    `result` (N, O, OH, OW): im2col and a matmul (groups = 1), else linalg's named grouped
+    NCHW convolution."""
     if groups == 1:
-        return linalg.conv_2d_nchw_fchw(
-            xp, w, outs=[lb.zeros(result)], strides=list(strides), dilations=list(dilations)
+        n_size, o_size, oh, ow = result.shape
+        w_type = lb.ranked(w)
+        k_size = w_type.shape[1] * w_type.shape[2] * w_type.shape[3]
+        cols = im2col(xp, w_type.shape[2:], (oh, ow), strides, dilations)
+        w_flat = lb.reshape(w, ir.RankedTensorType.get([o_size, k_size], w_type.element_type))
+        out = _matmul(w_flat, cols, [o_size, n_size * oh * ow])
+        out = lb.reshape(
+            out, ir.RankedTensorType.get([o_size, n_size, oh, ow], result.element_type)
         )
+        return linalg.transpose(out, outs=[lb.empty(result)], permutation=[1, 0, 2, 3]).results[0]
     out_shape = list(result.shape)
     out_shape[1:2] = [groups, out_shape[1] // groups]
     init = lb.zeros(ir.RankedTensorType.get(out_shape, result.element_type))
@@ -221,6 +266,22 @@ def lower_conv2d_backprop_filter(op, x, dy, *, strides, dilations, padding, grou
     """ms.conv2d_backprop_filter(x, dy) -> linalg.generic over (g, f, c, i, j | n, oh, ow):
     dw[g, f, c, i, j] += x_pad[n, g, c, oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f, oh, ow]"""
     result = lb.ranked(op.results[0].type)
+    if groups == 1:  # dw (O, C*KH*KW) = dy (O, N*OH*OW) @ cols^T
+        dy_type = lb.ranked(dy)
+        n_size, o_size, oh, ow = dy_type.shape
+        element = dy_type.element_type
+        cols_t = im2col(
+            pad(x, padding), result.shape[2:], (oh, ow), strides, dilations, rows_first=True
+        )
+        dy_t = linalg.transpose(
+            dy,
+            outs=[lb.empty(ir.RankedTensorType.get([o_size, n_size, oh, ow], element))],
+            permutation=[1, 0, 2, 3],
+        ).results[0]
+        dy_flat = lb.reshape(dy_t, ir.RankedTensorType.get([o_size, n_size * oh * ow], element))
+        k_size = result.shape[1] * result.shape[2] * result.shape[3]
+        dw = _matmul(dy_flat, cols_t, [o_size, k_size])
+        return lb.reshape(dw, result)
     xg = _expand(pad(x, padding), groups, 1)  # (N, G, C/G, Hp, Wp)
     dyg = _expand(dy, groups, 1)  # (N, G, O/G, OH, OW)
     g, f, c, i, j, n, oh, ow = (ir.AffineDimExpr.get(d) for d in range(8))

@@ -1,9 +1,11 @@
 // RUN: cellc opt %s --pass-pipeline='builtin.module(convert-ms-to-linalg)' --split-input-file | FileCheck %s
 
 // Convolution and pooling (compiler/ops/conv.py, pooling.py). Padding is a gathering
-// linalg.generic (clamped tensor.extract + select), never tensor.pad; the windows are linalg's
-// named NCHW ops.
+// linalg.generic (clamped tensor.extract + select), never tensor.pad. An ungrouped convolution
+// is im2col (a copying generic whose input map walks the windows) and one linalg.matmul,
+// which the CPU back end tiles and vectorizes; grouped ones use linalg's named NCHW op.
 
+// CHECK-DAG: #[[WINDOWS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
 // CHECK-LABEL: func.func @conv2d_padded
 // CHECK-SAME: (%[[X:.*]]: tensor<1x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>)
 func.func @conv2d_padded(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x4x4xf32> {
@@ -12,11 +14,13 @@ func.func @conv2d_padded(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> te
   // CHECK: arith.cmpi ult
   // CHECK: tensor.extract %[[X]]
   // CHECK: arith.select
-  // CHECK: %[[ZERO:.*]] = linalg.fill
-  // CHECK: %[[Y:.*]] = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
-  // CHECK-SAME: ins(%[[PADDED]], %[[W]] : tensor<1x3x10x10xf32>, tensor<4x3x3x3xf32>) outs(%[[ZERO]] : tensor<1x4x4x4xf32>)
+  // CHECK: %[[COLS:.*]] = linalg.generic {indexing_maps = [#[[WINDOWS]], {{.*}}]{{.*}} ins(%[[PADDED]] : tensor<1x3x10x10xf32>) outs(%{{.*}} : tensor<3x3x3x1x4x4xf32>)
+  // CHECK: %[[COLS2D:.*]] = tensor.expand_shape {{.*}} output_shape [27, 16]
+  // CHECK: %[[W2D:.*]] = tensor.expand_shape {{.*}} output_shape [4, 27]
+  // CHECK: %[[Y:.*]] = linalg.matmul ins(%[[W2D]], %[[COLS2D]] : tensor<4x27xf32>, tensor<27x16xf32>)
+  // CHECK: %[[OUT:.*]] = linalg.transpose ins(%{{.*}} : tensor<4x1x4x4xf32>) outs(%{{.*}} : tensor<1x4x4x4xf32>) permutation = [1, 0, 2, 3]
   %0 = "ms.conv2d"(%x, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x4x4xf32>
-  // CHECK: return %[[Y]]
+  // CHECK: return %[[OUT]]
   return %0 : tensor<1x4x4x4xf32>
 }
 
@@ -72,23 +76,24 @@ func.func @backprop_input_stride1(%dy: tensor<1x4x6x6xf32>, %w: tensor<4x3x3x3xf
   // CHECK: %[[WT:.*]] = tensor.collapse_shape %[[FLIPPED]] {{.*}} into tensor<3x4x3x3xf32>
   // CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x10x10xf32>)
   // CHECK: tensor.extract %[[DY]]
-  // CHECK: linalg.conv_2d_nchw_fchw {{.*}} ins(%[[PADDED]], %[[WT]] : tensor<1x4x10x10xf32>, tensor<3x4x3x3xf32>) outs(%{{.*}} : tensor<1x3x8x8xf32>)
+  // CHECK: linalg.generic {{.*}} ins(%[[PADDED]] : tensor<1x4x10x10xf32>) outs(%{{.*}} : tensor<4x3x3x1x8x8xf32>)
+  // CHECK: tensor.collapse_shape %[[WT]]
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<3x36xf32>, tensor<36x64xf32>)
   %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x6x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
   return %0 : tensor<1x3x8x8xf32>
 }
 
 // -----
 
-// CHECK-DAG: #[[XMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d5, d0, d2, d6 * 2 + d3, d7 * 2 + d4)>
-// CHECK-DAG: #[[DYMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d5, d0, d1, d6, d7)>
-// CHECK-DAG: #[[DWMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
+// dw (O, C*KH*KW) = dy (O, N*OH*OW) @ cols^T, the im2col columns built transposed.
+// CHECK-DAG: #[[WINDOWS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 * 2 + d5)>
 // CHECK-LABEL: func.func @backprop_filter
+// CHECK-SAME: (%{{.*}}: tensor<1x3x8x8xf32>, %[[DY:.*]]: tensor<1x4x4x4xf32>)
 func.func @backprop_filter(%x: tensor<1x3x8x8xf32>, %dy: tensor<1x4x4x4xf32>) -> tensor<4x3x3x3xf32> {
-  // CHECK: %[[DW:.*]] = linalg.generic {indexing_maps = [#[[XMAP]], #[[DYMAP]], #[[DWMAP]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
-  // CHECK: ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[ACC:.*]]: f32):
-  // CHECK: %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
-  // CHECK: arith.addf %[[ACC]], %[[P]] : f32
-  // CHECK: tensor.collapse_shape %[[DW]] {{\[\[}}0, 1], [2], [3], [4]] : tensor<1x4x3x3x3xf32> into tensor<4x3x3x3xf32>
+  // CHECK: linalg.generic {indexing_maps = [#[[WINDOWS]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<1x4x4x3x3x3xf32>)
+  // CHECK: linalg.transpose ins(%[[DY]] : tensor<1x4x4x4xf32>) outs(%{{.*}} : tensor<4x1x4x4xf32>) permutation = [1, 0, 2, 3]
+  // CHECK: %[[DW:.*]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x27xf32>) outs(%{{.*}} : tensor<4x27xf32>)
+  // CHECK: tensor.expand_shape {{.*}} output_shape [4, 3, 3, 3] : tensor<108xf32> into tensor<4x3x3x3xf32>
   %0 = "ms.conv2d_backprop_filter"(%x, %dy) {dilations = array<i64: 1, 1>, groups = 1 : i64, kernel_size = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x3x8x8xf32>, tensor<1x4x4x4xf32>) -> tensor<4x3x3x3xf32>
   return %0 : tensor<4x3x3x3xf32>
 }

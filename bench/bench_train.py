@@ -1,0 +1,268 @@
+"""Training-step benchmarks: cellc's compiled TrainOneStepCell (forward, backward and the
+optimizer update in one native call) against PyTorch eager, torch.compile and jax.jit doing the
+same step, in one run, reported as ratios (time / cellc's time: above 1, cellc is faster).
+
+    .venv/bin/python bench/bench_train.py          # torch, jax optional: pip install '.[bench]'
+
+Workloads (float32, SGD with momentum 0.9):
+  mlp     64 x 784 -> 512 relu -> 10, softmax cross-entropy
+  lenet   LeNet-5 on 32 x 1 x 32 x 32 (MindSpore's tutorial network), softmax cross-entropy
+  resnet  a ResNet basic block (conv3x3-BN-ReLU-conv3x3-BN + identity, ReLU) on 8 x 64 x 16 x 16,
+          forward and backward to every weight, mean-squared loss (BatchNorm in training mode)
+
+Each figure is the median of repeated steps after warm-up (first-call compilation excluded).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+import cellc
+from cellc import Tensor, nn
+
+
+def median_ms(step, repeat: int = 30, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e3
+
+
+# --- the networks, in cellc -----------------------------------------------------------------
+
+
+class MLP(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Dense(784, 512)
+        self.fc2 = nn.Dense(512, 10)
+        self.relu = nn.ReLU()
+
+    def construct(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+class LeNet5(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, pad_mode="valid")
+        self.conv2 = nn.Conv2d(6, 16, 5, pad_mode="valid")
+        self.fc1 = nn.Dense(16 * 5 * 5, 120)
+        self.fc2 = nn.Dense(120, 84)
+        self.fc3 = nn.Dense(84, 10)
+        self.relu = nn.ReLU()
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.flatten = nn.Flatten()
+
+    def construct(self, x):
+        x = self.pool(self.relu(self.conv1(x)))
+        x = self.pool(self.relu(self.conv2(x)))
+        x = self.flatten(x)
+        return self.fc3(self.relu(self.fc2(self.relu(self.fc1(x)))))
+
+
+class BasicBlock(nn.Cell):
+    def __init__(self, channels=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, pad_mode="same")
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, pad_mode="same")
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU()
+
+    def construct(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + x)
+
+
+def cellc_step(network, loss_fn, x, y):
+    network.set_train()
+    optimizer = nn.Momentum(network.trainable_params(), learning_rate=0.01, momentum=0.9)
+    step = nn.TrainOneStepCell(nn.WithLossCell(network, loss_fn), optimizer)
+    tx, ty = Tensor(x), Tensor(y)
+    return lambda: step(tx, ty)
+
+
+# --- the same steps in PyTorch and JAX --------------------------------------------------------
+
+
+def torch_steps(name, x, y):
+    import torch
+
+    torch.set_num_threads(1)
+    tnn = torch.nn
+    if name == "mlp":
+        model = tnn.Sequential(tnn.Linear(784, 512), tnn.ReLU(), tnn.Linear(512, 10))
+        loss_fn = tnn.CrossEntropyLoss()
+    elif name == "lenet":
+        model = tnn.Sequential(
+            tnn.Conv2d(1, 6, 5), tnn.ReLU(), tnn.MaxPool2d(2),
+            tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+            tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10),
+        )  # fmt: skip
+        loss_fn = tnn.CrossEntropyLoss()
+    else:
+
+        class Block(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = tnn.Conv2d(64, 64, 3, padding=1, bias=False)
+                self.bn1 = tnn.BatchNorm2d(64)
+                self.conv2 = tnn.Conv2d(64, 64, 3, padding=1, bias=False)
+                self.bn2 = tnn.BatchNorm2d(64)
+
+            def forward(self, x):
+                out = torch.relu(self.bn1(self.conv1(x)))
+                return torch.relu(self.bn2(self.conv2(out)) + x)
+
+        model = Block()
+        loss_fn = tnn.MSELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    tx = torch.from_numpy(x)
+    ty = torch.from_numpy(y.astype(np.int64) if y.dtype == np.int32 else y)
+
+    def step(forward):
+        def run():
+            optimizer.zero_grad()
+            loss = loss_fn(forward(tx), ty)
+            loss.backward()
+            optimizer.step()
+            return loss
+
+        return run
+
+    steps = {"torch eager": step(model)}
+    try:
+        steps["torch.compile"] = step(torch.compile(model))
+        steps["torch.compile"]()  # compiles now, or fails here
+    except Exception as error:  # noqa: BLE001 (report any compiler failure, keep benchmarking)
+        print(f"  torch.compile unavailable: {type(error).__name__}: {str(error)[:80]}")
+        steps.pop("torch.compile")
+    return steps
+
+
+def jax_step(name, x, y):
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+
+    def dense(n_in, n_out):
+        return [
+            rng.normal(0, n_in**-0.5, (n_in, n_out)).astype(np.float32),
+            np.zeros(n_out, np.float32),
+        ]
+
+    def conv(c_in, c_out, k):
+        return rng.normal(0, (c_in * k * k) ** -0.5, (c_out, c_in, k, k)).astype(np.float32)
+
+    def conv2d(x, w, padding):
+        return jax.lax.conv_general_dilated(x, w, (1, 1), padding)
+
+    def pool(x):
+        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+
+    def cross_entropy(logits, labels):
+        log_p = jax.nn.log_softmax(logits)
+        return -jnp.mean(jnp.take_along_axis(log_p, labels[:, None], axis=1))
+
+    def batch_norm(x):
+        mean = x.mean(axis=(0, 2, 3), keepdims=True)
+        var = x.var(axis=(0, 2, 3), keepdims=True)
+        return (x - mean) / jnp.sqrt(var + 1e-5)
+
+    if name == "mlp":
+        params = [*dense(784, 512), *dense(512, 10)]
+
+        def loss(p, x, y):
+            h = jax.nn.relu(x @ p[0] + p[1])
+            return cross_entropy(h @ p[2] + p[3], y)
+
+    elif name == "lenet":
+        params = [conv(1, 6, 5), conv(6, 16, 5), *dense(400, 120), *dense(120, 84), *dense(84, 10)]
+
+        def loss(p, x, y):
+            h = pool(jax.nn.relu(conv2d(x, p[0], "VALID")))
+            h = pool(jax.nn.relu(conv2d(h, p[1], "VALID"))).reshape(x.shape[0], -1)
+            h = jax.nn.relu(h @ p[2] + p[3])
+            h = jax.nn.relu(h @ p[4] + p[5])
+            return cross_entropy(h @ p[6] + p[7], y)
+
+    else:
+        params = [conv(64, 64, 3), conv(64, 64, 3)]
+
+        def loss(p, x, y):
+            out = jax.nn.relu(batch_norm(conv2d(x, p[0], "SAME")))
+            out = jax.nn.relu(batch_norm(conv2d(out, p[1], "SAME")) + x)
+            return jnp.mean((out - y) ** 2)
+
+    @jax.jit
+    def train_step(p, m, x, y):
+        value, grads = jax.value_and_grad(loss)(p, x, y)
+        m = [0.9 * mi + g for mi, g in zip(m, grads)]
+        p = [pi - 0.01 * mi for pi, mi in zip(p, m)]
+        return p, m, value
+
+    state = {"p": [jnp.asarray(v) for v in params]}
+    state["m"] = [jnp.zeros_like(v) for v in state["p"]]
+    jx, jy = jnp.asarray(x), jnp.asarray(y)
+
+    def run():
+        state["p"], state["m"], value = train_step(state["p"], state["m"], jx, jy)
+        return value.block_until_ready()
+
+    return run
+
+
+def main():
+    cellc.set_seed(0)
+    rng = np.random.default_rng(0)
+    workloads = {
+        "mlp": (
+            MLP(),
+            nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"),
+            rng.normal(size=(64, 784)).astype(np.float32),
+            rng.integers(0, 10, 64).astype(np.int32),
+        ),
+        "lenet": (
+            LeNet5(),
+            nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"),
+            rng.normal(size=(32, 1, 32, 32)).astype(np.float32),
+            rng.integers(0, 10, 32).astype(np.int32),
+        ),
+        "resnet": (
+            BasicBlock(),
+            nn.MSELoss(),
+            rng.normal(size=(8, 64, 16, 16)).astype(np.float32),
+            rng.normal(size=(8, 64, 16, 16)).astype(np.float32),
+        ),
+    }
+    print("per training step, median ms (ratio: their time / cellc's; > 1: cellc is faster)")
+    print("cellc runs single-threaded; torch is limited to 1 thread; jax uses XLA's CPU runtime")
+    for name, (network, loss_fn, x, y) in workloads.items():
+        cellc_ms = median_ms(cellc_step(network, loss_fn, x, y))
+        print(f"{name:<7} cellc {cellc_ms:8.2f} ms")
+        others = {}
+        try:
+            others.update(torch_steps(name, x, y))
+        except ImportError:
+            print("  torch not installed")
+        try:
+            others["jax.jit"] = jax_step(name, x, y)
+        except ImportError:
+            print("  jax not installed")
+        for label, step in others.items():
+            ms = median_ms(step)
+            print(f"        {label:<14} {ms:8.2f} ms  ratio {ms / cellc_ms:5.2f}")
+
+
+if __name__ == "__main__":
+    main()
