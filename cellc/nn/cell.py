@@ -152,10 +152,21 @@ class Cell:
             self, as_tensors(args), target=target, random_generator=context.random_generator
         )
 
+    def extend_repr(self) -> str:
+        """What the cell's repr shows between its parentheses (`input_channels=3, ...`)."""
+        return ""
+
     def __repr__(self) -> str:
+        """MindSpore 2.x's layout: `Name(extra)`, or the extra lines and the children
+        (`(name): repr`) indented by two spaces, one a line."""
+        extra = self.extend_repr()
+        lines = extra.split("\n") if extra else []
         cells = self.__dict__.get("_cells", {})
-        children = "".join(f"\n  ({n}): {c!r}".replace("\n", "\n  ") for n, c in cells.items())
-        return f"{type(self).__name__}<{children}\n>" if children else f"{type(self).__name__}<>"
+        children = [f"({n}): {c!r}".replace("\n", "\n  ") for n, c in cells.items()]
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
+        body = "".join(f"\n  {line}" for line in lines + children)
+        return f"{type(self).__name__}({body}\n)" if body else f"{type(self).__name__}()"
 
 
 class Module(Cell):

@@ -72,6 +72,14 @@ class Dense(Cell):
             activation = _ACTIVATIONS[activation.lower()]()
         self.activation = activation
 
+    def extend_repr(self) -> str:
+        text = f"input_channels={self.in_channels}, output_channels={self.out_channels}"
+        if self.has_bias:
+            text += f", has_bias={self.has_bias}"
+        if self.activation is not None:
+            text += f", activation={self.activation}"
+        return text
+
     def construct(self, x):
         # On rank > 2, MindSpore applies the layer to the last axis: (..., in) -> (..., out).
         lead = x.shape[:-1]

@@ -51,6 +51,36 @@ def test_parameter_repr():
     assert repr(w) == "Parameter (name=w, shape=(5, 3), dtype=Float32, requires_grad=True)"
 
 
+def test_cell_repr_is_mindspore_2s_layout():
+    from cellc import nn
+
+    class Network(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.flatten = nn.Flatten()
+            self.seq = nn.SequentialCell(
+                nn.Dense(4, 5, has_bias=False, activation="relu"),
+                nn.SequentialCell(nn.Dense(2, 3)),
+            )
+
+    # MindSpore 2.10's print(Network())
+    assert repr(Network()) == (
+        "Network(\n"
+        "  (flatten): Flatten()\n"
+        "  (seq): SequentialCell(\n"
+        "    (0): Dense(\n"
+        "      input_channels=4, output_channels=5, activation=ReLU()\n"
+        "      (activation): ReLU()\n"
+        "    )\n"
+        "    (1): SequentialCell(\n"
+        "      (0): Dense(input_channels=2, output_channels=3, has_bias=True)\n"
+        "    )\n"
+        "  )\n"
+        ")"
+    )
+    assert repr(nn.ReLU()) == "ReLU()"
+
+
 def test_python_floats_are_float32_and_ints_int64():
     assert Tensor([1.0, 2.0]).dtype == mstype.float32
     assert Tensor([1, 2]).dtype == mstype.int64
