@@ -22,6 +22,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cat",
     "clamp",
+    "cast",
     "clip_by_global_norm",
     "clip_by_value",
     "concat",
@@ -389,4 +390,9 @@ def clip_by_global_norm(x, clip_norm=1.0, use_norm=None):
         use_norm = F.sqrt(total)
     scale = F.div(float(clip_norm), F.maximum(use_norm, float(clip_norm)))
     return tuple(F.mul(t, F.cast(scale, t.dtype)) for t in tensors)
+
+
+def cast(input, dtype):  # noqa: A002 (MindSpore's name)
+    """`input` converted to `dtype` (MindSpore 2.x's `ops.cast`)."""
+    return F.cast(input, dtype)
 

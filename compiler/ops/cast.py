@@ -41,9 +41,9 @@ def _convert(value, target):
 
 @vjp(ms.CastOp)
 def vjp_cast(ct, x, *, out):
-    """float -> float: ct cast back to x's type. A cast from or to an integer (or bool) type is
-    piecewise constant: zero."""
+    """ct cast back to x's type, as MindSpore's Cast bprop does: a float -> int cast passes
+    the gradient through (truncated to the integer type on the way back). Bool has none."""
     x_spec = ms.spec_of(x)
-    if x_spec.is_float and ms.spec_of(out).is_float:
-        return [ms.cast(ct, x_spec.element)]
-    return [Zero(x_spec)]
+    if x_spec.element == "i1" or ms.spec_of(out).element == "i1":
+        return [Zero(x_spec)]
+    return [ms.cast(ct, x_spec.element)]

@@ -87,9 +87,25 @@ def vjp_div(ct, lhs, rhs, *, out):
     ]
 
 
-# maximum/minimum send ct to the operand that is selected; on a tie, all of it to lhs, as
-# MindSpore's MaximumGrad/MinimumGrad do (JAX would split it in halves). `relu_grad(ct, d)` is
-# ct where d > 0, else 0: the part that goes to rhs.
+# maximum/minimum send ct to the operand that is selected. Since MindSpore 2.2 a tie splits it
+# in halves, and where either operand is NaN both receive all of it (checked against
+# MindSpore 2.10's MaximumGrad/MinimumGrad): each operand's share is 0 where it loses, 1/2 on a
+# tie, else 1 -- NaN compares false, so neither loses nor ties.
+
+
+def _share(loses: ir.Value, tie: ir.Value, like: ir.Value) -> ir.Value:
+    """0 where `loses`, 1/2 where `tie`, else 1, in `like`'s element type."""
+    scalar = ms.spec_of(like).with_shape(())
+    zero, half, one = (ms.constant(v, scalar) for v in (0.0, 0.5, 1.0))
+    return ms.select(loses, zero, ms.select(tie, half, one))
+
+
+def _selected_vjp(ct, lhs, rhs, lhs_loses, rhs_loses):
+    tie = ms.equal(lhs, rhs)
+    return [
+        unbroadcast(ms.mul(ct, _share(lhs_loses, tie, ct)), lhs),
+        unbroadcast(ms.mul(ct, _share(rhs_loses, tie, ct)), rhs),
+    ]
 
 
 @lowering(ms.MaximumOp)
@@ -100,9 +116,8 @@ def lower_maximum(op, lhs, rhs):
 
 @vjp(ms.MaximumOp)
 def vjp_maximum(ct, lhs, rhs, *, out):
-    """d max(lhs, rhs) = (ct where lhs >= rhs, ct where rhs > lhs)."""
-    to_rhs = ms.relu_grad(ct, ms.sub(rhs, lhs))
-    return [unbroadcast(ms.sub(ct, to_rhs), lhs), unbroadcast(to_rhs, rhs)]
+    """d max(lhs, rhs): ct to the larger operand, halves on a tie, all to both at a NaN."""
+    return _selected_vjp(ct, lhs, rhs, ms.less(lhs, rhs), ms.less(rhs, lhs))
 
 
 @lowering(ms.MinimumOp)
@@ -113,9 +128,8 @@ def lower_minimum(op, lhs, rhs):
 
 @vjp(ms.MinimumOp)
 def vjp_minimum(ct, lhs, rhs, *, out):
-    """d min(lhs, rhs) = (ct where lhs <= rhs, ct where rhs < lhs)."""
-    to_rhs = ms.relu_grad(ct, ms.sub(lhs, rhs))
-    return [unbroadcast(ms.sub(ct, to_rhs), lhs), unbroadcast(to_rhs, rhs)]
+    """d min(lhs, rhs): ct to the smaller operand, halves on a tie, all to both at a NaN."""
+    return _selected_vjp(ct, lhs, rhs, ms.less(rhs, lhs), ms.less(lhs, rhs))
 
 
 # --------------------------------------------------------------------------------------------

@@ -67,10 +67,6 @@ CASES = {
     "abs": (lambda a: ops.Abs()(a), [(2, 3)]),
     "reduce-max-axis": (lambda a: ops.ReduceMax()(a, 1), [(2, 3, 4)]),
     "reduce-max-keep": (lambda a: ops.ReduceMax(keep_dims=True)(a, (0, 2)), [(2, 3, 4)]),
-    "cast-through-int": (
-        lambda a: a * ops.Cast()(ops.Cast()(a * 3.0, mstype.int32), mstype.float64),
-        [(2, 3)],
-    ),
     "astype-f64-to-f64": (lambda a: ops.Exp()(a).astype(mstype.float64), [(3,)]),
     "promote-f32-constant": (lambda a: a * Tensor(np.array([1.5, -2.0], np.float32)), [(3, 2)]),
     "promote-int-constant": (lambda a: a - Tensor(np.array([1, 2, 3], np.int32)), [(2, 3)]),
