@@ -69,4 +69,3 @@ class ParameterTuple(tuple):
         return ParameterTuple(
             Parameter(p.asnumpy().copy(), f"{prefix}.{p.name}", p.requires_grad) for p in self
         )
-

@@ -1445,8 +1445,7 @@ class PadOp(Op):
         (result,) = cls.infer([TensorSpec.of_array(x)], dict(low=low, high=high, interior=interior))
         out = np.zeros(result.shape, x.dtype)
         index = tuple(
-            slice(lo, lo + (d - 1) * (i + 1) + 1, i + 1)
-            for lo, d, i in zip(low, x.shape, interior)
+            slice(lo, lo + (d - 1) * (i + 1) + 1, i + 1) for lo, d, i in zip(low, x.shape, interior)
         )
         if x.size:
             out[index] = x

@@ -395,4 +395,3 @@ def clip_by_global_norm(x, clip_norm=1.0, use_norm=None):
 def cast(input, dtype):  # noqa: A002 (MindSpore's name)
     """`input` converted to `dtype` (MindSpore 2.x's `ops.cast`)."""
     return F.cast(input, dtype)
-

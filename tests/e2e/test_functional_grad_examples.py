@@ -15,6 +15,7 @@ def numpy_print_options():
     with np.printoptions(**np.get_printoptions()):
         yield
 
+
 GRADS_ROW = [1.93237234e-02, 8.28090012e-02, 7.58262351e-02]
 
 
