@@ -18,6 +18,10 @@ accepted and ignored: cellc computes in the network's dtypes.
 
 from __future__ import annotations
 
+import sys
+
+import numpy as np
+
 from cellc.nn.cell import Cell
 from cellc.nn.layers import WithLossCell
 from cellc.nn.wrap import TrainOneStepCell, WithEvalCell
@@ -174,6 +178,7 @@ class Model:
         )
         hooks = CallbackList(cb_params.list_callback)
         run_context = RunContext(cb_params)
+        progress = Progress(cb_params.batch_num, epoch)
         self._train_network.set_train(True)
         hooks.on_train_begin(run_context)
         for epoch_index in range(initial_epoch, epoch):
@@ -191,6 +196,9 @@ class Model:
                 cb_params.train_dataset_element = inputs
                 hooks.on_train_step_begin(run_context)
                 cb_params.net_outputs = self._train_network(*inputs)
+                progress.step(
+                    cb_params.cur_epoch_num, cb_params.cur_step_num, cb_params.net_outputs
+                )
                 hooks.on_train_step_end(run_context)
                 if run_context.get_stop_requested():
                     break
@@ -201,6 +209,7 @@ class Model:
             cb_params.pop("eval_results", None)
             if run_context.get_stop_requested():
                 break
+        progress.close()
         hooks.on_train_end(run_context)
 
     def _eval_during_fit(self, dataset, cb_params, hooks) -> None:
@@ -292,3 +301,38 @@ class Model:
 
 
 __all__ = ["Model"]
+
+
+class Progress:
+    """A one-line progress bar of the training steps on stderr, when stderr is a terminal (and
+    nothing otherwise, so that logs and LossMonitor's lines stay as MindSpore prints them)."""
+
+    WIDTH = 30
+
+    def __init__(self, steps_per_epoch: int, epochs: int, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.steps_per_epoch = max(int(steps_per_epoch), 1)
+        self.epochs = epochs
+        self.shown = False
+
+    def step(self, epoch: int, step: int, outputs) -> None:
+        if not self.enabled:
+            return
+        in_epoch = (step - 1) % self.steps_per_epoch + 1
+        filled = self.WIDTH * in_epoch // self.steps_per_epoch
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        loss = outputs[0] if isinstance(outputs, tuple) else outputs
+        value = (
+            f"  loss {float(np.asarray(loss.asnumpy()).ravel()[0]):.4f}" if loss is not None else ""
+        )
+        self.stream.write(
+            f"\repoch {epoch}/{self.epochs} [{bar}] {in_epoch}/{self.steps_per_epoch}{value}"
+        )
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()

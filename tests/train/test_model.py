@@ -176,3 +176,23 @@ def test_mindspore_spellings():
         assert Monitor is LossMonitor and Accuracy is nn.Accuracy
     finally:
         compat.uninstall()
+
+
+def test_a_progress_bar_on_a_terminal_only():
+    import io
+
+    from cellc.train.model import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen, log = Terminal(), io.StringIO()
+    for stream in (screen, log):
+        bar = Progress(steps_per_epoch=4, epochs=2, stream=stream)
+        for step in range(1, 9):
+            bar.step(1 + (step - 1) // 4, step, Tensor(np.array(0.5, np.float32)))
+        bar.close()
+    assert log.getvalue() == ""
+    last = screen.getvalue().rstrip("\n").split("\r")[-1]
+    assert last == f"epoch 2/2 [{'#' * 30}] 4/4  loss 0.5000"

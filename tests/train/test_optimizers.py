@@ -6,7 +6,7 @@ import numpy as np
 import optim_reference as ref
 import pytest
 
-from cellc import Parameter, Tensor, nn
+from cellc import Parameter, Tensor, nn, ops
 
 RNG = np.random.default_rng(0)
 W0 = RNG.normal(size=(3, 2)).astype(np.float32)
@@ -187,3 +187,50 @@ def test_an_exported_training_step_trains_with_the_runtime_alone(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+class CustomTrainOneStepCell(nn.Cell):
+    """As MindSpore's advanced training tutorial writes one."""
+
+    def __init__(self, network, optimizer):
+        super().__init__(auto_prefix=False)
+        self.network = network
+        self.network.set_grad()
+        self.optimizer = optimizer
+        self.weights = self.optimizer.parameters
+        self.grad = ops.GradOperation(get_by_list=True)
+
+    def construct(self, *inputs):
+        loss = self.network(*inputs)
+        grads = self.grad(self.network, self.weights)(*inputs)
+        self.optimizer(grads)
+        return loss
+
+
+class HandWrittenSGD(nn.Optimizer):
+    """A user's optimizer: p <- p - lr * g with ops.assign, as MindSpore's tutorial shows."""
+
+    def __init__(self, params, learning_rate):
+        super().__init__(learning_rate, params)
+
+    def construct(self, gradients):
+        lr = self.get_lr()
+        for param, grad in zip(self.parameters, gradients):
+            ops.assign(param, param - grad * lr)
+        return ()
+
+
+@pytest.mark.parametrize("make", [lambda p: nn.SGD(p, 0.1), lambda p: HandWrittenSGD(p, 0.1)])
+def test_a_custom_train_one_step_cell(make):
+    x = RNG.normal(size=(4, 3)).astype(np.float32)
+    y = RNG.normal(size=(4, 2)).astype(np.float32)
+    net = Linear()
+    step = CustomTrainOneStepCell(nn.WithLossCell(net, nn.MSELoss()), make(net.trainable_params()))
+    params = [W0.astype(np.float64), B0.astype(np.float64)]
+    for _ in range(3):
+        loss = step(Tensor(x), Tensor(y))
+        residual = x.astype(np.float64) @ params[0] + params[1] - y
+        np.testing.assert_allclose(loss.asnumpy(), np.mean(residual**2), rtol=1e-5)
+        grad_out = 2 * residual / residual.size
+        ref.sgd(params, [x.T.astype(np.float64) @ grad_out, grad_out.sum(axis=0)], {}, 0.1)
+    np.testing.assert_allclose(net.w.asnumpy(), params[0], rtol=1e-5, atol=1e-6)
