@@ -3,6 +3,7 @@ numpy and gradients against the closed form d CE / d logits = softmax(logits) - 
 
 import numpy as np
 import pytest
+from support.cells import Lambda
 
 from cellc import Tensor, nn, ops
 from cellc import dtype as mstype
@@ -11,15 +12,6 @@ from cellc import dtype as mstype
 def softmax(x, axis=-1):
     e = np.exp(x - x.max(axis, keepdims=True))
     return e / e.sum(axis, keepdims=True)
-
-
-class Apply(nn.Cell):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def construct(self, *args):
-        return self.fn(*args)
 
 
 class GradLogits(nn.Cell):
@@ -108,7 +100,7 @@ def test_sparse_cross_entropy_equals_dense_one_hot():
 def test_one_hot_of_traced_indices():
     indices = np.array([2, 0, 5, -1, 1], np.int64)  # out of range: a row of zeros
     one_hot = ops.OneHot()
-    fn = Apply(lambda i: one_hot(i, 3, Tensor(1.0, mstype.float32), Tensor(0.0, mstype.float32)))
+    fn = Lambda(lambda i: one_hot(i, 3, Tensor(1.0, mstype.float32), Tensor(0.0, mstype.float32)))
     expected = np.zeros((5, 3), np.float32)
     for row, index in enumerate(indices):
         if 0 <= index < 3:
@@ -145,5 +137,5 @@ def test_pow_with_a_python_scalar_exponent():
     for exponent in (3, -2, 0.5, 1.5, 0):
         got = ops.Pow()(Tensor(x), exponent).asnumpy()
         np.testing.assert_allclose(got, x**exponent, rtol=1e-12, err_msg=str(exponent))
-    dx = GradLogits(Apply(lambda v: ops.Pow()(v, 1.5)))(Tensor(x))
+    dx = GradLogits(Lambda(lambda v: ops.Pow()(v, 1.5)))(Tensor(x))
     np.testing.assert_allclose(dx.asnumpy(), 1.5 * x**0.5, rtol=1e-12)

@@ -8,6 +8,7 @@ import itertools
 
 import numpy as np
 import pytest
+from support.cells import Grad
 
 from cellc import Parameter, ParameterTuple, Tensor, nn, ops
 
@@ -26,19 +27,6 @@ class Net(nn.Cell):
 
     def construct(self, x, y):
         return self.matmul(x * self.z, y)
-
-
-class Grad(nn.Cell):
-    def __init__(self, net, grad_op, weights=None):
-        super().__init__()
-        self.net = net
-        self.grad_op = grad_op
-        self.weights = weights
-
-    def construct(self, *args):
-        if self.weights is None:
-            return self.grad_op(self.net)(*args)
-        return self.grad_op(self.net, self.weights)(*args)
 
 
 def closed_form(z, sens):

@@ -11,16 +11,12 @@ sm_80 and sm_90 (skipped without ptxas).
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
+from support.ptx import assert_ptxas_accepts, needs_ptxas
 
 from cellc import Parameter, ParameterTuple, Tensor, nn, ops
-from cellc.compiler.lowering.gpu_to_nvvm import find_ptxas
 from cellc.frontend import CompileOptions, compile
-
-PTXAS = find_ptxas()
 
 
 def conv3x3(in_channels, out_channels, stride=1):
@@ -241,7 +237,7 @@ def test_weight_gradients_match_torch(float64_case):
 # --- CUDA: PTX that ptxas accepts -----------------------------------------------------------
 
 
-@pytest.mark.skipif(PTXAS is None, reason="ptxas (CUDA toolkit) is not installed")
+@needs_ptxas
 @pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
 @pytest.mark.parametrize("name", NETWORK_NAMES)
 def test_weight_gradients_compile_for_cuda(name, chip, tmp_path):
@@ -250,13 +246,4 @@ def test_weight_gradients_compile_for_cuda(name, chip, tmp_path):
     grads = WeightGrads(loss)
     grads.set_train(True)
     result = compile(grads, Tensor(x), options=CompileOptions(target="cuda", chip=chip))
-    ptx = result.stages["ptx"]
-    assert f".target {chip}" in ptx
-    source = tmp_path / "kernels.ptx"
-    source.write_text(ptx)
-    run = subprocess.run(
-        [PTXAS, f"-arch={chip}", str(source), "-o", str(tmp_path / "kernels.cubin")],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
+    assert_ptxas_accepts(result.stages["ptx"], chip, tmp_path)

@@ -3,28 +3,9 @@ a crash or a misleading message before its fix. Gradients are checked against cl
 
 import numpy as np
 import pytest
+from support.cells import Grad, Lambda
 
 from cellc import Parameter, ParameterTuple, Tensor, nn, ops
-
-
-class Lambda(nn.Cell):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def construct(self, *args):
-        return self.fn(*args)
-
-
-class Grad(nn.Cell):
-    def __init__(self, net, **flags):
-        super().__init__()
-        self.net = net
-        self.grad = ops.GradOperation(**flags)
-
-    def construct(self, *args):
-        return self.grad(self.net)(*args)
-
 
 # --- wrong answers -------------------------------------------------------------------------
 

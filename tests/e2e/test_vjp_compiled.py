@@ -9,6 +9,8 @@ import zlib
 
 import numpy as np
 import pytest
+from support.cells import GradAll, Lambda
+from support.finite_differences import numeric_vjp
 
 from cellc import Tensor, nn, ops
 from cellc import dtype as mstype
@@ -16,25 +18,6 @@ from cellc import dtype as mstype
 F = ops.functional
 CROSS_ENTROPY = nn.SoftmaxCrossEntropyWithLogits(reduction="mean")
 L1 = nn.L1Loss(reduction="sum")
-
-
-class Lambda(nn.Cell):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def construct(self, *args):
-        return self.fn(*args)
-
-
-class GradAll(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.grad_op = ops.GradOperation(get_all=True, sens_param=True)
-
-    def construct(self, *args):
-        return self.grad_op(self.net)(*args)
 
 
 CASES = {
@@ -79,21 +62,6 @@ CASES = {
     # stop_gradient is checked against closed forms (test_gradients_compiled.py): finite
     # differences see through it.
 }
-
-
-def numeric_vjp(forward, args, sens, eps=1e-6):
-    grads = []
-    for i, arg in enumerate(args):
-        grad = np.zeros_like(arg)
-        for index in np.ndindex(arg.shape):
-            shifted = []
-            for sign in (1, -1):
-                moved = [a.copy() for a in args]
-                moved[i][index] += sign * eps
-                shifted.append(forward(*[Tensor(m) for m in moved]).asnumpy())
-            grad[index] = np.sum(sens * (shifted[0] - shifted[1])) / (2 * eps)
-        grads.append(grad)
-    return grads
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -3,20 +3,12 @@ value, eagerly and when traced alike (regressions from malformed-input runs)."""
 
 import numpy as np
 import pytest
+from support.cells import Lambda
 
-from cellc import Tensor, nn, ops
+from cellc import Tensor, ops
 from cellc.frontend import trace
 
 X = Tensor(np.ones((2, 3), np.float32))
-
-
-class Lambda(nn.Cell):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def construct(self, x):
-        return self.fn(x)
 
 
 def both(fn):

@@ -30,6 +30,7 @@ from fuzz_networks import (
 )
 from hypothesis import HealthCheck, Phase, event, given, reject, settings
 from hypothesis import strategies as st
+from support.cells import Grad
 
 from cellc import ParameterTuple, Tensor, nn, ops
 
@@ -85,19 +86,6 @@ def fuzz_settings(examples: int, shrink: bool) -> settings:
 
 
 # --- cells ------------------------------------------------------------------------------------
-
-
-class Grad(nn.Cell):
-    def __init__(self, net, grad_op, weights=None):
-        super().__init__()
-        self.net = net
-        self.grad_op = grad_op
-        self.weights = weights
-
-    def construct(self, *args):
-        if self.weights is None:
-            return self.grad_op(self.net)(*args)
-        return self.grad_op(self.net, self.weights)(*args)
 
 
 class SumOfGrad(nn.Cell):

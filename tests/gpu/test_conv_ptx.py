@@ -3,19 +3,16 @@ transposes, max pooling and its gradient, Flatten, Dense) and a block of the oth
 (depthwise and dilated convolution, average pooling, Conv2dTranspose, GELU) compile to PTX that
 `ptxas` accepts for sm_80 and sm_90; with a GPU, their results equal the CPU target's."""
 
-import subprocess
-
 import numpy as np
 import pytest
+from support.ptx import assert_ptxas_accepts, needs_ptxas
 
 import cellc
 import cellc.runtime
 from cellc import ParameterTuple, Tensor, nn, ops
-from cellc.compiler.lowering.gpu_to_nvvm import find_ptxas
 from cellc.frontend import CompileOptions, compile
 from cellc.runtime.cuda import cuda_available
 
-PTXAS = find_ptxas()
 GPU, WHY_NOT = cuda_available()
 
 
@@ -68,22 +65,13 @@ CASES = {
 }
 
 
-@pytest.mark.skipif(PTXAS is None, reason="ptxas (CUDA toolkit) is not installed")
+@needs_ptxas
 @pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_ptx_assembles(case, chip, tmp_path):
     cell, args = CASES[case]()
     result = compile(cell, *args, options=CompileOptions(target="cuda", chip=chip))
-    ptx = result.stages["ptx"]
-    assert f".target {chip}" in ptx
-    source = tmp_path / "kernels.ptx"
-    source.write_text(ptx)
-    run = subprocess.run(
-        [PTXAS, f"-arch={chip}", str(source), "-o", str(tmp_path / "kernels.cubin")],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
+    assert_ptxas_accepts(result.stages["ptx"], chip, tmp_path)
 
 
 @pytest.mark.skipif(not GPU, reason=f"no GPU here: {WHY_NOT}")

@@ -1,17 +1,12 @@
 """`--target cuda` from the user's side: the seed gradients and a small MLP, traced from cells,
 compile to artifacts whose PTX `ptxas` accepts for sm_80 and sm_90."""
 
-import subprocess
-
 import numpy as np
 import pytest
+from support.ptx import assert_ptxas_accepts, needs_ptxas
 
 from cellc import Parameter, ParameterTuple, Tensor, nn, ops
-from cellc.compiler.lowering.gpu_to_nvvm import find_ptxas
 from cellc.frontend import CompileOptions, compile
-
-PTXAS = find_ptxas()
-needs_ptxas = pytest.mark.skipif(PTXAS is None, reason="ptxas (CUDA toolkit) is not installed")
 
 X = Tensor(np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32))
 Y = Tensor(np.array([[0.11, 3.3, 1.1], [1.1, 0.2, 1.4], [1.1, 2.2, 0.3]], np.float32))
@@ -65,16 +60,7 @@ def test_ptx_assembles(case, chip, tmp_path):
     cell, args = CASES[case]()
     result = compile(cell, *args, options=CompileOptions(target="cuda", chip=chip))
     assert result.artifact is not None
-    ptx = result.stages["ptx"]
-    assert f".target {chip}" in ptx
-    source = tmp_path / "kernels.ptx"
-    source.write_text(ptx)
-    run = subprocess.run(
-        [PTXAS, f"-arch={chip}", str(source), "-o", str(tmp_path / "kernels.cubin")],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
+    assert_ptxas_accepts(result.stages["ptx"], chip, tmp_path)
 
 
 def test_emit_ptx_needs_the_cuda_target():

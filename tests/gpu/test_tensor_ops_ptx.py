@@ -9,41 +9,20 @@ check of the plan against the manifest (runtime/cuda.py, read_plan) accepts the 
 a GPU, the results equal the CPU target's.
 """
 
-import subprocess
-
 import numpy as np
 import pytest
+from support.cells import GradAll, Lambda
+from support.ptx import assert_ptxas_accepts, needs_ptxas
 
 import cellc
 import cellc.runtime
-from cellc import Tensor, nn, ops
+from cellc import Tensor, ops
 from cellc import dtype as mstype
-from cellc.compiler.lowering.gpu_to_nvvm import find_ptxas
 from cellc.frontend import CompileOptions, compile
 from cellc.runtime.artifact import read_artifact
 from cellc.runtime.cuda import cuda_available, read_plan
 
-PTXAS = find_ptxas()
 GPU, WHY_NOT = cuda_available()
-
-
-class Lambda(nn.Cell):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def construct(self, *args):
-        return self.fn(*args)
-
-
-class GradAll(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.grad_op = ops.GradOperation(get_all=True, sens_param=True)
-
-    def construct(self, *args):
-        return self.grad_op(self.net)(*args)
 
 
 GATHER_INDICES = Tensor(np.array([[0, 2], [1, 1]], np.int32))
@@ -107,20 +86,11 @@ def compiled(case, chip):
     )
 
 
-@pytest.mark.skipif(PTXAS is None, reason="ptxas (CUDA toolkit) is not installed")
+@needs_ptxas
 @pytest.mark.parametrize("chip", ["sm_80", "sm_90"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_ptx_assembles(case, chip, tmp_path):
-    ptx = compiled(case, chip).stages["ptx"]
-    assert f".target {chip}" in ptx
-    source = tmp_path / "kernels.ptx"
-    source.write_text(ptx)
-    run = subprocess.run(
-        [PTXAS, f"-arch={chip}", str(source), "-o", str(tmp_path / "kernels.cubin")],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
+    assert_ptxas_accepts(compiled(case, chip).stages["ptx"], chip, tmp_path)
 
 
 def test_bool_buffers_are_bool_in_the_plan_and_the_manifest(tmp_path):

@@ -1,0 +1,45 @@
+"""Small cells the tests share: a function as a cell, and gradients of a cell."""
+
+from __future__ import annotations
+
+from cellc import nn, ops
+
+
+class Lambda(nn.Cell):
+    """A cell whose construct is `fn`."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def construct(self, *args):
+        return self.fn(*args)
+
+
+class GradAll(nn.Cell):
+    """The gradients of `net` with respect to every input, given a sensitivity (the last
+    argument): GradOperation(get_all=True, sens_param=True)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.grad_op = ops.GradOperation(get_all=True, sens_param=True)
+
+    def construct(self, *args):
+        return self.grad_op(self.net)(*args)
+
+
+class Grad(nn.Cell):
+    """`grad_op(net)`, or `grad_op(net, weights)` when `weights` are given; `grad_op` is a
+    plain GradOperation() unless one is given."""
+
+    def __init__(self, net, grad_op=None, weights=None):
+        super().__init__()
+        self.net = net
+        self.grad_op = ops.GradOperation() if grad_op is None else grad_op
+        self.weights = weights
+
+    def construct(self, *args):
+        if self.weights is None:
+            return self.grad_op(self.net)(*args)
+        return self.grad_op(self.net, self.weights)(*args)
