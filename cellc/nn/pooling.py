@@ -10,12 +10,18 @@ from .cell import Cell
 
 
 class _Pool2d(Cell):
-    def __init__(self, name, kernel_size, stride, pad_mode, padding, data_format):
+    """A window pooling layer: `pool` (ops.functional.max_pool or avg_pool) of its input."""
+
+    def __init__(self, name, pool, kernel_size, stride, pad_mode, padding, data_format):
         super().__init__()
         if data_format != "NCHW":
             raise UnsupportedError(f"For '{name}', cellc supports data_format 'NCHW' only")
+        self.pool = pool
         self.kernel_size, self.stride = kernel_size, stride
         self.pad_mode, self.padding = pad_mode, padding
+
+    def construct(self, x):
+        return self.pool(x, self.kernel_size, self.stride, self.pad_mode, self.padding)
 
 
 class MaxPool2d(_Pool2d):
@@ -38,12 +44,8 @@ class MaxPool2d(_Pool2d):
                 "For 'MaxPool2d', cellc supports dilation=1, return_indices=False and "
                 "ceil_mode=False only"
             )
-        super().__init__("MaxPool2d", kernel_size, stride, pad_mode, padding, data_format)
-
-    def construct(self, x):
-        return ops.functional.max_pool(
-            x, self.kernel_size, self.stride, self.pad_mode, self.padding
-        )
+        pool = ops.functional.max_pool
+        super().__init__("MaxPool2d", pool, kernel_size, stride, pad_mode, padding, data_format)
 
 
 class AvgPool2d(_Pool2d):
@@ -66,12 +68,8 @@ class AvgPool2d(_Pool2d):
                 "For 'AvgPool2d', cellc supports ceil_mode=False, no divisor_override, and "
                 "padding only with count_include_pad=False"
             )
-        super().__init__("AvgPool2d", kernel_size, stride, pad_mode, padding, data_format)
-
-    def construct(self, x):
-        return ops.functional.avg_pool(
-            x, self.kernel_size, self.stride, self.pad_mode, self.padding
-        )
+        pool = ops.functional.avg_pool
+        super().__init__("AvgPool2d", pool, kernel_size, stride, pad_mode, padding, data_format)
 
 
 class AdaptiveAvgPool2d(Cell):
