@@ -335,48 +335,43 @@ def _check_betas(name: str, beta1, beta2, eps) -> None:
 # --- learning-rate cells (MindSpore's LearningRateSchedule subclasses) -----------------------
 
 
-def _epoch_ratio(global_step, decay_steps: int, is_stair: bool):
-    """global_step / decay_steps as float32, floored (toward zero: steps are >= 0) when stair."""
-    p = F.cast(global_step, mstype.float32) / float(decay_steps)
-    return F.cast(F.cast(p, mstype.int32), mstype.float32) if is_stair else p
-
-
-class ExponentialDecayLR(LearningRateSchedule):
-    """lr * decay_rate ** (step / decay_steps)."""
+class _DecayLR(LearningRateSchedule):
+    """A rate decayed by `decay_rate` over each `decay_steps` steps, smoothly or (is_stair) in
+    whole steps of `decay_steps`."""
 
     def __init__(self, learning_rate, decay_rate, decay_steps, is_stair=False):
         super().__init__()
         self.learning_rate, self.decay_rate = learning_rate, decay_rate
         self.decay_steps, self.is_stair = decay_steps, is_stair
 
+    def epoch_ratio(self, global_step):
+        """global_step / decay_steps as float32, floored (toward zero: steps are >= 0) when
+        stair."""
+        p = F.cast(global_step, mstype.float32) / float(self.decay_steps)
+        return F.cast(F.cast(p, mstype.int32), mstype.float32) if self.is_stair else p
+
+
+class ExponentialDecayLR(_DecayLR):
+    """lr * decay_rate ** (step / decay_steps)."""
+
     def construct(self, global_step):
-        p = _epoch_ratio(global_step, self.decay_steps, self.is_stair)
+        p = self.epoch_ratio(global_step)
         return F.exp(p * float(np.log(self.decay_rate))) * self.learning_rate
 
 
-class NaturalExpDecayLR(LearningRateSchedule):
+class NaturalExpDecayLR(_DecayLR):
     """lr * e ** (-decay_rate * step / decay_steps)."""
 
-    def __init__(self, learning_rate, decay_rate, decay_steps, is_stair=False):
-        super().__init__()
-        self.learning_rate, self.decay_rate = learning_rate, decay_rate
-        self.decay_steps, self.is_stair = decay_steps, is_stair
-
     def construct(self, global_step):
-        p = _epoch_ratio(global_step, self.decay_steps, self.is_stair)
+        p = self.epoch_ratio(global_step)
         return F.exp(p * -self.decay_rate) * self.learning_rate
 
 
-class InverseDecayLR(LearningRateSchedule):
+class InverseDecayLR(_DecayLR):
     """lr / (1 + decay_rate * step / decay_steps)."""
 
-    def __init__(self, learning_rate, decay_rate, decay_steps, is_stair=False):
-        super().__init__()
-        self.learning_rate, self.decay_rate = learning_rate, decay_rate
-        self.decay_steps, self.is_stair = decay_steps, is_stair
-
     def construct(self, global_step):
-        p = _epoch_ratio(global_step, self.decay_steps, self.is_stair)
+        p = self.epoch_ratio(global_step)
         return self.learning_rate / (p * self.decay_rate + 1.0)
 
 
