@@ -12,6 +12,12 @@ def _positive_int(value, name: str, function: str) -> None:
         raise ValueError(f"For '{function}', '{name}' must be a positive int, but got {value!r}")
 
 
+def _positive_ints(function: str, **values) -> None:
+    """Each of `values` (step counts, by name) a positive int, checked in the order given."""
+    for name, value in values.items():
+        _positive_int(value, name, function)
+
+
 def _positive_float(value, name: str, function: str, allow_zero: bool = False) -> None:
     if not isinstance(value, float) or value < 0 or (value == 0 and not allow_zero):
         kind = "a non-negative" if allow_zero else "a positive"
@@ -20,12 +26,9 @@ def _positive_float(value, name: str, function: str, allow_zero: bool = False) -
 
 def _check_decay(function, learning_rate, decay_rate, total_step, step_per_epoch, decay_epoch,
                  is_stair) -> None:  # fmt: skip
-    for name, value in (
-        ("total_step", total_step),
-        ("step_per_epoch", step_per_epoch),
-        ("decay_epoch", decay_epoch),
-    ):
-        _positive_int(value, name, function)
+    _positive_ints(
+        function, total_step=total_step, step_per_epoch=step_per_epoch, decay_epoch=decay_epoch
+    )
     _positive_float(learning_rate, "learning_rate", function)
     _positive_float(decay_rate, "decay_rate", function)
     if not isinstance(is_stair, bool):
@@ -97,12 +100,12 @@ def cosine_decay_lr(min_lr, max_lr, total_step, step_per_epoch, decay_epoch) -> 
     """min_lr + (max_lr - min_lr) / 2 * (1 + cos(pi * min(epoch, decay_epoch) / decay_epoch))."""
     _positive_float(min_lr, "min_lr", "cosine_decay_lr", allow_zero=True)
     _positive_float(max_lr, "max_lr", "cosine_decay_lr")
-    for name, value in (
-        ("total_step", total_step),
-        ("step_per_epoch", step_per_epoch),
-        ("decay_epoch", decay_epoch),
-    ):
-        _positive_int(value, name, "cosine_decay_lr")
+    _positive_ints(
+        "cosine_decay_lr",
+        total_step=total_step,
+        step_per_epoch=step_per_epoch,
+        decay_epoch=decay_epoch,
+    )
     if min_lr >= max_lr:
         raise ValueError(
             "For 'cosine_decay_lr', the 'max_lr' must be greater than the 'min_lr', but got "
@@ -124,12 +127,12 @@ def polynomial_decay_lr(learning_rate, end_learning_rate, total_step, step_per_e
     _positive_float(learning_rate, "learning_rate", "polynomial_decay_lr")
     _positive_float(end_learning_rate, "end_learning_rate", "polynomial_decay_lr", allow_zero=True)
     _positive_float(power, "power", "polynomial_decay_lr")
-    for name, value in (
-        ("total_step", total_step),
-        ("step_per_epoch", step_per_epoch),
-        ("decay_epoch", decay_epoch),
-    ):
-        _positive_int(value, name, "polynomial_decay_lr")
+    _positive_ints(
+        "polynomial_decay_lr",
+        total_step=total_step,
+        step_per_epoch=step_per_epoch,
+        decay_epoch=decay_epoch,
+    )
     lr = []
     delta = learning_rate - end_learning_rate
     for i in range(total_step):
@@ -145,12 +148,12 @@ def polynomial_decay_lr(learning_rate, end_learning_rate, total_step, step_per_e
 def warmup_lr(learning_rate, total_step, step_per_epoch, warmup_epoch) -> list[float]:
     """lr * min(epoch, warmup_epoch) / warmup_epoch."""
     _positive_float(learning_rate, "learning_rate", "warmup_lr", allow_zero=True)
-    for name, value in (
-        ("warmup_epoch", warmup_epoch),
-        ("total_step", total_step),
-        ("step_per_epoch", step_per_epoch),
-    ):
-        _positive_int(value, name, "warmup_lr")
+    _positive_ints(
+        "warmup_lr",
+        warmup_epoch=warmup_epoch,
+        total_step=total_step,
+        step_per_epoch=step_per_epoch,
+    )
     return [
         learning_rate * min(math.floor(i / step_per_epoch), warmup_epoch) / warmup_epoch
         for i in range(total_step)
