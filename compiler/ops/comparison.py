@@ -219,40 +219,35 @@ def _first_along(x: ir.Value, axis: int) -> ir.Value:
     return lb.generic([x], lb.empty(result_type), maps, [lb.PARALLEL] * rank, lambda a, _: a)
 
 
-def _greater(new: ir.Value, best: ir.Value) -> ir.Value:
-    """new > best, or new is the first NaN (numpy's argmax returns the first NaN)."""
-    if not lb.is_float(new.type):
-        return arith.cmpi(arith.CmpIPredicate.sgt, new, best)
-    greater = arith.cmpf(arith.CmpFPredicate.OGT, new, best)
-    first_nan = arith.andi(
-        arith.cmpf(arith.CmpFPredicate.UNO, new, new),
-        arith.cmpf(arith.CmpFPredicate.ORD, best, best),
-    )
-    return arith.ori(greater, first_nan)
+def _beats(comparison):
+    """`better(new, best)` for _arg_reduce: new compares to best as `comparison` (ms.GreaterOp
+    or ms.LessOp, by its predicates above), or new is the first NaN (numpy's argmax and argmin
+    return the first NaN)."""
+    float_predicate, int_predicate = _PREDICATES[comparison]
 
+    def better(new: ir.Value, best: ir.Value) -> ir.Value:
+        if not lb.is_float(new.type):
+            return arith.cmpi(int_predicate, new, best)
+        strictly = arith.cmpf(float_predicate, new, best)
+        first_nan = arith.andi(
+            arith.cmpf(arith.CmpFPredicate.UNO, new, new),
+            arith.cmpf(arith.CmpFPredicate.ORD, best, best),
+        )
+        return arith.ori(strictly, first_nan)
 
-def _less(new: ir.Value, best: ir.Value) -> ir.Value:
-    """new < best, or new is the first NaN (numpy's argmin returns the first NaN)."""
-    if not lb.is_float(new.type):
-        return arith.cmpi(arith.CmpIPredicate.slt, new, best)
-    less = arith.cmpf(arith.CmpFPredicate.OLT, new, best)
-    first_nan = arith.andi(
-        arith.cmpf(arith.CmpFPredicate.UNO, new, new),
-        arith.cmpf(arith.CmpFPredicate.ORD, best, best),
-    )
-    return arith.ori(less, first_nan)
+    return better
 
 
 @lowering(ms.ArgmaxOp)
 def lower_argmax(op, x, *, axis):
     """ms.argmax(x) -> linalg.generic reducing `axis` into (max, index), seeded by x[.., 0, ..]"""
-    return _arg_reduce(op, x, axis, _greater)
+    return _arg_reduce(op, x, axis, _beats(ms.GreaterOp))
 
 
 @lowering(ms.ArgminOp)
 def lower_argmin(op, x, *, axis):
     """ms.argmin(x) -> linalg.generic reducing `axis` into (min, index), seeded by x[.., 0, ..]"""
-    return _arg_reduce(op, x, axis, _less)
+    return _arg_reduce(op, x, axis, _beats(ms.LessOp))
 
 
 defzero(ms.ArgmaxOp)  # integer results: no gradient
