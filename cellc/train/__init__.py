@@ -1,49 +1,22 @@
 """`mindspore.train`: `Model`, callbacks and metrics.
 
-The names load on first use, so that `cellc.nn` can export the metrics (`nn.Accuracy`) from
+`Model` loads on first use, so that `cellc.nn` can export the metrics (`nn.Accuracy`) from
 `cellc.train.metrics` while `cellc.train.model` builds on `cellc.nn`."""
 
 import importlib
 
 from cellc import compat
 
+# callback and metrics do not import cellc.nn, so they load here; their __all__ name the API.
+from . import callback, metrics
+
 _SUBMODULES = ("callback", "metrics", "model")
 
 # name -> submodule of cellc.train (or a module path) that defines it
 _API = {
     "Model": "model",
-    **{
-        name: "callback"
-        for name in (
-            "Callback",
-            "CheckpointConfig",
-            "EarlyStopping",
-            "History",
-            "LambdaCallback",
-            "LossMonitor",
-            "ModelCheckpoint",
-            "RunContext",
-            "TimeMonitor",
-        )
-    },  # fmt: skip
-    **{
-        name: "metrics"
-        for name in (
-            "Accuracy",
-            "F1",
-            "Fbeta",
-            "Loss",
-            "MAE",
-            "MSE",
-            "Metric",
-            "Precision",
-            "Recall",
-            "get_metric_fn",
-            "get_metrics",
-            "names",
-            "rearrange_inputs",
-        )
-    },  # fmt: skip
+    **dict.fromkeys(callback.__all__, "callback"),
+    **dict.fromkeys(metrics.__all__, "metrics"),
     # mindspore.train also exports the checkpoint functions
     "save_checkpoint": "cellc.serialization",
     "load_checkpoint": "cellc.serialization",
