@@ -149,3 +149,14 @@ def check_vjp(program, name, args, rng, rtol=1e-5, atol=1e-6):
     for i, (g, w) in enumerate(zip(got, want)):
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=f"d/d arg{i}")
     return vjp_name
+
+
+def check_body_vjp(body, args, rng, order=1):
+    """@f = `body` over float64 arguments shaped as `args`; its VJP against finite differences
+    (check_vjp), and with order=2 the VJP's own VJP too."""
+    program = Program()
+    program.function("f", [f64(*a.shape) for a in args], body)
+    name = check_vjp(program, "f", args, rng)
+    if order == 2:
+        second_args = args + [rng.uniform(-1.0, 1.0, a.shape) for a in program.run("f", *args)]
+        check_vjp(program, name, second_args, rng)
