@@ -5,11 +5,12 @@ transposes, max pooling and its gradient, Flatten, Dense) and a block of the oth
 
 import numpy as np
 import pytest
+from support.cells import GradInputsAndWeights
 from support.ptx import assert_ptxas_accepts, needs_ptxas
 
 import cellc
 import cellc.runtime
-from cellc import ParameterTuple, Tensor, nn, ops
+from cellc import Tensor, nn
 from cellc.frontend import CompileOptions, compile
 from cellc.runtime.cuda import cuda_available
 
@@ -45,21 +46,13 @@ class Blocks(nn.Cell):
         return self.up(self.pool(self.gelu(self.dilated(self.depthwise(x)))))
 
 
-class WeightGrads(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.params = ParameterTuple(net.trainable_params())
-        self.grad_op = ops.GradOperation(get_all=True, get_by_list=True)
-
-    def construct(self, x):
-        return self.grad_op(self.net, self.params)(x)
-
-
 CASES = {
-    "lenet-gradient": lambda: (WeightGrads(LeNet()), [Tensor(np.ones((2, 1, 32, 32), np.float32))]),
+    "lenet-gradient": lambda: (
+        GradInputsAndWeights(LeNet()),
+        [Tensor(np.ones((2, 1, 32, 32), np.float32))],
+    ),
     "window-blocks-gradient": lambda: (
-        WeightGrads(Blocks()),
+        GradInputsAndWeights(Blocks()),
         [Tensor(np.ones((1, 4, 12, 12), np.float32))],
     ),
 }

@@ -3,9 +3,10 @@ compile to artifacts whose PTX `ptxas` accepts for sm_80 and sm_90."""
 
 import numpy as np
 import pytest
+from support.cells import GradInputsAndWeights
 from support.ptx import assert_ptxas_accepts, needs_ptxas
 
-from cellc import Parameter, ParameterTuple, Tensor, nn, ops
+from cellc import Parameter, Tensor, nn, ops
 from cellc.frontend import CompileOptions, compile
 
 X = Tensor(np.array([[0.8, 0.6, 0.2], [1.8, 1.3, 1.1]], np.float32))
@@ -22,17 +23,6 @@ class Net(nn.Cell):
         return self.matmul(x * self.z, y)
 
 
-class GradAll(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.params = ParameterTuple(net.trainable_params())
-        self.grad_op = ops.GradOperation(get_all=True, get_by_list=True)
-
-    def construct(self, *args):
-        return self.grad_op(self.net, self.params)(*args)
-
-
 class MLP(nn.Cell):
     def __init__(self):
         super().__init__()
@@ -45,9 +35,9 @@ class MLP(nn.Cell):
 
 
 CASES = {
-    "seed-gradient": lambda: (GradAll(Net()), [X, Y]),
+    "seed-gradient": lambda: (GradInputsAndWeights(Net()), [X, Y]),
     "mlp-gradient": lambda: (
-        GradAll(MLP()),
+        GradInputsAndWeights(MLP()),
         [Tensor(np.ones((32, 64), np.float32)), Tensor(np.zeros((32, 10), np.float32))],
     ),
 }

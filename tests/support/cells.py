@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cellc import nn, ops
+from cellc import ParameterTuple, nn, ops
 
 
 class Lambda(nn.Cell):
@@ -43,3 +43,17 @@ class Grad(nn.Cell):
         if self.weights is None:
             return self.grad_op(self.net)(*args)
         return self.grad_op(self.net, self.weights)(*args)
+
+
+class GradInputsAndWeights(nn.Cell):
+    """The gradients of `net` with respect to every input and every trainable parameter:
+    GradOperation(get_all=True, get_by_list=True)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.params = ParameterTuple(net.trainable_params())
+        self.grad_op = ops.GradOperation(get_all=True, get_by_list=True)
+
+    def construct(self, *args):
+        return self.grad_op(self.net, self.params)(*args)
