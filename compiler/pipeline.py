@@ -33,6 +33,7 @@ from cellc.runtime.errors import CellcError
 
 from .package import write_artifact
 from .program import Program, emit_module
+from .toolchain import DEFAULT_CPU
 
 
 class Target(enum.Enum):
@@ -219,8 +220,6 @@ def _shared_library(module, emit_shared_library) -> bytes:
 
 def cpu_target() -> dict:
     """The manifest's target for code built on this machine at its CPU level."""
-    from .lowering.llvm_to_object import DEFAULT_CPU
-
     return {
         "kind": "cpu",
         "triple": f"{platform.machine()}-unknown-linux-gnu",

