@@ -278,6 +278,15 @@ def main() -> None:
         f"new process, disk-cached seed gradient: {whole * 1e3:.0f} ms in all, "
         f"{after_imports * 1e3:.1f} ms after imports"
     )
+    seed_cell = GradWrtX(SeedNet())
+    x, y = Tensor(data["x"]), Tensor(data["y"])
+    seed_cell(x, y)
+    through_cell = per_call_us(lambda: seed_cell(x, y))
+    print(
+        f"seed gradient through the Cell: {through_cell:.1f} µs "
+        f"(the runtime entry: {per_call_us(rows['seed']['cellc']):.1f} µs, "
+        f"numpy by hand: {per_call_us(rows['seed']['numpy']):.1f} µs)"
+    )
     print()
     print(
         "| workload | "

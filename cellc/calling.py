@@ -28,4 +28,4 @@ def _wrap(result):
     """The compiled code's numpy outputs, nested in tuples, as Tensors nested the same way."""
     if isinstance(result, tuple):
         return tuple(_wrap(item) for item in result)
-    return Tensor(result)
+    return Tensor._of_result(result)

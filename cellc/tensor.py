@@ -41,6 +41,17 @@ class Tensor(TensorLike):
         self._dtype = mstype.from_numpy(array.dtype)
         self._shape = tuple(array.shape)
 
+    @classmethod
+    def _of_result(cls, array: np.ndarray) -> Tensor:
+        """A Tensor of an array compiled code returned (native, of a supported dtype): what
+        `Tensor(array)` makes, without its checks, on every call's path."""
+        tensor = cls.__new__(cls)
+        tensor._symbol = None
+        tensor._value = array
+        tensor._dtype = mstype.from_numpy(array.dtype)
+        tensor._shape = array.shape
+        return tensor
+
     # --- MindSpore's accessors -----------------------------------------------------------------
 
     @property

@@ -98,20 +98,55 @@ _LOCK = threading.Lock()
 def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledProgram:
     """The compiled program of `fn` for these arguments (tensors, or numpy arrays already made
     tensors by the caller), from the in-memory cache if it was compiled before. The cache lives
-    on the cell (or function) itself, so it dies with it; it is keyed by the cells' training
-    modes too (`set_train` changes what BatchNorm and Dropout compute).
-    `random_generator()` gives the generator dropout masks are drawn from, at each call."""
-    target = Target.parse(target)
+    on the cell (or function) itself, so it dies with it; it is keyed by the cells' Parameters
+    and training modes too (`set_train` changes what BatchNorm and Dropout compute).
+    `random_generator()` gives the generator dropout masks are drawn from, at each call.
+
+    This is every call's path, so what it can it reuses: the parsed target, and the owner's
+    Parameters and modes while no cell changed (`structure_changed`)."""
+    target = _TARGETS.get(target) or _parse_target(target)
     owner, key = _cache_owner_and_key(fn)
-    key = (key, signature(args), target.value, _parameter_identities(owner), _modes(owner))
+    key = (key, signature(args), target, _owner_state(owner))
     store = _memory_cache(owner)
-    with _LOCK:
-        program = store.get(key)
+    program = store.get(key)  # one dict read: atomic, no lock needed
     if program is None:
         program = _compile_cached(fn, args, target, random_generator)
         with _LOCK:
             store[key] = program
     return program
+
+
+_TARGETS: dict = {}
+
+
+def _parse_target(target) -> Target:
+    parsed = Target.parse(target)
+    _TARGETS[target] = parsed
+    return parsed
+
+
+_STRUCTURE_VERSION = [0]
+
+
+def structure_changed() -> None:
+    """Says that some cell's Parameters, child cells or training modes changed. The user API
+    calls it after the change (`Cell.__setattr__`, `set_train`, ...): an owner whose class sets
+    `_cellc_tracks_structure` keeps its state key (`_owner_state`) until then."""
+    _STRUCTURE_VERSION[0] += 1
+
+
+def _owner_state(owner) -> tuple:
+    """The Parameters the owner holds now, by identity, and its cells' training modes. Cached
+    on an owner that tracks its structure, for as long as no cell changed."""
+    if not getattr(owner, "_cellc_tracks_structure", False):
+        return (_parameter_identities(owner), _modes(owner))
+    version = _STRUCTURE_VERSION[0]  # read first: a change while computing shows next time
+    cached = owner.__dict__.get("_cellc_state")
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    state = (_parameter_identities(owner), _modes(owner))
+    owner.__dict__["_cellc_state"] = (version, state)
+    return state
 
 
 def _parameter_identities(owner) -> tuple:
@@ -144,8 +179,11 @@ def _memory_cache(owner) -> dict:
     namespace = getattr(owner, "__dict__", None)
     if namespace is None:
         return {}  # no place to keep it: the disk cache still serves
-    with _LOCK:
-        return namespace.setdefault("_cellc_compiled", {})
+    store = namespace.get("_cellc_compiled")
+    if store is None:
+        with _LOCK:
+            store = namespace.setdefault("_cellc_compiled", {})
+    return store
 
 
 def _compile_cached(fn, args, target: Target, random_generator) -> CompiledProgram:

@@ -329,7 +329,7 @@ def tensor_leaves(args) -> list:
     a traced function, in order."""
     leaves = []
     for arg in args:
-        if isinstance(arg, TensorLike):
+        if _is_tensor(arg):
             leaves.append(arg)
         elif isinstance(arg, (tuple, list)):
             leaves.extend(tensor_leaves(arg))
@@ -340,14 +340,28 @@ def signature(args) -> tuple:
     """What a compiled program depends on in its arguments: each tensor's type (inside tuples
     and lists too), and any other value itself (it is a constant of the program)."""
 
-    def of(arg):
-        if isinstance(arg, TensorLike):
-            return ("tensor", arg.shape, arg.dtype.element)
-        if isinstance(arg, (tuple, list)):
-            return (type(arg).__name__, tuple(of(item) for item in arg))
-        return ("value", type(arg).__name__, repr(arg))
+    key = []
+    for arg in args:  # a plain loop: this runs on every call of a compiled cell
+        if _is_tensor(arg):
+            key.append(("tensor", arg.shape, arg.dtype.element))
+        elif isinstance(arg, (tuple, list)):
+            key.append((type(arg).__name__, signature(arg)))
+        else:
+            key.append(("value", type(arg).__name__, repr(arg)))
+    return tuple(key)
 
-    return tuple(of(arg) for arg in args)
+
+_TENSOR_TYPES: dict[type, bool] = {}
+
+
+def _is_tensor(arg) -> bool:
+    """isinstance(arg, TensorLike), remembered per type: an ABC's check is slow, and this runs
+    on every call of a compiled cell."""
+    kind = type(arg)
+    known = _TENSOR_TYPES.get(kind)
+    if known is None:
+        known = _TENSOR_TYPES[kind] = isinstance(arg, TensorLike)
+    return known
 
 
 # --- output structure ---------------------------------------------------------------------

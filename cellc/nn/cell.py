@@ -14,7 +14,7 @@ from cellc.calling import as_tensors, run_function
 from cellc.errors import UnsupportedError
 from cellc.frontend import grad as frontend_grad
 from cellc.frontend import tracing
-from cellc.frontend.compiled import compiled_program
+from cellc.frontend.compiled import compiled_program, structure_changed
 from cellc.parameter import Parameter, ParameterTuple
 
 _BODY_NAMES = ("construct", "call", "forward")
@@ -23,6 +23,10 @@ _BODY_NAMES = ("construct", "call", "forward")
 class Cell:
     """Base class of every network. Subclasses call `super().__init__()` first, then assign
     Parameters and child cells as attributes; their order is the parameters' order."""
+
+    # Every change of a cell's Parameters, children or mode calls `structure_changed()`, so the
+    # call path may reuse what it computed from them (see cellc.frontend.compiled).
+    _cellc_tracks_structure = True
 
     def __init__(self, auto_prefix: bool = True, flags=None):
         object.__setattr__(self, "_params", OrderedDict())
@@ -48,11 +52,13 @@ class Cell:
             self._params.pop(name, None)
             self._cells.pop(name, None)
         object.__setattr__(self, name, value)
+        structure_changed()
 
     def __delattr__(self, name):
         self._params.pop(name, None)
         self._cells.pop(name, None)
         object.__delattr__(self, name)
+        structure_changed()
 
     def insert_param_to_cell(self, param_name: str, param: Parameter, check_name=True):
         if not isinstance(param, Parameter):
@@ -62,6 +68,7 @@ class Cell:
         self._cells.pop(param_name, None)
         self._params[param_name] = param
         object.__setattr__(self, param_name, param)
+        structure_changed()
 
     def update_parameters_name(self, prefix: str = "", recurse: bool = True):
         for name, param in self.parameters_and_names(expand=recurse):
@@ -121,6 +128,7 @@ class Cell:
         (once; both programs stay cached)."""
         for _, cell in self.cells_and_names():
             object.__setattr__(cell, "training", bool(mode))
+        structure_changed()
         return self
 
     # MindSpore's switch for building the backward graph: cellc builds it when asked anyway.

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from cellc import Tensor, nn
+from cellc import Parameter, Tensor, nn
 from cellc.frontend import compiled
 from cellc.runtime.errors import CellcError
 
@@ -144,3 +144,40 @@ def test_a_disk_cache_another_user_owns_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "getuid", lambda: owner + 1)
     with pytest.raises(CellcError, match=rf"{tmp_path} belongs to another user \(uid {owner}"):
         compiled.cache_dir()
+
+
+class Inner(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.w = Parameter(Tensor(np.ones(2, np.float32)), name="w")
+
+    def construct(self, x):
+        return x * self.w
+
+
+class Outer(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.inner = Inner()
+
+    def construct(self, x):
+        return self.inner(x) * 2.0 if self.training else self.inner(x)
+
+
+def test_the_call_path_sees_every_change_of_a_nested_cell():
+    """The call path reuses the Parameters' identities and modes it computed until a cell
+    changes: replacing a nested Parameter, set_data, in-place writes and modes are all seen."""
+    net, x = Outer(), Tensor(np.ones(2, np.float32))
+    assert net(x).asnumpy().tolist() == [1.0, 1.0]
+    net.inner.w = Parameter(Tensor(np.full(2, 3.0, np.float32)), name="w")
+    assert net(x).asnumpy().tolist() == [3.0, 3.0]
+    net.inner.w.set_data(Tensor(np.full(2, 4.0, np.float32)))
+    assert net(x).asnumpy().tolist() == [4.0, 4.0]
+    net.inner.w.asnumpy()[:] = 5.0
+    assert net(x).asnumpy().tolist() == [5.0, 5.0]
+    net.set_train(True)
+    assert net(x).asnumpy().tolist() == [10.0, 10.0]
+    net.training = False
+    assert net(x).asnumpy().tolist() == [5.0, 5.0]
+    net.inner = Inner()
+    assert net(x).asnumpy().tolist() == [1.0, 1.0]
