@@ -146,7 +146,9 @@ def compile_command(
         _check_artifact_dtypes(examples)
     command = invocation("compile")
 
+    from cellc.compiler.package import repackage
     from cellc.compiler.pipeline import CompileOptions, atomic_write, compile_program
+    from cellc.frontend import disk_cache
     from cellc.frontend.tracing import trace_program
 
     options = CompileOptions(
@@ -172,9 +174,11 @@ def compile_command(
             traced_program = trace_program(fn, *tensors)
             progress("trace", time.perf_counter() - traced)
             pipeline_started = time.perf_counter()
-            result = compile_program(
-                traced_program.program, options, traced_program.parameter_values()
-            )
+            cache_key, cached = _cached_artifact(traced_program.program, options)
+            if cached is None:
+                result = compile_program(
+                    traced_program.program, options, traced_program.parameter_values()
+                )
             pipeline = time.perf_counter() - pipeline_started
         except click.ClickException:
             raise
@@ -186,7 +190,9 @@ def compile_command(
             if debugging():
                 raise
             raise failure(error, script, command) from error
-    if result.artifact is not None:  # code generation and packaging: after the last stage
+    if cached is not None:
+        progress("cache", pipeline)
+    elif result.artifact is not None:  # code generation and packaging: after the last stage
         progress("artifact", max(0.0, pipeline - sum(result.timings.values())))
     total = time.perf_counter() - started
 
@@ -195,7 +201,12 @@ def compile_command(
             stream.write(result.stages[emit])
     else:
         path = Path(output or Path(script).with_suffix(".cellc").name)
-        atomic_write(path, result.artifact)
+        if cached is not None:  # the cached code, with this model's weights
+            repackage(cached, path, traced_program.parameter_values())
+        else:
+            atomic_write(path, result.artifact)
+            if cache_key is not None:
+                disk_cache.store(cache_key, result.artifact)
     if keep_intermediates is not None:
         _write_command(Path(keep_intermediates), command)
     if verbose:
@@ -203,7 +214,30 @@ def compile_command(
             click.echo(f"[cellc] {stage:<9} {seconds * 1000:8.1f} ms", err=True)
         click.echo(f"[cellc] {'total':<9} {total * 1000:8.1f} ms", err=True)
         if emit is None:
-            click.echo(f"[cellc] wrote {path}", err=True)
+            hit = f" (from the cache: {cached.path})" if cached is not None else ""
+            click.echo(f"[cellc] wrote {path}{hit}", err=True)
+
+
+def _cached_artifact(program, options):
+    """(the disk-cache key of this compile, the cached artifact or None). A compile that emits
+    a stage's IR or keeps intermediates runs the pipeline and is not cached (key None). The CPU
+    key is the one calling the cell uses, so either finds what the other compiled."""
+    from cellc.compiler.pipeline import Target
+    from cellc.frontend import disk_cache
+    from cellc.runtime.artifact import ArtifactError, read_artifact
+
+    if options.emit is not None or options.keep_intermediates is not None:
+        return None, None
+    target_options = (options.chip, options.ptx_features) if options.target is Target.CUDA else ()
+    key = disk_cache.program_key(program, options.target, target_options)
+    path = disk_cache.lookup(key)
+    if path is None:
+        return key, None
+    try:
+        return key, read_artifact(path)
+    except ArtifactError:
+        path.unlink(missing_ok=True)  # a damaged entry: compile it again
+        return key, None
 
 
 def split_script_entry(text: str) -> tuple[Path, str | None]:

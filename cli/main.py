@@ -35,6 +35,7 @@ Examples:
 
 # Command name -> "module:attribute", imported on first use.
 COMMANDS = {
+    "cache": "cellc.cli.cache:cache",
     "compile": "cellc.cli.compile:compile_command",
     "exec": "cellc.cli.exec:exec_",
     "inspect": "cellc.cli.inspect:inspect",

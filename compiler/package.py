@@ -29,6 +29,7 @@ from cellc.runtime.artifact import (
     MANIFEST_MEMBER,
     MIMETYPE,
     MIMETYPE_MEMBER,
+    Artifact,
     ArtifactError,
     checksum_of,
     parameter_member,
@@ -124,3 +125,15 @@ def write_artifact(
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def repackage(artifact: Artifact, path: str | os.PathLike, parameters: Mapping[str, np.ndarray]):
+    """Writes `artifact`'s code and manifest to `path` with other parameter values (the same
+    names, shapes and dtypes): a cached compile of the same program, with this model's weights."""
+    manifest = artifact.manifest
+    code_member = CODE_MEMBERS.get(manifest["target"]["kind"])
+    parameter_members = {parameter_member(i) for i in range(len(manifest["parameters"]))}
+    own = {MIMETYPE_MEMBER, MANIFEST_MEMBER, CHECKSUM_MEMBER, code_member, *parameter_members}
+    extra = {name: data for name, data in artifact.members.items() if name not in own}
+    code = artifact.members.get(code_member, b"") if code_member else b""
+    write_artifact(path, manifest, code, parameters, extra_members=extra)

@@ -192,7 +192,11 @@ def test_verbose_prints_stage_timings_and_the_scripts_output_on_stderr():
 
 def test_a_slow_compile_shows_its_stages_as_they_complete(monkeypatch, tmp_path):
     monkeypatch.setattr(compile_cli, "PROGRESS_AFTER_S", 0.0)
-    result = invoke("compile", SEED_GRAD, *SEED_INPUTS, "-o", tmp_path / "g.cellc")
+    # --keep-intermediates compiles (the script's own call put the program in the cache)
+    ir = tmp_path / "ir"
+    result = invoke(
+        "compile", SEED_GRAD, *SEED_INPUTS, "-o", tmp_path / "g.cellc", "--keep-intermediates", ir
+    )
     assert result.exit_code == 0, result.output
     lines = [line.split(" done")[0] for line in result.stderr.splitlines()]
     stages = ["load", "trace", "ms", "grad", "linalg", "llvm", "artifact"]
