@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from cellc import context
-from cellc.frontend.compiled import compiled_program
+from cellc.frontend.compiled import HOOKS, compiled_program
 from cellc.tensor import Tensor
+
+HOOKS.save_graphs_dir = context.save_graphs_dir
 
 
 def run_function(fn, args):

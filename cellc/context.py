@@ -35,6 +35,14 @@ def get_context(key: str):
     return _settings[key]
 
 
+def save_graphs_dir() -> str | None:
+    """Where compiled cells keep their stage IR and timings: MindSpore's
+    `set_context(save_graphs=True, save_graphs_path=DIR)` (DIR defaults to "."), else None."""
+    if not _settings.get("save_graphs"):
+        return None
+    return str(_settings.get("save_graphs_path", "."))
+
+
 def target() -> str:
     return "cuda" if str(_settings.get("device_target", "CPU")).upper() == "GPU" else "cpu"
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import click
 
+from cellc.frontend.compiled import HOOKS
+
+from .compile import Progress
 from .errors import debugging, invocation
 from .script import failure, run_script
 
@@ -23,7 +26,10 @@ Examples:
   cellc --debug run train.py         # errors come with the Python traceback
 
 \b
-Compiled cells are cached in $CELLC_CACHE_DIR (default ~/.cache/cellc).
+Compiled cells are cached in $CELLC_CACHE_DIR (default ~/.cache/cellc; `cellc cache`).
+A compile over a second shows its stages on stderr. CELLC_SAVE_GRAPHS=DIR (or the script's
+set_context(save_graphs=True, save_graphs_path=DIR)) keeps every compiled cell's stage IR,
+reproducer and timings in DIR/<cell>-<key>/.
 """
 
 
@@ -40,9 +46,12 @@ def run(script: Path, args: tuple[str, ...]) -> None:
     ARGS are passed to the script in sys.argv. A mistake in the script is reported as one
     message naming its file and line; the script's own exit status is kept.
     """
+    previous, HOOKS.progress = HOOKS.progress, Progress  # a slow compile shows its stages
     try:
         run_script(script, args)
     except Exception as error:
         if debugging():
             raise
         raise failure(error, script, invocation("run")) from error
+    finally:
+        HOOKS.progress = previous

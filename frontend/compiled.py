@@ -9,6 +9,7 @@ target and versions).
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -186,23 +187,52 @@ def _memory_cache(owner) -> dict:
     return store
 
 
+class CompileHooks:
+    """How calls compile, beyond the target; set by the layers above.
+
+    progress: a factory of `CompileOptions.progress` callbacks, one per compile (`cellc run`
+      shows the stages of a slow compile as `cellc compile` does).
+    save_graphs_dir: returns the folder that keeps every compiled cell's stage IR, reproducer
+      and timings, or None ($CELLC_SAVE_GRAPHS wins; MindSpore's `set_context(save_graphs=True,
+      save_graphs_path=DIR)` is the user API's). A cell compiles even when the disk cache holds
+      it then, so that every cell's IR is kept."""
+
+    progress = None
+    save_graphs_dir = None
+
+
+HOOKS = CompileHooks()
+
+
 def _compile_cached(fn, args, target: Target, random_generator) -> CompiledProgram:
     """Traces `fn`; an artifact of the same program in the disk cache is loaded with
     `cellc.runtime` alone (no MLIR), else the pipeline compiles it and the cache keeps it."""
     traced = trace_program(fn, *args)
     key = disk_cache.program_key(traced.program, target)
-    path = disk_cache.lookup(key)
+    save_graphs = _save_graphs_dir()
+    path = disk_cache.lookup(key) if save_graphs is None else None
     if path is not None:
         try:
             return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
-    result = compile_program(
-        traced.program, CompileOptions(target=target), traced.parameter_values()
-    )
+    options = CompileOptions(target=target, progress=HOOKS.progress and HOOKS.progress())
+    if save_graphs is not None:
+        options.keep_intermediates = Path(save_graphs) / f"{traced.program.entry.name}-{key[:12]}"
+    result = compile_program(traced.program, options, traced.parameter_values())
+    if save_graphs is not None:
+        timings = "".join(f"{stage} {seconds:.4f} s\n" for stage, seconds in result.timings.items())
+        (options.keep_intermediates / "timings.txt").write_text(timings)
     path = disk_cache.store(key, result.artifact)
     try:
         return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
     except BaseException:
         path.unlink(missing_ok=True)  # the cache never keeps an artifact that does not load
         raise
+
+
+def _save_graphs_dir() -> str | None:
+    folder = os.environ.get("CELLC_SAVE_GRAPHS")
+    if folder:
+        return folder
+    return HOOKS.save_graphs_dir() if HOOKS.save_graphs_dir is not None else None
