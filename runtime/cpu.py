@@ -173,10 +173,44 @@ def check_host(artifact: Artifact) -> None:
         )
 
 
+# glibc's malloc returns a large freed block to the system (munmap, or trimming the heap top)
+# and the next call faults its pages in again: compiled code allocates its temporaries (an
+# im2col buffer, a layer's activations) on every call, so a LeNet training step spent 70% of
+# its time in page faults. Keeping blocks up to 32 MiB in the heap, and 256 MiB of free heap
+# before trimming, made it 3.5x faster. CELLC_MALLOC_TUNING=0 leaves malloc as it is.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_MALLOC_SETTINGS = {
+    _M_MMAP_THRESHOLD: 32 << 20,  # glibc's maximum on 64-bit
+    _M_TRIM_THRESHOLD: 256 << 20,
+    _M_TOP_PAD: 64 << 20,
+}
+_MALLOC_TUNED: list[bool] = []
+
+
+def tune_malloc() -> bool:
+    """Applies _MALLOC_SETTINGS once per process (glibc only); True when they are in effect."""
+    with _LIBRARIES_LOCK:
+        if not _MALLOC_TUNED:
+            _MALLOC_TUNED.append(_apply_malloc_settings())
+        return _MALLOC_TUNED[0]
+
+
+def _apply_malloc_settings() -> bool:
+    if os.environ.get("CELLC_MALLOC_TUNING", "1") == "0":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return all(mallopt(option, value) == 1 for option, value in _MALLOC_SETTINGS.items())
+
+
 def load(artifact: Artifact) -> Module:
     """Bind a CPU artifact: check the host, dlopen its code (the checked bytes), resolve every
     entry and check it against the signature its code carries."""
     check_host(artifact)
+    tune_malloc()
     library = load_library(artifact.member(CODE_MEMBERS["cpu"]), artifact.path)
     entry_class = CpuEntry if _DATA_OFFSET is not None else PortableCpuEntry
     return Module(artifact, lambda module, spec: entry_class(module, spec, library))

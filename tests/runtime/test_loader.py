@@ -320,3 +320,19 @@ def test_a_shared_parameter_is_read_at_every_call(make_artifact):
         module.share_parameter("z", np.array([1.0], np.float64))
     with pytest.raises(ValueError, match="share_parameter needs a C-contiguous"):
         module.share_parameter("z", [1.0])  # a list would be converted: a copy, not shared
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("1", "True"), ("0", "False")])
+def test_malloc_keeps_large_blocks_unless_told_not_to(make_artifact, setting, expected):
+    # compiled code allocates its temporaries on every call: glibc's malloc must keep them
+    script = (
+        "import sys\n"
+        "from cellc import runtime\n"
+        "from cellc.runtime import cpu\n"
+        f"runtime.load({str(make_artifact())!r})\n"
+        "print(cpu.tune_malloc())\n"
+    )
+    env = dict(os.environ, CELLC_MALLOC_TUNING=setting)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected
