@@ -33,7 +33,7 @@ def build_manifest(program: Program, module: ir.Module, target: dict) -> dict:
         if op.operation.name == ms.GradOp.name
         and any(result == value for result in op.results for value in outputs)
     ]
-    symbols = _symbols(module)
+    symbols = ms.symbol_table(module.operation)
     entry_manifest = {
         "name": program.entry.name,
         "symbol": program.entry.name,
@@ -75,14 +75,6 @@ def _entry_function(module: ir.Module) -> ir.Operation:
         if ms.ENTRY_ATTR in op.attributes:
             return op.operation
     raise ValueError(f"the module has no function marked {ms.ENTRY_ATTR}")
-
-
-def _symbols(module: ir.Module) -> dict[str, ir.Operation]:
-    return {
-        ir.StringAttr(op.attributes["sym_name"]).value: op.operation
-        for op in module.body.operations
-        if "sym_name" in op.attributes
-    }
 
 
 def _spec_json(value: ir.Value) -> dict:

@@ -383,7 +383,7 @@ def _run_on_symbol(function, op: ir.Operation, options: dict[str, str]) -> ir.Op
     """Runs the module pass `function` on a scratch module holding copies of `op` and of the
     symbols it references; the transformed copy replaces `op`, which it returns."""
     name = _symbol_name(op)
-    symbols = _symbol_table(op.parent)
+    symbols = ms.symbol_table(op.parent)
     scratch = ir.Module.create(op.location)
     with ir.InsertionPoint(scratch.body):
         for dependency in _referenced_symbols(op, symbols):
@@ -391,7 +391,7 @@ def _run_on_symbol(function, op: ir.Operation, options: dict[str, str]) -> ir.Op
                 symbols[dependency].clone()
         op.clone()
     function(scratch, **options)
-    result = _symbol_table(scratch.operation).get(name)
+    result = ms.symbol_table(scratch.operation).get(name)
     if result is None:
         raise PipelineError(f"cellc pass erased @{name}, which it was run on")
     result.move_before(op)
@@ -401,16 +401,6 @@ def _run_on_symbol(function, op: ir.Operation, options: dict[str, str]) -> ir.Op
 
 def _symbol_name(op: ir.Operation) -> str:
     return ir.StringAttr(op.attributes["sym_name"]).value
-
-
-def _symbol_table(op: ir.Operation) -> dict[str, ir.Operation]:
-    return {
-        _symbol_name(child.operation): child.operation
-        for region in op.regions
-        for block in region.blocks
-        for child in block.operations
-        if "sym_name" in child.operation.attributes
-    }
 
 
 def _referenced_symbols(op: ir.Operation, symbols: dict[str, ir.Operation]) -> list[str]:

@@ -221,6 +221,18 @@ def _segments(n: int) -> ir.Attribute:
     return ir.DenseI32ArrayAttr.get([1] * n + [0] * (MAX_GRAD_SLOTS - n))
 
 
+def symbol_table(op: ir.Operation, kind: str | None = None) -> dict[str, ir.Operation]:
+    """The symbols defined directly in `op` (a module), by name; only ops named `kind`
+    (`"func.func"`, `"memref.global"`) when it is given."""
+    return {
+        ir.StringAttr(child.attributes["sym_name"]).value: child
+        for region in op.regions
+        for block in region.blocks
+        for child in (view.operation for view in block.operations)
+        if "sym_name" in child.attributes and (kind is None or child.name == kind)
+    }
+
+
 def symbol_references(op: ir.Operation) -> list[str]:
     """The names of every symbol that `op` or an op nested in it references
     (`FlatSymbolRefAttr` attributes: `ms.grad`'s callee, `func.call`'s), in walk order."""
@@ -427,11 +439,7 @@ def _check_grad_callee_form(op: ir.Operation, symbols: dict[str, ir.Operation]) 
 def verify_module(module: ir.Module) -> None:
     """Runs MLIR's verifier, then the `ms` rules; raises VerificationError listing them all."""
     module.operation.verify()
-    symbols = {
-        ir.StringAttr(op.attributes["sym_name"]).value: op
-        for op in module.body.operations
-        if "sym_name" in op.attributes
-    }
+    symbols = symbol_table(module.operation)
     diagnostics = []
 
     def visit(op):

@@ -56,11 +56,7 @@ class GradExpansionError(ValueError):
 
 def expand_grads(module: ir.Module) -> None:
     """Expands every `ms.grad` into reverse-mode `ms` code, in place (`ms-expand-grad`)."""
-    functions = {
-        ir.StringAttr(op.attributes["sym_name"]).value: op.operation
-        for op in module.body.operations
-        if op.operation.name == "func.func"
-    }
+    functions = ms.symbol_table(module.operation, "func.func")
     done: set[str] = set()
     callees: set[str] = set()
     for name in functions:

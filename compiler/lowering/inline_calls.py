@@ -26,11 +26,7 @@ class CallInliningError(ValueError):
 
 def inline_calls(module: ir.Module) -> None:
     """Inlines every call of a module function, in place (`ms-inline-calls`)."""
-    functions = {
-        ir.StringAttr(op.attributes["sym_name"]).value: op.operation
-        for op in module.body.operations
-        if op.operation.name == "func.func"
-    }
+    functions = ms.symbol_table(module.operation, "func.func")
     done: set[str] = set()
     inlined: set[str] = set()  # the callees and bprop functions of the calls inlined
     for name in functions:

@@ -76,14 +76,6 @@ def _nbytes(spec: dict) -> int:
     return int(np.prod(spec["shape"], dtype=np.int64)) * np.dtype(spec["dtype"]).itemsize
 
 
-def _globals(module: ir.Module) -> dict[str, ir.Operation]:
-    return {
-        ir.StringAttr(op.operation.attributes["sym_name"]).value: op.operation
-        for op in module.body
-        if op.operation.name == "memref.global"
-    }
-
-
 def _constant_values(op: ir.Operation):
     attr = op.attributes["value"]
     if isinstance(attr, ir.IntegerAttr):
@@ -309,7 +301,7 @@ def _launch_step(op: ir.Operation, buffers: dict, scalars: dict) -> dict:
 def extract_launch_plan(module: ir.Module, bools: dict[str, list[bool]] | None = None) -> dict:
     """The launch plan of every host function of `module` (JSON-serializable); `bools`:
     `bool_boundaries` of the module before its bool tensors became bytes."""
-    module_globals = _globals(module)
+    module_globals = ms.symbol_table(module.operation, "memref.global")
     entries = {}
     for op in module.body:
         op = op.operation

@@ -24,17 +24,11 @@ def _evaluate(op: ir.Operation, operands: list[np.ndarray]) -> np.ndarray:
     return definition.reference(*operands, **attrs)
 
 
-def _functions(module: ir.Module) -> dict[str, ir.Operation]:
-    return {
-        ir.StringAttr(op.attributes["sym_name"]).value: op.operation
-        for op in module.body.operations
-        if op.operation.name == "func.func"
-    }
-
-
 def run(module: ir.Module, func_name: str, *args) -> list[np.ndarray]:
     """Evaluates `@func_name` of `module` on `args`; returns the results as numpy arrays."""
-    return _call(_functions(module), func_name, [np.asarray(a) for a in args])
+    return _call(
+        ms.symbol_table(module.operation, "func.func"), func_name, [np.asarray(a) for a in args]
+    )
 
 
 def _call(functions, name, args):
