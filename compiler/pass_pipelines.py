@@ -40,8 +40,10 @@ BUFFERIZE = _sequence(
 )
 
 # linalg on memrefs -> scf loops (LLVM's own vectorizer, `opt -O3` in llvm_to_object, turns the
-# innermost loops into SIMD code).
+# innermost loops into SIMD code). A parallel loop that `cpu-outline-parallel-loops` left in place
+# (one iteration, or captures it cannot pass) runs serially.
 LINALG_TO_LOOPS = _sequence(
+    "scf-forall-to-for",
     "func.func(convert-linalg-to-loops)",
     "canonicalize",
     "cse",

@@ -20,9 +20,10 @@ from .linalg_gpu_pad_matmuls import pad_matmuls
 from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
 from .linalg_to_gpu_launch import convert_linalg_to_gpu_launch
-from .linalg_to_llvm import lower_linalg_to_llvm, tile_and_vectorize_matmuls
+from .linalg_to_llvm import lower_linalg_to_llvm, tile_and_vectorize_matmuls, tile_transposes
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
+from .parallel_loops import define_parallel_dispatchers, outline_parallel_loops
 
 PASSES = {
     "ms-inline-calls": inline_calls,  # the calls of Cells with bprop (inline_calls.py)
@@ -32,6 +33,9 @@ PASSES = {
     "convert-bool-tensors-to-i8": convert_bool_tensors_to_i8,
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
+    "cpu-tile-transposes": tile_transposes,
+    "cpu-outline-parallel-loops": outline_parallel_loops,
+    "cpu-define-parallel-dispatchers": define_parallel_dispatchers,
     "convert-linalg-to-llvm": lower_linalg_to_llvm,
     # GPU (`--target cuda`): one file per stage, in this order; linalg_to_gpu.py composes them
     # (`convert-linalg-to-gpu`); gpu_to_nvvm.py and launch_plan.py follow it.
@@ -56,6 +60,8 @@ __all__ = [
     "lower_linalg_to_gpu",
     "convert_bool_tensors_to_i8",
     "convert_ms_to_linalg",
+    "define_parallel_dispatchers",
+    "outline_parallel_loops",
     "fold_empty_tensors",
     "inline_calls",
     "emit_object",
@@ -63,4 +69,5 @@ __all__ = [
     "llvm_ir",
     "lower_linalg_to_llvm",
     "tile_and_vectorize_matmuls",
+    "tile_transposes",
 ]

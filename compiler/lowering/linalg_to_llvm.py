@@ -29,17 +29,27 @@ from .distinct_results import copy_repeated_results
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
+from .parallel_loops import define_parallel_dispatchers, outline_parallel_loops
 from .read_only_arguments import mark_arguments_read_only
 
 # Matrix products on the CPU, on tensors (before bufferizing): every linalg.matmul (transposed
 # operands included) is tiled to register tiles of MT x NT outputs (NT = two SIMD vectors, MT = 6
 # rows: 12 accumulators, one row of B and one broadcast of A fit in the 16 (32) vector registers),
 # with the reduction innermost, one k at a time. The partial tiles at the right and bottom edges
-# are peeled into their own loops, so every tile has a static shape and vectorizes without masks.
-# The tile becomes a vector.contract of an MT x 1 column of A and a 1 x NT row of B; the MT x NT
-# accumulator is read once before the k loop and written once after it (hoisted), so that the
-# loop body is MT broadcasts, NT / lanes loads and MT * NT / lanes FMAs (VECTOR_LOWERING).
-# `@TAG`, `@MT`, `@NT` are filled in per element type.
+# are peeled into their own loops, so every full tile has a static shape and vectorizes without
+# masks (the partial ones stay loops, vectorized by LLVM). The tile becomes a vector.contract of
+# an MT x 1 column of A and a 1 x NT row of B; the MT x NT accumulator is read once before the k
+# loop and written once after it (hoisted), so that the loop body is MT broadcasts, NT / lanes
+# loads and MT * NT / lanes FMAs (VECTOR_LOWERING).
+#
+# A large matmul (CACHE_TILED_MACS multiply-adds or more) is first cut into cache blocks: an
+# `scf.forall` over MC x NC blocks of the result, each block a loop over KC-deep slices of the
+# reduction, so that a KC x NT panel of B stays in L1 and a block's MC x KC slice of A in L2
+# while the register tiles sweep them (GotoBLAS's loop order, without packing: at 1024^3 and
+# 2048^3 it runs at OpenBLAS's single-threaded speed here, so packing did not pay for its copies).
+# The blocks write disjoint parts of the result, so the forall is marked `cellc.parallel` and
+# `cpu-outline-parallel-loops` runs it on the thread pool (parallel_loops.py).
+# `@TAG`, `@MT`, `@NT`, `@OUTER` are filled in per element type and size class.
 MATMUL_SCHEDULE = """
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
@@ -47,7 +57,8 @@ module attributes {transform.with_named_sequence} {
         : (!transform.any_op) -> !transform.any_op
     transform.foreach %matmuls : !transform.any_op {
     ^bb0(%matmul: !transform.any_op):
-      %tile, %rows, %cols = transform.structured.tile_using_for %matmul tile_sizes [@MT, @NT, 0]
+@OUTER
+      %tile, %rows, %cols = transform.structured.tile_using_for %block tile_sizes [@MT, @NT, 0]
           : (!transform.any_op)
           -> (!transform.any_op, !transform.op<"scf.for">, !transform.op<"scf.for">)
       %step, %ks = transform.structured.tile_using_for %tile tile_sizes [0, 0, 1]
@@ -72,7 +83,14 @@ module attributes {transform.with_named_sequence} {
     } : !transform.any_op
     %tiles = transform.structured.match ops{["linalg.matmul"]} attributes{@TAG} in %root
         : (!transform.any_op) -> !transform.any_op
-    transform.structured.vectorize %tiles : !transform.any_op
+    // Only the full tiles have static shapes; a partial one fails to vectorize, harmlessly.
+    transform.foreach %tiles : !transform.any_op {
+    ^bb0(%tile: !transform.any_op):
+      transform.sequence %tile : !transform.any_op failures(suppress) {
+      ^bb1(%full: !transform.any_op):
+        transform.structured.vectorize %full : !transform.any_op
+      }
+    }
     transform.apply_patterns to %funcs {
       transform.apply_patterns.vector.transfer_permutation_patterns
       transform.apply_patterns.vector.reduction_to_contract
@@ -112,7 +130,26 @@ module attributes {transform.with_named_sequence} {
 }
 """
 
+# The outer levels of MATMUL_SCHEDULE: a small matmul is register-tiled as it is; a large one is
+# first cut into MC x NC blocks (a parallel scf.forall) and KC-deep slices of its reduction.
+_REGISTER_ONLY = """
+      %block = transform.cast %matmul : !transform.any_op to !transform.any_op"""
+_CACHE_BLOCKS = """
+      %blocks, %forall = transform.structured.tile_using_forall %matmul tile_sizes [@MC, @NC]
+          : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+      transform.annotate %forall "cellc.parallel" : !transform.any_op
+      %block, %slices = transform.structured.tile_using_for %blocks tile_sizes [0, 0, @KC]
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
+
 _MICRO_KERNEL_ROWS = 6
+# Cache blocks (rows, columns, reduction depth) of a large matmul: MC x KC floats of A (96 KiB)
+# stay in L2, KC x NT of B (32 KiB for f32) in L1. Measured at 1000^3 and 2048^3 against
+# 48/512/128, 192/128/512 and 96/128/128: within 5% of each other, this one best at 1000.
+_CACHE_BLOCK = (96, 256, 256)
+# From this many multiply-adds (2**21: about 20 µs on one core) a matmul gets cache blocks and
+# runs its blocks in parallel; below it, the blocks' bookkeeping and a thread wake-up cost more
+# than they save.
+CACHE_TILED_MACS = 1 << 21
 _TILE_TAG = "cellc.register_tile"
 
 
@@ -121,9 +158,10 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
 
     In place: bool tensors stored as bytes (bool_tensors_to_i8.py), elementwise fusion, the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
-    (distinct_results.py), bufferization, the vector lowering, then
-    `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`; last, each exported function's signature
-    as a constant string (entry_signatures.py)."""
+    (distinct_results.py), bufferization, the vector lowering, parallel loops outlined into
+    tasks (parallel_loops.py), then `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`, the task
+    dispatchers; last, each exported function's signature as a constant string
+    (entry_signatures.py)."""
     _internalize_private_functions(module)
     signatures = entry_signatures(module)
     convert_bool_tensors_to_i8(module)
@@ -131,17 +169,20 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     # gathering producer (a convolution's im2col) into the matmul, which then is a generic
     # with gathers inside that no schedule vectorizes (a ResNet block ran 60x slower).
     tile_and_vectorize_matmuls(module, cpu)
+    tile_transposes(module)
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
     copy_repeated_results(module)
     mark_arguments_read_only(module)
     run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
     apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
     _retype_empty_arguments(module)
+    outline_parallel_loops(module)
     run_pipeline(
         module,
         f"builtin.module({pass_pipelines.LINALG_TO_LOOPS},{pass_pipelines.TO_LLVM})",
         "linalg-to-llvm",
     )
+    define_parallel_dispatchers(module)
     embed_entry_signatures(module, signatures)
 
 
@@ -187,15 +228,86 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     _materialize_transposed_rhs(module)
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
     with module.context:
-        element_bits = _tag_matmuls(module)
-    for bits in sorted(element_bits):
+        classes = _tag_matmuls(module)
+    for bits, cached in sorted(classes):
         tile_cols = 2 * max(1, lanes_bits // bits)
+        outer = _CACHE_BLOCKS if cached else _REGISTER_ONLY
+        block_rows, block_cols, block_depth = _CACHE_BLOCK
         schedule = (
-            MATMUL_SCHEDULE.replace("@TAG", f"{_TILE_TAG} = {bits} : i64")
+            MATMUL_SCHEDULE.replace("@OUTER", outer)
+            .replace("@TAG", f"{_TILE_TAG} = {_tag_value(bits, cached)} : i64")
             .replace("@MT", str(_MICRO_KERNEL_ROWS))
             .replace("@NT", str(tile_cols))
+            .replace("@MC", str(block_rows))
+            .replace("@NC", str(block_cols))
+            .replace("@KC", str(block_depth))
         )
         apply_schedule(module, schedule, "matmul-schedule")
+
+
+# A transpose that moves the innermost axis is copied in TRANSPOSE_BLOCK x TRANSPOSE_BLOCK blocks
+# of the two axes involved (the output's innermost and the one the input's innermost goes to),
+# so that reads and writes both stay within a few cache lines; a large one (PARALLEL_ELEMENTS
+# or more) runs its blocks in parallel. A plain loop nest over a 1024^2 transpose took 3.5 ms,
+# writing one cache line per element read.
+TRANSPOSE_SCHEDULE = """
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %ops = transform.structured.match ops{["linalg.transpose"]} attributes{@TAG} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.foreach %ops : !transform.any_op {
+    ^bb0(%op: !transform.any_op):
+      %tiles, %forall = transform.structured.tile_using_forall %op tile_sizes @SIZES
+          : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+      @ANNOTATE
+    }
+    transform.yield
+  }
+}
+"""
+TRANSPOSE_BLOCK = 64
+PARALLEL_ELEMENTS = 1 << 16
+_TRANSPOSE_TAG = "cellc.transpose_blocks"
+
+
+def tile_transposes(module: ir.Module) -> None:
+    """Cuts every static linalg.transpose that moves the innermost axis into square blocks
+    (TRANSPOSE_SCHEDULE); a large one's blocks are a `cellc.parallel` forall."""
+    classes: dict[tuple[tuple[int, ...], bool], int] = {}
+    with module.context:
+        for op in _ops_named(module, "linalg.transpose"):
+            source = ir.ShapedType(op.operands[0].type)
+            perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
+            rank = len(perm)
+            if rank < 2 or perm[-1] == rank - 1 or not source.has_static_shape:
+                continue
+            moved = perm.index(rank - 1)
+            if max(source.shape[rank - 1], source.shape[perm[-1]]) <= TRANSPOSE_BLOCK:
+                continue  # one block already
+            sizes = [0] * rank
+            sizes[rank - 1] = sizes[moved] = TRANSPOSE_BLOCK
+            key = (tuple(sizes), _element_count(source) >= PARALLEL_ELEMENTS)
+            tag = classes.setdefault(key, len(classes))
+            op.attributes[_TRANSPOSE_TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), tag)
+    for (sizes, parallel), tag in classes.items():
+        schedule = (
+            TRANSPOSE_SCHEDULE.replace("@TAG", f"{_TRANSPOSE_TAG} = {tag} : i64")
+            .replace("@SIZES", str(list(sizes)))
+            .replace(
+                "@ANNOTATE",
+                'transform.annotate %forall "cellc.parallel" : !transform.any_op'
+                if parallel
+                else "",
+            )
+        )
+        apply_schedule(module, schedule, "transpose-schedule")
+
+
+def _element_count(type_: ir.ShapedType) -> int:
+    count = 1
+    for size in type_.shape:
+        count *= size
+    return count
 
 
 def apply_schedule(module: ir.Module, schedule: str, stage: str = "schedule") -> None:
@@ -214,10 +326,14 @@ def apply_schedule(module: ir.Module, schedule: str, stage: str = "schedule") ->
 
 
 def _matmuls(module: ir.Module) -> list[ir.Operation]:
+    return _ops_named(module, "linalg.matmul")
+
+
+def _ops_named(module: ir.Module, name: str) -> list[ir.Operation]:
     found = []
 
     def visit(op):
-        if op.name == "linalg.matmul":
+        if op.name == name:
             found.append(op)
         return ir.WalkResult.ADVANCE
 
@@ -225,16 +341,33 @@ def _matmuls(module: ir.Module) -> list[ir.Operation]:
     return found
 
 
-def _tag_matmuls(module: ir.Module) -> set[int]:
-    """Marks each linalg.matmul with its element bit width (the schedule matches on it);
-    returns the widths seen."""
-    widths = set()
+def _tag_matmuls(module: ir.Module) -> set[tuple[int, bool]]:
+    """Marks each linalg.matmul with its class, its element bit width and whether it is large
+    enough for cache blocks (the schedule matches on the tag); returns the classes seen."""
+    classes = set()
     for op in _matmuls(module):
-        element = ir.ShapedType(op.results[0].type).element_type
-        bits = element.width
-        op.attributes[_TILE_TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), bits)
-        widths.add(bits)
-    return widths
+        result = ir.ShapedType(op.results[0].type)
+        bits = result.element_type.width
+        depth = ir.ShapedType(op.operands[0].type).shape[1]
+        if "indexing_maps" in op.attributes and _lhs_transposed(op):
+            depth = ir.ShapedType(op.operands[0].type).shape[0]
+        rows, cols = result.shape
+        cached = rows * cols * depth >= CACHE_TILED_MACS
+        op.attributes[_TILE_TAG] = ir.IntegerAttr.get(
+            ir.IntegerType.get_signless(64), _tag_value(bits, cached)
+        )
+        classes.add((bits, cached))
+    return classes
+
+
+def _tag_value(bits: int, cached: bool) -> int:
+    return 2 * bits + int(cached)
+
+
+def _lhs_transposed(op: ir.Operation) -> bool:
+    m, k = ir.AffineDimExpr.get(0), ir.AffineDimExpr.get(2)
+    lhs_map = ir.AffineMapAttr(op.attributes["indexing_maps"][0]).value
+    return lhs_map != ir.AffineMap.get(3, 0, [m, k])
 
 
 def _materialize_transposed_rhs(module: ir.Module) -> None:

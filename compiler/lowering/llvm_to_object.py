@@ -9,7 +9,10 @@ chosen CPU, and links with `cc -shared -lmvec -lm`
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,10 +20,12 @@ from pathlib import Path
 from mlir import ir
 from mlir.dialects import llvm
 
+from cellc import runtime as runtime_src
 from cellc.compiler import pass_pipelines
 from cellc.compiler.toolchain import DEFAULT_CPU, FP_CONTRACT, host_triple, tool
 
 from .ms_to_linalg import LoweringError
+from .parallel_loops import uses_parallel_runtime
 
 if FP_CONTRACT not in ("off", "fast"):
     raise LoweringError(f"CELLC_FP_CONTRACT must be 'off' or 'fast', not '{FP_CONTRACT}'")
@@ -67,8 +72,10 @@ def emit_object(module: ir.Module, out_path: str | os.PathLike, cpu: str = DEFAU
 def emit_shared_library(
     module: ir.Module, out_path: str | os.PathLike, cpu: str = DEFAULT_CPU
 ) -> None:
-    """Builds `out_path` (a .so) from an LLVM-dialect module: opt, llc, cc -shared."""
+    """Builds `out_path` (a .so) from an LLVM-dialect module: opt, llc, cc -shared; with the
+    thread pool (runtime/src/cellc_parallel.c) when the code has parallel loops."""
     out_path = Path(out_path)
+    pool = [str(_thread_pool_object())] if uses_parallel_runtime(module) else []
     with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
         obj = Path(tmp) / "module.o"
         emit_object(module, obj, cpu=cpu)
@@ -81,11 +88,24 @@ def emit_shared_library(
                 "-o",
                 str(out_path),
                 str(obj),
+                *pool,
                 "-Wl,--as-needed",
                 "-lmvec",
                 "-lm",
+                "-pthread",
             ]
         )
+
+
+@functools.cache
+def _thread_pool_object() -> Path:
+    """runtime/src/cellc_parallel.c compiled once per process (position-independent)."""
+    source = Path(runtime_src.__file__).parent / "src" / "cellc_parallel.c"
+    folder = Path(tempfile.mkdtemp(prefix="cellc-pool-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    obj = folder / "cellc_parallel.o"
+    _run([tool("cc"), "-O2", "-fPIC", "-pthread", "-c", str(source), "-o", str(obj)])
+    return obj
 
 
 def _run(command: list[str]) -> None:

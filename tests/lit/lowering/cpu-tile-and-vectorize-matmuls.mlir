@@ -45,3 +45,22 @@ func.func @both_transposed(%a: tensor<45x67xf64>, %b: tensor<33x45xf64>) -> tens
       ins(%a, %b : tensor<45x67xf64>, tensor<33x45xf64>) outs(%f : tensor<67x33xf64>) -> tensor<67x33xf64>
   return %m : tensor<67x33xf64>
 }
+
+// -----
+
+// A large matmul (2**21 multiply-adds or more) is first cut into 96 x 256 blocks of the result,
+// an scf.forall marked cellc.parallel (cpu-outline-parallel-loops runs it on the thread pool),
+// each block a loop over 256-deep slices of the reduction around the register tiles.
+// CHECK-LABEL: func.func @cache_blocks
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[KC:c256]]
+// CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x{{[0-9]+}}xf32> into vector<6x{{[0-9]+}}xf32>
+// CHECK: } {cellc.parallel}
+// CHECK-NOT: linalg.matmul
+func.func @cache_blocks(%a: tensor<200x300xf32>, %b: tensor<300x500xf32>) -> tensor<200x500xf32> {
+  %e = tensor.empty() : tensor<200x500xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<200x500xf32>) -> tensor<200x500xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<200x300xf32>, tensor<300x500xf32>) outs(%f : tensor<200x500xf32>) -> tensor<200x500xf32>
+  return %m : tensor<200x500xf32>
+}

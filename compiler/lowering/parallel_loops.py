@@ -1,0 +1,262 @@
+"""Parallel loops on the CPU: each `scf.forall {cellc.parallel}` runs on a pool of threads.
+
+Contract
+- `cpu-outline-parallel-loops` (on memrefs, after bufferization and the deallocation
+  pipeline): every outermost `scf.forall` marked `cellc.parallel` (the cache blocks of a large
+  matmul, linalg_to_llvm.py) with static bounds, more than one iteration and no results becomes
+  - a private function `@__cellc_task_F_K(%task: index, captures...)` holding the loop's body;
+    iteration `task` of the flattened iteration space (row-major) recovers the induction
+    variables, and the values the body used from outside are its arguments (constants are
+    cloned into it);
+  - in its place, a call to `@__cellc_dispatch_F_K(%iterations, captures...)`, a declaration.
+  A marked loop whose captures are not all statically shaped identity-layout memrefs and scalars
+  stays where it is (and runs serially after `scf-forall-to-for`).
+- `cpu-define-parallel-dispatchers` (on the LLVM dialect, after the conversion): defines each
+  dispatcher. It stores its captures in a stack array of 8-byte slots and calls the runtime's
+  `cellc_parallel_for(iterations, trampoline, slots)`; the trampoline `(slots, task)` loads them
+  back and calls the task function. `cellc_parallel_for` (runtime/src/cellc_parallel.c, linked
+  into every artifact that calls it) runs the iterations on `CELLC_NUM_THREADS` threads.
+- The iterations of a marked forall write disjoint parts of memory and each is computed the same
+  way whichever thread runs it, so results are bit-identical for any thread count.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlir import ir
+from mlir.dialects import arith, func
+
+from cellc.dialects import ms
+
+from .ms_to_linalg import LoweringError
+
+PARALLEL_ATTR = "cellc.parallel"
+RUNTIME_ENTRY = "cellc_parallel_for"
+_TASK = "__cellc_task_"
+_DISPATCH = "__cellc_dispatch_"
+_TRAMPOLINE = "__cellc_trampoline_"
+
+
+def outline_parallel_loops(module: ir.Module) -> None:
+    """Outlines every marked outermost scf.forall into a task function and a dispatch call."""
+    with module.context, ir.Location.unknown():
+        for func_op in [op for op in module.body.operations if op.operation.name == "func.func"]:
+            name = ir.StringAttr(func_op.attributes["sym_name"]).value
+            for index, forall in enumerate(_marked_foralls(func_op.operation)):
+                _outline(module, forall, f"{name}_{index}")
+
+
+def _marked_foralls(func_op: ir.Operation) -> list[ir.Operation]:
+    found = []
+
+    def visit(op):
+        if op.name == "scf.forall" and PARALLEL_ATTR in op.attributes:
+            found.append(op)
+            return ir.WalkResult.SKIP
+        return ir.WalkResult.ADVANCE
+
+    func_op.walk(visit, ir.WalkOrder.PRE_ORDER)
+    return found
+
+
+def _static_bounds(forall: ir.Operation) -> list[tuple[int, int, int]] | None:
+    """(lower, count, step) per induction variable, or None when a bound is dynamic."""
+    dynamic = ir.ShapedType.get_dynamic_size()
+    lower, upper, step = (
+        list(ir.DenseI64ArrayAttr(forall.attributes[key]))
+        for key in ("staticLowerBound", "staticUpperBound", "staticStep")
+    )
+    if dynamic in lower + upper + step:
+        return None
+    return [(lo, -(-(hi - lo) // st), st) for lo, hi, st in zip(lower, upper, step)]
+
+
+def _is_inside(value: ir.Value, ancestor: ir.Operation) -> bool:
+    owner = value.owner
+    return _is_inside_op(owner.owner if isinstance(owner, ir.Block) else owner, ancestor)
+
+
+def _is_inside_op(op, ancestor: ir.Operation) -> bool:
+    op = op.operation if op is not None else None
+    while op is not None:
+        if op == ancestor:
+            return True
+        op = op.parent.operation if op.parent is not None else None
+    return False
+
+
+def _captures(forall: ir.Operation) -> list[ir.Value]:
+    """The values the loop body uses but does not define, in order of first use."""
+    found: list[ir.Value] = []
+
+    def visit(op):
+        for operand in op.operands:
+            if not _is_inside(operand, forall) and operand not in found:
+                found.append(operand)
+        return ir.WalkResult.ADVANCE
+
+    for op in forall.regions[0].blocks[0].operations:
+        op.operation.walk(visit)
+    return found
+
+
+def _is_constant(value: ir.Value) -> bool:
+    owner = value.owner
+    return not isinstance(owner, ir.Block) and owner.name == "arith.constant"
+
+
+def _passable(type_: ir.Type) -> bool:
+    """Whether a value of this type travels in one 8-byte slot: a bare pointer to a static,
+    identity-layout buffer, or a scalar."""
+    if isinstance(type_, ir.MemRefType):
+        return type_.has_static_shape and type_.affine_map == ir.AffineMap.get_identity(type_.rank)
+    if isinstance(type_, (ir.IndexType, ir.F16Type, ir.F32Type, ir.F64Type)):
+        return True
+    return isinstance(type_, ir.IntegerType) and type_.width <= 64
+
+
+def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
+    bounds = _static_bounds(forall)
+    iterations = 1
+    for _, count, _ in bounds or []:
+        iterations *= count
+    captures = _captures(forall)
+    arguments = [value for value in captures if not _is_constant(value)]
+    if (
+        bounds is None
+        or iterations < 2
+        or len(forall.results) != 0
+        or not all(_passable(value.type) for value in arguments)
+    ):
+        return
+    index = ir.IndexType.get()
+    task_type = ir.FunctionType.get([index] + [value.type for value in arguments], [])
+    with ir.InsertionPoint(module.body):
+        task = func.FuncOp(f"{_TASK}{suffix}", task_type, visibility="private")
+        dispatch = func.FuncOp(f"{_DISPATCH}{suffix}", task_type, visibility="private")
+    task.attributes["llvm.linkage"] = ir.Attribute.parse("#llvm.linkage<internal>")
+    entry = task.add_entry_block()
+    with ir.InsertionPoint(entry):
+        ivs = _induction_variables(entry.arguments[0], bounds)
+        returned = func.ReturnOp([])
+    body = forall.regions[0].blocks[0]
+    for op in list(body.operations)[:-1]:  # all but scf.forall.in_parallel
+        op.operation.move_before(returned)
+    for old, new in zip(body.arguments, ivs):
+        old.replace_all_uses_with(new)
+    for value, argument in zip(arguments, list(entry.arguments)[1:]):
+        _replace_uses_inside(value, argument, task.operation)
+    for value in captures:
+        if _is_constant(value):
+            with ir.InsertionPoint.at_block_begin(entry):
+                clone = value.owner.clone()
+            _replace_uses_inside(value, clone.results[0], task.operation)
+    with ir.InsertionPoint(forall), forall.location:
+        count = arith.ConstantOp(index, iterations)
+        func.CallOp(dispatch, [count.result] + arguments)
+    forall.erase()
+
+
+def _replace_uses_inside(value: ir.Value, new: ir.Value, ancestor: ir.Operation) -> None:
+    owners = [use.owner for use in value.uses]
+    for owner in owners:
+        if _is_inside_op(owner, ancestor):
+            owner.operation.replace_uses_of_with(value, new)
+
+
+def _induction_variables(task: ir.Value, bounds: list[tuple[int, int, int]]) -> list[ir.Value]:
+    """lower + (the task's digit in the row-major iteration space) * step, per dimension."""
+    index = ir.IndexType.get()
+
+    def constant(value: int) -> ir.Value:
+        return arith.ConstantOp(index, value).result
+
+    values = []
+    remaining = task
+    for position, (lower, count, step) in reversed(list(enumerate(bounds))):
+        digit = remaining
+        if position > 0:
+            digit = arith.RemUIOp(remaining, constant(count)).result
+            remaining = arith.DivUIOp(remaining, constant(count)).result
+        if step != 1:
+            digit = arith.MulIOp(digit, constant(step)).result
+        if lower != 0:
+            digit = arith.AddIOp(digit, constant(lower)).result
+        values.append(digit)
+    return list(reversed(values))
+
+
+# --- after the conversion to the LLVM dialect -----------------------------------------------
+
+_DISPATCHER = """
+llvm.func internal @{dispatch}({params}) {{
+  %slots = llvm.mlir.constant({slots} : i64) : i64
+  %ctx = llvm.alloca %slots x i64 : (i64) -> !llvm.ptr
+{stores}
+  %fn = llvm.mlir.addressof @{trampoline} : !llvm.ptr
+  llvm.call @{entry}(%n, %fn, %ctx) : (i64, !llvm.ptr, !llvm.ptr) -> ()
+  llvm.return
+}}
+llvm.func internal @{trampoline}(%ctx: !llvm.ptr, %task: i64) {{
+{loads}
+  llvm.call @{task}(%task{loaded}) : ({types}) -> ()
+  llvm.return
+}}
+llvm.func @{task}({types})
+llvm.func @{entry}(i64, !llvm.ptr, !llvm.ptr)
+"""
+
+
+def define_parallel_dispatchers(module: ir.Module) -> None:
+    """Gives each dispatcher declaration its body (see the module docstring)."""
+    with module.context, ir.Location.unknown():
+        functions = ms.symbol_table(module.operation, "llvm.func")
+        for name, declaration in functions.items():
+            if not name.startswith(_DISPATCH) or declaration.regions[0].blocks:
+                continue
+            text = _dispatcher_text(name, _parameter_types(declaration))
+            declaration.erase()
+            defined = ms.symbol_table(module.operation)
+            for op in ir.Module.parse(text).body.operations:
+                if ir.StringAttr(op.attributes["sym_name"]).value not in defined:
+                    op.operation.clone(ir.InsertionPoint(module.body))
+
+
+def _parameter_types(declaration) -> list[str]:
+    """The parameter types of an llvm.func, as text (`i64`, `!llvm.ptr`, `f32`)."""
+    text = str(ir.TypeAttr(declaration.attributes["function_type"]).value)
+    match = re.fullmatch(r"!llvm\.func<void \((.*)\)>", text)
+    if match is None:
+        raise LoweringError(f"unexpected dispatcher type {text}")
+    return [
+        "!llvm.ptr" if part.strip() == "ptr" else part.strip() for part in match.group(1).split(",")
+    ]
+
+
+def _dispatcher_text(dispatch: str, types: list[str]) -> str:
+    suffix = dispatch[len(_DISPATCH) :]
+    captured = types[1:]
+    params = ", ".join(["%n: i64"] + [f"%a{i}: {t}" for i, t in enumerate(captured)])
+    stores, loads = [], []
+    for i, type_ in enumerate(captured):
+        slot = f"  %s{i} = llvm.getelementptr %ctx[{i}] : (!llvm.ptr) -> !llvm.ptr, i64"
+        stores += [slot, f"  llvm.store %a{i}, %s{i} : {type_}, !llvm.ptr"]
+        loads += [slot, f"  %v{i} = llvm.load %s{i} : !llvm.ptr -> {type_}"]
+    return _DISPATCHER.format(
+        dispatch=dispatch,
+        params=params,
+        slots=max(1, len(captured)),
+        stores="\n".join(stores),
+        trampoline=f"{_TRAMPOLINE}{suffix}",
+        entry=RUNTIME_ENTRY,
+        loads="\n".join(loads),
+        task=f"{_TASK}{suffix}",
+        loaded="".join(f", %v{i}" for i in range(len(captured))),
+        types=", ".join(["i64"] + captured),
+    )
+
+
+def uses_parallel_runtime(module: ir.Module) -> bool:
+    """Whether the (LLVM-dialect) module calls `cellc_parallel_for`."""
+    return RUNTIME_ENTRY in ms.symbol_table(module.operation, "llvm.func")

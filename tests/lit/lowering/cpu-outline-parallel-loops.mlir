@@ -1,0 +1,55 @@
+// RUN: cellc opt %s --pass-pipeline='builtin.module(cpu-outline-parallel-loops)' --split-input-file | FileCheck %s
+
+// A marked forall becomes a private task function of the flattened iteration index and the
+// values its body captures (a buffer and a scalar; the constant is cloned into it), and a call
+// to its dispatcher with the iteration count (3 x 2 = 6). Row-major: i = t / 2, j = t % 2.
+// CHECK-LABEL: func.func @scale
+// CHECK-NOT: scf.forall
+// CHECK: %[[N:.*]] = arith.constant 6 : index
+// CHECK: call @__cellc_dispatch_scale_0(%[[N]], %arg0, %arg1) : (index, memref<6x4xf32>, f32) -> ()
+// CHECK: return
+// CHECK: func.func private @__cellc_task_scale_0(%[[T:.*]]: index, %[[BUF:.*]]: memref<6x4xf32>, %[[S:.*]]: f32) attributes {llvm.linkage = #llvm.linkage<internal>}
+// CHECK: arith.constant 1.000000e+00 : f32
+// CHECK: %[[TWO:.*]] = arith.constant 2 : index
+// CHECK: %[[J:.*]] = arith.remui %[[T]], %[[TWO]]
+// CHECK: %[[I:.*]] = arith.divui %[[T]], %[[TWO]]
+// CHECK: %[[ROW:.*]] = arith.muli %[[I]]
+// CHECK: %[[COL:.*]] = arith.muli %[[J]]
+// CHECK: memref.subview %[[BUF]][%[[ROW]], %[[COL]]]
+// CHECK: arith.addf %[[S]]
+// CHECK: return
+// CHECK: func.func private @__cellc_dispatch_scale_0(index, memref<6x4xf32>, f32)
+func.func @scale(%buf: memref<6x4xf32>, %s: f32) {
+  %one = arith.constant 1.0 : f32
+  scf.forall (%i, %j) in (3, 2) {
+    %c2 = arith.constant 2 : index
+    %row = arith.muli %i, %c2 : index
+    %col = arith.muli %j, %c2 : index
+    %tile = memref.subview %buf[%row, %col] [2, 2] [1, 1] : memref<6x4xf32> to memref<2x2xf32, strided<[4, 1], offset: ?>>
+    %v = arith.addf %s, %one : f32
+    linalg.fill ins(%v : f32) outs(%tile : memref<2x2xf32, strided<[4, 1], offset: ?>>)
+  } {cellc.parallel}
+  return
+}
+
+// -----
+
+// Not outlined: an unmarked forall, a marked one of one iteration, and one that captures a
+// strided view (not passable as a bare pointer); scf-forall-to-for runs them serially later.
+// CHECK-LABEL: func.func @kept
+// CHECK-COUNT-3: scf.forall
+// CHECK-NOT: call
+// CHECK-NOT: __cellc_task
+func.func @kept(%buf: memref<6x4xf32>, %s: f32) {
+  scf.forall (%i) in (4) {
+    memref.store %s, %buf[%i, %i] : memref<6x4xf32>
+  }
+  scf.forall (%i) in (1) {
+    memref.store %s, %buf[%i, %i] : memref<6x4xf32>
+  } {cellc.parallel}
+  %view = memref.subview %buf[0, 1] [6, 2] [1, 1] : memref<6x4xf32> to memref<6x2xf32, strided<[4, 1], offset: 1>>
+  scf.forall (%i) in (2) {
+    memref.store %s, %view[%i, %i] : memref<6x2xf32, strided<[4, 1], offset: 1>>
+  } {cellc.parallel}
+  return
+}

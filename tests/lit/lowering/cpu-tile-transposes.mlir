@@ -1,0 +1,50 @@
+// RUN: cellc opt %s --pass-pipeline='builtin.module(cpu-tile-transposes)' --split-input-file | FileCheck %s
+
+// A transpose that moves the innermost axis is copied in 64 x 64 blocks of the two axes
+// involved (the edge blocks are smaller); from 2**16 elements its blocks are a parallel forall.
+// CHECK-LABEL: func.func @large
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (5, 9) shared_outs
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<?x?xf32>) outs(%{{.*}} : tensor<?x?xf32>) permutation = [1, 0]
+// CHECK: } {cellc.parallel}
+func.func @large(%x: tensor<520x300xf32>) -> tensor<300x520xf32> {
+  %e = tensor.empty() : tensor<300x520xf32>
+  %t = linalg.transpose ins(%x : tensor<520x300xf32>) outs(%e : tensor<300x520xf32>) permutation = [1, 0]
+  return %t : tensor<300x520xf32>
+}
+
+// -----
+
+// NCHW -> NHWC: blocks of C (the output's innermost) and W (where the input's innermost goes);
+// small, so the forall stays serial (no cellc.parallel).
+// CHECK-LABEL: func.func @nchw_to_nhwc
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 1) shared_outs
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x?x100x?xf32>) outs(%{{.*}} : tensor<2x100x?x?xf32>)
+// CHECK-NOT: cellc.parallel
+func.func @nchw_to_nhwc(%x: tensor<2x3x100x100xf32>) -> tensor<2x100x100x3xf32> {
+  %e = tensor.empty() : tensor<2x100x100x3xf32>
+  %t = linalg.transpose ins(%x : tensor<2x3x100x100xf32>) outs(%e : tensor<2x100x100x3xf32>) permutation = [0, 2, 3, 1]
+  return %t : tensor<2x100x100x3xf32>
+}
+
+// -----
+
+// Both axes within one block: left as it is.
+// CHECK-LABEL: func.func @small
+// CHECK-NOT: scf.forall
+func.func @small(%x: tensor<64x3xf32>) -> tensor<3x64xf32> {
+  %e = tensor.empty() : tensor<3x64xf32>
+  %t = linalg.transpose ins(%x : tensor<64x3xf32>) outs(%e : tensor<3x64xf32>) permutation = [1, 0]
+  return %t : tensor<3x64xf32>
+}
+
+// -----
+
+// A transpose that keeps the innermost axis in place copies whole rows: left as it is.
+// CHECK-LABEL: func.func @rows
+// CHECK-NOT: scf.forall
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x5x6xf32>)
+func.func @rows(%x: tensor<4x5x6xf32>) -> tensor<5x4x6xf32> {
+  %e = tensor.empty() : tensor<5x4x6xf32>
+  %t = linalg.transpose ins(%x : tensor<4x5x6xf32>) outs(%e : tensor<5x4x6xf32>) permutation = [1, 0, 2]
+  return %t : tensor<5x4x6xf32>
+}
