@@ -20,7 +20,12 @@ from .linalg_gpu_pad_matmuls import pad_matmuls
 from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
 from .linalg_to_gpu_launch import convert_linalg_to_gpu_launch
-from .linalg_to_llvm import lower_linalg_to_llvm, tile_and_vectorize_matmuls, tile_transposes
+from .linalg_to_llvm import (
+    lower_linalg_to_llvm,
+    tile_and_vectorize_matmuls,
+    tile_parallel_generics,
+    tile_transposes,
+)
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
 from .parallel_loops import define_parallel_dispatchers, outline_parallel_loops
@@ -34,6 +39,7 @@ PASSES = {
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "cpu-tile-transposes": tile_transposes,
+    "cpu-tile-parallel-generics": tile_parallel_generics,
     "cpu-outline-parallel-loops": outline_parallel_loops,
     "cpu-define-parallel-dispatchers": define_parallel_dispatchers,
     "convert-linalg-to-llvm": lower_linalg_to_llvm,
@@ -69,5 +75,6 @@ __all__ = [
     "llvm_ir",
     "lower_linalg_to_llvm",
     "tile_and_vectorize_matmuls",
+    "tile_parallel_generics",
     "tile_transposes",
 ]

@@ -8,6 +8,7 @@ threads at once; a forked child that uses the pool again.
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,25 @@ from cellc.dialects import ms
 SHAPES = {"ragged": (131, 300, 263), "one_block_row": (50, 200, 700)}
 TRANSPOSES = list(itertools.product((False, True), repeat=2))
 PERMUTED = {"2d": ((300, 517), (1, 0)), "nchw_to_nhwc": ((2, 16, 40, 70), (0, 2, 3, 1))}
+# Loop nests of 2**16 iterations or more, cut into parallel blocks along their first parallel
+# axis (cpu-tile-parallel-generics): (input shapes, body, numpy).
+GENERICS = {
+    "elementwise_chain": (
+        [(7, 129, 97), (7, 129, 97)],
+        lambda x, y: ms.tanh(ms.add(ms.mul(x, y), x)),
+        lambda x, y: np.tanh(x * y + x),
+    ),
+    "sum_over_n_h_w": (
+        [(5, 97, 11, 13)],
+        lambda x: ms.reduce_sum(x, axes=(0, 2, 3), keep_dims=True),
+        lambda x: x.sum((0, 2, 3), keepdims=True),
+    ),
+    "row_max_shift": (
+        [(300, 257)],
+        lambda x: ms.exp(ms.sub(x, ms.reduce_max(x, axes=(1,), keep_dims=True))),
+        lambda x: np.exp(x - x.max(1, keepdims=True)),
+    ),
+}
 
 
 def _name(shape, ta, tb, element):
@@ -55,6 +75,9 @@ def _functions():
         functions.append(
             Function(f"transpose_{name}", [spec(shape)], lambda x, p=perm: ms.transpose(x, perm=p))
         )
+    for name, (shapes, body, _) in GENERICS.items():
+        assert np.prod(shapes[0]) >= PARALLEL_ELEMENTS
+        functions.append(Function(name, [spec(shape) for shape in shapes], body))
     return functions
 
 
@@ -107,6 +130,18 @@ def test_blocked_transpose(library, name):
     np.testing.assert_array_equal(got, np.transpose(x, perm))
 
 
+@pytest.mark.parametrize("name", list(GENERICS))
+def test_parallel_blocks_of_loop_nests(library, name):
+    lib, _ = library
+    shapes, _, reference = GENERICS[name]
+    rng = np.random.default_rng(4)
+    inputs = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    (got,) = lib(name, *inputs)
+    want = reference(*(x.astype(np.float64) for x in inputs))
+    # float32 sums of up to 715 terms in order, against float64
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-4)
+
+
 def test_calls_from_two_threads_at_once(library):
     """A second caller while the pool is busy runs its iterations itself: both right."""
     lib, _ = library
@@ -128,55 +163,77 @@ def test_calls_from_two_threads_at_once(library):
 
 _CHILD = textwrap.dedent(
     """
-    import ctypes, os, sys
+    import ctypes, json, os, sys
     import numpy as np
     lib = ctypes.CDLL(sys.argv[1])
-    a = np.load(sys.argv[2]); b = np.load(sys.argv[3])
-    def call():
-        out = np.empty((a.shape[0], b.shape[1]), np.float32)
-        lib.mm_ragged_nn_f32(*(ctypes.c_void_p(x.ctypes.data) for x in (a, b, out)))
+    cases = json.loads(sys.argv[2])
+    def call(case):
+        inputs = [np.load(path) for path in case["inputs"]]
+        out = np.empty(case["shape"], np.float32)
+        getattr(lib, case["name"])(*(ctypes.c_void_p(x.ctypes.data) for x in [*inputs, out]))
         return out
-    first = call()
-    if sys.argv[5] == "fork":
+    results = [call(case) for case in cases]
+    if sys.argv[3] == "fork":
         pid = os.fork()
         if pid == 0:
-            os._exit(0 if np.array_equal(call(), first) else 3)
+            os._exit(0 if np.array_equal(call(cases[0]), results[0]) else 3)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0, status
-    np.save(sys.argv[4], first)
+    for case, result in zip(cases, results):
+        np.save(case["output"], result)
     """
 )
 
 
-def _run_child(path, a, b, tmp_path, threads, mode="plain"):
-    np.save(tmp_path / "a.npy", a)
-    np.save(tmp_path / "b.npy", b)
-    out = tmp_path / f"out{threads}.npy"
+def _parallel_cases(tmp_path):
+    """Every f32 function of the library, with inputs saved for a child process."""
+    rng = np.random.default_rng(5)
+    cases = {}
+    for shape in SHAPES:
+        cases[_name(shape, False, False, "f32")] = list(_operands(shape, False, False, "f32"))
+        cases[_name(shape, False, True, "f32")] = list(_operands(shape, False, True, "f32"))
+    for name, (shape, _) in PERMUTED.items():
+        cases[f"transpose_{name}"] = [rng.standard_normal(shape).astype(np.float32)]
+    for name, (shapes, _, _) in GENERICS.items():
+        cases[name] = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    return cases
+
+
+def _run_child(library, cases, tmp_path, threads, mode="plain"):
+    lib, path = library
+    requests = []
+    for name, inputs in cases.items():
+        paths = []
+        for position, value in enumerate(inputs):
+            paths.append(str(tmp_path / f"{name}_{position}.npy"))
+            np.save(paths[-1], value)
+        (shape,) = [spec.shape for spec in lib.results[name]]
+        output = str(tmp_path / f"{name}_out{threads}.npy")
+        requests.append({"name": name, "inputs": paths, "shape": shape, "output": output})
     subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), str(tmp_path / "a.npy"),
-         str(tmp_path / "b.npy"), str(out), mode],
+        [sys.executable, "-c", _CHILD, str(path), json.dumps(requests), mode],
         env={"CELLC_NUM_THREADS": str(threads), "PATH": "/usr/bin:/bin"},
         check=True,
         timeout=120,
-    )  # fmt: skip
-    return np.load(out)
+    )
+    return {request["name"]: np.load(request["output"]) for request in requests}
 
 
 def test_same_bytes_for_every_thread_count(library, tmp_path):
     """CELLC_NUM_THREADS=1 runs the iterations in order on the caller; 2 and 3 threads give
     exactly the same bytes (each block is computed the same way whichever thread runs it)."""
-    lib, path = library
-    a, b = _operands("ragged", False, False, "f32")
-    results = [_run_child(path, a, b, tmp_path, threads) for threads in (1, 2, 3)]
-    for got in results[1:]:
-        np.testing.assert_array_equal(got, results[0])
-    np.testing.assert_array_equal(lib(_name("ragged", False, False, "f32"), a, b)[0], results[0])
+    lib, _ = library
+    cases = _parallel_cases(tmp_path)
+    results = [_run_child(library, cases, tmp_path, threads) for threads in (1, 2, 3)]
+    for name, inputs in cases.items():
+        for other in results[1:]:
+            np.testing.assert_array_equal(other[name], results[0][name], err_msg=name)
+        np.testing.assert_array_equal(lib(name, *inputs)[0], results[0][name], err_msg=name)
 
 
 def test_a_forked_child_uses_the_pool_again(library, tmp_path):
     """The pool's threads do not survive fork(); the child makes a new pool, not a hang."""
-    _, path = library
     a, b = _operands("ragged", False, False, "f32")
-    np.testing.assert_allclose(
-        _run_child(path, a, b, tmp_path, 2, mode="fork"), a @ b, rtol=1e-5, atol=1e-3
-    )
+    cases = {_name("ragged", False, False, "f32"): [a, b]}
+    (got,) = _run_child(library, cases, tmp_path, 2, mode="fork").values()
+    np.testing.assert_allclose(got, a @ b, rtol=1e-5, atol=1e-3)

@@ -19,7 +19,7 @@ func.func @large(%x: tensor<520x300xf32>) -> tensor<300x520xf32> {
 // CHECK-LABEL: func.func @nchw_to_nhwc
 // CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 1) shared_outs
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x?x100x?xf32>) outs(%{{.*}} : tensor<2x100x?x?xf32>)
-// CHECK-NOT: cellc.parallel
+// CHECK-NOT: {cellc.parallel}
 func.func @nchw_to_nhwc(%x: tensor<2x3x100x100xf32>) -> tensor<2x100x100x3xf32> {
   %e = tensor.empty() : tensor<2x100x100x3xf32>
   %t = linalg.transpose ins(%x : tensor<2x3x100x100xf32>) outs(%e : tensor<2x100x100x3xf32>) permutation = [0, 2, 3, 1]

@@ -1,0 +1,61 @@
+// RUN: cellc opt %s --pass-pipeline='builtin.module(cpu-tile-parallel-generics)' --split-input-file | FileCheck %s
+
+// An elementwise generic of 2**16 iterations or more is cut along its first parallel axis into
+// at most 64 blocks of at least 2**14 iterations (here 8 x 64 x 32 x 32 = 2**19: 8 blocks of
+// one image), marked cellc.parallel; the inner axes stay whole.
+// CHECK-LABEL: func.func @elementwise
+// CHECK: scf.forall (%{{.*}}) in (8) shared_outs
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<1x64x32x32xf32>)
+// CHECK: } {cellc.parallel}
+#id4 = affine_map<(n, c, h, w) -> (n, c, h, w)>
+func.func @elementwise(%x: tensor<8x64x32x32xf32>) -> tensor<8x64x32x32xf32> {
+  %e = tensor.empty() : tensor<8x64x32x32xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<8x64x32x32xf32>) outs(%e : tensor<8x64x32x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %in : f32
+    linalg.yield %m : f32
+  } -> tensor<8x64x32x32xf32>
+  return %r : tensor<8x64x32x32xf32>
+}
+
+// -----
+
+// A reduction over N, H, W per channel (batch norm's statistics): the reduction axis (N) is
+// never split; the blocks are channels (2**17 iterations / 2**14 = 8 blocks of 8), each
+// summed whole by one thread, in the same order as before.
+// CHECK-LABEL: func.func @channel_sums
+// CHECK: scf.forall (%{{.*}}) in (8) shared_outs
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "reduction", "reduction"]{{.*}} ins(%{{.*}} : tensor<8x8x16x16xf32>) outs(%{{.*}} : tensor<8xf32>)
+// CHECK: } {cellc.parallel}
+func.func @channel_sums(%x: tensor<8x64x16x16xf32>, %init: tensor<64xf32>) -> tensor<64xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, c, h, w) -> (n, c, h, w)>, affine_map<(n, c, h, w) -> (c)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]}
+      ins(%x : tensor<8x64x16x16xf32>) outs(%init : tensor<64xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<64xf32>
+  return %r : tensor<64xf32>
+}
+
+// -----
+
+// Left as they are: a generic below 2**16 iterations, and a full reduction (no parallel axis).
+// CHECK-LABEL: func.func @kept
+// CHECK-NOT: scf.forall
+func.func @kept(%x: tensor<64x64xf32>, %y: tensor<512x512xf32>, %init: tensor<f32>) -> (tensor<64x64xf32>, tensor<f32>) {
+  %e = tensor.empty() : tensor<64x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<64x64xf32>) outs(%e : tensor<64x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.negf %in : f32
+    linalg.yield %m : f32
+  } -> tensor<64x64xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%y : tensor<512x512xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %t = arith.addf %in, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  return %r, %s : tensor<64x64xf32>, tensor<f32>
+}
