@@ -21,6 +21,7 @@ _API = {
     "nn": ("cellc.nn", None),
     "ops": ("cellc.ops", None),
     "dataset": ("cellc.dataset", None),
+    "communication": ("cellc.communication", None),
     # MindSpore 2.x's top level
     "grad": ("cellc.autograd", "grad"),
     "value_and_grad": ("cellc.autograd", "value_and_grad"),
@@ -34,6 +35,10 @@ _API = {
     "get_context": ("cellc.context", "get_context"),
     "GRAPH_MODE": ("cellc.context", "GRAPH_MODE"),
     "PYNATIVE_MODE": ("cellc.context", "PYNATIVE_MODE"),
+    "ParallelMode": ("cellc.context", "ParallelMode"),
+    "set_auto_parallel_context": ("cellc.context", "set_auto_parallel_context"),
+    "get_auto_parallel_context": ("cellc.context", "get_auto_parallel_context"),
+    "reset_auto_parallel_context": ("cellc.context", "reset_auto_parallel_context"),
     "float16": ("cellc.dtype", "float16"),
     "float32": ("cellc.dtype", "float32"),
     "float64": ("cellc.dtype", "float64"),

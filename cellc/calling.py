@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from cellc import context
+from cellc.errors import UnsupportedError
 from cellc.frontend.compiled import HOOKS, compiled_program
 from cellc.tensor import Tensor
 
@@ -31,3 +32,20 @@ def _wrap(result):
     if isinstance(result, tuple):
         return tuple(_wrap(item) for item in result)
     return Tensor._of_result(result)
+
+
+class CollectiveInConstruct(UnsupportedError):
+    """A collective (`ops.AllReduce`, `nn.DistributedGradReducer`, ...) met while a cell's
+    `construct` was being traced. Its data cross processes between compiled steps, so the cell
+    is not one compiled program: `Cell.__call__` catches this and runs that construct in Python
+    instead, where every cell and gradient it calls is compiled on its own and the collective
+    runs between them. Anything that needs the cell as ONE program (`cellc.export`,
+    `Cell.compile`, `cellc compile`) gets this error, whose message says so."""
+
+    def __init__(self, primitive: str, where):
+        place = f" at {where}" if where is not None else ""
+        super().__init__(
+            f"{primitive}{place} is a collective: data cross processes there, so the cell "
+            "calling it runs split around it (its construct in Python, the cells and gradients "
+            "it calls compiled) and cannot be compiled or exported as one program"
+        )

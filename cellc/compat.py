@@ -4,7 +4,7 @@ for its own process only).
 
 `mindspore.X.Y` is the cellc module `cellc.X.Y`, or the one `_RENAMED` names. The finder is
 the only authority on these names: a MindSpore module cellc lacks is an import error that says
-so ("cellc has no mindspore.communication yet"), never a second copy of a cellc file loaded
+so ("cellc has no mindspore.mindrecord yet"), never a second copy of a cellc file loaded
 under a MindSpore name. A name a cellc module lacks raises `missing(...)` from the module's
 `__getattr__` ("cellc has no mindspore.nn.LSTM yet"; `cellc run` and `cellc compile` say the
 same for `from mindspore.nn import LSTM`).
@@ -55,8 +55,10 @@ _RENAMED = {
     "nn.optim.rmsprop": "nn.optim",
     "nn.optim.sgd": "nn.optim",
     "nn.wrap.cell_wrapper": "nn",
+    "nn.wrap.grad_reducer": "nn",
     "nn.wrap.loss_scale": "nn",
     "ops.composite": "ops",
+    "ops.operations.comm_ops": "ops",
     "ops.operations": "ops",
     "ops.primitive": "ops",
     "train.serialization": "serialization",

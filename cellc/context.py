@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import numpy as _numpy
 
+from cellc import errors as _errors
+from cellc.communication import engine as _engine
+
 GRAPH_MODE = 0
 PYNATIVE_MODE = 1
 
@@ -71,3 +74,114 @@ def random_generator():
     if _random["generator"] is None:
         _random["generator"] = _numpy.random.default_rng()
     return _random["generator"]
+
+
+# --- the parallel context (MindSpore's `set_auto_parallel_context`) ---------------------------
+
+
+class ParallelMode:
+    """MindSpore's parallel modes. cellc trains STAND_ALONE or DATA_PARALLEL (every process
+    holds the whole network, gradients are all-reduced); the model-parallel modes are refused
+    by `set_auto_parallel_context`."""
+
+    STAND_ALONE = "stand_alone"
+    DATA_PARALLEL = "data_parallel"
+    HYBRID_PARALLEL = "hybrid_parallel"
+    SEMI_AUTO_PARALLEL = "semi_auto_parallel"
+    AUTO_PARALLEL = "auto_parallel"
+    MODE_LIST = [STAND_ALONE, DATA_PARALLEL, HYBRID_PARALLEL, SEMI_AUTO_PARALLEL, AUTO_PARALLEL]
+
+
+_PARALLEL_DEFAULTS = {
+    "parallel_mode": ParallelMode.STAND_ALONE,
+    "gradients_mean": False,
+    "device_num": None,  # None: the job's size once communication.init() ran, else 1
+    "global_rank": None,  # None: this process's rank once communication.init() ran, else 0
+    "parameter_broadcast": False,
+    "gradient_fp32_sync": True,
+}
+# settings scripts pass that change nothing for data-parallel training on cellc
+_PARALLEL_IGNORED = (
+    "loss_repeated_mean",
+    "enable_parallel_optimizer",
+    "all_reduce_fusion_config",
+    "comm_fusion",
+    "search_mode",
+    "auto_parallel_search_mode",
+    "dataset_strategy",
+    "full_batch",
+    "strategy_ckpt_load_file",
+    "strategy_ckpt_save_file",
+)
+_parallel = dict(_PARALLEL_DEFAULTS)
+
+
+def set_auto_parallel_context(**kwargs) -> None:
+    """MindSpore's `set_auto_parallel_context(parallel_mode=..., gradients_mean=...,
+    device_num=..., global_rank=..., parameter_broadcast=...)`. `parallel_mode` is
+    `ParallelMode.STAND_ALONE` or `ParallelMode.DATA_PARALLEL` (in any case); the other modes
+    split a network across processes, which cellc does not, and raise `UnsupportedError`. An
+    unknown setting raises ValueError, as in MindSpore."""
+    for key, value in kwargs.items():
+        if key == "parallel_mode":
+            value = _parallel_mode(value)
+        elif key in ("gradients_mean", "parameter_broadcast", "gradient_fp32_sync"):
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f"For 'set_auto_parallel_context', '{key}' must be a bool, "
+                    f"but got {type(value).__name__}"
+                )
+        elif key in ("device_num", "global_rank"):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(
+                    f"For 'set_auto_parallel_context', '{key}' must be an int >= 0, "
+                    f"but got {value!r}"
+                )
+        elif key not in _PARALLEL_IGNORED:
+            raise ValueError(
+                f"For 'set_auto_parallel_context', the argument '{key}' is not recognized; "
+                f"cellc knows {', '.join(sorted([*_PARALLEL_DEFAULTS, *_PARALLEL_IGNORED]))}"
+            )
+        _parallel[key] = value
+
+
+def _parallel_mode(mode) -> str:
+    if not isinstance(mode, str) or mode.lower() not in ParallelMode.MODE_LIST:
+        raise ValueError(
+            "For 'set_auto_parallel_context', the argument 'parallel_mode' must be one of "
+            f"{ParallelMode.MODE_LIST}, but got {mode!r}"
+        )
+    mode = mode.lower()
+    if mode not in (ParallelMode.STAND_ALONE, ParallelMode.DATA_PARALLEL):
+        raise _errors.UnsupportedError(
+            f"cellc trains stand_alone or data_parallel, not {mode}: it does not split a "
+            "network's operators across processes"
+        )
+    return mode
+
+
+def get_auto_parallel_context(key: str):
+    """One setting of the parallel context (MindSpore's `get_auto_parallel_context`)."""
+    if key not in _parallel:
+        raise ValueError(
+            f"For 'get_auto_parallel_context', the argument {key!r} is not recognized; "
+            f"cellc knows {', '.join(sorted(_parallel))}"
+        )
+    value = _parallel[key]
+    if value is not None:
+        return value
+    # device_num and global_rank, unless set: the job's, as MindSpore's after init()
+    if key == "device_num":
+        return _engine.size() if _engine.initialized() else 1
+    return _engine.rank() if _engine.initialized() else 0
+
+
+def reset_auto_parallel_context() -> None:
+    """Every parallel setting back to its default (stand_alone, gradients summed)."""
+    _parallel.clear()
+    _parallel.update(_PARALLEL_DEFAULTS)
+
+
+def data_parallel() -> bool:
+    """True when the parallel mode is DATA_PARALLEL (gradients are all-reduced)."""
+    return _parallel["parallel_mode"] == ParallelMode.DATA_PARALLEL

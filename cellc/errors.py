@@ -5,6 +5,7 @@ without a traceback. The hierarchy is defined once, in `cellc.runtime.errors`.""
 from cellc.runtime.errors import (
     ArtifactError,
     CellcError,
+    DistributedError,
     DTypeMismatchError,
     ShapeMismatchError,
     UnsupportedError,
@@ -13,6 +14,7 @@ from cellc.runtime.errors import (
 __all__ = [
     "ArtifactError",
     "CellcError",
+    "DistributedError",
     "DTypeMismatchError",
     "ShapeMismatchError",
     "UnsupportedError",

@@ -39,6 +39,7 @@ COMMANDS = {
     "compile": "cellc.cli.compile:compile_command",
     "exec": "cellc.cli.exec:exec_",
     "inspect": "cellc.cli.inspect:inspect",
+    "launch": "cellc.cli.launch:launch",
     "opt": "cellc.cli.opt:opt",
     "run": "cellc.cli.run:run",
 }

@@ -4,14 +4,20 @@ The script runs as `__main__` (like `python SCRIPT ARGS...`) with `sys.argv = [S
 and its folder first on `sys.path`; inside this process only, `import mindspore...` and
 `import luojianet_ms...` resolve to cellc, so every cell the script calls is compiled ahead of
 time (cached on disk, see CELLC_CACHE_DIR) and run as native code.
+
+Started by MPI (`mpirun -n N cellc run train.py`, `cellc launch`), it is one process of a
+data-parallel job once the script calls `communication.init()`; a failure in it then ends the
+whole job with this process's rank and error (`end_job`).
 """
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import click
 
+from cellc.communication import engine
 from cellc.frontend.compiled import HOOKS
 
 from .compile import Progress
@@ -51,7 +57,27 @@ def run(script: Path, args: tuple[str, ...]) -> None:
         run_script(script, args)
     except Exception as error:
         if debugging():
+            end_job(traceback.format_exc())
             raise
-        raise failure(error, script, invocation("run")) from error
+        reported = failure(error, script, invocation("run"))
+        end_job(_message(reported))
+        raise reported from error
+    except SystemExit as exit:
+        if exit.code not in (None, 0):
+            end_job(f"the script exited with status {exit.code}")
+        raise
     finally:
         HOOKS.progress = previous
+
+
+def end_job(message: str) -> None:
+    """In a job of several processes (`cellc launch`, `mpirun ... cellc run`), this one failed:
+    it prints `message` with its rank and aborts the job, so that the other processes stop
+    instead of waiting in their next collective. Alone, nothing happens here."""
+    if engine.is_parallel():
+        engine.abort(message)
+
+
+def _message(error: click.ClickException) -> str:
+    where = getattr(error, "where", None)
+    return f"{where + ': ' if where else ''}error: {error.format_message()}"

@@ -30,3 +30,8 @@ class ArtifactError(CellcError):
 
     The message names the file and the reason.
     """
+
+
+class DistributedError(CellcError, RuntimeError):
+    """A distributed job cannot go on: communication not initialized, no collective engine
+    installed, or a group cellc does not have (MindSpore raises RuntimeError)."""

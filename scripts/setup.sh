@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv/ in the repo root and installs cellc into it, editable, with the dev tools
-# (pytest, lit, hypothesis, ruff). Idempotent: when nothing changed it only checks and returns.
+# (pytest, lit, hypothesis, ruff) and the distributed extra (mpi4py, Open MPI's wheel).
+# Idempotent: when nothing changed it only checks and returns.
 #   PYTHON=python3.12 scripts/setup.sh     # choose the interpreter (CPython 3.11 or 3.12)
 set -euo pipefail
 
@@ -31,9 +32,9 @@ fi
 # Reinstall when pyproject.toml changed since the last install, or when the install is broken.
 stamp=.venv/.cellc-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] ||
-    ! .venv/bin/python -c 'import cellc, cellc.cli.main, mlir.ir, lit, pytest' 2>/dev/null; then
-    echo "setup: pip install -e '.[dev]'"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+    ! .venv/bin/python -c 'import cellc, cellc.cli.main, mlir.ir, lit, pytest, mpi4py' 2>/dev/null; then
+    echo "setup: pip install -e '.[dev,distributed]'"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,distributed]'
     touch "$stamp"
 fi
 echo "setup: .venv ready ($(.venv/bin/python --version))"

@@ -7,7 +7,10 @@ over them, numpy underneath. Iterators yield cellc Tensors (`output_numpy=True`:
 Shuffling draws its seed from numpy's global random state, so `mindspore.set_seed` /
 `np.random.seed` make it reproducible. Sharding follows MindSpore's distributed sampler: the
 (shuffled) indices are padded by wrapping around to a multiple of `num_shards`, and shard `k`
-takes every `num_shards`-th one from `k`, so every shard has the same number of rows.
+takes every `num_shards`-th one from `k`, so every shard has the same number of rows. The
+shards of one data set must share one order, so a sharded data set shuffles as MindSpore's
+sampler does: seeded from the global seed (`set_seed`, else MindSpore's default 5489), plus
+one for each pass over it, the same in every process, whatever numpy's state.
 """
 
 from __future__ import annotations
@@ -18,11 +21,16 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from cellc import context
 from cellc.tensor import Tensor
 
 from . import transforms, vision  # noqa: F401  (mindspore.dataset.transforms / .vision)
 
 Row = tuple  # of numpy arrays, one per column
+
+# MindSpore's dataset seed when no seed is set (std::mt19937's default): a sharded data set's
+# order depends on no process's own state
+DEFAULT_SEED = 5489
 
 
 class Dataset:
@@ -124,6 +132,7 @@ class _RandomAccess(Dataset):
         self._shuffle = True if shuffle is None else bool(shuffle)
         self._num_shards, self._shard_id = num_shards, shard_id
         self._num_samples = num_samples
+        self._passes = 0  # shuffled passes over a sharded data set (see _shuffle_seed)
 
     def _row(self, index: int) -> Row:
         raise NotImplementedError
@@ -131,7 +140,7 @@ class _RandomAccess(Dataset):
     def _indices(self) -> list[int]:
         order = list(range(self._count))
         if self._shuffle:
-            order = list(np.random.default_rng(np.random.randint(2**31)).permutation(order))
+            order = list(np.random.default_rng(self._shuffle_seed()).permutation(order))
         if self._num_shards is not None and order:
             per_shard = math.ceil(len(order) / self._num_shards)
             padded = [order[i % len(order)] for i in range(per_shard * self._num_shards)]
@@ -139,6 +148,15 @@ class _RandomAccess(Dataset):
         if self._num_samples is not None:
             order = order[: self._num_samples]
         return order
+
+    def _shuffle_seed(self) -> int:
+        """Unsharded: drawn from numpy's global state. Sharded: the same in every shard (the
+        global seed plus the number of passes so far), so that the shards split one order."""
+        if self._num_shards is None:
+            return np.random.randint(2**31)
+        seed = context.get_seed()
+        self._passes += 1
+        return (DEFAULT_SEED if seed is None else seed) + self._passes - 1
 
     def _size(self) -> int:
         count = self._count

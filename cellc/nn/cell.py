@@ -3,6 +3,11 @@
 Calling a cell outside a trace compiles it (cached) and runs the native code, like MindSpore's
 GRAPH_MODE; calling it inside another cell's construct inlines it. The body is `construct`, or,
 in LuoJiaNET's spelling, `call` or `forward`.
+
+A cell whose construct calls a collective (`ops.AllReduce`, `nn.DistributedGradReducer`) is
+split around it: its construct runs in Python, as in MindSpore's PyNative mode, and each cell
+and gradient it calls is compiled on its own, the collective running between them
+(`cellc.calling.CollectiveInConstruct`).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from cellc import context
-from cellc.calling import as_tensors, run_function
+from cellc.calling import CollectiveInConstruct, as_tensors, run_function
 from cellc.errors import UnsupportedError
 from cellc.frontend import grad as frontend_grad
 from cellc.frontend import tracing
@@ -151,7 +156,15 @@ class Cell:
             if callable(getattr(self, "bprop", None)):  # a custom gradient: kept as a call
                 return frontend_grad.call_with_bprop(tracing.current(), self, args)
             return self._body()(*args)
-        return run_function(self, args)
+        if self.__dict__.get("_cellc_split"):
+            return self._body()(*as_tensors(args))
+        try:
+            return run_function(self, args)
+        except CollectiveInConstruct:
+            # a collective in construct: run it in Python, split around the collective (the
+            # cells and gradients it calls compiled); known from now on, so traced only once
+            self.__dict__["_cellc_split"] = True
+            return self._body()(*as_tensors(args))
 
     def compile(self, *args, target: str = "cpu"):
         """Compiles for these example arguments (MindSpore's `Cell.compile`) and returns the

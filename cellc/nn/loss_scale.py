@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cellc import context
 from cellc import dtype as mstype
+from cellc.errors import UnsupportedError
 from cellc.ops import functional as F
 from cellc.ops.state import assign, depend, only_if
 from cellc.parameter import Parameter
@@ -72,6 +74,12 @@ class TrainOneStepWithLossScaleCell(TrainOneStepCell):
     does. `scale_sense` is a loss-scale manager cell or a Tensor of shape () or (1,)."""
 
     def __init__(self, network, optimizer, scale_sense):
+        if context.data_parallel():  # its gated update has no split around an all-reduce
+            raise UnsupportedError(
+                "TrainOneStepWithLossScaleCell does not train DATA_PARALLEL yet: its overflow "
+                "check and gated update would need the gradients reduced inside one compiled "
+                "step; use TrainOneStepCell (float32) for data-parallel training"
+            )
         super().__init__(network, optimizer)
         if isinstance(scale_sense, Cell):
             self.loss_scaling_manager = scale_sense

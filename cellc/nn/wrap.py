@@ -1,24 +1,38 @@
 """MindSpore's training cells: `nn.TrainOneStepCell`, `nn.WithEvalCell`,
-`nn.ForwardValueAndGrad` (`nn.WithLossCell` is in layers.py).
+`nn.ForwardValueAndGrad`, `nn.DistributedGradReducer` (`nn.WithLossCell` is in layers.py).
 
 `TrainOneStepCell(network, optimizer, sens=1.0)` is one training step: the loss, its gradients
 with respect to the optimizer's Parameters, and the optimizer's update, traced into ONE compiled
 function that updates the weights and the optimizer state as it runs and returns the loss.
+
+Data-parallel training (`context.set_auto_parallel_context(parallel_mode=DATA_PARALLEL)` after
+`communication.init()`): the step's gradients are all-reduced across the processes by a
+`DistributedGradReducer`, as in MindSpore. The step then runs split around that collective: one
+compiled program for the loss and the gradients, the all-reduce (MPI), one compiled program for
+the optimizer's update. Every process starts from rank 0's weights (broadcast when the step is
+built).
 """
 
 from __future__ import annotations
 
-from cellc import ops
+import numpy as np
+
+from cellc import context, ops
+from cellc.communication import engine
+from cellc.communication.management import GlobalComm, check_group, get_group_size
 from cellc.ops import functional as F
+from cellc.ops.collective import AllReduce, ReduceOp
 from cellc.ops.state import depend
 from cellc.parameter import ParameterTuple
+from cellc.tensor import Tensor
 
 from .cell import Cell
 
 
 class TrainOneStepCell(Cell):
     """`loss = network(*inputs)`; gradients of `loss * sens` with respect to the optimizer's
-    Parameters; `optimizer(gradients)`; returns the loss."""
+    Parameters; in DATA_PARALLEL mode, the gradients all-reduced (`grad_reducer`, averaged
+    when `gradients_mean`); `optimizer(gradients)`; returns the loss."""
 
     def __init__(self, network, optimizer, sens=None, return_grad=False):
         super().__init__(auto_prefix=False)
@@ -29,15 +43,95 @@ class TrainOneStepCell(Cell):
         self.sens = 1.0 if sens is None else float(sens)
         self.return_grad = bool(return_grad)
         self.grad = ops.GradOperation(get_by_list=True, sens_param=True)
+        self.loss_and_grads = _LossAndGrads(self.network, self.weights, self.grad, self.sens)
+        self.reducer_flag = context.data_parallel()
+        self.grad_reducer = _identity
+        if self.reducer_flag:
+            self.mean = context.get_auto_parallel_context("gradients_mean")
+            self.degree = context.get_auto_parallel_context("device_num")
+            self.grad_reducer = DistributedGradReducer(self.weights, self.mean, self.degree)
+            broadcast_parameters(list(network.get_parameters()))
 
     def construct(self, *inputs):
-        loss = self.network(*inputs)
-        sens = F.mul(F.as_tensor(self.sens, like=loss), F.add(F.mul(loss, 0.0), 1.0))
-        grads = self.grad(self.network, self.weights)(*inputs, sens)
+        loss, grads = self.loss_and_grads(*inputs)
+        grads = self.grad_reducer(grads)
         loss = depend(loss, self.optimizer(grads))
         if self.return_grad:
             return loss, grads
         return loss
+
+
+class _LossAndGrads(Cell):
+    """The loss and its gradients with respect to `weights` (of `loss * sens`): inlined in a
+    step compiled whole, one compiled program of its own in a step split around the
+    all-reduce."""
+
+    def __init__(self, network, weights, grad, sens):
+        super().__init__(auto_prefix=False)
+        self.network = network
+        self.weights = weights
+        self.grad = grad
+        self.sens = sens
+
+    def construct(self, *inputs):
+        loss = self.network(*inputs)
+        sens = F.mul(F.as_tensor(self.sens, like=loss), F.add(F.mul(loss, 0.0), 1.0))
+        return loss, self.grad(self.network, self.weights)(*inputs, sens)
+
+
+def _identity(grads):
+    return grads
+
+
+class DistributedGradReducer(Cell):
+    """MindSpore's gradient reducer for data-parallel training: `construct(grads)` returns each
+    gradient summed over every process of the job and, with `mean`, multiplied by `1 / degree`
+    (a float32 factor, as MindSpore's). The sums are one MPI all-reduce per dtype over all the
+    gradients at once (MindSpore's fusion). `mean=None` takes the context's `gradients_mean`;
+    `degree=None` the job's size. Needs `communication.init()` first."""
+
+    def __init__(self, parameters, mean=None, degree=None, fusion_type=1,
+                 group=GlobalComm.WORLD_COMM_GROUP):  # fmt: skip
+        super().__init__(auto_prefix=False)
+        check_group("DistributedGradReducer", group)
+        if degree is None:
+            degree = get_group_size(group)
+        elif not isinstance(degree, int) or isinstance(degree, bool) or degree <= 0:
+            raise ValueError(
+                "For 'DistributedGradReducer', parameter 'degree' in DistributedGradReducer "
+                f"should large than 0 and be int, degree: {degree}."
+            )
+        self.degree = degree
+        self.mean = context.get_auto_parallel_context("gradients_mean") if mean is None else mean
+        if not isinstance(self.mean, bool):
+            raise TypeError(
+                f"For 'DistributedGradReducer', 'mean' must be a bool, got {self.mean!r}"
+            )
+        self.count = len(list(parameters))
+        self.allreduce = AllReduce(ReduceOp.SUM, group)
+
+    def construct(self, grads):
+        grads = tuple(grads)
+        if len(grads) != self.count:
+            raise ValueError(
+                f"For 'DistributedGradReducer', got {len(grads)} gradients for the "
+                f"{self.count} parameters it was built with"
+            )
+        summed = self.allreduce.fused(grads)
+        if not self.mean:
+            return summed
+        scale = np.float32(1.0 / self.degree)
+        return tuple(Tensor(g.asnumpy() * scale.astype(g.asnumpy().dtype)) for g in summed)
+
+
+def broadcast_parameters(parameters) -> None:
+    """Gives every Parameter rank 0's value, in every process of a job of several (in place:
+    compiled code shares the arrays); alone, nothing to do."""
+    if not engine.is_parallel():
+        return
+    arrays = [param.asnumpy() for param in parameters]
+    for array, value in zip(arrays, engine.broadcast(arrays, root=0)):
+        np.copyto(array, value)
 
 
 class WithEvalCell(Cell):
@@ -84,4 +178,4 @@ class ForwardValueAndGrad(Cell):
         return loss, grads
 
 
-__all__ = ["ForwardValueAndGrad", "TrainOneStepCell", "WithEvalCell"]
+__all__ = ["DistributedGradReducer", "ForwardValueAndGrad", "TrainOneStepCell", "WithEvalCell"]

@@ -7,7 +7,8 @@ A primitive class defined in `primitives.py` is exported here without a line of 
 from cellc import compat
 from cellc.autograd import grad, jacfwd, jacrev, jvp, value_and_grad, vjp, vmap
 
-from . import function, functional, primitives, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
+from . import collective, function, functional, primitives, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
+from .collective import *  # noqa: F403  (AllReduce, AllGather, Broadcast, ReduceOp)
 from .function import *  # noqa: F403  (MindSpore 2.x's functions: function.__all__)
 from .functional import stop_gradient
 from .grad_operation import GradOperation
@@ -15,6 +16,7 @@ from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
 from .state import Assign, Depend, assign, depend, dropout
 
 __all__ = [
+    *collective.__all__,
     *function.__all__,
     "Assign",
     "Depend",

@@ -16,6 +16,8 @@ import time
 
 import numpy as np
 
+from cellc import context
+from cellc.communication import engine
 from cellc.serialization import load_param_into_net, save_checkpoint
 from cellc.tensor import Tensor
 
@@ -472,12 +474,19 @@ def _append_info(append_info) -> dict | None:
     return result
 
 
+def _writes_checkpoints() -> bool:
+    """False in the processes of a data-parallel job but rank 0: their weights are rank 0's."""
+    return not (context.data_parallel() and engine.is_parallel() and engine.rank() != 0)
+
+
 class ModelCheckpoint(Callback):
     """Saves the training network's parameters, the optimizer's state among them, in
     MindSpore's .ckpt format, as `directory/prefix-EPOCH_STEP.ckpt` (STEP within the epoch),
     every `config.save_checkpoint_steps` steps and at the end of training. A prefix that files
     in the directory already use becomes `prefix_1`, `prefix_2`, ... as in MindSpore; only the
-    newest `keep_checkpoint_max` files of this prefix are kept."""
+    newest `keep_checkpoint_max` files of this prefix are kept. In a data-parallel job, rank 0
+    writes the files (every rank holds the same weights) and every rank waits for each, so
+    that `latest_ckpt_file_name` can be loaded in any rank."""
 
     def __init__(self, prefix="CKP", directory=None, config=None):
         super().__init__()
@@ -528,7 +537,6 @@ class ModelCheckpoint(Callback):
             return
         step_in_epoch = (cb_params.cur_step_num - 1) % cb_params.batch_num + 1
         name = f"{self._prefix}-{cb_params.cur_epoch_num}_{step_in_epoch}.ckpt"
-        self._remove_old_files()
         self._last_triggered_step = cb_params.cur_step_num
         if "epoch_num" in self._append_dict:
             self._append_dict["epoch_num"] = cb_params.cur_epoch_num
@@ -536,8 +544,12 @@ class ModelCheckpoint(Callback):
             self._append_dict["step_num"] = cb_params.cur_step_num
         network = self._config.saved_network or cb_params.train_network
         path = os.path.join(self._directory, name)
-        save_checkpoint(_named_parameters(network), path, append_dict=self._append_dict or None)
+        if _writes_checkpoints():
+            self._remove_old_files()
+            save_checkpoint(_named_parameters(network), path, append_dict=self._append_dict or None)
         self._latest_ckpt_file_name = path
+        if engine.is_parallel():
+            engine.barrier()  # rank 0's file is there for every rank from here on
 
     def _own_files(self) -> list[str]:
         """This prefix's checkpoints in the directory: `prefix-<digits, '-', '_'>.ckpt`."""

@@ -28,6 +28,26 @@ RESOLVED = [
     ("import mindspore.ops as ops", "ops.MatMul is cellc.ops.MatMul"),
     ("from mindspore.ops import operations as P", "P.MatMul is cellc.ops.MatMul"),
     ("import mindspore.ops.operations as P", "P.ReduceSum is cellc.ops.ReduceSum"),
+    # data-parallel training (tests/distributed)
+    (
+        "from mindspore.communication import init, get_rank, get_group_size",
+        "get_rank is cellc.communication.get_rank",
+    ),
+    (
+        "from mindspore.communication.management import GlobalComm, HCCL_WORLD_COMM_GROUP",
+        "GlobalComm is cellc.communication.GlobalComm",
+    ),
+    ("from mindspore.context import ParallelMode", "ParallelMode is cellc.context.ParallelMode"),
+    ("from mindspore import ParallelMode, set_auto_parallel_context", "ParallelMode.DATA_PARALLEL"),
+    (
+        "from mindspore.nn.wrap.grad_reducer import DistributedGradReducer",
+        "DistributedGradReducer is cellc.nn.DistributedGradReducer",
+    ),
+    (
+        "from mindspore.ops.operations import AllReduce, Broadcast",
+        "AllReduce is cellc.ops.AllReduce",
+    ),
+    ("from mindspore.ops.operations.comm_ops import ReduceOp", "ReduceOp is cellc.ops.ReduceOp"),
     ("from mindspore.ops import functional as F", "F is cellc.ops.functional"),
     ("import mindspore.ops.functional as F", "F is cellc.ops.functional"),
     ("from mindspore.ops import composite as C", "C.GradOperation is cellc.ops.GradOperation"),
@@ -88,16 +108,19 @@ MISSING = [
     ("from mindspore import lazy_inline", "cellc has no mindspore.lazy_inline yet"),
     ("from mindspore import amp", "cellc has no mindspore.amp yet"),
     ("from mindspore.amp import DynamicLossScaler", "cellc has no mindspore.amp yet"),
-    ("import mindspore.communication", "cellc has no mindspore.communication yet"),
-    ("from mindspore.communication import init", "cellc has no mindspore.communication yet"),
+    ("import mindspore.mint", "cellc has no mindspore.mint yet"),
+    ("from mindspore.mint import nn", "cellc has no mindspore.mint yet"),
     (
-        "from mindspore.communication.management import init, get_rank",
-        "cellc has no mindspore.communication yet",
+        "from mindspore.communication.comm_func import all_reduce",
+        "cellc has no mindspore.communication.comm_func yet",
     ),
-    ("from mindspore.context import ParallelMode", "cellc has no mindspore.context.ParallelMode"),
+    (
+        "from mindspore.context import set_ps_context",
+        "cellc has no mindspore.context.set_ps_context",
+    ),
     ("from mindspore.dataset import MnistDataset", "cellc has no mindspore.dataset.MnistDataset"),
     ("from mindspore.dataset.vision import Inter", "cellc has no mindspore.dataset.vision.Inter"),
-    ("from mindspore.ops.operations import AllReduce", "cellc has no mindspore.ops.AllReduce yet"),
+    ("from mindspore.ops.operations import AlltoAll", "cellc has no mindspore.ops.AlltoAll yet"),
     (
         "from mindspore.train.serialization import load_distributed_checkpoint",
         "cellc has no mindspore.train.serialization.load_distributed_checkpoint yet",
@@ -111,7 +134,7 @@ MISSING = [
     ("from mindspore.profiler import Profiler", "cellc has no mindspore.profiler yet"),
     ("from mindspore.mindrecord import FileWriter", "cellc has no mindspore.mindrecord yet"),
     ("import mindspore.common.context", "cellc has no mindspore.common.context yet"),
-    ("import luojianet_ms.communication", "cellc has no luojianet_ms.communication yet"),
+    ("import luojianet_ms.mint", "cellc has no luojianet_ms.mint yet"),
     ("from luojianet_ms.nn import LSTM", "cellc has no mindspore.nn.LSTM yet"),
 ]
 
