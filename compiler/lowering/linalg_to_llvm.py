@@ -22,6 +22,7 @@ from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
 from cellc.compiler import pass_pipelines
+from cellc.compiler.ops import linalg_builders as lb
 from cellc.runtime.cpu_levels import VECTOR_BITS
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
@@ -175,6 +176,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     copy_repeated_results(module)
     mark_arguments_read_only(module)
     run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
+    _strided_copies_to_loops(module)
     apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
     _retype_empty_arguments(module)
     outline_parallel_loops(module)
@@ -185,6 +187,27 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     )
     define_parallel_dispatchers(module)
     embed_entry_signatures(module, signatures)
+
+
+def _strided_copies_to_loops(module: ir.Module) -> None:
+    """memref.copy between buffers that are not both contiguous -> linalg.copy (loops, later).
+
+    Bufferization copies a tile into a strided view with memref.copy, which the LLVM
+    conversion turns into a call to MLIR's runtime library (`memrefCopy`), not linked here;
+    a contiguous copy stays a memcpy."""
+    with module.context, ir.Location.unknown():
+        for op in _ops_named(module, "memref.copy"):
+            source, target = op.operands
+            if all(_is_contiguous(value.type) for value in (source, target)):
+                continue
+            with ir.InsertionPoint(op), op.location:
+                linalg.copy(source, outs=[target])
+            op.erase()
+
+
+def _is_contiguous(type_: ir.Type) -> bool:
+    memref = ir.MemRefType(type_)
+    return memref.affine_map == ir.AffineMap.get_identity(memref.rank)
 
 
 def _retype_empty_arguments(module: ir.Module) -> None:
@@ -229,6 +252,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     _materialize_transposed_rhs(module)
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
     with module.context:
+        _pad_matmul_columns(module, lanes_bits)
         classes = _tag_matmuls(module)
     for bits, cached in sorted(classes):
         tile_cols = 2 * max(1, lanes_bits // bits)
@@ -446,6 +470,58 @@ def _lhs_transposed(op: ir.Operation) -> bool:
     m, k = ir.AffineDimExpr.get(0), ir.AffineDimExpr.get(2)
     lhs_map = ir.AffineMapAttr(op.attributes["indexing_maps"][0]).value
     return lhs_map != ir.AffineMap.get(3, 0, [m, k])
+
+
+def _pad_matmul_columns(module: ir.Module, lanes_bits: int) -> None:
+    """Widens the columns of a matmul whose width the register tiles do not divide, with zeros.
+
+    A partial tile at the right edge is a vector of the leftover width (24 of 32, say), which
+    LLVM legalizes into shuffles through the stack: a 32x400x120 product ran at 36 GFLOP/s,
+    a 6x25088x25 one (a LeNet filter gradient) at 8. So B and the accumulator get zero columns
+    up to a multiple of the SIMD width (of the register tile's width, for a large matmul, whose
+    cache blocks would otherwise leave a partial tile in every block row), and the result is a
+    copy of the first N columns. The copies are O(K*N + M*N) against O(M*N*K) work; a matmul
+    narrower than one SIMD vector is left as it is."""
+    for op in _matmuls(module):
+        result = ir.RankedTensorType(op.results[0].type)
+        lhs, rhs, acc = op.operands
+        if (
+            not result.has_static_shape
+            or "indexing_maps" in op.attributes
+            and (
+                ir.AffineMapAttr(op.attributes["indexing_maps"][1]).value
+                != ir.AffineMap.get(3, 0, [ir.AffineDimExpr.get(2), ir.AffineDimExpr.get(1)])
+            )
+        ):
+            continue
+        rows, cols = result.shape
+        depth = ir.RankedTensorType(rhs.type).shape[0]
+        lanes = max(1, lanes_bits // result.element_type.width)
+        multiple = 2 * lanes if rows * cols * depth >= CACHE_TILED_MACS else lanes
+        if cols < lanes or cols % multiple == 0:
+            continue
+        width = -(-cols // multiple) * multiple
+        with op.location, ir.InsertionPoint(op):
+            kwargs = {}
+            if "indexing_maps" in op.attributes:
+                kwargs["indexing_maps"] = op.attributes["indexing_maps"]
+            product = linalg.matmul(
+                lhs, _widened(rhs, width), outs=[_widened(acc, width)], **kwargs
+            )
+            first = tensor.extract_slice(result, product, [], [], [], [0, 0], [rows, cols], [1, 1])
+            copied = linalg.copy(first, outs=[lb.empty(result)])
+        op.results[0].replace_all_uses_with(copied)
+        op.erase()
+
+
+def _widened(x: ir.Value, width: int) -> ir.Value:
+    """x (R, C) in the first C columns of zeros (R, width)."""
+    x_type = ir.RankedTensorType(x.type)
+    rows, cols = x_type.shape
+    zeros = lb.zeros(ir.RankedTensorType.get([rows, width], x_type.element_type))
+    window = tensor.extract_slice(x_type, zeros, [], [], [], [0, 0], [rows, cols], [1, 1])
+    copied = linalg.copy(x, outs=[window])
+    return tensor.insert_slice(copied, zeros, [], [], [], [0, 0], [rows, cols], [1, 1])
 
 
 def _materialize_transposed_rhs(module: ir.Module) -> None:
