@@ -64,3 +64,25 @@ func.func @cache_blocks(%a: tensor<200x300xf32>, %b: tensor<300x500xf32>) -> ten
   %m = linalg.matmul ins(%a, %b : tensor<200x300xf32>, tensor<300x500xf32>) outs(%f : tensor<200x500xf32>) -> tensor<200x500xf32>
   return %m : tensor<200x500xf32>
 }
+
+// -----
+
+// 20 columns are not a multiple of the register tile's 16 (two AVX2 vectors): B and the
+// accumulator get zero columns up to a multiple of the SIMD width (24), the tiles are full
+// vectors (a 16-wide and an 8-wide one), and the result is a copy of the first 20 columns.
+// CHECK-LABEL: func.func @widened
+// CHECK: %[[B:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 0] [16, 20] [1, 1] : tensor<16x20xf32> into tensor<16x24xf32>
+// The zero accumulator is a zero fill of the wider shape, not a copy.
+// CHECK: linalg.fill {{.*}} -> tensor<12x24xf32>
+// CHECK-NOT: tensor.insert_slice
+// CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
+// CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x8xf32> into vector<6x8xf32>
+// CHECK: %[[FIRST:.*]] = tensor.extract_slice %{{.*}}[0, 0] [12, 20] [1, 1] : tensor<12x24xf32> to tensor<12x20xf32>
+// CHECK: linalg.copy {{.*}}ins(%[[FIRST]] : tensor<12x20xf32>)
+func.func @widened(%a: tensor<12x16xf32>, %b: tensor<16x20xf32>) -> tensor<12x20xf32> {
+  %e = tensor.empty() : tensor<12x20xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<12x20xf32>) -> tensor<12x20xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<12x16xf32>, tensor<16x20xf32>) outs(%f : tensor<12x20xf32>) -> tensor<12x20xf32>
+  return %m : tensor<12x20xf32>
+}
