@@ -9,8 +9,16 @@ Workloads (float32):
           get_by_list
   matmul  d/dx of sum(matmul(x, w)), 256x256
 
+Large workloads (issue 14's compass; every library on all the cores it may use):
+  matmul_grad_1024  d/dx of matmul(x * z, y) with a sensitivity, all 1024 x 1024
+  mlp_grad_big      d/dW1, d/dW2 of relu(x @ W1) @ W2 with a sensitivity, 256 x 1024 x 1024 x 1024
+  dense_flatten     nn.Dense(4096 -> 1024) after flattening a (256, 16, 16, 16) input, against
+                    the same Dense on the (256, 4096) input (a layout slow path would show)
+  sgemm 1024^3 and 2048^3, and single-threaded (CELLC_NUM_THREADS=1 against OpenBLAS limited to
+  one thread, in a child process), with the practical peak (numpy's sgemm 2048^3) beside them.
+
 Also: cold compile time of the seed gradient, and the time a new process takes to a result
-from the disk cache. Timings are medians of repeated runs (timeit), per call.
+from the disk cache. Timings are the best of repeated runs (timeit), per call.
 """
 
 from __future__ import annotations
@@ -107,6 +115,68 @@ def cellc_entry(cell, *args):
     return program.entry
 
 
+class ScaledMatMul(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.matmul = ops.MatMul()
+        self.z = Parameter(Tensor(np.ones(1, np.float32)), name="z")
+
+    def construct(self, x, y):
+        return self.matmul(x * self.z, y)
+
+
+class SensGradWrtX(nn.Cell):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.grad_op = ops.GradOperation(sens_param=True)
+
+    def construct(self, *args):
+        return self.grad_op(self.net)(*args)
+
+
+class TwoLayers(nn.Cell):
+    def __init__(self, w1, w2):
+        super().__init__()
+        self.w1 = Parameter(Tensor(w1), name="w1")
+        self.w2 = Parameter(Tensor(w2), name="w2")
+        self.matmul = ops.MatMul()
+        self.relu = ops.ReLU()
+
+    def construct(self, x):
+        return self.matmul(self.relu(self.matmul(x, self.w1)), self.w2)
+
+
+class SensGradWrtWeights(nn.Cell):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.params = ParameterTuple(net.trainable_params())
+        self.grad_op = ops.GradOperation(get_by_list=True, sens_param=True)
+
+    def construct(self, x, sens):
+        return self.grad_op(self.net, self.params)(x, sens)
+
+
+class FlattenDense(nn.Cell):
+    def __init__(self, dense):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.dense = dense
+
+    def construct(self, x):
+        return self.dense(self.flatten(x))
+
+
+class MatMulCell(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.matmul = ops.MatMul()
+
+    def construct(self, a, b):
+        return self.matmul(a, b)
+
+
 # --- the same workloads elsewhere -----------------------------------------------------------
 
 
@@ -174,6 +244,168 @@ def jax_workloads(data):
         "mlp": lambda: jax.block_until_ready(mlp_grad(params, d["xb"], d["label"])),
         "matmul": lambda: mm_grad(d["xm"], d["wm"]).block_until_ready(),
     }
+
+
+def large_data():
+    rng = np.random.default_rng(1)
+
+    def normal(*shape, scale=1.0):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    return {
+        "x": normal(1024, 1024),
+        "y": normal(1024, 1024),
+        "s": normal(1024, 1024),
+        "xb": normal(256, 1024),
+        "w1": normal(1024, 1024, scale=0.03),
+        "w2": normal(1024, 1024, scale=0.03),
+        "sb": normal(256, 1024),
+        "images": normal(256, 16, 16, 16),
+        "a1": normal(1024, 1024),
+        "b1": normal(1024, 1024),
+        "a2": normal(2048, 2048),
+        "b2": normal(2048, 2048),
+    }
+
+
+def numpy_large(d):
+    def mlp():
+        pre = d["xb"] @ d["w1"]
+        d_h = (d["sb"] @ d["w2"].T) * (pre > 0)
+        return d["xb"].T @ d_h, np.maximum(pre, 0).T @ d["sb"]
+
+    return {
+        "matmul_grad_1024": lambda: d["s"] @ d["y"].T,
+        "mlp_grad_big": mlp,
+        "sgemm_1024": lambda: d["a1"] @ d["b1"],
+        "sgemm_2048": lambda: d["a2"] @ d["b2"],
+    }
+
+
+def cellc_large(d):
+    dense = nn.Dense(4096, 1024)
+    flat = d["images"].reshape(256, 4096)
+    entries = {
+        "matmul_grad_1024": (SensGradWrtX(ScaledMatMul()), (d["x"], d["y"], d["s"])),
+        "mlp_grad_big": (SensGradWrtWeights(TwoLayers(d["w1"], d["w2"])), (d["xb"], d["sb"])),
+        "dense_flatten": (FlattenDense(dense), (d["images"],)),
+        "dense_2d": (dense, (flat,)),
+        "sgemm_1024": (MatMulCell(), (d["a1"], d["b1"])),
+        "sgemm_2048": (MatMulCell(), (d["a2"], d["b2"])),
+    }
+    calls = {}
+    for name, (cell, args) in entries.items():
+        entry = cellc_entry(cell, *(Tensor(a) for a in args))
+        calls[name] = lambda entry=entry, args=args: entry(*args)
+    want = numpy_large(d)
+    np.testing.assert_allclose(calls["matmul_grad_1024"](), want["matmul_grad_1024"](), atol=2e-2)
+    for got, expected in zip(calls["mlp_grad_big"](), want["mlp_grad_big"]()):
+        np.testing.assert_allclose(got, expected, rtol=1e-3, atol=2e-2)
+    np.testing.assert_allclose(calls["dense_flatten"](), calls["dense_2d"](), rtol=1e-6)
+    return calls
+
+
+def torch_large(d, compiled: bool):
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    t = {k: torch.tensor(v) for k, v in d.items()}
+
+    def matmul_grad():
+        x = t["x"].clone().requires_grad_(True)
+        x.matmul(t["y"]).backward(t["s"])
+        return x.grad
+
+    w1 = t["w1"].clone().requires_grad_(True)
+    w2 = t["w2"].clone().requires_grad_(True)
+
+    def mlp_grad():
+        w1.grad = w2.grad = None
+        (torch.relu(t["xb"] @ w1) @ w2).backward(t["sb"])
+        return w1.grad, w2.grad
+
+    calls = {
+        "matmul_grad_1024": matmul_grad,
+        "mlp_grad_big": mlp_grad,
+        "sgemm_1024": lambda: t["a1"] @ t["b1"],
+        "sgemm_2048": lambda: t["a2"] @ t["b2"],
+    }
+    if compiled:
+        calls = {name: torch.compile(fn) for name, fn in calls.items()}
+    return calls
+
+
+def jax_large(d):
+    import jax
+    import jax.numpy as jnp
+
+    j = {k: jnp.asarray(v) for k, v in d.items()}
+    matmul_grad = jax.jit(lambda x, y, s: jax.vjp(lambda x: x @ y, x)[1](s)[0])
+    mlp_grad = jax.jit(lambda w, x, s: jax.vjp(lambda w: jax.nn.relu(x @ w[0]) @ w[1], w)[1](s)[0])
+    sgemm = jax.jit(lambda a, b: a @ b)
+    return {
+        "matmul_grad_1024": lambda: matmul_grad(j["x"], j["y"], j["s"]).block_until_ready(),
+        "mlp_grad_big": lambda: jax.block_until_ready(
+            mlp_grad((j["w1"], j["w2"]), j["xb"], j["sb"])
+        ),
+        "sgemm_1024": lambda: sgemm(j["a1"], j["b1"]).block_until_ready(),
+        "sgemm_2048": lambda: sgemm(j["a2"], j["b2"]).block_until_ready(),
+    }
+
+
+def best_ms(fn) -> float:
+    fn()
+    return min(timeit.repeat(fn, number=1, repeat=7)) * 1e3
+
+
+def large_workloads() -> None:
+    d = large_data()
+    rows: dict[str, dict[str, float]] = {}
+    for name, fn in cellc_large(d).items():
+        rows.setdefault(name, {})["cellc"] = best_ms(fn)
+    others = {"numpy": lambda: numpy_large(d)}
+    others["torch eager"] = lambda: torch_large(d, compiled=False)
+    others["torch.compile"] = lambda: torch_large(d, compiled=True)
+    others["jax.jit"] = lambda: jax_large(d)
+    for library, make in others.items():
+        try:
+            calls = make()
+        except ImportError:
+            print(f"({library} not installed: pip install '.[bench]')")
+            continue
+        for name, fn in calls.items():
+            rows[name][library] = best_ms(fn)
+    flops = {"sgemm_1024": 2 * 1024**3, "sgemm_2048": 2 * 2048**3}
+    flops["matmul_grad_1024"] = flops["sgemm_1024"]
+    flops["mlp_grad_big"] = 4 * 2 * 256 * 1024 * 1024
+    print(f"large workloads, best of 7, {os.cpu_count()} threads each (ratio: theirs / cellc's)")
+    for name, times in rows.items():
+        line = f"  {name:<17} cellc {times['cellc']:8.2f} ms"
+        if name in flops:
+            line += f" ({flops[name] / times['cellc'] / 1e6:5.0f} GFLOP/s)"
+        ratios = [f"{lib} {t / times['cellc']:.2f}x" for lib, t in times.items() if lib != "cellc"]
+        print(line + ("   " + ", ".join(ratios) if ratios else ""))
+    peak = flops["sgemm_2048"] / rows["sgemm_2048"]["numpy"] / 1e6
+    print(f"  practical peak (numpy sgemm 2048^3): {peak:.0f} GFLOP/s")
+    single = subprocess.run(
+        [sys.executable, __file__, "--single-threaded-sgemm"],
+        env={**os.environ, "CELLC_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    print(single.stdout, end="")
+
+
+def single_threaded_sgemm() -> None:
+    d = large_data()
+    calls, reference = cellc_large(d), numpy_large(d)
+    for name in ("sgemm_1024", "sgemm_2048"):
+        ours, theirs = best_ms(calls[name]), best_ms(reference[name])
+        print(
+            f"  {name} on one thread: cellc {ours:.1f} ms, OpenBLAS {theirs:.1f} ms "
+            f"(cellc at {theirs / ours:.0%} of OpenBLAS's speed)"
+        )
 
 
 # --- compile times --------------------------------------------------------------------------
@@ -304,4 +536,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--single-threaded-sgemm" in sys.argv:
+        single_threaded_sgemm()
+    else:
+        main()
+        print()
+        large_workloads()
