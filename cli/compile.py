@@ -146,7 +146,7 @@ def compile_command(
         _check_artifact_dtypes(examples)
     command = invocation("compile")
 
-    from cellc.compiler.package import repackage
+    from cellc.compiler.package import code_only, repackage
     from cellc.compiler.pipeline import CompileOptions, atomic_write, compile_program
     from cellc.frontend import disk_cache
     from cellc.frontend.tracing import trace_program
@@ -174,11 +174,10 @@ def compile_command(
             traced_program = trace_program(fn, *tensors)
             progress("trace", time.perf_counter() - traced)
             pipeline_started = time.perf_counter()
-            cache_key, cached = _cached_artifact(traced_program.program, options)
+            weights = traced_program.parameter_values()
+            cache_key, cached = _cached_artifact(traced_program.program, options, weights)
             if cached is None:
-                result = compile_program(
-                    traced_program.program, options, traced_program.parameter_values()
-                )
+                result = compile_program(traced_program.program, options, weights)
             pipeline = time.perf_counter() - pipeline_started
         except click.ClickException:
             raise
@@ -202,11 +201,11 @@ def compile_command(
     else:
         path = Path(output or Path(script).with_suffix(".cellc").name)
         if cached is not None:  # the cached code, with this model's weights
-            repackage(cached, path, traced_program.parameter_values())
+            repackage(cached, path, weights)
         else:
             atomic_write(path, result.artifact)
-            if cache_key is not None:
-                disk_cache.store(cache_key, result.artifact)
+            if cache_key is not None:  # the cache keeps the code, not the weights
+                disk_cache.store(cache_key, code_only(path))
     if keep_intermediates is not None:
         _write_command(Path(keep_intermediates), command)
     if verbose:
@@ -218,10 +217,11 @@ def compile_command(
             click.echo(f"[cellc] wrote {path}{hit}", err=True)
 
 
-def _cached_artifact(program, options):
-    """(the disk-cache key of this compile, the cached artifact or None). A compile that emits
-    a stage's IR or keeps intermediates runs the pipeline and is not cached (key None). The CPU
-    key is the one calling the cell uses, so either finds what the other compiled."""
+def _cached_artifact(program, options, weights):
+    """(the disk-cache key of this compile, the cached artifact with `weights`, or None). A
+    compile that emits a stage's IR or keeps intermediates runs the pipeline and is not cached
+    (key None). The CPU key is the one calling the cell uses, so either finds what the other
+    compiled."""
     from cellc.compiler.pipeline import Target
     from cellc.frontend import disk_cache
     from cellc.runtime.artifact import ArtifactError, read_artifact
@@ -234,7 +234,7 @@ def _cached_artifact(program, options):
     if path is None:
         return key, None
     try:
-        return key, read_artifact(path)
+        return key, read_artifact(path, weights)
     except ArtifactError:
         path.unlink(missing_ok=True)  # a damaged entry: compile it again
         return key, None

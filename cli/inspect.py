@@ -43,7 +43,7 @@ def read_manifest(path: Path) -> dict:
     from cellc.runtime.artifact import ArtifactError, read_artifact
 
     try:
-        return dict(read_artifact(path).manifest)
+        return dict(read_artifact(path, code_only=True).manifest)
     except ArtifactError as error:
         raise UserError(str(error)) from None
 

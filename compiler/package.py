@@ -33,6 +33,7 @@ from cellc.runtime.artifact import (
     ArtifactError,
     checksum_of,
     parameter_member,
+    read_artifact,
     validate_manifest,
 )
 
@@ -58,10 +59,14 @@ def write_artifact(
     path: str | os.PathLike,
     manifest: Mapping[str, Any],
     code: bytes,
-    parameters: Mapping[str, np.ndarray],
+    parameters: Mapping[str, np.ndarray] | None,
     extra_members: Mapping[str, bytes] | None = None,
 ) -> None:
     """Write one artifact file: manifest, code, parameter values and their checksum.
+
+    With `parameters` None the artifact holds code only (`"weights_stored": false`, no
+    params/ members): a disk-cache entry, whose loader supplies the weights
+    (`cellc.runtime.load(path, weights=...)`).
 
     Fills `format`, `format_version`, `cellc_version`, `llvm_version` when missing, checks the
     manifest and that `parameters` holds exactly the manifest's parameters with their shapes and
@@ -75,11 +80,15 @@ def write_artifact(
     manifest.setdefault("cellc_version", distribution_version("cellc"))
     manifest.setdefault("llvm_version", default_llvm_version())
     manifest.setdefault("parameters", [])
+    if parameters is None:
+        manifest["weights_stored"] = False
+    else:
+        manifest.pop("weights_stored", None)
     path = Path(path)
     validate_manifest(manifest, where=str(path))
 
     expected = [spec["name"] for spec in manifest["parameters"]]
-    if sorted(parameters) != sorted(expected):
+    if parameters is not None and sorted(parameters) != sorted(expected):
         raise ArtifactError(
             f"parameters given ({', '.join(sorted(parameters)) or 'none'}) differ from the "
             f"manifest's ({', '.join(sorted(expected)) or 'none'})"
@@ -92,7 +101,7 @@ def write_artifact(
         members.append((code_member, bytes(code)))
     for name, data in (extra_members or {}).items():
         members.append((name, bytes(data)))
-    for index, spec in enumerate(manifest["parameters"]):
+    for index, spec in enumerate(manifest["parameters"] if parameters is not None else []):
         value = np.asarray(parameters[spec["name"]])
         if value.shape != tuple(spec["shape"]) or value.dtype != np.dtype(spec["dtype"]):
             raise ArtifactError(
@@ -127,9 +136,12 @@ def write_artifact(
         raise
 
 
-def repackage(artifact: Artifact, path: str | os.PathLike, parameters: Mapping[str, np.ndarray]):
+def repackage(
+    artifact: Artifact, path: str | os.PathLike, parameters: Mapping[str, np.ndarray] | None
+):
     """Writes `artifact`'s code and manifest to `path` with other parameter values (the same
-    names, shapes and dtypes): a cached compile of the same program, with this model's weights."""
+    names, shapes and dtypes): a cached compile of the same program, with this model's weights;
+    with None, the code alone (a cache entry)."""
     manifest = artifact.manifest
     code_member = CODE_MEMBERS.get(manifest["target"]["kind"])
     parameter_members = {parameter_member(i) for i in range(len(manifest["parameters"]))}
@@ -137,3 +149,13 @@ def repackage(artifact: Artifact, path: str | os.PathLike, parameters: Mapping[s
     extra = {name: data for name, data in artifact.members.items() if name not in own}
     code = artifact.members.get(code_member, b"") if code_member else b""
     write_artifact(path, manifest, code, parameters, extra_members=extra)
+
+
+def code_only(path: str | os.PathLike) -> bytes:
+    """The artifact at `path` without its weights (`"weights_stored": false`): what the disk
+    cache keeps, since the weights are the model's, given again whenever it is loaded."""
+    artifact = read_artifact(path)
+    with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
+        stripped = Path(tmp) / "code.cellc"
+        repackage(artifact, stripped, None)
+        return stripped.read_bytes()

@@ -167,11 +167,12 @@ def _print(module) -> str:
 def compile_program(
     program: Program,
     options: CompileOptions,
-    parameters: dict[str, np.ndarray],
+    parameters: dict[str, np.ndarray] | None,
     module=None,
 ) -> CompileResult:
     """The pipeline (see the module docstring). `parameters` are the weights' values, stored in
-    the artifact; `module` is the program's `ms` module when the caller emitted it already."""
+    the artifact (None: an artifact of code only, a disk-cache entry); `module` is the
+    program's `ms` module when the caller emitted it already."""
     from . import manifest as manifests
     from .lowering import emit_shared_library, lower_linalg_to_gpu, lower_linalg_to_llvm
     from .passes import run_pass_pipeline

@@ -206,26 +206,29 @@ HOOKS = CompileHooks()
 
 def _compile_cached(fn, args, target: Target, random_generator) -> CompiledProgram:
     """Traces `fn`; an artifact of the same program in the disk cache is loaded with
-    `cellc.runtime` alone (no MLIR), else the pipeline compiles it and the cache keeps it."""
+    `cellc.runtime` alone (no MLIR), else the pipeline compiles it and the cache keeps it. Cache
+    entries hold code, not weights: the cell's current values are given when loading."""
     traced = trace_program(fn, *args)
     key = disk_cache.program_key(traced.program, target)
     save_graphs = _save_graphs_dir()
     path = disk_cache.lookup(key) if save_graphs is None else None
+    weights = traced.parameter_values()
     if path is not None:
         try:
-            return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
+            module = runtime.load(path, weights)
+            return CompiledProgram(module, traced.parameters, random_generator)
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
     options = CompileOptions(target=target, progress=HOOKS.progress and HOOKS.progress())
     if save_graphs is not None:
         options.keep_intermediates = Path(save_graphs) / f"{traced.program.entry.name}-{key[:12]}"
-    result = compile_program(traced.program, options, traced.parameter_values())
+    result = compile_program(traced.program, options, None)  # cache entries hold code only
     if save_graphs is not None:
         timings = "".join(f"{stage} {seconds:.4f} s\n" for stage, seconds in result.timings.items())
         (options.keep_intermediates / "timings.txt").write_text(timings)
     path = disk_cache.store(key, result.artifact)
     try:
-        return CompiledProgram(runtime.load(path), traced.parameters, random_generator)
+        return CompiledProgram(runtime.load(path, weights), traced.parameters, random_generator)
     except BaseException:
         path.unlink(missing_ok=True)  # the cache never keeps an artifact that does not load
         raise

@@ -123,7 +123,7 @@ class Entry:
     def describe(self) -> dict:
         """The manifest's entry name and target (`?` for an entry that does not read)."""
         try:
-            manifest = read_artifact(self.path).manifest
+            manifest = read_artifact(self.path, code_only=True).manifest
         except ArtifactError:
             return {"entry": "?", "target": "? (damaged)"}
         entries = manifest.get("entries") or [{}]

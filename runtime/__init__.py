@@ -12,7 +12,9 @@ The runtime needs numpy and the standard library only: it imports neither MLIR n
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .artifact import ArtifactError, read_artifact
 from .module import Entry, Module, Slot
@@ -32,8 +34,11 @@ BACKENDS = {"cpu": "cellc.runtime.cpu", "cuda": "cellc.runtime.cuda"}
 """target.kind -> the module whose `load(artifact) -> Module` binds it."""
 
 
-def load(path: str | Path) -> Module:
+def load(path: str | Path, weights: Mapping[str, Any] | None = None) -> Module:
     """Load an artifact written by `cellc compile` / cellc.export.
+
+    `weights` (name -> array) replace the parameter values it stores; a disk-cache entry stores
+    none (code only) and is loaded with all of them.
 
     Raises ArtifactError, naming the file and the reason, when the file is not a cellc
     artifact, is truncated or corrupt (checksum), has a newer format_version than this runtime
@@ -42,7 +47,7 @@ def load(path: str | Path) -> Module:
     checked: the code is self-contained native code whose calling convention is fixed by
     format_version, so a version difference alone does not make it unusable.
     """
-    artifact = read_artifact(path)
+    artifact = read_artifact(path, weights)
     kind = artifact.manifest["target"]["kind"]
     if kind not in BACKENDS:
         raise ArtifactError(

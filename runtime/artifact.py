@@ -10,7 +10,9 @@ that `unzip -l model.cellc` shows what is inside. Members, in this order:
     manifest.json     signature, gradient meaning, target, versions (validate_manifest)
     code.so           the code for target.kind == "cpu" (a PIC ELF shared library); other
                       kinds store their own code members (CODE_MEMBERS)
-    params/<i>.npy    the value of manifest["parameters"][i] (numpy .npy, C order)
+    params/<i>.npy    the value of manifest["parameters"][i] (numpy .npy, C order); absent
+                      when the manifest says "weights_stored": false (a disk-cache entry: code
+                      only, whose loader gives the weights)
     checksum.sha256   64 hex digits, last: the sha256 of every member between `mimetype`
                       and itself, each fed as name + b"\\0" + u64-le size + bytes
 
@@ -33,6 +35,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,8 +171,14 @@ class Artifact:
         return self.members[name]
 
 
-def read_artifact(path: str | Path) -> Artifact:
-    """Read and check an artifact file; raise ArtifactError naming the reason."""
+def read_artifact(
+    path: str | Path, weights: Mapping[str, Any] | None = None, *, code_only: bool = False
+) -> Artifact:
+    """Read and check an artifact file; raise ArtifactError naming the reason.
+
+    `weights` (name -> array of the manifest's dtype and shape) replace the stored parameter
+    values; an artifact that stores none (a cache entry) needs them all. With `code_only`, no
+    parameter values are read (`Artifact.parameters` is empty): for listings."""
     path = str(path)
     try:
         blob = Path(path).read_bytes()
@@ -192,8 +201,40 @@ def read_artifact(path: str | Path) -> Artifact:
         )
     validate_manifest(manifest, where=path)
 
-    parameters = _read_parameters(path, manifest, by_name)
+    if code_only:
+        parameters = {}
+    elif weights is not None:
+        parameters = _given_parameters(path, manifest, weights)
+    elif manifest.get("weights_stored", True):
+        parameters = _read_parameters(path, manifest, by_name)
+    else:
+        raise ArtifactError(
+            f"'{path}' stores no weights (a cellc cache entry holds code only): load it with "
+            "cellc.runtime.load(path, weights={name: array, ...}), or write a complete "
+            "artifact with `cellc compile` or cellc.export"
+        )
     return Artifact(path=path, manifest=manifest, members=by_name, parameters=parameters)
+
+
+def _given_parameters(
+    path: str, manifest: dict[str, Any], weights: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
+    expected = [spec["name"] for spec in manifest["parameters"]]
+    if sorted(weights) != sorted(expected):
+        raise ArtifactError(
+            f"'{path}': the weights given ({', '.join(sorted(weights)) or 'none'}) differ from "
+            f"its parameters ({', '.join(sorted(expected)) or 'none'})"
+        )
+    parameters = {}
+    for spec in manifest["parameters"]:
+        value = np.asarray(weights[spec["name"]])
+        if value.shape != tuple(spec["shape"]) or value.dtype != np.dtype(spec["dtype"]):
+            raise ArtifactError(
+                f"'{path}': weight '{spec['name']}' is {describe(value.dtype, value.shape)}, "
+                f"the manifest says {describe(spec['dtype'], spec['shape'])}"
+            )
+        parameters[spec["name"]] = frozen_copy(value)
+    return parameters
 
 
 def _check_magic(path: str, blob: bytes) -> None:
@@ -323,6 +364,8 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
     if not isinstance(target.get("cpu_features", []), list):
         fail("'target.cpu_features' is not a list")
 
+    if not isinstance(manifest.get("weights_stored", True), bool):
+        fail("'weights_stored' is not a boolean")
     parameters = manifest.get("parameters")
     if not isinstance(parameters, list):
         fail("'parameters' is not a list")

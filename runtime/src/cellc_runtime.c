@@ -1006,6 +1006,15 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
   cellc_set_seed(model, entropy(model));
   model->manifest_json = strndup((const char *)manifest_member->data, manifest_member->size);
 
+  const json *stored = json_get(manifest, "weights_stored");
+  if (stored && stored->type == J_BOOL && stored->number == 0) {
+    set_error(err, errlen,
+              "'%s' stores no weights (a cellc cache entry holds code only): load it from "
+              "Python with cellc.runtime.load(path, weights=...), or write a complete artifact "
+              "with `cellc compile` or cellc.export",
+              path);
+    goto fail;
+  }
   const json *parameters = json_get(manifest, "parameters");
   model->n_parameters = json_length(parameters);
   model->parameters = calloc(model->n_parameters + 1, sizeof *model->parameters);

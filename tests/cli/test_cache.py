@@ -11,6 +11,7 @@ import pytest
 from cli_support import invoke
 
 import cellc.compiler.pipeline
+import cellc.runtime
 from cellc.frontend import disk_cache
 from cellc.runtime.artifact import read_artifact
 
@@ -68,6 +69,50 @@ def test_compile_reuses_the_cache_with_this_models_weights(cache, script, tmp_pa
     artifact = read_artifact(tmp_path / "b.cellc")
     np.testing.assert_array_equal(artifact.parameters["w"], np.full(3, 4.0, np.float32))
     assert artifact.members["code.so"] == read_artifact(tmp_path / "a.cellc").members["code.so"]
+
+
+def test_cache_entries_hold_code_not_weights(cache, script, tmp_path, monkeypatch):
+    """A cache entry has no params/ members (a big model's weights are not copied into the
+    cache); the runtime loads it only with the weights given, and the C loader refuses it with
+    the reason. The exported artifact itself is complete."""
+    monkeypatch.setenv("CELLC_TEST_W", "3")
+    compile_scale(script, tmp_path / "a.cellc")
+    (entry,) = disk_cache.entries()
+    with pytest.raises(cellc.runtime.ArtifactError, match="stores no weights"):
+        read_artifact(entry.path)
+    stored = read_artifact(entry.path, weights={"w": np.full(3, 2.0, np.float32)})
+    assert stored.manifest["weights_stored"] is False
+    assert not [name for name in stored.members if name.startswith("params/")]
+    module = cellc.runtime.load(entry.path, weights={"w": np.full(3, 2.0, np.float32)})
+    np.testing.assert_array_equal(module.Scale(np.ones(3, np.float32)), np.full(3, 3.0))
+    with pytest.raises(cellc.runtime.ArtifactError, match="weight 'w' is float64"):
+        cellc.runtime.load(entry.path, weights={"w": np.zeros(3)})
+    complete = read_artifact(tmp_path / "a.cellc")
+    np.testing.assert_array_equal(complete.parameters["w"], np.full(3, 3.0, np.float32))
+
+
+def test_calling_a_cell_stores_code_only(cache):
+    """Calling a cell fills the cache with code; a second process's call (here: a fresh
+    in-memory cache) loads it with the cell's own, current weights."""
+    from cellc import Parameter, Tensor, nn
+
+    class Scale(nn.Cell):
+        def __init__(self, w):
+            super().__init__()
+            self.w = Parameter(Tensor(np.full(3, w, np.float32)), name="w")
+
+        def construct(self, x):
+            return x * self.w
+
+    x = Tensor(np.ones(3, np.float32))
+    np.testing.assert_array_equal(Scale(2.0)(x).asnumpy(), np.full(3, 2.0))
+    (entry,) = disk_cache.entries()
+    assert (
+        read_artifact(entry.path, weights={"w": np.zeros(3, np.float32)}).manifest["weights_stored"]
+        is False
+    )
+    np.testing.assert_array_equal(Scale(5.0)(x).asnumpy(), np.full(3, 5.0))
+    assert len(disk_cache.entries()) == 1
 
 
 def test_emit_and_keep_intermediates_run_the_pipeline(cache, script, tmp_path):

@@ -18,6 +18,7 @@ from manifests import Target
 from test_artifact_robustness import edit_manifest
 
 from cellc import runtime
+from cellc.compiler.package import code_only
 
 
 def flatten(value) -> list[np.ndarray]:
@@ -77,6 +78,13 @@ def test_c_refusals(seed_program, make_artifact, tmp_path):
 
     path = make_artifact(target=Target.cpu(HOST_TRIPLE, cpu_features=["imaginary_isa"]))
     assert "CPU features this machine lacks: imaginary_isa" in refusal(seed_program, path)
+
+
+def test_c_refuses_a_cache_entry_without_weights(seed_program, make_artifact, tmp_path):
+    """A disk-cache entry holds code only; the C loader says so instead of 'corrupt'."""
+    entry = tmp_path / "entry.cellc"
+    entry.write_bytes(code_only(make_artifact()))
+    assert "stores no weights (a cellc cache entry holds code only)" in refusal(seed_program, entry)
 
 
 def test_c_newer_format_version(seed_program, make_artifact):

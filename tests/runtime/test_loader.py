@@ -215,8 +215,8 @@ def test_a_file_swapped_after_the_check_is_never_loaded(make_artifact, monkeypat
     code = read_artifact(path).member("code.so")
     real_read = runtime.read_artifact
 
-    def read_then_swap(where):
-        artifact = real_read(where)
+    def read_then_swap(where, weights=None):
+        artifact = real_read(where, weights)
         # a valid artifact with other code replaces the file, and the old extraction path
         # (<cache>/so/<sha256 of the checked code>.so) holds the other code too
         write_artifact(where, artifact.manifest, poisoned.read_bytes(), artifact.parameters)
