@@ -24,7 +24,15 @@ class Tensor(TensorLike):
 
     __array_priority__ = 100  # so `ndarray + Tensor` defers to Tensor
 
-    def __init__(self, input_data=None, dtype: mstype.DType | None = None, *, _symbol=None):
+    def __init__(
+        self,
+        input_data=None,
+        dtype: mstype.DType | None = None,
+        shape=None,
+        init=None,
+        *,
+        _symbol=None,
+    ):
         if _symbol is not None:  # a traced value: see cellc.frontend.tracing
             self._symbol = _symbol
             self._value = None
@@ -33,8 +41,26 @@ class Tensor(TensorLike):
             return
         if isinstance(input_data, Tensor):
             input_data = input_data.asnumpy()
+        if input_data is None and shape is not None:
+            if init is None:  # MindSpore's input description, for Cell.set_inputs
+                self._symbol = self._value = None
+                self._dtype = dtype or mstype.float32
+                self._shape = _described_shape(shape)
+                return
+            if not callable(init):
+                raise TypeError(
+                    f"Tensor: init must be an Initializer (mindspore.common.initializer's One(), "
+                    f"Normal(), ...), not {type(init).__name__}"
+                )
+            dims = _described_shape(shape)
+            if any(dim < 0 for dim in dims):
+                raise ValueError(f"Tensor: init needs a shape of known sizes, not {list(dims)}")
+            input_data, dtype = init(dims), dtype or mstype.float32
         if input_data is None:
-            raise TypeError("Tensor needs input_data (a numpy array, list or scalar)")
+            raise TypeError(
+                "Tensor needs input_data (a numpy array, list or scalar), or a shape and dtype "
+                "(with `init` to fill it)"
+            )
         array = _to_array(input_data, dtype)
         self._symbol = None
         self._value = array
@@ -78,6 +104,12 @@ class Tensor(TensorLike):
 
     def asnumpy(self) -> np.ndarray:
         if self._value is None:
+            if self._symbol is None:
+                raise TypeError(
+                    f"this Tensor has no data: Tensor(shape={list(self._shape)}, "
+                    f"dtype={self._dtype}) describes an input (for Cell.set_inputs); give "
+                    "input_data, or `init` to fill it"
+                )
             raise TypeError(
                 "asnumpy() has no value while a cell is traced: the tensor is symbolic "
                 "(compiled code computes it later)"
@@ -137,7 +169,7 @@ class Tensor(TensorLike):
     # --- printing ----------------------------------------------------------------------------
 
     def __str__(self) -> str:
-        if self._symbol is not None:
+        if self._value is None:
             return repr(self)
         return str(self.asnumpy())
 
@@ -145,11 +177,27 @@ class Tensor(TensorLike):
         shape = list(self._shape)
         if self._symbol is not None:
             return f"Tensor(shape={shape}, dtype={self._dtype}, value=<traced>)"
+        if self._value is None:  # an input description (Cell.set_inputs)
+            return f"Tensor(shape={shape}, dtype={self._dtype})"
         array = self.asnumpy()
         separator = "\n" if array.ndim > 1 else " "
         return (
             f"Tensor(shape={shape}, dtype={self._dtype}, value={separator}{format_values(array)})"
         )
+
+
+def _described_shape(shape) -> tuple[int, ...]:
+    """A shape given as a list, tuple or int, with None (or -1) for a dimension of any size
+    (MindSpore keeps -1 for those), or [-2] for any rank."""
+    dims = (shape,) if isinstance(shape, int) else tuple(shape)
+    if dims == (-2,):
+        return dims
+    for dim in dims:
+        if dim is not None and (not isinstance(dim, (int, np.integer)) or dim < -1):
+            raise TypeError(
+                f"Tensor: shape {list(dims)} must hold ints >= 0 or None / -1 (or be [-2])"
+            )
+    return tuple(-1 if dim is None else int(dim) for dim in dims)
 
 
 def _to_array(data, dtype: mstype.DType | None) -> np.ndarray:

@@ -21,6 +21,7 @@ from cellc.frontend import grad as frontend_grad
 from cellc.frontend import tracing
 from cellc.frontend.compiled import compiled_program, structure_changed
 from cellc.parameter import Parameter, ParameterTuple
+from cellc.tensor import Tensor
 
 _BODY_NAMES = ("construct", "call", "forward")
 
@@ -140,6 +141,19 @@ class Cell:
     def set_grad(self, requires_grad: bool = True):
         return self
 
+    def set_inputs(self, *inputs):
+        """MindSpore's description of the inputs (`Tensor(shape=[None, 784], dtype=...)`, None
+        or -1 for a dimension of any size, shape [-2] for any rank). cellc checks each call's
+        inputs against it as MindSpore does; the code itself is compiled per concrete shape
+        (once per batch size, then cached): cellc has no dynamic shapes."""
+        self.__dict__["_cellc_input_specs"] = inputs
+        return self
+
+    def get_inputs(self):
+        """The inputs given to `set_inputs`, or None."""
+        specs = self.__dict__.get("_cellc_input_specs")
+        return list(specs) if specs is not None else None
+
     # --- running ---------------------------------------------------------------------------
 
     def _body(self):
@@ -156,6 +170,8 @@ class Cell:
             if callable(getattr(self, "bprop", None)):  # a custom gradient: kept as a call
                 return frontend_grad.call_with_bprop(tracing.current(), self, args)
             return self._body()(*args)
+        if "_cellc_input_specs" in self.__dict__:
+            _check_set_inputs(self.__dict__["_cellc_input_specs"], args)
         if self.__dict__.get("_cellc_split"):
             return self._body()(*as_tensors(args))
         try:
@@ -235,3 +251,36 @@ class CellList(Cell):
 
 
 __all__ = ["Cell", "CellList", "Module", "ParameterTuple", "SequentialCell"]
+
+
+def _check_set_inputs(specs, args) -> None:
+    """MindSpore's check of a call against `set_inputs`: as many inputs; each Tensor of the
+    same dtype and rank, and of the same size in every dimension not given as -1."""
+    if len(specs) != len(args):
+        raise ValueError(
+            "For 'set_inputs', the length of network input should be equal to set_inputs, but "
+            f"got network input length: {len(args)}, set_inputs length: {len(specs)}."
+        )
+    for index, (spec, arg) in enumerate(zip(specs, args)):
+        if not isinstance(spec, Tensor):
+            continue
+        where = f"For the {index}th input in 'set_inputs'"
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"{where}, the network input must be a Tensor, but got {type(arg)}.")
+        if spec.dtype != arg.dtype:
+            raise TypeError(
+                f"{where}, the dtype of set_inputs must be the same as network input, but got "
+                f"set_inputs: {spec.dtype} and network input: {arg.dtype}."
+            )
+        if -2 in spec.shape:
+            continue
+        if len(spec.shape) != len(arg.shape):
+            raise ValueError(
+                f"{where}, the dims of set_inputs must be the same as network input, but got "
+                f"set_inputs: {len(spec.shape)} and network input: {len(arg.shape)}."
+            )
+        if not all(want in (-1, got) for want, got in zip(spec.shape, arg.shape)):
+            raise ValueError(
+                f"{where}, the shape of set_inputs must be the same as network input, but got "
+                f"set_inputs: {spec.shape} and network input: {arg.shape}."
+            )
