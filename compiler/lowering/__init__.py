@@ -19,6 +19,7 @@ from .inline_calls import inline_calls
 from .linalg_gpu_pad_matmuls import pad_matmuls
 from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
+from .linalg_to_gpu_block_reductions import convert_reductions_to_gpu_blocks
 from .linalg_to_gpu_launch import convert_linalg_to_gpu_launch
 from .linalg_to_llvm import (
     lower_linalg_to_llvm,
@@ -48,6 +49,7 @@ PASSES = {
     "gpu-split-reductions": split_reductions,
     "gpu-pad-matmuls": pad_matmuls,
     "gpu-bufferize": bufferize_for_gpu,
+    "convert-linalg-to-gpu-block-reductions": convert_reductions_to_gpu_blocks,
     "convert-linalg-to-gpu-launch": convert_linalg_to_gpu_launch,
     "gpu-outline-kernels": outline_kernels,
     "convert-linalg-to-gpu": convert_linalg_to_gpu,
@@ -60,6 +62,7 @@ __all__ = [
     "bufferize_for_gpu",
     "convert_linalg_to_gpu",
     "convert_linalg_to_gpu_launch",
+    "convert_reductions_to_gpu_blocks",
     "outline_kernels",
     "pad_matmuls",
     "split_reductions",

@@ -12,6 +12,9 @@ Not a pass. The stages, in order (linalg_to_gpu.py composes them):
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from mlir import ir
 from mlir.dialects import linalg, tensor
 from mlir.dialects.transform import interpreter
@@ -188,3 +191,105 @@ def producer(value: ir.Value) -> ir.Operation | None:
     """The op defining `value`, None for a block argument."""
     owner = value.owner
     return None if isinstance(owner, ir.Block) else owner.operation
+
+
+# Reductions: the combining op a reduction body may end with (read by gpu-split-reductions and
+# convert-linalg-to-gpu-block-reductions).
+
+
+@dataclass(frozen=True)
+class Combiner:
+    """A reduction's combining op: its neutral element ("min"/"max": the integer type's
+    extremes, -1: all ones) and the `gpu.all_reduce` operation that combines the same way."""
+
+    neutral: float | int | str
+    all_reduce: str
+
+
+COMBINERS = {
+    "arith.addf": Combiner(0.0, "add"),
+    "arith.mulf": Combiner(1.0, "mul"),
+    "arith.maximumf": Combiner(-math.inf, "maximumf"),
+    "arith.maxnumf": Combiner(-math.inf, "maxnumf"),
+    "arith.minimumf": Combiner(math.inf, "minimumf"),
+    "arith.minnumf": Combiner(math.inf, "minnumf"),
+    "arith.addi": Combiner(0, "add"),
+    "arith.muli": Combiner(1, "mul"),
+    "arith.ori": Combiner(0, "or"),
+    "arith.xori": Combiner(0, "xor"),
+    "arith.andi": Combiner(-1, "and"),
+    "arith.maxui": Combiner(0, "maxui"),
+    "arith.minui": Combiner(-1, "minui"),
+    "arith.maxsi": Combiner("min", "maxsi"),
+    "arith.minsi": Combiner("max", "minsi"),
+}
+
+
+@dataclass
+class Reduction:
+    """A linalg.generic `init (+)= body(inputs)` whose body ends in a known combiner."""
+
+    op: ir.Operation
+    ranges: list[int]
+    kinds: list[str]
+    maps: list[ir.AffineMap]
+    combiner: ir.Operation  # the body's last op: combiner(contribution, acc)
+    acc_first: bool  # whether acc is the combiner's first operand
+
+    def loops(self, kind: str) -> list[int]:
+        """The loops of `kind` ("parallel" or "reduction"), in order."""
+        return [d for d, k in enumerate(self.kinds) if k == kind]
+
+
+def neutral_constant(name: str, element: ir.Type) -> ir.Value:
+    """The neutral element of combiner `name` as an arith.constant of `element`."""
+    value = COMBINERS[name].neutral
+    if isinstance(element, ir.FloatType):
+        return constant(ir.FloatAttr.get(element, float(value)))
+    width = ir.IntegerType(element).width
+    if value == "min":
+        value = -(1 << (width - 1))
+    elif value == "max":
+        value = (1 << (width - 1)) - 1
+    return constant(ir.IntegerAttr.get(element, value))
+
+
+def constant_value(expr) -> int | None:
+    """The value of a constant affine result, None for anything else."""
+    expr = expr.maybe_downcast() if hasattr(expr, "maybe_downcast") else expr
+    return expr.value if isinstance(expr, ir.AffineConstantExpr) else None
+
+
+def _num_outputs(op: ir.Operation) -> int:
+    return list(ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"]))[1]
+
+
+def as_reduction(op: ir.Operation) -> Reduction | None:
+    """The op as a reduction with one output (on tensors or memrefs) whose maps read loops or
+    constants and whose body ends in a combiner of `COMBINERS` using the accumulator once and
+    has no `linalg.index`; None otherwise."""
+    if op.name != "linalg.generic" or _num_outputs(op) != 1:
+        return None
+    kinds = iterator_kinds(op)
+    if "reduction" not in kinds:
+        return None
+    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+    for amap in maps:
+        for expr in amap.results:
+            if dim_position(expr) is None and constant_value(expr) is None:
+                return None
+    body = op.regions[0].blocks[0]
+    ops = [o.operation for o in body]
+    if any(o.name == "linalg.index" for o in ops):
+        return None
+    acc = body.arguments[len(body.arguments) - 1]
+    yielded = ops[-1].operands[0]
+    combiner = producer(yielded)
+    if combiner is None or combiner.name not in COMBINERS or not any(o == combiner for o in ops):
+        return None
+    operands = list(combiner.operands)
+    if operands.count(acc) != 1 or len(list(acc.uses)) != 1:
+        return None
+    if isinstance(acc.type, ir.FloatType) != isinstance(COMBINERS[combiner.name].neutral, float):
+        return None
+    return Reduction(op, loop_ranges(op), kinds, maps, combiner, operands[0] == acc)

@@ -9,7 +9,9 @@ already fills the GPU). It becomes
     stage 1: partial[..., p] (+)= f(x[..., g]), g = c * P + p over the reduced loops (merged
              into one), p parallel, c the serial chunk of C >= 32 elements; P x outputs <= 16384
              threads; neighbouring threads read neighbouring elements (g: p innermost);
-    stage 2: init (+)= sum_p partial[..., p], itself split again while still large.
+    stage 2: init (+)= sum_p partial[..., p] (P terms per output), not split again: after
+             bufferization, `convert-linalg-to-gpu-block-reductions` gives each output one
+             block whose threads combine the P terms in a tree.
 Float sums are reassociated (chunked order): results differ from a serial sum in the last bits.
 
 Assumes: linalg on tensors with static shapes (the output of `convert-ms-to-linalg`).
@@ -24,8 +26,8 @@ When the reduction has ONE reduced loop and P divides N, this is upstream's
 `transform.structured.split_reduction {split_factor = P, inner_parallel}` (the input is read
 through a `tensor.expand_shape` to [..., N / P, P, ...]). Two cases it refuses (it fails to
 apply), tried on tests/gpu/cases.py, are rewritten here by hand (`_split_by_hand`):
-  * N with no divisor near the chunk size (sum_prime: 100003, column_sum: 3001 rows, and the
-    second split of sum_1d: 3125 -> 98 chunks): upstream requires `N % split_factor == 0`;
+  * N with no divisor near the chunk size (sum_prime: 100003, column_sum: 3001 rows):
+    upstream requires `N % split_factor == 0`;
     padding the input to a multiple first (`transform.structured.pad`) would copy it. Here the
     last chunk reads a clamped index and keeps its accumulator (`arith.select`): no copy.
   * several reduced loops (sum_squares_2d, the full sum of reduce_sum): upstream splits exactly
@@ -40,7 +42,6 @@ CPU back end (the numeric check) does not run.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from mlir import ir
 from mlir.dialects import tensor
@@ -48,18 +49,18 @@ from mlir.dialects import tensor
 from cellc.compiler import pass_pipelines
 
 from .gpu_ir import (
+    Reduction,
     apply_transform,
     arith_op,
-    constant,
+    as_reduction,
+    constant_value,
     dim_position,
     filled,
     functions,
     index_constant,
-    iterator_kinds,
     loop_index,
-    loop_ranges,
+    neutral_constant,
     new_generic,
-    producer,
     run_pipeline,
     unsigned_less,
     walk,
@@ -71,83 +72,6 @@ SPLIT_MIN_REDUCTION = 256
 SPLIT_MAX_OUTPUTS = 8192
 SPLIT_TARGET_THREADS = 16384  # outputs x partial results of the first stage
 SPLIT_MIN_CHUNK = 32  # elements each thread of the first stage reduces serially (at least)
-
-# The combining op a reduction body may end with, and its neutral element.
-_NEUTRAL = {
-    "arith.addf": 0.0,
-    "arith.mulf": 1.0,
-    "arith.maximumf": -math.inf,
-    "arith.maxnumf": -math.inf,
-    "arith.minimumf": math.inf,
-    "arith.minnumf": math.inf,
-    "arith.addi": 0,
-    "arith.muli": 1,
-    "arith.ori": 0,
-    "arith.xori": 0,
-    "arith.andi": -1,  # all ones
-    "arith.maxui": 0,
-    "arith.minui": -1,
-    "arith.maxsi": "min",
-    "arith.minsi": "max",
-}
-
-
-@dataclass
-class _Reduction:
-    """A linalg.generic `init (+)= body(inputs)` that `split_reductions` knows how to split."""
-
-    op: ir.Operation
-    ranges: list[int]
-    kinds: list[str]
-    maps: list[ir.AffineMap]
-    combiner: ir.Operation  # the body's last op: combiner(contribution, acc)
-    acc_first: bool  # whether acc is the combiner's first operand
-
-
-def _neutral_constant(name: str, element: ir.Type) -> ir.Value:
-    value = _NEUTRAL[name]
-    if isinstance(element, ir.FloatType):
-        return constant(ir.FloatAttr.get(element, float(value)))
-    width = ir.IntegerType(element).width
-    if value == "min":
-        value = -(1 << (width - 1))
-    elif value == "max":
-        value = (1 << (width - 1)) - 1
-    return constant(ir.IntegerAttr.get(element, value))
-
-
-def _constant_value(expr) -> int | None:
-    expr = expr.maybe_downcast() if hasattr(expr, "maybe_downcast") else expr
-    return expr.value if isinstance(expr, ir.AffineConstantExpr) else None
-
-
-def _as_reduction(op: ir.Operation) -> _Reduction | None:
-    """The op as a splittable reduction, or None (left to the one-thread-per-output strategy)."""
-    if op.name != "linalg.generic" or len(op.results) != 1:
-        return None
-    kinds = iterator_kinds(op)
-    if "reduction" not in kinds:
-        return None
-    maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-    for amap in maps:
-        for expr in amap.results:
-            if dim_position(expr) is None and _constant_value(expr) is None:
-                return None
-    body = op.regions[0].blocks[0]
-    ops = [o.operation for o in body]
-    if any(o.name == "linalg.index" for o in ops):
-        return None
-    acc = body.arguments[len(body.arguments) - 1]
-    yielded = ops[-1].operands[0]
-    combiner = producer(yielded)
-    if combiner is None or combiner.name not in _NEUTRAL or not any(o == combiner for o in ops):
-        return None
-    operands = list(combiner.operands)
-    if operands.count(acc) != 1 or len(list(acc.uses)) != 1:
-        return None
-    if isinstance(acc.type, ir.FloatType) != isinstance(_NEUTRAL[combiner.name], float):
-        return None
-    return _Reduction(op, loop_ranges(op), kinds, maps, combiner, operands[0] == acc)
 
 
 def _split_sizes(outputs: int, extent: int) -> tuple[int, int] | None:
@@ -162,7 +86,7 @@ def _split_sizes(outputs: int, extent: int) -> tuple[int, int] | None:
     return math.ceil(extent / chunk), chunk
 
 
-def _split(module: ir.Module, red: _Reduction) -> ir.Operation | None:
+def _split(module: ir.Module, red: Reduction) -> ir.Operation | None:
     """Splits `red` (stage 1 + stage 2, see the header) upstream when it can, else by hand.
     Returns stage 2, None when the reduction is too small (or has too many outputs)."""
     parallel = [d for d, kind in enumerate(red.kinds) if kind == "parallel"]
@@ -180,7 +104,7 @@ def _split(module: ir.Module, red: _Reduction) -> ir.Operation | None:
 
 
 def _split_upstream(
-    module: ir.Module, red: _Reduction, chunks: int, split_dimension: int
+    module: ir.Module, red: Reduction, chunks: int, split_dimension: int
 ) -> ir.Operation:
     """`transform.structured.split_reduction`, p the inner (parallel) half of the reduced loop:
     g = c * P + p, as by hand. Returns stage 2 (the combining op), found by its tag."""
@@ -205,7 +129,7 @@ def _is_stage2(op: ir.Operation) -> bool:
 
 
 def _split_by_hand(
-    red: _Reduction, parallel: list[int], reduced: list[int], chunks: int, chunk: int
+    red: Reduction, parallel: list[int], reduced: list[int], chunks: int, chunk: int
 ) -> ir.Operation:
     """init (+)= f(x[..., r...]) over reduction loops r (extent N in all) ->
          partial[..., p] = (+)_c f(x[..., delinearize(c * P + p)])   (stage 1: P x outputs threads)
@@ -241,7 +165,7 @@ def _split_by_hand(
     kept = [i for i, amap in enumerate(red.maps[:-1]) if not uses_reduced(amap)]
     read = [i for i, amap in enumerate(red.maps[:-1]) if uses_reduced(amap)]
     with ir.InsertionPoint(op), op.location:
-        neutral = _neutral_constant(red.combiner.name, element)
+        neutral = neutral_constant(red.combiner.name, element)
         partial_shape = [red.ranges[d] if d != "p" else chunks for d in order if d != "c"]
         partial = filled(partial_shape, neutral)
         window = tensor.EmptyOp([chunk], ir.IntegerType.get_signless(8)).result
@@ -283,7 +207,7 @@ def _split_by_hand(
             for e in red.maps[i].results:
                 dim = dim_position(e)
                 indices.append(
-                    index_constant(_constant_value(e)) if dim is None else loop_value[dim]
+                    index_constant(constant_value(e)) if dim is None else loop_value[dim]
                 )
             replacements[i] = tensor.ExtractOp(inputs[i], indices).result
     for new_index, i in enumerate(kept):
@@ -338,17 +262,14 @@ def _move_body(source: ir.Block, target: ir.Block) -> None:
 def split_reductions(module: ir.Module) -> int:
     """Splits large reductions into a parallel partial stage and a small final stage.
 
-    The pass `gpu-split-reductions`: splits every large reduction (see `_split`) until none
-    is left to split; the second stage of a split is itself split while it is still large.
-    Returns how many splits it made."""
+    The pass `gpu-split-reductions`: splits every large reduction (see `_split`) once; the
+    second stage (at most SPLIT_TARGET_THREADS terms in all) is left to one block per output
+    (convert-linalg-to-gpu-block-reductions). Returns how many splits it made."""
     with module.context, ir.Location.unknown():
         count = 0
-        work = [op for func in functions(module) for op in walk(func)]
-        while work:
-            red = _as_reduction(work.pop())
-            stage2 = None if red is None else _split(module, red)
-            if stage2 is not None:
+        for op in [op for func in functions(module) for op in walk(func)]:
+            red = as_reduction(op)
+            if red is not None and _split(module, red) is not None:
                 count += 1
-                work.append(stage2)
         run_pipeline(module, pass_pipelines.GPU_AFTER_REWRITE)
     return count

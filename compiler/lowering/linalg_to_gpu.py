@@ -12,6 +12,7 @@ functions from here, and the composed pass is `convert-linalg-to-gpu`.
       -- gpu-split-reductions         linalg_gpu_split_reductions.py
       -- gpu-pad-matmuls              linalg_gpu_pad_matmuls.py
       -- gpu-bufferize                gpu_bufferize.py
+      -- convert-linalg-to-gpu-block-reductions  linalg_to_gpu_block_reductions.py
       -- convert-linalg-to-gpu-launch linalg_to_gpu_launch.py
       -- gpu-outline-kernels          gpu_launch_to_kernels.py     => stage "gpu"
       -- launch_plan.extract_launch_plan (host code -> JSON plan)
@@ -27,8 +28,9 @@ get_global / views / memref.copy / gpu.launch_func, and every kernel in
 
 Gaps: nothing here has been run on a GPU; the checks are the CPU run of the linalg rewrites
 (tests/gpu/test_gpu_rewrites_on_cpu.py), FileCheck, ptxas for sm_80/sm_90 and the launch-plan
-checker. No tree reduction inside a block (shared memory, shuffles) and no atomics: a split
-reduction costs 2-3 launches plus fills and O(P) temporaries.
+checker, and the block reductions' kernels run by a numpy SIMT interpreter
+(tests/gpu/kernel_interpreter.py). No atomics: a split reduction costs two launches plus a
+fill and O(P) temporaries.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from .gpu_ir import run_pipeline
 from .gpu_launch_to_kernels import KERNEL_MODULE, outline_kernels
 from .linalg_gpu_pad_matmuls import pad_matmuls
 from .linalg_gpu_split_reductions import split_reductions
+from .linalg_to_gpu_block_reductions import convert_reductions_to_gpu_blocks
 from .linalg_to_gpu_launch import KernelStrategy, convert_linalg_to_gpu_launch
 
 
@@ -63,6 +66,7 @@ def convert_linalg_to_gpu(module: ir.Module) -> dict[int, KernelStrategy]:
     run_pipeline(module, pass_pipelines.GPU_PRE_BUFFERIZE)
     rewrite_for_gpu(module)
     bufferize_for_gpu(module)
+    convert_reductions_to_gpu_blocks(module)
     strategies = convert_linalg_to_gpu_launch(module)
     outline_kernels(module)
     return strategies

@@ -274,8 +274,92 @@ func.func @sum_squares_2d(%x: tensor<257x129xf32>, %s: tensor<1xf32>) -> tensor<
 """
 
 
+# In-block tree reductions (convert-linalg-to-gpu-block-reductions): rows too short to split
+# but long enough for a block each (exp fused into the sum), a max over two reduced loops into
+# a 4x3 grid of outputs with a scale read at a constant index (the accumulator first), a NaN
+# that the max must propagate, and integer sums (split, then one block).
+ROW_SUM_EXP = """
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+func.func @row_sum_exp(%x: tensor<33x70xf32>) -> tensor<33xf32> attributes {ms.entry} {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<33xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<33xf32>) -> tensor<33xf32>
+  %r = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<33x70xf32>) outs(%f : tensor<33xf32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %x_exp = math.exp %u : f32
+      %s = arith.addf %x_exp, %acc : f32
+      linalg.yield %s : f32
+  } -> tensor<33xf32>
+  return %r : tensor<33xf32>
+}
+"""
+
+MAX_4D = """
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
+#scale = affine_map<(d0, d1, d2, d3) -> (0)>
+#out = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+func.func @max_4d(%x: tensor<4x8x3x24xf32>, %k: tensor<1xf32>) -> tensor<4x3xf32>
+    attributes {ms.entry} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<4x3xf32>
+  %f = linalg.fill ins(%ninf : f32) outs(%e : tensor<4x3xf32>) -> tensor<4x3xf32>
+  %r = linalg.generic {indexing_maps = [#x, #scale, #out],
+                       iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %k : tensor<4x8x3x24xf32>, tensor<1xf32>) outs(%f : tensor<4x3xf32>) {
+    ^bb0(%u: f32, %s: f32, %acc: f32):
+      %p = arith.mulf %u, %s : f32
+      %m = arith.maximumf %acc, %p : f32
+      linalg.yield %m : f32
+  } -> tensor<4x3xf32>
+  return %r : tensor<4x3xf32>
+}
+"""
+
+INT_SUMS = """
+#id1 = affine_map<(d0) -> (d0)>
+#all1 = affine_map<(d0) -> ()>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+func.func @int_sums(%x: tensor<5000xi32>, %y: tensor<5x300xi64>) -> (tensor<i32>, tensor<5xi64>)
+    attributes {ms.entry} {
+  %zero32 = arith.constant 0 : i32
+  %zero64 = arith.constant 0 : i64
+  %e0 = tensor.empty() : tensor<i32>
+  %f0 = linalg.fill ins(%zero32 : i32) outs(%e0 : tensor<i32>) -> tensor<i32>
+  %s = linalg.generic {indexing_maps = [#id1, #all1], iterator_types = ["reduction"]}
+      ins(%x : tensor<5000xi32>) outs(%f0 : tensor<i32>) {
+    ^bb0(%u: i32, %acc: i32):
+      %a = arith.addi %u, %acc : i32
+      linalg.yield %a : i32
+  } -> tensor<i32>
+  %e1 = tensor.empty() : tensor<5xi64>
+  %f1 = linalg.fill ins(%zero64 : i64) outs(%e1 : tensor<5xi64>) -> tensor<5xi64>
+  %r = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%y : tensor<5x300xi64>) outs(%f1 : tensor<5xi64>) {
+    ^bb0(%u: i64, %acc: i64):
+      %a = arith.addi %u, %acc : i64
+      linalg.yield %a : i64
+  } -> tensor<5xi64>
+  return %s, %r : tensor<i32>, tensor<5xi64>
+}
+"""
+
+
 def _rand(*shape, seed=0):
     return np.random.default_rng(seed + len(shape)).standard_normal(shape).astype(np.float32)
+
+
+def _with_nan(x):
+    """x with one NaN, in output (2, 1)'s window: the max must propagate it there only."""
+    x = x.copy()
+    x[2, 5, 1, 17] = np.nan
+    return x
+
+
+def _ints(shape, dtype):
+    return np.random.default_rng(7).integers(-1000, 1000, shape).astype(dtype)
 
 
 def _scalar(value, dtype=np.float32):
@@ -350,6 +434,30 @@ CASES = {
         SUM_SQUARES_2D,
         lambda: [_rand(257, 129), np.array([0.5], np.float32)],
         lambda x, s: (_scalar((x.astype(np.float64) ** 2).sum() * 0.5),),
+        0,
+    ),
+    "row_sum_exp": (
+        ROW_SUM_EXP,
+        lambda: [_rand(33, 70)],
+        lambda x: (np.exp(x.astype(np.float64)).sum(axis=1).astype(np.float32),),
+        0,
+    ),
+    "max_4d": (
+        MAX_4D,
+        lambda: [_rand(4, 8, 3, 24), np.array([-0.5], np.float32)],
+        lambda x, k: ((x * k).max(axis=(1, 3)),),
+        0,
+    ),
+    "max_nan": (
+        MAX_4D.replace("@max_4d", "@max_nan"),
+        lambda: [_with_nan(_rand(4, 8, 3, 24)), np.array([2.0], np.float32)],
+        lambda x, k: ((x * k).max(axis=(1, 3)),),
+        0,
+    ),
+    "int_sums": (
+        INT_SUMS,
+        lambda: [_ints(5000, np.int32), _ints((5, 300), np.int64)],
+        lambda x, y: (np.asarray(x.sum(dtype=np.int32)), y.sum(axis=1)),
         0,
     ),
 }

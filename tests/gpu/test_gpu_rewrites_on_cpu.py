@@ -24,11 +24,11 @@ EXPECTED = {
     "matmul_acc_transposed": {"split_reductions": 0, "padded_matmuls": 1},
     "matmul_f64": {"split_reductions": 0, "padded_matmuls": 1},
     "bias_add": {"split_reductions": 0, "padded_matmuls": 0},
-    "sum_1d": {"split_reductions": 2, "padded_matmuls": 0},  # 100000 -> 3125 -> 98 -> 1
-    "sum_prime": {"split_reductions": 2, "padded_matmuls": 0},
+    "sum_1d": {"split_reductions": 1, "padded_matmuls": 0},  # 100000 -> 3125 -> 1 (a block)
+    "sum_prime": {"split_reductions": 1, "padded_matmuls": 0},
     "column_sum": {"split_reductions": 1, "padded_matmuls": 0},
     "row_max": {"split_reductions": 1, "padded_matmuls": 0},
-    "sum_squares_2d": {"split_reductions": 2, "padded_matmuls": 0},
+    "sum_squares_2d": {"split_reductions": 1, "padded_matmuls": 0},
     "reduce_sum": {"split_reductions": 1, "padded_matmuls": 0},  # the full sum; rows: 70 only
 }
 
@@ -51,7 +51,12 @@ def _result_types(module: ir.Module, name: str) -> list[ir.RankedTensorType]:
     raise KeyError(name)
 
 
-_NUMPY = {"f32": np.float32, "f64": np.float64}
+_NUMPY = {"f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
+
+
+def _unwritten(shape, dtype) -> np.ndarray:
+    """An output buffer whose unwritten elements show: NaN, or 0x5A5A... for integers."""
+    return np.full(shape, np.nan if np.dtype(dtype).kind == "f" else 0x5A5A, dtype)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -65,7 +70,7 @@ def test_rewritten_linalg_matches_numpy_on_cpu(name, tmp_path):
     lib = ctypes.CDLL(str(tmp_path / "lib.so"))
     _text, make_inputs, reference, _num_weights = CASES[name]
     arrays = [np.ascontiguousarray(a) for a in make_inputs()]
-    outputs = [np.full(t.shape, np.nan, _NUMPY[str(t.element_type)]) for t in results]
+    outputs = [_unwritten(t.shape, _NUMPY[str(t.element_type)]) for t in results]
     function = getattr(lib, name)
     function.restype = None
     function(*[ctypes.c_void_p(a.ctypes.data) for a in [*arrays, *outputs]])
@@ -78,13 +83,14 @@ def test_rewritten_linalg_matches_numpy_on_cpu(name, tmp_path):
 
 def test_split_reduction_stages():
     """sum over 100000: a first stage of 3125 parallel partial sums (loop p parallel, 32-element
-    chunks reduced serially), split again (3125 -> 98, masked), then a 98-term last stage."""
+    chunks reduced serially, no mask: 100000 = 3125 * 32), then a 3125-term last stage, which
+    is not split again (one block reduces it: convert-linalg-to-gpu-block-reductions)."""
     module, _ = _rewritten("sum_1d")
     text = str(module)
-    assert text.count("linalg.generic") == 3
-    assert text.count('iterator_types = ["reduction", "parallel"]') == 2
-    assert "tensor<3125xf32>" in text and "tensor<98xf32>" in text
-    assert text.count("arith.select") == 1  # 100000 = 3125 * 32 needs no mask; 3125 = 98 * 32 - 11
+    assert text.count("linalg.generic") == 2
+    assert text.count('iterator_types = ["reduction", "parallel"]') == 1
+    assert "tensor<3125xf32>" in text
+    assert "arith.select" not in text
     assert "tensor.pad" not in text
 
 

@@ -55,23 +55,37 @@ func.func @matmul(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> tensor<128x
 
 // -----
 
-// A full reduction has no parallel loop: one block of one thread, the loop stays serial.
+// A full reduction too small to split (100 < 256 elements) has no parallel loop: one block of
+// 32 threads, each adding every 32nd element, then a tree across them (gpu.all_reduce); a
+// reduction of fewer than 32 elements stays serial in one thread of one block.
 
 #id1 = affine_map<(d0) -> (d0)>
 #all = affine_map<(d0) -> ()>
 // CHECK-LABEL: func.func @sum_all
-// CHECK: gpu.launch_func @cellc_kernels::@[[R:.*]] blocks in (%[[ONE:.*]], %[[ONE]], %[[ONE]]) threads in (%[[ONE]], %[[ONE]], %[[ONE]])
+// CHECK: gpu.launch_func @cellc_kernels::@[[R:.*]] blocks in (%[[ONE:.*]], %[[ONE]], %[[ONE]]) threads in (%[[C32:.*]], %[[ONE]], %[[ONE]])
+// CHECK: gpu.launch_func @cellc_kernels::@[[S:.*]] blocks in (%[[ONE]], %[[ONE]], %[[ONE]]) threads in (%[[ONE]], %[[ONE]], %[[ONE]])
 // CHECK: gpu.func @[[R]]
 // CHECK: scf.for
 // CHECK: arith.addf
-func.func @sum_all(%x: tensor<100xf32>, %init: tensor<f32>) -> tensor<f32> {
+// CHECK: gpu.all_reduce add
+// CHECK: gpu.func @[[S]]
+// CHECK: scf.for
+// CHECK: arith.addf
+// CHECK-NOT: gpu.all_reduce
+func.func @sum_all(%x: tensor<100xf32>, %init: tensor<f32>, %few: tensor<20xf32>) -> tensor<f32> {
   %r = linalg.generic {indexing_maps = [#id1, #all], iterator_types = ["reduction"]}
       ins(%x : tensor<100xf32>) outs(%init : tensor<f32>) {
     ^bb0(%u: f32, %acc: f32):
       %s = arith.addf %u, %acc : f32
       linalg.yield %s : f32
   } -> tensor<f32>
-  return %r : tensor<f32>
+  %t = linalg.generic {indexing_maps = [#id1, #all], iterator_types = ["reduction"]}
+      ins(%few : tensor<20xf32>) outs(%r : tensor<f32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %s = arith.addf %u, %acc : f32
+      linalg.yield %s : f32
+  } -> tensor<f32>
+  return %t : tensor<f32>
 }
 
 // -----
@@ -80,7 +94,8 @@ func.func @sum_all(%x: tensor<100xf32>, %init: tensor<f32>) -> tensor<f32> {
 // (a view, bound to x's buffer) and the first stage runs 2 blocks of 256 threads, thread p
 // reading column p of the view, x[c * 512 + p] (neighbouring threads, neighbouring elements);
 // the initial value is an argument, never written: it is copied into the output, and the last
-// stage adds into that.
+// stage, one block of 128 threads (convert-linalg-to-gpu-block-reductions), adds the 512
+// partial sums into that: a strided share per thread, then gpu.all_reduce.
 // (Each stage's own rewrites: gpu-split-reductions.mlir, gpu-pad-matmuls.mlir, ...)
 
 #id1 = affine_map<(d0) -> (d0)>
@@ -91,11 +106,13 @@ func.func @sum_all(%x: tensor<100xf32>, %init: tensor<f32>) -> tensor<f32> {
 // CHECK: %[[P1:.*]] = memref.alloc() {{.*}} : memref<512xf32>
 // CHECK: gpu.launch_func @cellc_kernels::@[[S1:.*]] blocks in {{.*}} args(%[[X2]] : memref<32x512xf32>, %[[P1]] : memref<512xf32>)
 // CHECK: memref.copy %[[INIT]], %[[OUT]]
-// CHECK: gpu.launch_func @cellc_kernels::@{{.*}} args(%{{.*}} : memref<16xf32>, %[[OUT]] : memref<f32>)
+// CHECK: gpu.launch_func @cellc_kernels::@[[S2:.*]] blocks in (%[[C1:.*]], %[[C1]], %[[C1]]) threads in (%[[C128:.*]], %[[C1]], %[[C1]]) args(%[[P1]] : memref<512xf32>, %[[OUT]] : memref<f32>)
 // CHECK: gpu.func @[[S1]]({{.*}}) kernel attributes {known_block_size = array<i32: 256, 1, 1>, known_grid_size = array<i32: 2, 1, 1>}
 // CHECK: scf.for %[[C:.*]] =
 // CHECK: memref.load %{{.*}}[%[[C]], %{{.*}}] : memref<32x1xf32, strided<[512, 1], offset: ?>>
 // CHECK: arith.addf
+// CHECK: gpu.func @[[S2]]({{.*}}) kernel attributes {known_block_size = array<i32: 128, 1, 1>, known_grid_size = array<i32: 1, 1, 1>}
+// CHECK: gpu.all_reduce add
 func.func @sum_split(%x: tensor<16384xf32>, %init: tensor<f32>) -> tensor<f32> {
   %r = linalg.generic {indexing_maps = [#id1, #all], iterator_types = ["reduction"]}
       ins(%x : tensor<16384xf32>) outs(%init : tensor<f32>) {
