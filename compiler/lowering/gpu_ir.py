@@ -240,6 +240,16 @@ class Reduction:
         """The loops of `kind` ("parallel" or "reduction"), in order."""
         return [d for d, k in enumerate(self.kinds) if k == kind]
 
+    def reads_along_reduction(self) -> bool:
+        """Whether the first input that reads a reduced loop reads it in its innermost index
+        (threads striding the reduction then read neighbouring elements)."""
+        reduced = set(self.loops("reduction"))
+        for amap in self.maps[:-1]:
+            dims = [dim_position(e) for e in amap.results]
+            if any(d in reduced for d in dims):
+                return dims[-1] in reduced
+        return False
+
 
 def neutral_constant(name: str, element: ir.Type) -> ir.Value:
     """The neutral element of combiner `name` as an arith.constant of `element`."""

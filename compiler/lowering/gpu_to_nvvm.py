@@ -21,6 +21,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sysconfig
 import tempfile
 
 from mlir import ir
@@ -71,16 +72,21 @@ def binary_ptx(module: ir.Module) -> str:
 
 
 def find_ptxas() -> str | None:
-    """`ptxas` from CELLC_PTXAS, PATH, or /usr/local/cuda*/bin; None when absent."""
+    """`ptxas` from CELLC_PTXAS, PATH, /usr/local/cuda*/bin, or NVIDIA's nvcc wheel in this
+    interpreter's site-packages (`pip install nvidia-cuda-nvcc-cu12`: nvidia/cuda_nvcc/bin;
+    CUDA 13's `nvidia-cuda-nvcc`: nvidia/cu13/bin); None when absent."""
     override = os.environ.get("CELLC_PTXAS")
     if override:
         return override
     found = shutil.which("ptxas")
     if found:
         return found
-    for candidate in sorted(glob.glob("/usr/local/cuda*/bin/ptxas"), reverse=True):
-        if os.access(candidate, os.X_OK):
-            return candidate
+    site = sysconfig.get_paths()["purelib"]
+    patterns = ("/usr/local/cuda*/bin/ptxas", f"{site}/nvidia/*/bin/ptxas")
+    for pattern in patterns:
+        for candidate in sorted(glob.glob(pattern), reverse=True):
+            if os.access(candidate, os.X_OK):
+                return candidate
     return None
 
 

@@ -5,9 +5,11 @@ Contract
 Lowers: every linalg.generic on static tensors with one result, a body ending in a known
 combiner (addf, mulf, max/min, addi, muli, bitwise; `acc` used once) and no `linalg.index`,
 that reduces N >= 256 elements into fewer than 8192 outputs (with more, one thread per output
-already fills the GPU). It becomes
+already fills the GPU), unless it reads along the reduction (its innermost index is reduced)
+into outputs x 256 >= 65536 threads (then one block per output is better: rows are read
+coalesced, in one launch). It becomes
     stage 1: partial[..., p] (+)= f(x[..., g]), g = c * P + p over the reduced loops (merged
-             into one), p parallel, c the serial chunk of C >= 32 elements; P x outputs <= 16384
+             into one), p parallel, c the serial chunk of C >= 32 elements; P x outputs <= 65536
              threads; neighbouring threads read neighbouring elements (g: p innermost);
     stage 2: init (+)= sum_p partial[..., p] (P terms per output), not split again: after
              bufferization, `convert-linalg-to-gpu-block-reductions` gives each output one
@@ -65,12 +67,16 @@ from .gpu_ir import (
     unsigned_less,
     walk,
 )
+from .linalg_to_gpu_block_reductions import BLOCK_REDUCE_MAX_THREADS
 
 # A reduction is split when its reduced extent is at least this and it has fewer outputs than
 # SPLIT_MAX_OUTPUTS (with more, one thread per output already fills the GPU).
 SPLIT_MIN_REDUCTION = 256
 SPLIT_MAX_OUTPUTS = 8192
-SPLIT_TARGET_THREADS = 16384  # outputs x partial results of the first stage
+# outputs x partial results of the first stage: a quarter of the threads an H100/H200 holds
+# at once (132 SMs x 2048), enough loads in flight for a memory-bound first stage; the second
+# stage (at most this many terms) is one block per output.
+SPLIT_TARGET_THREADS = 65536
 SPLIT_MIN_CHUNK = 32  # elements each thread of the first stage reduces serially (at least)
 
 
@@ -93,6 +99,8 @@ def _split(module: ir.Module, red: Reduction) -> ir.Operation | None:
     reduced = [d for d, kind in enumerate(red.kinds) if kind == "reduction"]
     outputs = math.prod(red.ranges[d] for d in parallel)
     extent = math.prod(red.ranges[d] for d in reduced)
+    if red.reads_along_reduction() and outputs * BLOCK_REDUCE_MAX_THREADS >= SPLIT_TARGET_THREADS:
+        return None  # one block per output already runs as many threads, reading coalesced
     sizes = _split_sizes(outputs, extent)
     if sizes is None:
         return None

@@ -73,16 +73,6 @@ def _is_memref_generic(op: ir.Operation) -> bool:
     return op.name == "linalg.generic" and not op.results
 
 
-def _reads_along_reduction(red: Reduction) -> bool:
-    """The first input that reads a reduced loop reads it in its innermost index."""
-    reduced = set(red.loops("reduction"))
-    for amap in red.maps[:-1]:
-        dims = [dim_position(e) for e in amap.results]
-        if any(d in reduced for d in dims):
-            return dims[-1] in reduced
-    return False
-
-
 def as_block_reduction(op: ir.Operation) -> Reduction | None:
     """The op as a reduction this pass rewrites (see the contract), else None."""
     if not _is_memref_generic(op):
@@ -94,7 +84,7 @@ def as_block_reduction(op: ir.Operation) -> Reduction | None:
     if str(element) not in BLOCK_REDUCE_ELEMENTS:
         return None
     extent = math.prod(red.ranges[d] for d in red.loops("reduction"))
-    if extent < BLOCK_REDUCE_MIN_EXTENT or not _reads_along_reduction(red):
+    if extent < BLOCK_REDUCE_MIN_EXTENT or not red.reads_along_reduction():
         return None
     return red
 

@@ -93,17 +93,20 @@ func.func @max_2d(%x: tensor<64x64xf32>) -> tensor<f32> {
 
 // -----
 
-// Too small to split (100 < 256 elements), and a reduction with too many outputs: unchanged.
+// Too small to split (100 < 256 elements), a reduction with too many outputs, and 256 rows of
+// 300 read along the reduction (256 blocks of 256 threads, one per row, run as many threads as
+// a split would: convert-linalg-to-gpu-block-reductions): unchanged.
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #rows = affine_map<(d0, d1) -> (d0)>
 #id1 = affine_map<(d0) -> (d0)>
 #all = affine_map<(d0) -> ()>
 // CHECK-LABEL: func.func @left_alone
-// CHECK-COUNT-2: linalg.generic
+// CHECK-COUNT-3: linalg.generic
 // CHECK-NOT: linalg.generic
 func.func @left_alone(%x: tensor<100xf32>, %init: tensor<f32>, %y: tensor<8192x300xf32>,
-                      %rows: tensor<8192xf32>) -> (tensor<f32>, tensor<8192xf32>) {
+                      %rows: tensor<8192xf32>, %z: tensor<256x300xf32>, %zrows: tensor<256xf32>)
+    -> (tensor<f32>, tensor<8192xf32>, tensor<256xf32>) {
   %r = linalg.generic {indexing_maps = [#id1, #all], iterator_types = ["reduction"]}
       ins(%x : tensor<100xf32>) outs(%init : tensor<f32>) {
     ^bb0(%u: f32, %acc: f32):
@@ -116,5 +119,11 @@ func.func @left_alone(%x: tensor<100xf32>, %init: tensor<f32>, %y: tensor<8192x3
       %t = arith.addf %u, %acc : f32
       linalg.yield %t : f32
   } -> tensor<8192xf32>
-  return %r, %s : tensor<f32>, tensor<8192xf32>
+  %z1 = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%z : tensor<256x300xf32>) outs(%zrows : tensor<256xf32>) {
+    ^bb0(%u: f32, %acc: f32):
+      %t = arith.addf %u, %acc : f32
+      linalg.yield %t : f32
+  } -> tensor<256xf32>
+  return %r, %s, %z1 : tensor<f32>, tensor<8192xf32>, tensor<256xf32>
 }
