@@ -17,8 +17,10 @@ dialect, one named sequence for the whole module):
     blocks x/y (z), then onto threads x/y inside the block tile; reduction loops stay serial
     inside each thread, so reductions are exact (no atomics, no races). An op with no parallel
     loop (a full reduction to a scalar) runs as one thread of one block: after
-    `gpu-split-reductions` that is only the last, small stage of a split (or a reduction of
-    fewer than 256 elements).
+    `gpu-split-reductions` and `convert-linalg-to-gpu-block-reductions` (which already made
+    the reductions along contiguous elements gpu.launch ops) that is only a reduction of fewer
+    than 32 elements, or one the block reductions do not take (a combiner or element type
+    they do not know).
 Then `transform.gpu.map_forall_to_blocks generate_gpu_launch` and
 `map_nested_forall_to_threads` (with a barrier after a thread loop that more work follows), and
 `pass_pipelines.GPU_PREPARE_KERNELS`: the per-thread linalg tiles become loops.
@@ -31,7 +33,8 @@ arith/math, `gpu.barrier`, and `memref.alloc` in `#gpu.address_space<workgroup>`
 
 Gaps: the matmul kernel accumulates in global memory (no register accumulators, no
 double-buffering, no tensor cores); matmuls of other element types (f16, integers) and batched
-matmuls are not tiled; reductions with many outputs (>= 8192) stay one thread per output.
+matmuls are not tiled; reductions over an outer axis with many outputs (>= 8192) stay one
+thread per output (reads coalesced across threads).
 """
 
 from __future__ import annotations
