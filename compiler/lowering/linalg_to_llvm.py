@@ -49,7 +49,11 @@ from .read_only_arguments import mark_arguments_read_only
 # while the register tiles sweep them (GotoBLAS's loop order, without packing: at 1024^3 and
 # 2048^3 it runs at OpenBLAS's single-threaded speed here, so packing did not pay for its copies).
 # The blocks write disjoint parts of the result, so the forall is marked `cellc.parallel` and
-# `cpu-outline-parallel-loops` runs it on the thread pool (parallel_loops.py).
+# `cpu-outline-parallel-loops` runs it on the thread pool (parallel_loops.py). When the large
+# matmul's only user is an elementwise generic of its shape (a bias-add and ReLU, a gradient's
+# mask or scale), the blocks are that generic's (EPILOGUE_SCHEDULE): the matmul and its zero
+# fill are fused into them, so each block's product is consumed while it is still in cache,
+# and neither the product nor the fill makes a pass over memory of its own.
 # `@TAG`, `@MT`, `@NT`, `@OUTER` are filled in per element type and size class.
 MATMUL_SCHEDULE = """
 module attributes {transform.with_named_sequence} {
@@ -141,6 +145,40 @@ _CACHE_BLOCKS = """
       transform.annotate %forall "cellc.parallel" : !transform.any_op
       %block, %slices = transform.structured.tile_using_for %blocks tile_sizes [0, 0, @KC]
           : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
+
+# A large matmul already fused into its consumer's blocks: its reduction is cut into slices.
+_FUSED_BLOCK = """
+      %block, %slices = transform.structured.tile_using_for %matmul tile_sizes [0, 0, @KC]
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
+
+# One section per large matmul with elementwise consumers: the last consumer's MC x NC blocks
+# are a parallel forall into which the other consumers, the matmul, then its zero fill, are
+# fused (`@FUSE`: one fuse_into_containing_op each, consumers before producers).
+EPILOGUE_SCHEDULE = """
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+@SECTIONS
+    transform.yield
+  }
+}
+"""
+_EPILOGUE_SECTION = """
+    %last@K = transform.structured.match attributes{@LAST} in %root
+        : (!transform.any_op) -> !transform.any_op
+    %blocks@K, %loop@K_0 = transform.structured.tile_using_forall %last@K
+        tile_sizes [@MC, @NC] : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    transform.annotate %loop@K_0 "cellc.parallel" : !transform.any_op
+@FUSE"""
+_EPILOGUE_FUSE = """
+    %op@K_@I = transform.structured.match attributes{@STEP} in %root
+        : (!transform.any_op) -> !transform.any_op
+    %fused@K_@I, %loop@K_@I = transform.structured.fuse_into_containing_op %op@K_@I
+        into %loop@K_@J : (!transform.any_op, !transform.any_op)
+        -> (!transform.any_op, !transform.any_op)"""
+# `cellc.epilogue = N` marks the ops of epilogue N: 0 the last consumer, then the consumers
+# before it, the matmul and its fill, in the order they are fused (value N * 64 + position).
+_EPILOGUE_TAG = "cellc.epilogue"
+_MAX_EPILOGUE = 64
 
 _MICRO_KERNEL_ROWS = 6
 # Cache blocks (rows, columns, reduction depth) of a large matmul: MC x KC floats of A (96 KiB)
@@ -254,13 +292,14 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     with module.context:
         _pad_matmul_columns(module, lanes_bits)
         classes = _tag_matmuls(module)
-    for bits, cached in sorted(classes):
+    _fuse_epilogues(module)
+    for bits, mode in sorted(classes):
         tile_cols = 2 * max(1, lanes_bits // bits)
-        outer = _CACHE_BLOCKS if cached else _REGISTER_ONLY
+        outer = {_REGISTER: _REGISTER_ONLY, _CACHED: _CACHE_BLOCKS, _FUSED: _FUSED_BLOCK}[mode]
         block_rows, block_cols, block_depth = _CACHE_BLOCK
         schedule = (
             MATMUL_SCHEDULE.replace("@OUTER", outer)
-            .replace("@TAG", f"{_TILE_TAG} = {_tag_value(bits, cached)} : i64")
+            .replace("@TAG", f"{_TILE_TAG} = {_tag_value(bits, mode)} : i64")
             .replace("@MT", str(_MICRO_KERNEL_ROWS))
             .replace("@NT", str(tile_cols))
             .replace("@MC", str(block_rows))
@@ -453,10 +492,16 @@ def _ops_named(module: ir.Module, name: str) -> list[ir.Operation]:
     return found
 
 
-def _tag_matmuls(module: ir.Module) -> set[tuple[int, bool]]:
-    """Marks each linalg.matmul with its class, its element bit width and whether it is large
-    enough for cache blocks (the schedule matches on the tag); returns the classes seen."""
+_REGISTER, _CACHED, _FUSED = range(3)  # how a matmul is tiled (MATMUL_SCHEDULE's @OUTER)
+
+
+def _tag_matmuls(module: ir.Module) -> set[tuple[int, int]]:
+    """Marks each linalg.matmul with its class, its element bit width and how it is tiled (the
+    schedule matches on the tag): register tiles only, cache blocks, or cache blocks of the
+    elementwise consumers it is fused into (their chain is marked `cellc.epilogue`); returns
+    the classes seen."""
     classes = set()
+    epilogues = 0
     for op in _matmuls(module):
         result = ir.ShapedType(op.results[0].type)
         bits = result.element_type.width
@@ -464,16 +509,94 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, bool]]:
         if "indexing_maps" in op.attributes and _lhs_transposed(op):
             depth = ir.ShapedType(op.operands[0].type).shape[0]
         rows, cols = result.shape
-        cached = rows * cols * depth >= CACHE_TILED_MACS
-        op.attributes[_TILE_TAG] = ir.IntegerAttr.get(
-            ir.IntegerType.get_signless(64), _tag_value(bits, cached)
-        )
-        classes.add((bits, cached))
+        mode = _CACHED if rows * cols * depth >= CACHE_TILED_MACS else _REGISTER
+        consumers = _elementwise_consumers(op) if mode == _CACHED else []
+        if consumers:
+            mode = _FUSED
+            chain = [*reversed(consumers), op]
+            fill = op.operands[2].owner
+            if fill.name == "linalg.fill" and _single_use(fill.results[0]):
+                chain.append(fill)
+            for position, member in enumerate(chain[:_MAX_EPILOGUE]):
+                _tag(member, _EPILOGUE_TAG, epilogues * _MAX_EPILOGUE + position)
+            epilogues += 1
+        _tag(op, _TILE_TAG, _tag_value(bits, mode))
+        classes.add((bits, mode))
     return classes
 
 
-def _tag_value(bits: int, cached: bool) -> int:
-    return 2 * bits + int(cached)
+def _tag(op, name: str, value: int) -> None:
+    op.attributes[name] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), value)
+
+
+def _tag_value(bits: int, mode: int) -> int:
+    return 4 * bits + mode
+
+
+def _single_use(value: ir.Value) -> bool:
+    uses = iter(value.uses)
+    return next(uses, None) is not None and next(uses, None) is None
+
+
+def _elementwise_consumers(producer, limit: int = _MAX_EPILOGUE - 2) -> list:
+    """The chain of ops after `producer` that can be its epilogue: each the only user of the
+    one before, a top-level all-parallel linalg.generic of the same 2-D result type reading it
+    in place (identity maps)."""
+    chain = []
+    value = producer.results[0]
+    while len(chain) < limit and _single_use(value):
+        use = next(iter(value.uses))
+        consumer = use.owner
+        if consumer.name != "linalg.generic" or consumer.parent.name != "func.func":
+            break
+        if len(consumer.results) != 1 or consumer.results[0].type != value.type:
+            break
+        if any("parallel" not in str(kind) for kind in consumer.attributes["iterator_types"]):
+            break
+        maps = [ir.AffineMapAttr(attr).value for attr in consumer.attributes["indexing_maps"]]
+        identity = ir.AffineMap.get_identity(2)
+        if maps[use.operand_number] != identity or maps[-1] != identity:
+            break
+        chain.append(consumer)
+        value = consumer.results[0]
+    return chain
+
+
+def _fuse_epilogues(module: ir.Module) -> None:
+    """Applies EPILOGUE_SCHEDULE to the chains `_tag_matmuls` marked."""
+    chains: dict[int, int] = {}  # epilogue -> how many ops
+    with module.context:
+
+        def visit(op):
+            if _EPILOGUE_TAG in op.attributes:
+                epilogue, position = divmod(
+                    ir.IntegerAttr(op.attributes[_EPILOGUE_TAG]).value, _MAX_EPILOGUE
+                )
+                chains[epilogue] = max(chains.get(epilogue, 0), position + 1)
+            return ir.WalkResult.ADVANCE
+
+        module.operation.walk(visit)
+    if not chains:
+        return
+    block_rows, block_cols, _ = _CACHE_BLOCK
+    sections = []
+    for epilogue, length in sorted(chains.items()):
+        base = epilogue * _MAX_EPILOGUE
+        fuse = "".join(
+            _EPILOGUE_FUSE.replace("@STEP", f"{_EPILOGUE_TAG} = {base + step} : i64")
+            .replace("@I", str(step))
+            .replace("@J", str(step - 1))
+            for step in range(1, length)
+        )
+        sections.append(
+            _EPILOGUE_SECTION.replace("@FUSE", fuse)
+            .replace("@LAST", f"{_EPILOGUE_TAG} = {base} : i64")
+            .replace("@MC", str(block_rows))
+            .replace("@NC", str(block_cols))
+            .replace("@K", f"_{epilogue}")
+        )
+    apply_schedule(module, EPILOGUE_SCHEDULE.replace("@SECTIONS", "".join(sections)), "epilogues")
+    _drop_attribute(module, _EPILOGUE_TAG)
 
 
 def _lhs_transposed(op: ir.Operation) -> bool:

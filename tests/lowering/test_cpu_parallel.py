@@ -41,6 +41,17 @@ GENERICS = {
         lambda x: ms.reduce_sum(x, axes=(0, 2, 3), keep_dims=True),
         lambda x: x.sum((0, 2, 3), keepdims=True),
     ),
+    # a large matmul's elementwise consumers: fused into its blocks (EPILOGUE_SCHEDULE)
+    "matmul_bias_relu": (
+        [(131, 300), (300, 256), (256,)],
+        lambda a, b, c: ms.relu(ms.add(ms.matmul(a, b), c)),
+        lambda a, b, c: np.maximum(a @ b + c, 0),
+    ),
+    "matmul_scaled": (
+        [(200, 64), (64, 512), (200, 512)],
+        lambda a, b, s: ms.mul(ms.matmul(a, b), s),
+        lambda a, b, s: (a @ b) * s,
+    ),
     "row_max_shift": (
         [(300, 257)],
         lambda x: ms.exp(ms.sub(x, ms.reduce_max(x, axes=(1,), keep_dims=True))),
@@ -77,7 +88,6 @@ def _functions():
             Function(f"transpose_{name}", [spec(shape)], lambda x, p=perm: ms.transpose(x, perm=p))
         )
     for name, (shapes, body, _) in GENERICS.items():
-        assert np.prod(shapes[0]) >= PARALLEL_ELEMENTS
         functions.append(Function(name, [spec(shape) for shape in shapes], body))
     return functions
 
@@ -107,6 +117,9 @@ def test_the_library_runs_its_loops_on_the_pool(library):
     assert "__cellc_trampoline_transpose_2d_0" in symbols
     # a transposed right operand is copied in parallel blocks, then multiplied in parallel
     assert "__cellc_trampoline_mm_ragged_nt_f32_1" in symbols
+    # loop nests of 2**16 iterations or more, and matmuls fused with their epilogue
+    for name in ("elementwise_chain", "sum_over_n_h_w", "matmul_bias_relu", "matmul_scaled"):
+        assert f"__cellc_trampoline_{name}_0" in symbols, name
 
 
 @pytest.mark.parametrize("element", ["f32", "f64"])

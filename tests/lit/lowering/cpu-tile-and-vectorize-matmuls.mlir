@@ -86,3 +86,42 @@ func.func @widened(%a: tensor<12x16xf32>, %b: tensor<16x20xf32>) -> tensor<12x20
   %m = linalg.matmul ins(%a, %b : tensor<12x16xf32>, tensor<16x20xf32>) outs(%f : tensor<12x20xf32>) -> tensor<12x20xf32>
   return %m : tensor<12x20xf32>
 }
+
+// -----
+
+// A large matmul whose only user is an elementwise generic of its shape, itself the only user
+// of the next (a bias-add, then a ReLU): the blocks are the last generic's, a parallel forall
+// into which the bias-add, the matmul and its zero fill are fused, so each block's product is
+// consumed while it is in cache.
+// CHECK-LABEL: func.func @epilogue
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs
+// CHECK: linalg.fill {{.*}} -> tensor<?x256xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c256
+// CHECK: vector.contract
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK: } {cellc.parallel}
+// CHECK-NOT: linalg.fill
+#rows = affine_map<(i, j) -> (i, j)>
+#bias = affine_map<(i, j) -> (j)>
+func.func @epilogue(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>, %c: tensor<512xf32>) -> tensor<200x512xf32> {
+  %e = tensor.empty() : tensor<200x512xf32>
+  %zero = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<200x512xf32>) -> tensor<200x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<200x300xf32>, tensor<300x512xf32>) outs(%f : tensor<200x512xf32>) -> tensor<200x512xf32>
+  %biased = linalg.generic {indexing_maps = [#rows, #bias, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%m, %c : tensor<200x512xf32>, tensor<512xf32>) outs(%e : tensor<200x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<200x512xf32>
+  %r = linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]}
+      ins(%biased : tensor<200x512xf32>) outs(%e : tensor<200x512xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %t = arith.maximumf %x, %zero : f32
+    linalg.yield %t : f32
+  } -> tensor<200x512xf32>
+  return %r : tensor<200x512xf32>
+}
