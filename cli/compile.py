@@ -93,6 +93,12 @@ class Progress:
 )
 @click.option("--chip", metavar="SM", help="The CUDA architecture (--target cuda); default sm_80.")
 @click.option(
+    "--allow-tf32",
+    is_flag=True,
+    help="--target cuda, sm_80 and newer: f32 matmuls on tensor cores in tf32 (inputs rounded "
+    "to 10 mantissa bits), as torch.backends.cuda.matmul.allow_tf32.",
+)
+@click.option(
     "--emit",
     type=click.Choice(STAGES, case_sensitive=False),
     help="Stop after this stage and print its IR (ms, grad, linalg; llvm for cpu; gpu, nvvm, "
@@ -121,7 +127,16 @@ class Progress:
     "-v", "--verbose", is_flag=True, help="Per-stage timings on stderr; show the script's prints."
 )
 def compile_command(
-    script_entry, inputs, target, chip, emit, output, keep_intermediates, ckpt, verbose
+    script_entry,
+    inputs,
+    target,
+    chip,
+    allow_tf32,
+    emit,
+    output,
+    keep_intermediates,
+    ckpt,
+    verbose,
 ) -> None:
     """Compile a model in a MindSpore/LuoJiaNET SCRIPT, without editing it.
 
@@ -141,6 +156,10 @@ def compile_command(
         raise click.BadParameter("--chip applies to --target cuda", param_hint="'--chip'")
     if chip is not None:
         _check_chip(chip)
+    if allow_tf32 and target != "cuda":
+        raise click.BadParameter(
+            "--allow-tf32 applies to --target cuda", param_hint="'--allow-tf32'"
+        )
     emit = emit.lower() if emit else None
     if emit is None:
         _check_artifact_dtypes(examples)
@@ -156,6 +175,7 @@ def compile_command(
         emit=emit,
         keep_intermediates=keep_intermediates,
         chip=chip or "sm_80",
+        allow_tf32=allow_tf32,
         progress=Progress(),
     )
     progress = options.progress
@@ -229,6 +249,8 @@ def _cached_artifact(program, options, weights):
     if options.emit is not None or options.keep_intermediates is not None:
         return None, None
     target_options = (options.chip, options.ptx_features) if options.target is Target.CUDA else ()
+    if options.allow_tf32:  # other numerics, another entry (keys without it are unchanged)
+        target_options += ("allow_tf32",)
     key = disk_cache.program_key(program, options.target, target_options)
     path = disk_cache.lookup(key)
     if path is None:

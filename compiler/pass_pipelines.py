@@ -103,6 +103,11 @@ GPU_BUFFERIZE = (
     "canonicalize,cse)"
 )
 
+# convert-linalg-to-gpu-mma, after its transform script: the warps' vector.contract ops on
+# 16x8 tiles -> nvgpu.mma.sync, their transfers -> per-lane loads/stores in the PTX fragment
+# layouts (upstream's VectorToGPU, mma.sync flavour).
+GPU_VECTOR_TO_MMA = "builtin.module(func.func(convert-vector-to-gpu{use-nvgpu=1}),canonicalize,cse)"
+
 # After the transform scripts mapped foralls to gpu.launch (convert-linalg-to-gpu-launch): the
 # linalg ops left inside the kernels (per-thread tiles) become loops.
 GPU_PREPARE_KERNELS = "builtin.module(func.func(convert-linalg-to-loops),canonicalize,cse)"
@@ -120,12 +125,15 @@ def gpu_to_nvvm(chip: str = "sm_80", features: str = "+ptx80") -> str:
     The gpu.module half of upstream's `gpu-lower-to-nvvm-pipeline`, spelled out so that the NVVM
     stage can be printed before serialization. Kernels take bare pointers
     (`use-bare-ptr-memref-call-conv`): one `T*` per memref argument (static shapes), so the
-    runtime passes device pointers and scalars by value, nothing else.
+    runtime passes device pointers and scalars by value, nothing else. The tensor-core kernels'
+    `nvgpu.mma.sync` become `nvvm.mma.sync` (convert-nvgpu-to-nvvm), their fragment vectors
+    LLVM vectors and arrays (convert-vector-to-llvm).
     """
     return (
         f"builtin.module(nvvm-attach-target{{chip={chip} features={features} O=3}},"
         "gpu.module(convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,"
-        "lower-affine,convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
+        "lower-affine,convert-nvgpu-to-nvvm,convert-vector-to-llvm,"
+        "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
         "canonicalize,cse,reconcile-unrealized-casts))"
     )
 

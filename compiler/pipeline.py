@@ -93,6 +93,9 @@ class CompileOptions:
     keep_intermediates: a folder that receives every stage's IR and a reproducer command.
     chip, ptx_features: the CUDA target (`sm_80`, `+ptx80`); the chip must be one the NVVM
       lowering supports (`gpu_to_nvvm.SUPPORTED_CHIPS`).
+    allow_tf32: on the CUDA target for sm_80 and newer, run f32 matmuls on tensor cores in tf32
+      (inputs rounded to 10 mantissa bits, f32 accumulation), as PyTorch's
+      `torch.backends.cuda.matmul.allow_tf32`; off by default, since it changes results.
     progress: called as `progress(stage, seconds)` after each stage.
     """
 
@@ -101,6 +104,7 @@ class CompileOptions:
     keep_intermediates: str | os.PathLike | None = None
     chip: str = "sm_80"
     ptx_features: str = "+ptx80"
+    allow_tf32: bool = False
     progress: object = None
 
     def __post_init__(self):
@@ -194,7 +198,12 @@ def compile_program(
         code = {"code.so": _shared_library(module, emit_shared_library)}
         manifest["target"] = cpu_target()
     else:
-        gpu = lower_linalg_to_gpu(module, chip=options.chip, ptx_features=options.ptx_features)
+        gpu = lower_linalg_to_gpu(
+            module,
+            chip=options.chip,
+            ptx_features=options.ptx_features,
+            allow_tf32=options.allow_tf32,
+        )
         for stage in TARGET_STAGES[Target.CUDA]:
             if stages.done(stage, gpu.stages[stage.value]):
                 return result
@@ -205,6 +214,7 @@ def compile_program(
             "kind": "cuda",
             "chip": options.chip,
             "ptx_features": options.ptx_features,
+            "allow_tf32": options.allow_tf32,
         }
     result.artifact = _package(manifest, code, parameters)
     if options.keep_intermediates is not None:

@@ -21,6 +21,7 @@ from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
 from .linalg_to_gpu_block_reductions import convert_reductions_to_gpu_blocks
 from .linalg_to_gpu_launch import convert_linalg_to_gpu_launch
+from .linalg_to_gpu_mma import convert_matmuls_to_gpu_mma
 from .linalg_to_llvm import (
     lower_linalg_to_llvm,
     tile_and_vectorize_matmuls,
@@ -50,6 +51,7 @@ PASSES = {
     "gpu-pad-matmuls": pad_matmuls,
     "gpu-bufferize": bufferize_for_gpu,
     "convert-linalg-to-gpu-block-reductions": convert_reductions_to_gpu_blocks,
+    "convert-linalg-to-gpu-mma": convert_matmuls_to_gpu_mma,
     "convert-linalg-to-gpu-launch": convert_linalg_to_gpu_launch,
     "gpu-outline-kernels": outline_kernels,
     "convert-linalg-to-gpu": convert_linalg_to_gpu,
@@ -62,6 +64,7 @@ __all__ = [
     "bufferize_for_gpu",
     "convert_linalg_to_gpu",
     "convert_linalg_to_gpu_launch",
+    "convert_matmuls_to_gpu_mma",
     "convert_reductions_to_gpu_blocks",
     "outline_kernels",
     "pad_matmuls",

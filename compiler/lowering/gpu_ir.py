@@ -5,6 +5,7 @@ Not a pass. The stages, in order (linalg_to_gpu.py composes them):
     linalg_gpu_split_reductions.py  gpu-split-reductions   linalg on tensors -> linalg on tensors
     linalg_gpu_pad_matmuls.py       gpu-pad-matmuls        linalg on tensors -> linalg on tensors
     gpu_bufferize.py                gpu-bufferize          tensors -> destination-passing memrefs
+    linalg_to_gpu_mma.py            convert-linalg-to-gpu-mma      matmuls -> mma.sync launches
     linalg_to_gpu_launch.py         convert-linalg-to-gpu-launch   linalg on memrefs -> gpu.launch
     gpu_launch_to_kernels.py        gpu-outline-kernels    gpu.launch -> gpu.launch_func + kernels
     gpu_to_nvvm.py, launch_plan.py  kernels -> PTX; host code -> a JSON launch plan
@@ -95,8 +96,11 @@ def iterator_kinds(op: ir.Operation) -> list[str]:
     return kinds
 
 
-def matmul_sizes(op: ir.Operation) -> tuple[int, int, int] | None:
-    """(M, N, K) of a linalg.matmul (any operand maps) on static f32/f64 operands, else None."""
+def matmul_sizes(
+    op: ir.Operation, element_types: tuple[str, ...] = MATMUL_ELEMENT_TYPES
+) -> tuple[int, int, int] | None:
+    """(M, N, K) of a linalg.matmul (any operand maps) on static operands of one element type
+    of `element_types` (the shared-memory kernel's f32/f64 by default), else None."""
     if op.name != "linalg.matmul":
         return None
     types = [ir.ShapedType(v.type) for v in op.operands]
@@ -104,7 +108,7 @@ def matmul_sizes(op: ir.Operation) -> tuple[int, int, int] | None:
         return None
     if len({str(t.element_type) for t in types}) != 1:
         return None
-    if str(types[0].element_type) not in MATMUL_ELEMENT_TYPES:
+    if str(types[0].element_type) not in element_types:
         return None
     ranges = [0, 0, 0]
     for operand_type, amap in zip(types, matmul_maps(op)):

@@ -3,7 +3,9 @@
 Contract
 --------
 Lowers: the `gpu.module @cellc_kernels` that `convert-linalg-to-gpu` leaves (kernels of scf
-loops, memref loads/stores, vector ops on small static tiles, arith/math).
+loops, memref loads/stores, vector ops on small static tiles, arith/math; the tensor-core
+kernels' `nvgpu.mma.sync`, `gpu.lane_id` and `nvvm.convert.float.to.tf32`). n-D
+`vector.from_elements` are unrolled first (`unroll_vector_from_elements`).
 
 Assumes: every kernel argument is a statically shaped, identity-layout memref or a scalar, so the
 kernels can take bare pointers (`kernel-bare-ptr-calling-convention`): the launch plan passes one
@@ -30,6 +32,8 @@ from mlir.passmanager import PassManager
 
 from cellc.compiler import pass_pipelines
 
+from .gpu_ir import apply_transform
+
 SUPPORTED_CHIPS = ("sm_70", "sm_75", "sm_80", "sm_86", "sm_89", "sm_90")
 
 
@@ -54,12 +58,29 @@ def lower_gpu_to_nvvm(
     if chip not in SUPPORTED_CHIPS:
         raise PtxError(f"unsupported chip '{chip}'; choose one of {', '.join(SUPPORTED_CHIPS)}")
     kernels = kernel_module(module)
+    unroll_vector_from_elements(kernels)
     PassManager.parse(pass_pipelines.gpu_to_nvvm(chip, features), module.context).run(
         kernels.operation
     )
     nvvm_text = str(kernels)
     PassManager.parse(pass_pipelines.GPU_SERIALIZE_PTX, module.context).run(kernels.operation)
     return nvvm_text, binary_ptx(kernels)
+
+
+def unroll_vector_from_elements(kernels: ir.Module) -> None:
+    """n-D `vector.from_elements` (the mma.sync fragments of convert-linalg-to-gpu-mma) ->
+    1-D ones and `vector.insert`: convert-vector-to-llvm lowers only the 1-D form. Upstream's
+    pattern set, applied here because canonicalization would fold the inserts back."""
+    if "vector.from_elements" not in str(kernels):
+        return
+    apply_transform(
+        kernels,
+        '    %m = transform.structured.match ops{["gpu.module"]} in %root'
+        " : (!transform.any_op) -> !transform.any_op\n"
+        "    transform.apply_patterns to %m {\n"
+        "      transform.apply_patterns.vector.unroll_from_elements\n"
+        "    } : !transform.any_op\n",
+    )
 
 
 def binary_ptx(module: ir.Module) -> str:

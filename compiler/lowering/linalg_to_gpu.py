@@ -13,6 +13,7 @@ functions from here, and the composed pass is `convert-linalg-to-gpu`.
       -- gpu-pad-matmuls              linalg_gpu_pad_matmuls.py
       -- gpu-bufferize                gpu_bufferize.py
       -- convert-linalg-to-gpu-block-reductions  linalg_to_gpu_block_reductions.py
+      -- convert-linalg-to-gpu-mma    linalg_to_gpu_mma.py (sm_80+: tensor-core matmuls)
       -- convert-linalg-to-gpu-launch linalg_to_gpu_launch.py
       -- gpu-outline-kernels          gpu_launch_to_kernels.py     => stage "gpu"
       -- launch_plan.extract_launch_plan (host code -> JSON plan)
@@ -50,6 +51,7 @@ from .linalg_gpu_pad_matmuls import pad_matmuls
 from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu_block_reductions import convert_reductions_to_gpu_blocks
 from .linalg_to_gpu_launch import KernelStrategy, convert_linalg_to_gpu_launch
+from .linalg_to_gpu_mma import convert_matmuls_to_gpu_mma
 
 
 def rewrite_for_gpu(module: ir.Module) -> dict[str, int]:
@@ -58,15 +60,21 @@ def rewrite_for_gpu(module: ir.Module) -> dict[str, int]:
     return {"split_reductions": split_reductions(module), "padded_matmuls": pad_matmuls(module)}
 
 
-def convert_linalg_to_gpu(module: ir.Module) -> dict[int, KernelStrategy]:
+def convert_linalg_to_gpu(
+    module: ir.Module, chip: str = "sm_80", allow_tf32: bool | str = False
+) -> dict[int, KernelStrategy]:
     """linalg on tensors -> host code launching outlined GPU kernels (every GPU stage).
 
-    The pass `convert-linalg-to-gpu`, in place; returns the strategy of each launch."""
+    The pass `convert-linalg-to-gpu{chip=sm_80 allow_tf32=0}`, in place; returns the strategy
+    of each launch that convert-linalg-to-gpu-launch made (not the block reductions' nor the
+    tensor-core matmuls'). `chip` and `allow_tf32` choose the matmuls that run on tensor cores
+    (linalg_to_gpu_mma.py)."""
     convert_bool_tensors_to_i8(module)
     run_pipeline(module, pass_pipelines.GPU_PRE_BUFFERIZE)
     rewrite_for_gpu(module)
     bufferize_for_gpu(module)
     convert_reductions_to_gpu_blocks(module)
+    convert_matmuls_to_gpu_mma(module, chip, allow_tf32)
     strategies = convert_linalg_to_gpu_launch(module)
     outline_kernels(module)
     return strategies
@@ -89,20 +97,26 @@ class GpuProgram:
 
 
 def lower_linalg_to_gpu(
-    module: ir.Module, chip: str = "sm_80", ptx_features: str = "+ptx80"
+    module: ir.Module,
+    chip: str = "sm_80",
+    ptx_features: str = "+ptx80",
+    allow_tf32: bool = False,
 ) -> GpuProgram:
     """linalg on tensors -> GpuProgram. `module` is transformed in place (to the "gpu" stage).
 
-    The plan labels the byte buffers of bool arguments and results `bool`, as the manifest
-    does (launch_plan.bool_boundaries, read before they become bytes)."""
+    On sm_80 and newer, f16 matmuls, and f32 ones when `allow_tf32`, run on tensor cores
+    (linalg_to_gpu_mma.py). The plan labels the byte buffers of bool arguments and results
+    `bool`, as the manifest does (launch_plan.bool_boundaries, read before they become
+    bytes)."""
     bools = launch_plan.bool_boundaries(module)
-    convert_linalg_to_gpu(module)
+    convert_linalg_to_gpu(module, chip, allow_tf32)
     gpu_text = str(module)
     plan = launch_plan.extract_launch_plan(module, bools)
     plan["target"] = {
         "kind": "cuda",
         "chip": chip,
         "ptx_features": ptx_features,
+        "allow_tf32": bool(allow_tf32),
         "module": KERNEL_MODULE,
     }
     nvvm_text, ptx = gpu_to_nvvm.lower_gpu_to_nvvm(module, chip, ptx_features)

@@ -32,7 +32,8 @@ Illegal after it: linalg ops and `scf.forall` in host code; every kernel is a
 arith/math, `gpu.barrier`, and `memref.alloc` in `#gpu.address_space<workgroup>` (shared memory).
 
 Gaps: the matmul kernel accumulates in global memory (no register accumulators, no
-double-buffering, no tensor cores); matmuls of other element types (f16, integers) and batched
+double-buffering, no tensor cores: those are linalg_to_gpu_mma.py's, on sm_80+ for f16 and,
+with allow_tf32, f32); matmuls of other element types (f16 below sm_80, integers) and batched
 matmuls are not tiled; reductions over an outer axis with many outputs (>= 8192) stay one
 thread per output (reads coalesced across threads).
 """
