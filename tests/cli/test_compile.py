@@ -460,3 +460,20 @@ def test_a_script_that_exits_while_loading_says_so(tmp_path):
         "so no entry could be compiled"
     )
     assert 'if __name__ == "__main__":' in result.stderr
+
+
+def test_allow_tf32_needs_the_cuda_target():
+    result = invoke("compile", SEED_GRAD, *SEED_INPUTS, "--allow-tf32")
+    assert_one_clear_message(result, "--allow-tf32 applies to --target cuda", exit_code=2)
+
+
+@pytest.mark.parametrize("flag, tensor_cores", [((), False), (("--allow-tf32",), True)])
+def test_allow_tf32_puts_f32_matmuls_on_tensor_cores(tmp_path, flag, tensor_cores):
+    """A 64x64 @ 64x64 f32 matmul: tf32 mma.sync only when asked for (it changes results)."""
+    script = write_script(tmp_path, "model.py", ONE_CELL.replace("(3, 3), 2.0", "(64, 64), 2.0"))
+    ptx = tmp_path / "net.ptx"
+    args = ("--target", "cuda", "--chip", "sm_80", *flag, "--emit", "ptx", "-o", ptx)
+    result = invoke("compile", script, "--input", "f32[64,64]", *args)
+    assert result.exit_code == 0, result.stderr
+    text = ptx.read_text()
+    assert ("mma.sync.aligned.m16n8k4.row.col.f32.tf32.tf32.f32" in text) is tensor_cores

@@ -17,6 +17,14 @@ one lane of numpy arrays, executed in lockstep, op by op.
     results; every thread gets the first lane's value. Float results are therefore the bits
     the GPU computes, assuming that lowering.
 
+  * Vectors (the tensor-core kernels' fragments) are per-lane arrays [lanes, *shape].
+    `nvgpu.mma.sync` gathers each warp's 32 fragments into the A, B and C matrices by the PTX
+    ISA's fragment layouts (`MMA_LAYOUTS`, written from the ISA's tables, not from the
+    compiler), multiplies in float64, adds C and rounds to the accumulator type once per
+    instruction (the hardware's internal order and precision are not modelled: compare with
+    a tolerance); tf32 operands keep their top 19 bits (a no-op on operands rounded by
+    `nvvm.convert.float.to.tf32`, which is modelled exactly: rna, ties away from zero).
+
 Uninitialized device memory (outputs and temporaries before a kernel writes them) is NaN for
 floats and 0x5A bytes for integers, so a kernel that reads before writing shows it.
 
@@ -280,6 +288,85 @@ def all_reduce(values: np.ndarray, threads: int, kind: str) -> np.ndarray:
     return _butterfly(second, np.full(blocks, warps), combine)
 
 
+def tf32_rna(values: np.ndarray) -> np.ndarray:
+    """float32 values rounded to tf32 (10 mantissa bits), to nearest, ties away from zero
+    (`cvt.rna.tf32.f32`), kept in 32 bits; infinities and NaN unchanged."""
+    values = np.asarray(values, np.float32)
+    bits = values.view(np.uint32)
+    # Adding half a unit of the last kept place to the magnitude, then truncating, rounds
+    # ties away from zero (sign-magnitude); a carry into the exponent is the right result.
+    rounded = (bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)
+    return np.where(np.isfinite(values), rounded, bits).view(np.float32)
+
+
+def _tf32_truncate(values: np.ndarray) -> np.ndarray:
+    return (np.asarray(values, np.float32).view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
+
+
+def _lane_layout(g: np.ndarray, t: np.ndarray, pairs) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of each fragment element for every lane: `pairs` maps (groupID,
+    threadID_in_group) to a list of (row, col), one per element."""
+    rows, cols = zip(*pairs(g, t))
+    return np.stack(rows, axis=1), np.stack(cols, axis=1)
+
+
+# PTX ISA, "Matrix fragments for mma.m16n8k4" (.tf32) and "for mma.m16n8k16" (.f16): for
+# lane l, groupID g = l >> 2 and threadID_in_group t = l % 4; each entry gives the (row, col)
+# of the fragment's elements a0, a1, ... (b0..., c0...) in order (the element order of the
+# nvgpu vector, row-major: vector<4x2xf16> row i holds a(2i), a(2i+1)).
+MMA_LAYOUTS = {
+    (16, 8, 4): {
+        "a": lambda g, t: [(g, t), (g + 8, t)],
+        "b": lambda g, t: [(t, g)],
+        "c": lambda g, t: [(g, 2 * t), (g, 2 * t + 1), (g + 8, 2 * t), (g + 8, 2 * t + 1)],
+    },
+    (16, 8, 16): {
+        "a": lambda g, t: [
+            (g, 2 * t),
+            (g, 2 * t + 1),
+            (g + 8, 2 * t),
+            (g + 8, 2 * t + 1),
+            (g, 2 * t + 8),
+            (g, 2 * t + 9),
+            (g + 8, 2 * t + 8),
+            (g + 8, 2 * t + 9),
+        ],
+        "b": lambda g, t: [(2 * t, g), (2 * t + 1, g), (2 * t + 8, g), (2 * t + 9, g)],
+        "c": lambda g, t: [(g, 2 * t), (g, 2 * t + 1), (g + 8, 2 * t), (g + 8, 2 * t + 1)],
+    },
+}
+
+
+def mma_layout(shape: tuple[int, int, int], operand: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols), each [32 lanes, elements], of an mma.sync operand ("a", "b", "c")."""
+    lane = np.arange(WARP)
+    return _lane_layout(lane >> 2, lane % 4, MMA_LAYOUTS[tuple(shape)][operand])
+
+
+def mma_sync(shape, a, b, c, tf32: bool) -> np.ndarray:
+    """One nvgpu.mma.sync per warp. a, b, c: [warps, 32, elements] (each lane's fragment,
+    flattened); returns D's fragments [warps, 32, elements] in c's dtype."""
+    m, n, k = shape
+    warps = a.shape[0]
+    if tf32:
+        a, b = _tf32_truncate(a), _tf32_truncate(b)
+    matrices = {}
+    for name, values, (rows, cols) in (
+        ("a", a, (m, k)),
+        ("b", b, (k, n)),
+        ("c", c, (m, n)),
+    ):
+        row, col = mma_layout(shape, name)
+        matrix = np.full((warps, rows, cols), np.nan)
+        matrix[:, row, col] = values
+        if np.isnan(matrix).any() and not np.isnan(values).any():
+            raise InterpreterError(f"mma.sync {shape}: the {name} layout leaves holes")
+        matrices[name] = matrix
+    d = np.matmul(matrices["a"], matrices["b"]) + matrices["c"]
+    row, col = mma_layout(shape, "c")
+    return d[:, row, col].astype(c.dtype)
+
+
 class KernelRunner:
     """Runs the kernels of one "gpu" stage module (see the module docstring)."""
 
@@ -375,6 +462,16 @@ class KernelRunner:
             address = view.address(state, operands[2:])
             value = np.broadcast_to(np.asarray(value, view.data.dtype), (state.lanes,))
             view.data[address[mask]] = value[mask]
+        elif name == "arith.bitcast":
+            result = np.asarray(operands[0]).view(_dtype(op.results[0].type))
+        elif name == "gpu.lane_id":
+            linear = state.thread_ids[0] + state.block[0] * (
+                state.thread_ids[1] + state.block[1] * state.thread_ids[2]
+            )
+            result = linear % WARP
+        elif name.startswith(("vector.", "nvgpu.", "nvvm.", "ub.")):
+            self._run_vector_op(op, operands, env, mask, state)
+            return
         elif name == "scf.for":
             results = self._for(op, operands, env, mask, state)
             for value, out in zip(op.results, results):
@@ -389,6 +486,74 @@ class KernelRunner:
             raise InterpreterError(f"'{name}' op")
         if op.results:
             env[op.results[0]] = result
+
+    def _run_vector_op(self, op, operands, env, mask, state):  # noqa: C901 (one per op)
+        """The tensor-core kernels' ops: vectors are [lanes, *shape] arrays."""
+        name = op.name
+        if name == "vector.to_elements":
+            vector = operands[0].reshape(state.lanes, -1)
+            for index, value in enumerate(op.results):
+                env[value] = vector[:, index]
+            return
+        result_type = op.results[0].type if op.results else None
+        if name == "vector.load":
+            view, indices = operands[0], operands[1:]
+            count = ir.VectorType(result_type).shape[0]
+            base = view.address(state, [np.where(mask, i, 0) if np.ndim(i) else i for i in indices])
+            address = base[:, None] + np.arange(count) * view.strides[-1]
+            result = view.data[np.where(mask[:, None], address, 0)]
+        elif name == "vector.store":
+            value, view, indices = operands[0], operands[1], operands[2:]
+            count = ir.VectorType(op.operands[0].type).shape[0]
+            address = view.address(state, indices)[:, None] + np.arange(count) * view.strides[-1]
+            view.data[address[mask]] = np.asarray(value, view.data.dtype)[mask]
+            return
+        elif name == "vector.from_elements":
+            shape = ir.VectorType(result_type).shape
+            columns = [np.broadcast_to(np.asarray(v), (state.lanes,)) for v in operands]
+            result = np.stack(columns, axis=1).reshape(state.lanes, *shape)
+        elif name == "vector.broadcast":
+            shape = ir.VectorType(result_type).shape
+            source_type = op.operands[0].type
+            source_shape = (
+                ir.VectorType(source_type).shape if isinstance(source_type, ir.VectorType) else []
+            )
+            source = _per_lane(operands[0], state)
+            ones = [1] * (len(shape) - len(source_shape))
+            source = source.reshape(state.lanes, *ones, *source_shape)
+            result = np.broadcast_to(source, (state.lanes, *shape)).copy()
+        elif name in ("vector.extract", "vector.insert"):
+            position = list(ir.DenseI64ArrayAttr(op.attributes["static_position"]))
+            if any(p < 0 for p in position):
+                raise InterpreterError(f"'{name}' op with a dynamic position")
+            index = (slice(None), *position)
+            if name == "vector.extract":
+                result = np.asarray(operands[0])[index]
+            else:
+                result = np.array(operands[1], copy=True)
+                result[index] = operands[0]
+        elif name == "ub.poison":
+            result = np.full((state.lanes, *ir.VectorType(result_type).shape), np.nan)
+            result = result.astype(_dtype(ir.VectorType(result_type).element_type))
+        elif name == "nvvm.convert.float.to.tf32":
+            if "rna" not in str(op.attributes["rnd"]):
+                raise InterpreterError(f"'{name}' op with {op.attributes['rnd']}")
+            result = tf32_rna(operands[0]).view(np.int32)
+        elif name == "nvgpu.mma.sync":
+            result = self._mma_sync(op, operands, mask, state)
+        else:
+            raise InterpreterError(f"'{name}' op")
+        env[op.results[0]] = result
+
+    def _mma_sync(self, op, operands, mask, state):
+        """Warp-wide: every lane of each warp must take part (all 32 active)."""
+        if state.threads % WARP or not mask.all():
+            raise InterpreterError("'nvgpu.mma.sync' op with partial warps or divergent lanes")
+        shape = tuple(ir.IntegerAttr(a).value for a in ir.ArrayAttr(op.attributes["mmaShape"]))
+        warps = state.lanes // WARP
+        a, b, c = (np.asarray(v).reshape(warps, WARP, -1) for v in operands)
+        d = mma_sync(shape, a, b, c, tf32="tf32Enabled" in op.attributes)
+        return d.reshape(np.asarray(operands[2]).shape)
 
     def _id(self, op, state):
         dimension = str(op.attributes["dimension"]).split()[-1].rstrip(">")
@@ -456,7 +621,7 @@ class KernelRunner:
         lower, upper, step, *carried = operands
         body = op.regions[0].blocks[0]
         iv = np.broadcast_to(np.asarray(lower, np.int64), (state.lanes,)).copy()
-        carried = [np.broadcast_to(np.asarray(c), (state.lanes,)).copy() for c in carried]
+        carried = [_per_lane(c, state) for c in carried]
         while True:
             active = mask & (iv < upper)
             if not active.any():
@@ -465,7 +630,7 @@ class KernelRunner:
             for argument, value in zip(list(body.arguments)[1:], carried):
                 env[argument] = value
             yielded = self._run_block(body, env, active, state)
-            carried = [np.where(active, y, c) for y, c in zip(yielded, carried)]
+            carried = [_lanes_where(active, y, c) for y, c in zip(yielded, carried)]
             iv = iv + step
 
     def _if(self, op, condition, env, mask, state):
@@ -476,7 +641,22 @@ class KernelRunner:
                 self._run_block(op.regions[1].blocks[0], env, mask & ~condition, state)
             return []
         otherwise = self._run_block(op.regions[1].blocks[0], env, mask & ~condition, state)
-        return [np.where(condition, t, e) for t, e in zip(then, otherwise)]
+        return [_lanes_where(condition, t, e) for t, e in zip(then, otherwise)]
+
+
+def _per_lane(value, state) -> np.ndarray:
+    """A scalar broadcast to one value per lane; a vector ([lanes, *shape]) copied."""
+    value = np.asarray(value)
+    if value.ndim == 0:
+        return np.broadcast_to(value, (state.lanes,)).copy()
+    return value.copy()
+
+
+def _lanes_where(mask, a, b):
+    """np.where over lanes, for scalars ([lanes]) and vectors ([lanes, *shape]) alike."""
+    a, b = np.asarray(a), np.asarray(b)
+    mask = np.asarray(mask).reshape((-1,) + (1,) * (max(a.ndim, b.ndim, 1) - 1))
+    return np.where(mask, a, b)
 
 
 def _uninitialized(spec: dict) -> np.ndarray:
