@@ -392,7 +392,11 @@ def large_workloads() -> None:
         line = f"  {name:<17} cellc {times['cellc']:8.2f} ms"
         if name in flops:
             line += f" ({flops[name] / times['cellc'] / 1e6:5.0f} GFLOP/s)"
-        ratios = [f"{lib} {t / times['cellc']:.2f}x" for lib, t in times.items() if lib != "cellc"]
+        ratios = [
+            f"{lib} {t:.2f} ms ({t / times['cellc']:.2f}x)"
+            for lib, t in times.items()
+            if lib != "cellc"
+        ]
         print(line + ("   " + ", ".join(ratios) if ratios else ""))
     peak = flops["sgemm_2048"] / rows["sgemm_2048"]["numpy"] / 1e6
     print(f"  practical peak (numpy sgemm 2048^3): {peak:.0f} GFLOP/s")
