@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as _numpy
 
 from cellc import errors as _errors
@@ -18,15 +20,32 @@ _settings = {"mode": PYNATIVE_MODE, "device_target": "CPU", "device_id": 0}
 
 
 def set_context(**kwargs) -> None:
-    """MindSpore's `set_context(mode=..., device_target=...)`; other settings are kept and
-    change nothing (cellc compiles ahead of time in both modes)."""
+    """MindSpore's `set_context(mode=..., device_target=...)`; `runtime_num_threads=N` sets
+    the thread count of compiled CPU code (`CELLC_NUM_THREADS`; 0: the cores the process may
+    use), for the code that starts its threads afterwards; other settings are kept and change
+    nothing (cellc compiles ahead of time in both modes)."""
     mode = kwargs.get("mode", GRAPH_MODE)
     if mode not in (GRAPH_MODE, PYNATIVE_MODE) or isinstance(mode, bool):
         raise ValueError(
             "For 'context.set_context', the argument 'mode' should be context.GRAPH_MODE (0) "
             f"or context.PYNATIVE_MODE (1), but got {mode}."
         )
+    if "runtime_num_threads" in kwargs:
+        _set_thread_count(kwargs["runtime_num_threads"])
     _settings.update(kwargs)
+
+
+def _set_thread_count(threads) -> None:
+    """The pools of compiled CPU code read CELLC_NUM_THREADS when they start their threads."""
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise ValueError(
+            "For 'context.set_context', the argument 'runtime_num_threads' should be an int "
+            f"not less than 0, but got {threads!r}."
+        )
+    if threads == 0:
+        os.environ.pop("CELLC_NUM_THREADS", None)
+    else:
+        os.environ["CELLC_NUM_THREADS"] = str(threads)
 
 
 def get_context(key: str):
