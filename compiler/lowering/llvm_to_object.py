@@ -1,7 +1,7 @@
 """The CPU back end's end: an LLVM-dialect module to LLVM IR, an object, a shared library.
 
 `llvm_ir(module)` translates with MLIR's `translate_module_to_llvmir`; `emit_shared_library`
-optimizes it with LLVM's `opt -O3` (loop vectorization of the loops linalg became; exp/log/tanh
+optimizes it with LLVM's `opt -O2` (loop vectorization of the loops linalg became; exp/log/tanh
 vectorized through glibc's libmvec), compiles it with `llc -O3 -relocation-model=pic` for the
 chosen CPU, and links with `cc -shared -lmvec -lm`
 (`-z defs`: an unresolved symbol fails here, not when the runtime loads the library).
