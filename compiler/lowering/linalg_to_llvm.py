@@ -151,10 +151,8 @@ _FUSED_BLOCK = """
       %block, %slices = transform.structured.tile_using_for %matmul tile_sizes [0, 0, @KC]
           : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
 
-# One section per large matmul with elementwise consumers: the last consumer's MC x NC blocks
-# are a parallel forall into which the other consumers, the matmul, then its zero fill, are
-# fused (`@FUSE`: one fuse_into_containing_op each, consumers before producers).
-EPILOGUE_SCHEDULE = """
+# A transform script made of sections (EPILOGUE_SCHEDULE, TILE_SCHEDULE), one per class of ops.
+SECTIONS_SCHEDULE = """
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
 @SECTIONS
@@ -162,6 +160,11 @@ module attributes {transform.with_named_sequence} {
   }
 }
 """
+
+# One section per large matmul with elementwise consumers: the last consumer's MC x NC blocks
+# are a parallel forall into which the other consumers, the matmul, then its zero fill, are
+# fused (`@FUSE`: one fuse_into_containing_op each, consumers before producers).
+EPILOGUE_SCHEDULE = SECTIONS_SCHEDULE
 _EPILOGUE_SECTION = """
     %last@K = transform.structured.match attributes{@LAST} in %root
         : (!transform.any_op) -> !transform.any_op
@@ -310,8 +313,8 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
 
 
 # Large loop nests other than matmuls run in blocks on the thread pool: each planned op is tiled
-# by `scf.forall` into blocks (TILE_SCHEDULE, one `@CLASS` section per distinct set of block
-# sizes), marked `cellc.parallel` when the op is large enough to pay for waking the threads.
+# by `scf.forall` into blocks (TILE_SCHEDULE, one section per distinct set of block sizes),
+# marked `cellc.parallel` when the op is large enough to pay for waking the threads.
 # - A transpose that moves the innermost axis is copied in TRANSPOSE_BLOCK x TRANSPOSE_BLOCK
 #   blocks of the two axes involved (the output's innermost and the one the input's innermost
 #   goes to), so that reads and writes both stay within a few cache lines (a plain loop nest
@@ -322,14 +325,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
 #   BLOCK_ELEMENTS iterations; the inner axes stay whole, so the loops LLVM vectorizes do not
 #   change. A reduction is never split: each output element is computed by one block, in the
 #   same order as before, so results do not depend on the thread count.
-TILE_SCHEDULE = """
-module attributes {transform.with_named_sequence} {
-  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
-@CLASSES
-    transform.yield
-  }
-}
-"""
+TILE_SCHEDULE = SECTIONS_SCHEDULE
 _TILE_CLASS = """
     %ops@K = transform.structured.match attributes{@TAG} in %root
         : (!transform.any_op) -> !transform.any_op
@@ -441,7 +437,7 @@ def _tile_into_blocks(module: ir.Module, plans, stage: str) -> None:
         )
         for (sizes, parallel), tag in classes.items()
     ]
-    apply_schedule(module, TILE_SCHEDULE.replace("@CLASSES", "".join(sections)), stage)
+    apply_schedule(module, TILE_SCHEDULE.replace("@SECTIONS", "".join(sections)), stage)
     _drop_attribute(module, _BLOCKS_TAG)  # the tiles keep it; a later schedule must not match
 
 
