@@ -210,10 +210,25 @@ def load(artifact: Artifact) -> Module:
     """Bind a CPU artifact: check the host, dlopen its code (the checked bytes), resolve every
     entry and check it against the signature its code carries."""
     check_host(artifact)
+    check_thread_count()
     tune_malloc()
     library = load_library(artifact.member(CODE_MEMBERS["cpu"]), artifact.path)
     entry_class = CpuEntry if _DATA_OFFSET is not None else PortableCpuEntry
     return Module(artifact, lambda module, spec: entry_class(module, spec, library))
+
+
+def check_thread_count() -> None:
+    """CELLC_NUM_THREADS, which the code's thread pool reads (runtime/src/cellc_parallel.c), is
+    a whole number from 1 to 1024 or unset; anything else is refused here, where Python can say
+    so, instead of being ignored by the C code."""
+    text = os.environ.get("CELLC_NUM_THREADS")
+    if text is None or text == "":
+        return
+    if not (text.isdigit() and 1 <= int(text) <= 1024):
+        raise ValueError(
+            f"CELLC_NUM_THREADS={text!r}: the thread count of compiled CPU code must be a whole "
+            "number from 1 to 1024 (or unset: the cores this process may use)"
+        )
 
 
 def _embedded_signature(library: ctypes.CDLL, symbol: str) -> str | None:

@@ -86,3 +86,11 @@ def test_the_thread_count_is_the_users(tmp_path):
 def test_a_bad_thread_count_is_refused():
     with pytest.raises(ValueError, match="runtime_num_threads"):
         context.set_context(runtime_num_threads=-2)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "5000"])
+def test_a_bad_thread_count_in_the_environment_is_refused(monkeypatch, value):
+    """The C pool could only ignore it; loading the code says what is wrong instead."""
+    monkeypatch.setenv("CELLC_NUM_THREADS", value)
+    with pytest.raises(ValueError, match=f"CELLC_NUM_THREADS='{value}'"):
+        Poly(2)(Tensor(np.ones(3)))
