@@ -282,7 +282,7 @@ def load(artifact):
             if self.symbol not in plan["entries"]:
                 raise ArtifactError(f"'{artifact.path}' has no launch plan for '{self.symbol}'")
             self._cuda = CudaEntry(plan["entries"][self.symbol], image)
-            self._lock = threading.Lock()
+            self._lock = threading.RLock()  # a call's write_updates may re-enter
             self._parameters_changed()
 
         def _parameters_changed(self):
@@ -294,8 +294,26 @@ def load(artifact):
                 raise self.wrong_argument_count(args)
             arrays = [self.convert_input(i, a) for i, a in enumerate(args)]
             with self._lock:
+                if self.updates or self.random_weights:
+                    return self._call_stateful(arrays)
                 outputs = self._cuda(*arrays)
             return self._nest(list(outputs))
+
+        def _call_stateful(self, arrays):
+            """A training step, as the CPU backend runs it: fresh dropout masks uploaded in
+            place of those weights; after the call, each parameter's new value (a hidden output)
+            written into its host array, and the weights uploaded again, since the device
+            holds the old values."""
+            if self.random_weights:
+                weights = [self.module.parameters[n] for n in self.weights]
+                for position, mask in self.module.random_masks(self):
+                    weights[position] = mask
+                self._cuda.set_weights(weights)
+            outputs = list(self._cuda(*arrays))
+            if self.updates:
+                self.module.write_updates(self.updates, outputs)
+                self._cuda.set_weights([self.module.parameters[n] for n in self.weights])
+            return self._nest(outputs)
 
     return Module(artifact, GpuEntry)
 
