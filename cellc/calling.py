@@ -11,6 +11,7 @@ from cellc.frontend.compiled import HOOKS, compiled_program
 from cellc.tensor import Tensor
 
 HOOKS.save_graphs_dir = context.save_graphs_dir
+HOOKS.allow_tf32 = context.matmul_allow_tf32
 
 
 def run_function(fn, args):

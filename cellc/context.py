@@ -32,7 +32,34 @@ def set_context(**kwargs) -> None:
         )
     if "runtime_num_threads" in kwargs:
         _set_thread_count(kwargs["runtime_num_threads"])
+    if "gpu_config" in kwargs:
+        _check_gpu_config(kwargs["gpu_config"])
     _settings.update(kwargs)
+
+
+def _check_gpu_config(config) -> None:
+    """MindSpore's `gpu_config={"matmul_allow_tf32": bool, "conv_allow_tf32": bool}`."""
+    if not isinstance(config, dict):
+        raise TypeError(
+            f"For 'context.set_context', the argument 'gpu_config' should be a dict, but got "
+            f"{type(config).__name__}."
+        )
+    for key, value in config.items():
+        if key not in ("matmul_allow_tf32", "conv_allow_tf32"):
+            raise ValueError(
+                f"For 'context.set_context', 'gpu_config' has no key {key!r} (cellc knows "
+                "matmul_allow_tf32 and conv_allow_tf32)."
+            )
+        if not isinstance(value, bool):
+            raise TypeError(f"For 'context.set_context', gpu_config[{key!r}] should be a bool.")
+
+
+def matmul_allow_tf32() -> bool:
+    """Whether f32 matmuls compiled for the GPU may run on tensor cores in tf32:
+    `set_context(gpu_config={"matmul_allow_tf32": True})` (MindSpore's default: False). A
+    convolution's matmul (im2col) counts as a matmul; `conv_allow_tf32` is accepted and has no
+    effect of its own."""
+    return bool(_settings.get("gpu_config", {}).get("matmul_allow_tf32", False))
 
 
 def _set_thread_count(threads) -> None:

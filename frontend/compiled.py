@@ -106,12 +106,13 @@ def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledP
     This is every call's path, so what it can it reuses: the parsed target, and the owner's
     Parameters and modes while no cell changed (`structure_changed`)."""
     target = _TARGETS.get(target) or _parse_target(target)
+    tf32 = target is Target.CUDA and HOOKS.allow_tf32 is not None and HOOKS.allow_tf32()
     owner, key = _cache_owner_and_key(fn)
-    key = (key, signature(args), target, _owner_state(owner))
+    key = (key, signature(args), target, tf32, _owner_state(owner))
     store = _memory_cache(owner)
     program = store.get(key)  # one dict read: atomic, no lock needed
     if program is None:
-        program = _compile_cached(fn, args, target, random_generator)
+        program = _compile_cached(fn, args, target, random_generator, tf32)
         with _LOCK:
             store[key] = program
     return program
@@ -195,21 +196,28 @@ class CompileHooks:
     save_graphs_dir: returns the folder that keeps every compiled cell's stage IR, reproducer
       and timings, or None ($CELLC_SAVE_GRAPHS wins; MindSpore's `set_context(save_graphs=True,
       save_graphs_path=DIR)` is the user API's). A cell compiles even when the disk cache holds
-      it then, so that every cell's IR is kept."""
+      it then, so that every cell's IR is kept.
+    allow_tf32: returns whether f32 matmuls for the CUDA target may run on tensor cores in tf32
+      (`CompileOptions.allow_tf32`; MindSpore's `set_context(gpu_config={"matmul_allow_tf32":
+      True})` is the user API's), or None: never."""
 
     progress = None
     save_graphs_dir = None
+    allow_tf32 = None
 
 
 HOOKS = CompileHooks()
 
 
-def _compile_cached(fn, args, target: Target, random_generator) -> CompiledProgram:
+def _compile_cached(
+    fn, args, target: Target, random_generator, allow_tf32: bool = False
+) -> CompiledProgram:
     """Traces `fn`; an artifact of the same program in the disk cache is loaded with
     `cellc.runtime` alone (no MLIR), else the pipeline compiles it and the cache keeps it. Cache
     entries hold code, not weights: the cell's current values are given when loading."""
     traced = trace_program(fn, *args)
-    key = disk_cache.program_key(traced.program, target)
+    # tf32 is other numerics, so another entry (keys without it stay as they were)
+    key = disk_cache.program_key(traced.program, target, ("allow_tf32",) if allow_tf32 else ())
     save_graphs = _save_graphs_dir()
     path = disk_cache.lookup(key) if save_graphs is None else None
     weights = traced.parameter_values()
@@ -219,7 +227,9 @@ def _compile_cached(fn, args, target: Target, random_generator) -> CompiledProgr
             return CompiledProgram(module, traced.parameters, random_generator)
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
-    options = CompileOptions(target=target, progress=HOOKS.progress and HOOKS.progress())
+    options = CompileOptions(
+        target=target, allow_tf32=allow_tf32, progress=HOOKS.progress and HOOKS.progress()
+    )
     if save_graphs is not None:
         options.keep_intermediates = Path(save_graphs) / f"{traced.program.entry.name}-{key[:12]}"
     result = compile_program(traced.program, options, None)  # cache entries hold code only
