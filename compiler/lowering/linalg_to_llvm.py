@@ -50,8 +50,9 @@ from .read_only_arguments import mark_arguments_read_only
 # 2048^3 it runs at OpenBLAS's single-threaded speed here, so packing did not pay for its copies).
 # The blocks write disjoint parts of the result, so the forall is marked `cellc.parallel` and
 # `cpu-outline-parallel-loops` runs it on the thread pool (parallel_loops.py). When the large
-# matmul's only user is an elementwise generic of its shape (a bias-add and ReLU, a gradient's
-# mask or scale), the blocks are that generic's (EPILOGUE_SCHEDULE): the matmul and its zero
+# matmul's only user is an elementwise generic of its shape (a bias-add, a gradient's mask or
+# scale; or a chain of them, each the only user of the one before, as a bias-add then a ReLU),
+# the blocks are the last generic's (EPILOGUE_SCHEDULE): the chain, the matmul and its zero
 # fill are fused into them, so each block's product is consumed while it is still in cache,
 # and neither the product nor the fill makes a pass over memory of its own.
 # `@TAG`, `@MT`, `@NT`, `@OUTER` are filled in per element type and size class.
@@ -288,8 +289,10 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
 
     The pass `cpu-tile-and-vectorize-matmuls` (linalg on tensors, in place): a transposed
     right operand is copied once into a contiguous (k, n) tensor (O(n^2) for O(n^3) work; read in
-    place, its rows would be strided gathers), then every linalg.matmul is tiled, peeled and
-    vectorized by MATMUL_SCHEDULE. Other ops are left as they are."""
+    place, its rows would be strided gathers), columns are widened where the tiles do not
+    divide them (`_pad_matmul_columns`), a large matmul's elementwise epilogue is fused into its
+    parallel blocks (EPILOGUE_SCHEDULE), then every linalg.matmul is tiled, peeled and
+    vectorized by MATMUL_SCHEDULE. Other ops are left as they are, but for the epilogues."""
     _materialize_transposed_rhs(module)
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
     with module.context:
