@@ -46,8 +46,9 @@ from .read_only_arguments import mark_arguments_read_only
 # A large matmul (CACHE_TILED_MACS multiply-adds or more) is first cut into cache blocks: an
 # `scf.forall` over MC x NC blocks of the result, each block a loop over KC-deep slices of the
 # reduction, so that a KC x NT panel of B stays in L1 and a block's MC x KC slice of A in L2
-# while the register tiles sweep them (GotoBLAS's loop order, without packing: at 1024^3 and
-# 2048^3 it runs at OpenBLAS's single-threaded speed here, so packing did not pay for its copies).
+# while the register tiles sweep them (GotoBLAS's loop order, without packing the operands: at
+# 1024^3 and 2048^3 it runs faster than single-threaded OpenBLAS here; packing, not tried yet, is
+# what XLA does beyond it).
 # The blocks write disjoint parts of the result, so the forall is marked `cellc.parallel` and
 # `cpu-outline-parallel-loops` runs it on the thread pool (parallel_loops.py). When the large
 # matmul's only user is an elementwise generic of its shape (a bias-add, a gradient's mask or
