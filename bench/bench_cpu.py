@@ -59,10 +59,10 @@ class SeedNet(nn.Cell):
 
 
 class GradWrtX(nn.Cell):
-    def __init__(self, net):
+    def __init__(self, net, sens_param=False):
         super().__init__()
         self.net = net
-        self.grad_op = ops.GradOperation()
+        self.grad_op = ops.GradOperation(sens_param=sens_param)
 
     def construct(self, *args):
         return self.grad_op(self.net)(*args)
@@ -87,14 +87,14 @@ class MLPLoss(nn.Cell):
 
 
 class GradWrtWeights(nn.Cell):
-    def __init__(self, net):
+    def __init__(self, net, sens_param=False):
         super().__init__()
         self.net = net
         self.params = ParameterTuple(net.trainable_params())
-        self.grad_op = ops.GradOperation(get_by_list=True)
+        self.grad_op = ops.GradOperation(get_by_list=True, sens_param=sens_param)
 
-    def construct(self, x, label):
-        return self.grad_op(self.net, self.params)(x, label)
+    def construct(self, *args):
+        return self.grad_op(self.net, self.params)(*args)
 
 
 class SumMatMul(nn.Cell):
@@ -115,26 +115,6 @@ def cellc_entry(cell, *args):
     return program.entry
 
 
-class ScaledMatMul(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.matmul = ops.MatMul()
-        self.z = Parameter(Tensor(np.ones(1, np.float32)), name="z")
-
-    def construct(self, x, y):
-        return self.matmul(x * self.z, y)
-
-
-class SensGradWrtX(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.grad_op = ops.GradOperation(sens_param=True)
-
-    def construct(self, *args):
-        return self.grad_op(self.net)(*args)
-
-
 class TwoLayers(nn.Cell):
     def __init__(self, w1, w2):
         super().__init__()
@@ -145,17 +125,6 @@ class TwoLayers(nn.Cell):
 
     def construct(self, x):
         return self.matmul(self.relu(self.matmul(x, self.w1)), self.w2)
-
-
-class SensGradWrtWeights(nn.Cell):
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-        self.params = ParameterTuple(net.trainable_params())
-        self.grad_op = ops.GradOperation(get_by_list=True, sens_param=True)
-
-    def construct(self, x, sens):
-        return self.grad_op(self.net, self.params)(x, sens)
 
 
 class FlattenDense(nn.Cell):
@@ -286,8 +255,11 @@ def cellc_large(d):
     dense = nn.Dense(4096, 1024)
     flat = d["images"].reshape(256, 4096)
     entries = {
-        "matmul_grad_1024": (SensGradWrtX(ScaledMatMul()), (d["x"], d["y"], d["s"])),
-        "mlp_grad_big": (SensGradWrtWeights(TwoLayers(d["w1"], d["w2"])), (d["xb"], d["sb"])),
+        "matmul_grad_1024": (GradWrtX(SeedNet(), sens_param=True), (d["x"], d["y"], d["s"])),
+        "mlp_grad_big": (
+            GradWrtWeights(TwoLayers(d["w1"], d["w2"]), sens_param=True),
+            (d["xb"], d["sb"]),
+        ),
         "dense_flatten": (FlattenDense(dense), (d["images"],)),
         "dense_2d": (dense, (flat,)),
         "sgemm_1024": (MatMulCell(), (d["a1"], d["b1"])),
