@@ -30,7 +30,11 @@ from .distinct_results import copy_repeated_results
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .ms_to_linalg import LoweringError
-from .parallel_loops import define_parallel_dispatchers, outline_parallel_loops
+from .parallel_loops import (
+    define_parallel_dispatchers,
+    has_identity_layout,
+    outline_parallel_loops,
+)
 from .read_only_arguments import mark_arguments_read_only
 
 # Matrix products on the CPU, on tensors (before bufferizing): every linalg.matmul (transposed
@@ -241,16 +245,11 @@ def _strided_copies_to_loops(module: ir.Module) -> None:
     with module.context, ir.Location.unknown():
         for op in _ops_named(module, "memref.copy"):
             source, target = op.operands
-            if all(_is_contiguous(value.type) for value in (source, target)):
+            if all(has_identity_layout(value.type) for value in (source, target)):
                 continue
             with ir.InsertionPoint(op), op.location:
                 linalg.copy(source, outs=[target])
             op.erase()
-
-
-def _is_contiguous(type_: ir.Type) -> bool:
-    memref = ir.MemRefType(type_)
-    return memref.affine_map == ir.AffineMap.get_identity(memref.rank)
 
 
 def _retype_empty_arguments(module: ir.Module) -> None:
@@ -430,7 +429,7 @@ def _tile_into_blocks(module: ir.Module, plans, stage: str) -> None:
     with module.context:
         for op, sizes, parallel in plans:
             tag = classes.setdefault((tuple(sizes), parallel), len(classes))
-            op.attributes[_BLOCKS_TAG] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), tag)
+            _tag(op, _BLOCKS_TAG, tag)
     sections = [
         _TILE_CLASS.replace("@K", str(tag))
         .replace("@TAG", f"{_BLOCKS_TAG} = {tag} : i64")

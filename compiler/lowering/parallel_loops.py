@@ -110,10 +110,16 @@ def _passable(type_: ir.Type) -> bool:
     """Whether a value of this type travels in one 8-byte slot: a bare pointer to a static,
     identity-layout buffer, or a scalar."""
     if isinstance(type_, ir.MemRefType):
-        return type_.has_static_shape and type_.affine_map == ir.AffineMap.get_identity(type_.rank)
+        return type_.has_static_shape and has_identity_layout(type_)
     if isinstance(type_, (ir.IndexType, ir.F16Type, ir.F32Type, ir.F64Type)):
         return True
     return isinstance(type_, ir.IntegerType) and type_.width <= 64
+
+
+def has_identity_layout(type_: ir.Type) -> bool:
+    """Whether a memref is laid out contiguously, row-major (no strides, no offset)."""
+    memref = ir.MemRefType(type_)
+    return memref.affine_map == ir.AffineMap.get_identity(memref.rank)
 
 
 def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
