@@ -44,7 +44,7 @@ def llvm_bin_dir() -> Path | None:
     return None
 
 
-_LLVM_TOOLS = ("llc", "opt", "FileCheck", "llvm-objdump", "llvm-nm")
+_LLVM_TOOLS = ("llc", "opt", "FileCheck", "llvm-objdump", "llvm-nm", "llvm-split")
 
 
 @functools.cache

@@ -29,6 +29,7 @@ from .linalg_to_llvm import (
     tile_transposes,
 )
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
+from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
 from .parallel_loops import define_parallel_dispatchers, outline_parallel_loops
 
@@ -43,6 +44,7 @@ PASSES = {
     "cpu-tile-transposes": tile_transposes,
     "cpu-tile-parallel-generics": tile_parallel_generics,
     "cpu-outline-parallel-loops": outline_parallel_loops,
+    "cpu-outline-loop-nests": outline_loop_nests,
     "cpu-define-parallel-dispatchers": define_parallel_dispatchers,
     "convert-linalg-to-llvm": lower_linalg_to_llvm,
     # GPU (`--target cuda`): one file per stage, in this order; linalg_to_gpu.py composes them
@@ -74,6 +76,7 @@ __all__ = [
     "convert_ms_to_linalg",
     "define_parallel_dispatchers",
     "outline_parallel_loops",
+    "outline_loop_nests",
     "fold_empty_tensors",
     "inline_calls",
     "emit_object",

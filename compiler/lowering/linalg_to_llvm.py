@@ -29,6 +29,7 @@ from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .distinct_results import copy_repeated_results
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
+from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError
 from .parallel_loops import (
     define_parallel_dispatchers,
@@ -207,9 +208,9 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     In place: bool tensors stored as bytes (bool_tensors_to_i8.py), elementwise fusion, the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
     (distinct_results.py), bufferization, the vector lowering, parallel loops outlined into
-    tasks (parallel_loops.py), then `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`, the task
-    dispatchers; last, each exported function's signature as a constant string
-    (entry_signatures.py)."""
+    tasks (parallel_loops.py), each loop nest into a function (loop_nests.py), then
+    `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`, the task dispatchers; last, each exported
+    function's signature as a constant string (entry_signatures.py)."""
     _internalize_private_functions(module)
     signatures = entry_signatures(module)
     convert_bool_tensors_to_i8(module)
@@ -227,6 +228,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
     _retype_empty_arguments(module)
     outline_parallel_loops(module)
+    outline_loop_nests(module)
     run_pipeline(
         module,
         f"builtin.module({pass_pipelines.LINALG_TO_LOOPS},{pass_pipelines.TO_LLVM})",

@@ -3,13 +3,15 @@
 `llvm_ir(module)` translates with MLIR's `translate_module_to_llvmir`; `emit_shared_library`
 optimizes it with LLVM's `opt -O2` (loop vectorization of the loops linalg became; exp/log/tanh
 vectorized through glibc's libmvec), compiles it with `llc -O3 -relocation-model=pic` for the
-chosen CPU, and links with `cc -shared -lmvec -lm`
+chosen CPU -- in parts, one per core, at once (`emit_objects`) -- and links with
+`cc -shared -lmvec -lm`
 (`-z defs`: an unresolved symbol fails here, not when the runtime loads the library).
 """
 
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import functools
 import os
 import shutil
@@ -47,38 +49,82 @@ def llvm_ir(module: ir.Module) -> str:
 
 
 def emit_object(module: ir.Module, out_path: str | os.PathLike, cpu: str = DEFAULT_CPU) -> None:
-    """Compiles an LLVM-dialect module to a position-independent object file."""
+    """Compiles an LLVM-dialect module to one position-independent object file."""
     with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
         ll = Path(tmp) / "module.ll"
-        optimized = Path(tmp) / "module.opt.bc"
         ll.write_text(llvm_ir(module))
-        # The triple gives opt the target's vector widths and data layout (without it, LLVM
-        # models a target with no SIMD and vectorizes nothing).
-        cpu_flags = [f"-mtriple={host_triple()}"] + ([f"-mcpu={cpu}"] if cpu else [])
-        _run([tool("opt"), *pass_pipelines.OPT_FLAGS, *cpu_flags, str(ll), "-o", str(optimized)])
-        _run(
-            [
-                tool("llc"),
-                *pass_pipelines.LLC_FLAGS,
-                f"--fp-contract={FP_CONTRACT}",
-                *cpu_flags,
-                str(optimized),
-                "-o",
-                str(out_path),
-            ]
-        )
+        _compile_part(ll, Path(out_path), cpu)
+
+
+def emit_objects(
+    module: ir.Module, folder: Path, cpu: str = DEFAULT_CPU, parts: int | None = None
+) -> list[Path]:
+    """Compiles an LLVM-dialect module to position-independent objects in `folder`, in parallel:
+    `llvm-split --round-robin` deals its functions into one part per core the process may use
+    (at most MAX_PARTS, and one per PART_FUNCTIONS functions: a part costs a start of `opt` and
+    `llc`), and each part goes through `opt` then `llc` at the same time as the others. The
+    loop nests each have a function of their own (loop_nests.py), so the parts are of similar
+    size; the split gives every function the linkage it needs across parts (hidden, so the
+    shared library exports what it did whole). `parts` overrides the count."""
+    ll = folder / "module.ll"
+    ll.write_text(llvm_ir(module))
+    if parts is None:
+        functions = sum(1 for op in module.body.operations if _defines_function(op))
+        cores = len(os.sched_getaffinity(0))
+        parts = max(1, min(cores, MAX_PARTS, functions // PART_FUNCTIONS))
+    if parts == 1:
+        sources = [ll]
+    else:
+        split = [tool("llvm-split"), "--round-robin", f"-j{parts}", "-o", str(folder / "part")]
+        _run([*split, str(ll)])
+        sources = [folder / f"part{index}" for index in range(parts)]
+    objects = [source.with_suffix(".o") for source in sources]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parts) as pool:
+        list(pool.map(lambda pair: _compile_part(*pair, cpu), zip(sources, objects)))
+    return objects
+
+
+MAX_PARTS = 8
+PART_FUNCTIONS = 16
+
+
+def _defines_function(op) -> bool:
+    return op.operation.name == "llvm.func" and bool(op.operation.regions[0].blocks)
+
+
+def _compile_part(source: Path, out_path: Path, cpu: str) -> None:
+    """`opt` then `llc` on one LLVM IR (or bitcode) file."""
+    optimized = source.with_name(source.name + ".opt.bc")
+    # The triple gives opt the target's vector widths and data layout (without it, LLVM
+    # models a target with no SIMD and vectorizes nothing).
+    cpu_flags = [f"-mtriple={host_triple()}"] + ([f"-mcpu={cpu}"] if cpu else [])
+    _run([tool("opt"), *pass_pipelines.OPT_FLAGS, *cpu_flags, str(source), "-o", str(optimized)])
+    _run(
+        [
+            tool("llc"),
+            *pass_pipelines.LLC_FLAGS,
+            f"--fp-contract={FP_CONTRACT}",
+            *cpu_flags,
+            str(optimized),
+            "-o",
+            str(out_path),
+        ]
+    )
 
 
 def emit_shared_library(
-    module: ir.Module, out_path: str | os.PathLike, cpu: str = DEFAULT_CPU
+    module: ir.Module,
+    out_path: str | os.PathLike,
+    cpu: str = DEFAULT_CPU,
+    parts: int | None = None,
 ) -> None:
-    """Builds `out_path` (a .so) from an LLVM-dialect module: opt, llc, cc -shared; with the
-    thread pool (runtime/src/cellc_parallel.c) when the code has parallel loops."""
+    """Builds `out_path` (a .so) from an LLVM-dialect module: opt, llc (emit_objects, in
+    `parts`), cc -shared; with the thread pool (runtime/src/cellc_parallel.c) when the code has
+    parallel loops."""
     out_path = Path(out_path)
     pool = [str(_thread_pool_object())] if uses_parallel_runtime(module) else []
     with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
-        obj = Path(tmp) / "module.o"
-        emit_object(module, obj, cpu=cpu)
+        objects = emit_objects(module, Path(tmp), cpu=cpu, parts=parts)
         # libmvec: the vector exp/log/tanh that opt's loop vectorizer calls (OPT_FLAGS).
         _run(
             [
@@ -87,7 +133,7 @@ def emit_shared_library(
                 "-Wl,-z,defs",
                 "-o",
                 str(out_path),
-                str(obj),
+                *map(str, objects),
                 *pool,
                 "-Wl,--as-needed",
                 "-lmvec",

@@ -33,9 +33,11 @@ from .ms_to_linalg import LoweringError
 
 PARALLEL_ATTR = "cellc.parallel"
 RUNTIME_ENTRY = "cellc_parallel_for"
-_TASK = "__cellc_task_"
-_DISPATCH = "__cellc_dispatch_"
-_TRAMPOLINE = "__cellc_trampoline_"
+# The functions cellc outlines are named after what they hold: __cellc_task_F_K, ...
+CELLC_PREFIX = "__cellc_"
+_TASK = f"{CELLC_PREFIX}task_"
+_DISPATCH = f"{CELLC_PREFIX}dispatch_"
+_TRAMPOLINE = f"{CELLC_PREFIX}trampoline_"
 
 
 def outline_parallel_loops(module: ir.Module) -> None:
@@ -86,27 +88,33 @@ def _is_inside_op(op, ancestor: ir.Operation) -> bool:
     return False
 
 
-def _captures(forall: ir.Operation) -> list[ir.Value]:
-    """The values the loop body uses but does not define, in order of first use."""
+def captures(op: ir.Operation, include_self: bool = False) -> list[ir.Value]:
+    """The values `op`'s regions use but do not define (with `include_self`, also `op`'s own
+    operands), in order of first use."""
     found: list[ir.Value] = []
 
-    def visit(op):
-        for operand in op.operands:
-            if not _is_inside(operand, forall) and operand not in found:
+    def visit(inner):
+        for operand in inner.operands:
+            if not _is_inside(operand, op) and operand not in found:
                 found.append(operand)
         return ir.WalkResult.ADVANCE
 
-    for op in forall.regions[0].blocks[0].operations:
-        op.operation.walk(visit)
+    if include_self:
+        op.walk(visit)
+    else:
+        for region in op.regions:
+            for block in region.blocks:
+                for inner in block.operations:
+                    inner.operation.walk(visit)
     return found
 
 
-def _is_constant(value: ir.Value) -> bool:
+def is_constant(value: ir.Value) -> bool:
     owner = value.owner
     return not isinstance(owner, ir.Block) and owner.name == "arith.constant"
 
 
-def _passable(type_: ir.Type) -> bool:
+def passable(type_: ir.Type) -> bool:
     """Whether a value of this type travels in one 8-byte slot: a bare pointer to a static,
     identity-layout buffer, or a scalar."""
     if isinstance(type_, ir.MemRefType):
@@ -127,13 +135,13 @@ def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
     iterations = 1
     for _, count, _ in bounds or []:
         iterations *= count
-    captures = _captures(forall)
-    arguments = [value for value in captures if not _is_constant(value)]
+    captured = captures(forall)
+    arguments = [value for value in captured if not is_constant(value)]
     if (
         bounds is None
         or iterations < 2
         or len(forall.results) != 0
-        or not all(_passable(value.type) for value in arguments)
+        or not all(passable(value.type) for value in arguments)
     ):
         return
     index = ir.IndexType.get()
@@ -152,19 +160,19 @@ def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
     for old, new in zip(body.arguments, ivs):
         old.replace_all_uses_with(new)
     for value, argument in zip(arguments, list(entry.arguments)[1:]):
-        _replace_uses_inside(value, argument, task.operation)
-    for value in captures:
-        if _is_constant(value):
+        replace_uses_inside(value, argument, task.operation)
+    for value in captured:
+        if is_constant(value):
             with ir.InsertionPoint.at_block_begin(entry):
                 clone = value.owner.clone()
-            _replace_uses_inside(value, clone.results[0], task.operation)
+            replace_uses_inside(value, clone.results[0], task.operation)
     with ir.InsertionPoint(forall), forall.location:
         count = arith.ConstantOp(index, iterations)
         func.CallOp(dispatch, [count.result] + arguments)
     forall.erase()
 
 
-def _replace_uses_inside(value: ir.Value, new: ir.Value, ancestor: ir.Operation) -> None:
+def replace_uses_inside(value: ir.Value, new: ir.Value, ancestor: ir.Operation) -> None:
     owners = [use.owner for use in value.uses]
     for owner in owners:
         if _is_inside_op(owner, ancestor):

@@ -2,19 +2,22 @@
 
 // The CPU ABI: `void NAME(T* in0, ..., T* out0, ...)`, bare pointers, the caller's output
 // buffers written directly (the matmul accumulates into the out-param, no temporary): zero
-// fill, accumulator rows loaded once as vectors, vector FMAs, rows stored back.
+// fill (a loop nest: a function of its own, cpu-outline-loop-nests), accumulator rows loaded
+// once as vectors, vector FMAs, rows stored back.
 
 // CHECK-LABEL: llvm.func @seed_net
 // CHECK-SAME: (%[[X:.*]]: !llvm.ptr, %[[Y:.*]]: !llvm.ptr, %[[Z:.*]]: !llvm.ptr, %[[OUT:.*]]: !llvm.ptr)
 // CHECK-NOT: llvm.call @malloc
-// CHECK: %[[ZERO_AT:.*]] = llvm.getelementptr inbounds|nuw %[[OUT]]
-// CHECK: llvm.store %{{.*}}, %[[ZERO_AT]] : f32, !llvm.ptr
+// CHECK: llvm.call @__cellc_nest_seed_net_0(%[[OUT]])
 // CHECK: %[[ROW_AT:.*]] = llvm.getelementptr %[[OUT]]
 // CHECK: llvm.load %[[ROW_AT]] {{.*}} -> vector<3xf32>
 // CHECK: llvm.intr.fmuladd(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<3xf32>, vector<3xf32>, vector<3xf32>) -> vector<3xf32>
 // CHECK: llvm.store %{{.*}}, %{{.*}} {{.*}} : vector<3xf32>, !llvm.ptr
 // CHECK: llvm.return
 // CHECK-NOT: llvm.return %
+// CHECK: llvm.func internal @__cellc_nest_seed_net_0(%[[BUF:.*]]: !llvm.ptr) attributes {passthrough = ["noinline"]
+// CHECK: %[[ZERO_AT:.*]] = llvm.getelementptr inbounds|nuw %[[BUF]]
+// CHECK: llvm.store %{{.*}}, %[[ZERO_AT]] : f32, !llvm.ptr
 func.func @seed_net(%x: tensor<2x3xf32>, %y: tensor<3x3xf32>, %z: tensor<1xf32>) -> tensor<2x3xf32> attributes {ms.entry} {
   %e = tensor.empty() : tensor<2x3xf32>
   %c = arith.constant 0.0 : f32
@@ -26,14 +29,17 @@ func.func @seed_net(%x: tensor<2x3xf32>, %y: tensor<3x3xf32>, %z: tensor<1xf32>)
 // -----
 
 // A result that is an argument or a constant is copied into the caller's buffer (never
-// aliased); a value returned twice fills both buffers.
+// aliased); a value returned twice fills both buffers (the negation writes one, a loop copies
+// it into the other).
 // CHECK-LABEL: llvm.func @copies
 // CHECK-SAME: (%[[A:.*]]: !llvm.ptr, %[[O0:.*]]: !llvm.ptr, %[[O1:.*]]: !llvm.ptr, %[[O2:.*]]: !llvm.ptr, %[[O3:.*]]: !llvm.ptr)
+// CHECK-DAG: llvm.call @__cellc_nest_copies_0(%[[A]], %[[O2]])
+// CHECK-DAG: llvm.call @__cellc_nest_copies_1(%[[O2]], %[[O3]])
 // CHECK-DAG: "llvm.intr.memcpy"(%[[O0]], %[[A]], %{{.*}})
 // CHECK-DAG: "llvm.intr.memcpy"(%[[O1]], %{{.*}}, %{{.*}})
-// CHECK-DAG: llvm.getelementptr inbounds|nuw %[[O2]]
-// CHECK-DAG: llvm.getelementptr inbounds|nuw %[[O3]]
 // CHECK: llvm.return
+// CHECK: llvm.func internal @__cellc_nest_copies_0
+// CHECK: llvm.fneg
 func.func @copies(%a: tensor<4xf64>) -> (tensor<4xf64>, tensor<4xf64>, tensor<4xf64>, tensor<4xf64>) {
   %c = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf64>
   %e = tensor.empty() : tensor<4xf64>
@@ -51,9 +57,11 @@ func.func @copies(%a: tensor<4xf64>) -> (tensor<4xf64>, tensor<4xf64>, tensor<4x
 // Private functions are called, not exported; math becomes LLVM intrinsics (libm calls).
 // CHECK-LABEL: llvm.func internal @helper
 // CHECK-SAME: (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
-// CHECK: llvm.intr.tanh
+// CHECK: llvm.call @__cellc_nest_helper_0
 // CHECK-LABEL: llvm.func @main
 // CHECK: llvm.call @helper
+// CHECK: llvm.func internal @__cellc_nest_helper_0
+// CHECK: llvm.intr.tanh
 func.func private @helper(%a: tensor<4xf32>) -> tensor<4xf32> {
   %e = tensor.empty() : tensor<4xf32>
   %t = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
