@@ -15,8 +15,11 @@ lives in the lowerings only:
   schedule (the named `linalg.conv_2d_nchw_fchw` compiled to plain loops: a ResNet block ran
   ~50x slower than PyTorch). With groups > 1, `linalg.conv_2d_ngchw_gfchw` between
   `tensor.expand_shape` and `collapse_shape` (depthwise is groups = C).
-- ms.conv2d_backprop_filter: with groups = 1, dw (O, C*KH*KW) = dy (O, N*OH*OW) @ cols^T, the
-  im2col built transposed (no transposed matmul operand); otherwise one `linalg.generic`
+- ms.conv2d_backprop_filter: with groups = 1, dw^T (C*KH*KW, O) = cols @ dy (N*OH*OW, O), then
+  transposed: the im2col is the forward's (CSE keeps one in a training step), and the two
+  transposes move dy's and dw's elements, far fewer than the im2col's, which a transposed
+  layout would gather again (3x3 taps innermost: 7% of a ResNet block's step); otherwise one
+  `linalg.generic`
   summing x * dy over (n, oh, ow) for each filter tap: dw[g, f, c, i, j] = sum x_pad[n, g, c,
   oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f, oh, ow].
 - ms.conv2d_backprop_input: with strides 1 (and padding within the kernel's reach), an
@@ -109,18 +112,13 @@ def _indices(reassociation) -> ir.ArrayAttr:
     )
 
 
-def im2col(xp: ir.Value, kernel, out_hw, strides, dilations, rows_first=False) -> ir.Value:
+def im2col(xp: ir.Value, kernel, out_hw, strides, dilations) -> ir.Value:
     """cols (C*KH*KW, N*OH*OW) of the padded xp (N, C, Hp, Wp): cols[(c, i, j), (n, oh, ow)] =
-    xp[n, c, oh*sh + i*dh, ow*sw + j*dw], one copying linalg.generic; with `rows_first`, its
-    transpose (N*OH*OW, C*KH*KW), laid out so that the matmul reading it is not transposed."""
+    xp[n, c, oh*sh + i*dh, ow*sw + j*dw], one copying linalg.generic."""
     x_type = lb.ranked(xp)
     (n_size, c_size), (kh, kw), (oh, ow) = x_type.shape[:2], kernel, out_hw
-    if rows_first:
-        n, y, x, c, i, j = (ir.AffineDimExpr.get(d) for d in range(6))
-        shape = [n_size, oh, ow, c_size, kh, kw]
-    else:
-        c, i, j, n, y, x = (ir.AffineDimExpr.get(d) for d in range(6))
-        shape = [c_size, kh, kw, n_size, oh, ow]
+    c, i, j, n, y, x = (ir.AffineDimExpr.get(d) for d in range(6))
+    shape = [c_size, kh, kw, n_size, oh, ow]
     (sh, sw), (dh, dw) = strides, dilations
     x_map = ir.AffineMap.get(6, 0, [n, c, y * sh + i * dh, x * sw + j * dw])
     element = x_type.element_type
@@ -131,8 +129,7 @@ def im2col(xp: ir.Value, kernel, out_hw, strides, dilations, rows_first=False) -
         [lb.PARALLEL] * 6,
         lambda value, _: value,
     )
-    flat = [c_size * kh * kw, n_size * oh * ow]
-    return lb.reshape(cols, ir.RankedTensorType.get(flat[::-1] if rows_first else flat, element))
+    return lb.reshape(cols, ir.RankedTensorType.get([c_size * kh * kw, n_size * oh * ow], element))
 
 
 def _matmul(a: ir.Value, b: ir.Value, shape) -> ir.Value:
@@ -263,24 +260,28 @@ def lower_conv2d_backprop_input(op, dy, w, *, strides, dilations, padding, group
 
 @lowering(ms.Conv2DBackpropFilterOp)
 def lower_conv2d_backprop_filter(op, x, dy, *, strides, dilations, padding, groups, kernel_size):
-    """ms.conv2d_backprop_filter(x, dy) -> linalg.generic over (g, f, c, i, j | n, oh, ow):
+    """ms.conv2d_backprop_filter(x, dy) -> with groups = 1, transpose(im2col(pad(x)) @
+    transpose(dy) as (N*OH*OW, O)); otherwise a linalg.generic over (g, f, c, i, j | n, oh, ow):
     dw[g, f, c, i, j] += x_pad[n, g, c, oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f, oh, ow]"""
     result = lb.ranked(op.results[0].type)
-    if groups == 1:  # dw (O, C*KH*KW) = dy (O, N*OH*OW) @ cols^T
+    if groups == 1:  # dw^T (C*KH*KW, O) = cols (C*KH*KW, N*OH*OW) @ dy as (N*OH*OW, O)
         dy_type = lb.ranked(dy)
         n_size, o_size, oh, ow = dy_type.shape
         element = dy_type.element_type
-        cols_t = im2col(
-            pad(x, padding), result.shape[2:], (oh, ow), strides, dilations, rows_first=True
-        )
+        cols = im2col(pad(x, padding), result.shape[2:], (oh, ow), strides, dilations)
         dy_t = linalg.transpose(
             dy,
-            outs=[lb.empty(ir.RankedTensorType.get([o_size, n_size, oh, ow], element))],
-            permutation=[1, 0, 2, 3],
+            outs=[lb.empty(ir.RankedTensorType.get([n_size, oh, ow, o_size], element))],
+            permutation=[0, 2, 3, 1],
         ).results[0]
-        dy_flat = lb.reshape(dy_t, ir.RankedTensorType.get([o_size, n_size * oh * ow], element))
+        dy_rows = lb.reshape(dy_t, ir.RankedTensorType.get([n_size * oh * ow, o_size], element))
         k_size = result.shape[1] * result.shape[2] * result.shape[3]
-        dw = _matmul(dy_flat, cols_t, [o_size, k_size])
+        dw_t = _matmul(cols, dy_rows, [k_size, o_size])
+        dw = linalg.transpose(
+            dw_t,
+            outs=[lb.empty(ir.RankedTensorType.get([o_size, k_size], element))],
+            permutation=[1, 0],
+        ).results[0]
         return lb.reshape(dw, result)
     xg = _expand(pad(x, padding), groups, 1)  # (N, G, C/G, Hp, Wp)
     dyg = _expand(dy, groups, 1)  # (N, G, O/G, OH, OW)

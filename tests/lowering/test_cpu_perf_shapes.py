@@ -6,6 +6,7 @@ them (peeled edges), smaller than one tile, and exactly a multiple of the tile.
 from __future__ import annotations
 
 import ctypes
+import subprocess
 import itertools
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from cpu_harness import CompiledLibrary, Function, build_module, compile_functions, spec
 
 from cellc.compiler import lowering
+from cellc.compiler.toolchain import tool
 from cellc.dialects import ms
 
 # (m, k, n)
@@ -64,19 +66,31 @@ def test_matmul_transposes(library, shape, transposes):
 
 @pytest.mark.parametrize("cpu", ["x86-64", "x86-64-v2"])
 def test_portable_cpu_levels(tmp_path, cpu):
-    """The micro-kernels also build for SSE-only CPU levels (narrower tiles)."""
+    """The micro-kernels also build for SSE-only CPU levels (narrower tiles); a large matmul's
+    multiply-adds, fused where the level has FMA instructions, stay a multiply and an add
+    there (never a call to libm's software fmaf)."""
     functions = [
         Function(
             "mm", [spec((13, 7)), spec((9, 7))], lambda a, b: ms.matmul(a, b, transpose_b=True)
-        )
+        ),
+        Function("large", [spec((192, 128)), spec((128, 256))], ms.matmul),
     ]
     module, results = build_module(functions)
     lowering.convert_ms_to_linalg(module)
     lowering.lower_linalg_to_llvm(module, cpu=cpu)
     lowering.emit_shared_library(module, tmp_path / "lib.so", cpu=cpu)
     lib = CompiledLibrary(ctypes.CDLL(str(tmp_path / "lib.so")), results)
-    lib.lib.mm.restype = None
     rng = np.random.default_rng(1)
     a = rng.standard_normal((13, 7)).astype(np.float32)
     b = rng.standard_normal((9, 7)).astype(np.float32)
     np.testing.assert_allclose(lib("mm", a, b)[0], a @ b.T, rtol=1e-5, atol=1e-5)
+    a = rng.standard_normal((192, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 256)).astype(np.float32)
+    np.testing.assert_allclose(lib("large", a, b)[0], a @ b, rtol=1e-4, atol=1e-4)
+    undefined = subprocess.run(
+        [tool("llvm-nm"), "--undefined-only", str(tmp_path / "lib.so")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "fma" not in undefined

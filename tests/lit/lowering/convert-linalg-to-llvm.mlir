@@ -77,3 +77,36 @@ func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
   %0 = func.call @helper(%a) : (tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// The micro-kernels of a large matmul (2^21 multiply-adds or more: cache blocks on the thread
+// pool) fuse each multiply-add (llvm.intr.fma, one rounding, as BLAS does); a small matmul's
+// stay `fmuladd`, which llc splits unless CELLC_FP_CONTRACT=fast.
+// CHECK-LABEL: llvm.func @large
+// CHECK: llvm.call @__cellc_dispatch_large_0
+// CHECK-LABEL: llvm.func @small
+// CHECK-NOT: llvm.intr.fma(
+// CHECK: llvm.intr.fmuladd
+// CHECK-NOT: llvm.intr.fma(
+// CHECK: llvm.return
+// CHECK: llvm.func internal @__cellc_task_large_0
+// CHECK-NOT: llvm.intr.fmuladd
+// CHECK: llvm.intr.fma({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// CHECK-NOT: llvm.intr.fmuladd
+// CHECK: llvm.return
+func.func @large(%a: tensor<192x128xf32>, %b: tensor<128x256xf32>) -> tensor<192x256xf32> {
+  %e = tensor.empty() : tensor<192x256xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<192x256xf32>) -> tensor<192x256xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<192x128xf32>, tensor<128x256xf32>) outs(%f : tensor<192x256xf32>) -> tensor<192x256xf32>
+  return %m : tensor<192x256xf32>
+}
+
+func.func @small(%a: tensor<6x4xf32>, %b: tensor<4x16xf32>) -> tensor<6x16xf32> {
+  %e = tensor.empty() : tensor<6x16xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<6x16xf32>) -> tensor<6x16xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<6x4xf32>, tensor<4x16xf32>) outs(%f : tensor<6x16xf32>) -> tensor<6x16xf32>
+  return %m : tensor<6x16xf32>
+}
