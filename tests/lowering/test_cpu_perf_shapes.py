@@ -6,8 +6,8 @@ them (peeled edges), smaller than one tile, and exactly a multiple of the tile.
 from __future__ import annotations
 
 import ctypes
-import subprocess
 import itertools
+import subprocess
 
 import numpy as np
 import pytest
