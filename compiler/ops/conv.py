@@ -22,13 +22,22 @@ lives in the lowerings only:
   `linalg.generic`
   summing x * dy over (n, oh, ow) for each filter tap: dw[g, f, c, i, j] = sum x_pad[n, g, c,
   oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f, oh, ow].
-- ms.conv2d_backprop_input: with strides 1 (and padding within the kernel's reach), an
-  ordinary convolution of dy, padded by the reach less the padding, by the flipped filter with
-  in and out channels swapped (one `linalg.generic` gathering w[o, c, KH-1-i, KW-1-j]), so the
-  named convs' code is reused. Otherwise one `linalg.generic` over (n, g, c, h, w | f, i, j)
-  that gathers dy: input (h, w) receives dy[.., (h + top - i*dh) / sh, (w + left - j*dw) / sw]
-  * w[.., i, j] from every window whose tap (i, j) reads it (the division exact, the window
-  inside dy).
+- ms.conv2d_backprop_input, two ways that cost the same matmul (2*C*O*KH*KW*N*OH*OW flops)
+  but gather different amounts:
+  - with strides 1 (and padding within the kernel's reach), an ordinary convolution of dy,
+    padded by the reach less the padding, by the flipped filter with in and out channels swapped
+    (one `linalg.generic` gathering w[o, c, KH-1-i, KW-1-j]), so the convolution's code is
+    reused: its im2col gathers O*KH*KW elements per input position;
+  - col2im (groups = 1): the columns' gradient dcols = w^T (C*KH*KW, O) @ dy (O, N*OH*OW),
+    then each input position sums the taps that read it: input (h, w) receives
+    dcols[(c, i, j), (n, (h + top - i*dh) / sh, (w + left - j*dw) / sw)] from every window whose
+    tap (i, j) reads it (the division exact, the window inside dy). It gathers KH*KW elements
+    per input position and channel: C*KH*KW, fewer when dx has fewer channels than dy (LeNet's
+    second convolution: 6 against 16; a step 7.4 -> 6.7 ms on one thread), and it takes any
+    stride and padding to a matmul.
+  The first is taken where it applies and dx has as many channels as dy or more; col2im
+  otherwise; with groups > 1 and strides or padding the first cannot take, one `linalg.generic`
+  over (n, g, c, h, w | f, i, j) that gathers dy and multiplies by w directly.
 
 Padding is a gathering `linalg.generic` too (`pad`), never `tensor.pad`/`insert_slice`: those
 bufferize to copies into strided views, which the CPU back end would need MLIR's runtime
@@ -227,14 +236,19 @@ def _full_padding(kernel, dilations, padding):
 
 @lowering(ms.Conv2DBackpropInputOp)
 def lower_conv2d_backprop_input(op, dy, w, *, strides, dilations, padding, groups, input_size):
-    """ms.conv2d_backprop_input(dy, w) -> with strides 1, the convolution of pad(dy) by the
-    flipped, transposed filter (linalg's named convs); otherwise a linalg.generic over
-    (n, g, c, h, w | f, i, j): dx[n, g, c, h, w] += dy[n, g, f, p / sh, q / sw] * w[g, f, c,
-    i, j] wherever p = h + top - i*dh and q = w + left - j*dw are stride multiples inside dy
-    (dy gathered)"""
+    """ms.conv2d_backprop_input(dy, w) -> with groups = 1, col2im(w^T @ dy) (see
+    _col2im_input_gradient), unless strides are 1, the padding is within the kernel's reach and
+    dx has as many channels as dy or more: then, as with groups > 1 under those conditions, the
+    convolution of pad(dy) by the flipped, transposed filter; otherwise (groups > 1) a
+    linalg.generic over (n, g, c, h, w | f, i, j): dx[n, g, c, h, w] += dy[n, g, f, p / sh,
+    q / sw] * w[g, f, c, i, j] wherever p = h + top - i*dh and q = w + left - j*dw are stride
+    multiples inside dy (dy gathered)"""
     result = lb.ranked(op.results[0].type)
     full = _full_padding(lb.ranked(w).shape[2:], dilations, padding)
-    if tuple(strides) == (1, 1) and full is not None:
+    transposable = tuple(strides) == (1, 1) and full is not None
+    if groups == 1 and (not transposable or result.shape[1] < lb.ranked(dy).shape[1]):
+        return _col2im_input_gradient(dy, w, result, strides, dilations, padding)
+    if transposable:
         filter_t = _flipped_transposed_filter(w, groups)
         return convolve(pad(dy, full), filter_t, result, (1, 1), dilations, groups)
     oh, ow = lb.ranked(dy).shape[2:]
@@ -258,31 +272,77 @@ def lower_conv2d_backprop_input(op, dy, w, *, strides, dilations, padding, group
     return _collapse(dx, 1)
 
 
+def _col2im_input_gradient(dy, w, result, strides, dilations, padding):
+    """dx = col2im(w^T (C*KH*KW, O) @ dy as (O, N*OH*OW)): the columns' gradient, then each
+    input position sums the columns that read it (one gathering linalg.generic over
+    (n, c | i, j | h, w), w innermost; an empty (KH, KW) operand gives (i, j) their ranges)."""
+    dy_type, w_type = lb.ranked(dy), lb.ranked(w)
+    n_size, o_size, oh, ow = dy_type.shape
+    _, c_size, kh, kw = w_type.shape
+    element = dy_type.element_type
+    k_size = c_size * kh * kw
+    w_flat = lb.reshape(w, ir.RankedTensorType.get([o_size, k_size], element))
+    w_t = linalg.transpose(
+        w_flat,
+        outs=[lb.empty(ir.RankedTensorType.get([k_size, o_size], element))],
+        permutation=[1, 0],
+    ).results[0]
+    dy_t = linalg.transpose(
+        dy,
+        outs=[lb.empty(ir.RankedTensorType.get([o_size, n_size, oh, ow], element))],
+        permutation=[1, 0, 2, 3],
+    ).results[0]
+    dy_flat = lb.reshape(dy_t, ir.RankedTensorType.get([o_size, n_size * oh * ow], element))
+    dcols = _matmul(w_t, dy_flat, [k_size, n_size * oh * ow])
+    dcols = lb.reshape(dcols, ir.RankedTensorType.get([c_size, kh, kw, n_size, oh, ow], element))
+    top, _, left, _ = padding
+
+    def body(_, acc):
+        n, c, i, j, h, w_ = (linalg.IndexOp(d).result for d in range(6))
+        row_ok, row = window_source(h, i, top, dilations[0], strides[0], oh)
+        col_ok, col = window_source(w_, j, left, dilations[1], strides[1], ow)
+        grad = tensor.extract(dcols, [c, i, j, n, row, col])
+        return arith.select(arith.andi(row_ok, col_ok), lb.add(acc, grad), acc)
+
+    d = [ir.AffineDimExpr.get(k) for k in range(6)]
+    taps = lb.empty(ir.RankedTensorType.get([kh, kw], element))  # gives (i, j) their ranges
+    maps = [ir.AffineMap.get(6, 0, d[2:4]), ir.AffineMap.get(6, 0, [d[0], d[1], d[4], d[5]])]
+    iterators = [lb.PARALLEL] * 2 + [lb.REDUCTION] * 2 + [lb.PARALLEL] * 2
+    return lb.generic([taps], lb.zeros(result), maps, iterators, body)
+
+
+def _im2col_filter_gradient(x, dy, result, strides, dilations, padding):
+    """dw (O, C, KH, KW) from the forward's im2col columns cols (C*KH*KW, N*OH*OW) of x:
+    dw^T = cols @ dy as (N*OH*OW, O), transposed. (The other orientation, dw = dy @ cols^T,
+    transposes the columns instead: a LeNet step on one thread took 7.0 ms so, against 5.4.)"""
+    dy_type = lb.ranked(dy)
+    n_size, o_size, oh, ow = dy_type.shape
+    element = dy_type.element_type
+    k_size = result.shape[1] * result.shape[2] * result.shape[3]
+    cols = im2col(pad(x, padding), result.shape[2:], (oh, ow), strides, dilations)
+    dy_t = linalg.transpose(
+        dy,
+        outs=[lb.empty(ir.RankedTensorType.get([n_size, oh, ow, o_size], element))],
+        permutation=[0, 2, 3, 1],
+    ).results[0]
+    dy_rows = lb.reshape(dy_t, ir.RankedTensorType.get([n_size * oh * ow, o_size], element))
+    dw_t = _matmul(cols, dy_rows, [k_size, o_size])
+    dw = linalg.transpose(
+        dw_t,
+        outs=[lb.empty(ir.RankedTensorType.get([o_size, k_size], element))],
+        permutation=[1, 0],
+    ).results[0]
+    return lb.reshape(dw, result)
+
+
 @lowering(ms.Conv2DBackpropFilterOp)
 def lower_conv2d_backprop_filter(op, x, dy, *, strides, dilations, padding, groups, kernel_size):
-    """ms.conv2d_backprop_filter(x, dy) -> with groups = 1, transpose(im2col(pad(x)) @
-    transpose(dy) as (N*OH*OW, O)); otherwise a linalg.generic over (g, f, c, i, j | n, oh, ow):
+    """ms.conv2d_backprop_filter(x, dy) -> with groups = 1, a matmul of im2col(pad(x)) and dy
+    (_im2col_filter_gradient); otherwise a linalg.generic over (g, f, c, i, j | n, oh, ow):
     dw[g, f, c, i, j] += x_pad[n, g, c, oh*sh + i*dh, ow*sw + j*dw] * dy[n, g, f, oh, ow]"""
     result = lb.ranked(op.results[0].type)
-    if groups == 1:  # dw^T (C*KH*KW, O) = cols (C*KH*KW, N*OH*OW) @ dy as (N*OH*OW, O)
-        dy_type = lb.ranked(dy)
-        n_size, o_size, oh, ow = dy_type.shape
-        element = dy_type.element_type
-        cols = im2col(pad(x, padding), result.shape[2:], (oh, ow), strides, dilations)
-        dy_t = linalg.transpose(
-            dy,
-            outs=[lb.empty(ir.RankedTensorType.get([n_size, oh, ow, o_size], element))],
-            permutation=[0, 2, 3, 1],
-        ).results[0]
-        dy_rows = lb.reshape(dy_t, ir.RankedTensorType.get([n_size * oh * ow, o_size], element))
-        k_size = result.shape[1] * result.shape[2] * result.shape[3]
-        dw_t = _matmul(cols, dy_rows, [k_size, o_size])
-        dw = linalg.transpose(
-            dw_t,
-            outs=[lb.empty(ir.RankedTensorType.get([o_size, k_size], element))],
-            permutation=[1, 0],
-        ).results[0]
-        return lb.reshape(dw, result)
+    if groups == 1:
+        return _im2col_filter_gradient(x, dy, result, strides, dilations, padding)
     xg = _expand(pad(x, padding), groups, 1)  # (N, G, C/G, Hp, Wp)
     dyg = _expand(dy, groups, 1)  # (N, G, O/G, OH, OW)
     g, f, c, i, j, n, oh, ow = (ir.AffineDimExpr.get(d) for d in range(8))

@@ -23,7 +23,7 @@ from mlir.dialects import arith, linalg, tensor
 from cellc.dialects import TensorSpec, ms
 
 from . import linalg_builders as lb
-from .conv import pad, window_source
+from .conv import index_constant, pad, window_source
 from .registry import lowering, vjp
 
 
@@ -158,6 +158,8 @@ def lower_max_pool_grad(op, x, dy, *, kernel_size, strides, padding):
     top, _, left, _ = padding
     first = _first_maximum(pad(x, padding, float("-inf")), dy_type, kernel_size, strides)
     i64 = ir.IntegerType.get_signless(64)
+    if tuple(kernel_size) == tuple(strides):
+        return _tiled_max_pool_grad(first, dy, result, kernel_size, padding)
     n, c, h, w, i, j = (ir.AffineDimExpr.get(d) for d in range(6))
     window_map = ir.AffineMap.get(6, 0, [i, j])  # gives the loops over (i, j) their bounds
     out_map = ir.AffineMap.get(6, 0, [n, c, h, w])
@@ -179,6 +181,42 @@ def lower_max_pool_grad(op, x, dy, *, kernel_size, strides, padding):
         [lb.PARALLEL] * 4 + [lb.REDUCTION] * 2,
         body,
     )
+
+
+def _tiled_max_pool_grad(first, dy, result, kernel_size, padding):
+    """max_pool_grad where the windows tile the input (kernel = strides): input (h, w) is tap
+    (p % KH, q % KW) of window (p / KH, q / KW) alone (p = h + top, q = w + left), so one
+    elementwise linalg.generic over the input picks its window's dy or 0, instead of visiting
+    every tap of every window that could read it."""
+    (kh, kw), (oh, ow) = kernel_size, lb.ranked(dy).shape[2:]
+    top, _, left, _ = padding
+    i64 = ir.IntegerType.get_signless(64)
+
+    def body(acc):
+        n, c, h, w = (linalg.IndexOp(d).result for d in range(4))
+        p = arith.addi(h, index_constant(top))
+        q = arith.addi(w, index_constant(left))
+        row, col = arith.divui(p, index_constant(kh)), arith.divui(q, index_constant(kw))
+        inside = arith.andi(
+            arith.cmpi(arith.CmpIPredicate.ult, row, index_constant(oh)),
+            arith.cmpi(arith.CmpIPredicate.ult, col, index_constant(ow)),
+        )
+        window = [
+            n,
+            c,
+            arith.minui(row, index_constant(oh - 1)),
+            arith.minui(col, index_constant(ow - 1)),
+        ]
+        tap = arith.addi(
+            arith.muli(arith.remui(p, index_constant(kh)), index_constant(kw)),
+            arith.remui(q, index_constant(kw)),
+        )
+        tap = arith.index_cast(i64, tap)
+        is_first = arith.cmpi(arith.CmpIPredicate.eq, tensor.extract(first, window), tap)
+        return arith.select(arith.andi(inside, is_first), tensor.extract(dy, window), acc)
+
+    identity = ir.AffineMap.get_identity(4)
+    return lb.generic([], lb.zeros(result), [identity], [lb.PARALLEL] * 4, body)
 
 
 @lowering(ms.MaxPoolGradGradOp)

@@ -22,18 +22,31 @@ CONV = {
     "grouped_dilated": dict(strides=(1, 1), dilations=(2, 1), padding=(1, 2, 0, 1), groups=2),
     # ... unless the padding exceeds the kernel's reach (2 > 1 columns): the gather again
     "wide_padding": dict(strides=(1, 1), dilations=(1, 1), padding=(0, 0, 2, 2), groups=1),
+    # groups = 1: col2im where dx has fewer channels than dy (4 < 6, the cases above), the
+    # convolution of padded dy where it has as many or more (4 > 3, FILTERS)
+    "narrowing": dict(strides=(1, 1), dilations=(1, 1), padding=(1, 0, 1, 1), groups=1),
 }
 X, W = (2, 4, 9, 7), {1: (6, 4, 3, 2), 2: (6, 2, 3, 2), 4: (4, 1, 3, 2)}
+FILTERS = {"narrowing": (3, 4, 3, 2)}
+
+
+def filter_shape(name, attrs):
+    return FILTERS.get(name, W[attrs["groups"]])
+
+
 POOL = {
     "valid": dict(kernel_size=(2, 2), strides=(2, 2), padding=(0, 0, 0, 0)),
     "same_overlapping": dict(kernel_size=(3, 3), strides=(2, 2), padding=(1, 1, 1, 1)),
     "uneven": dict(kernel_size=(2, 3), strides=(1, 2), padding=(0, 1, 1, 1)),
+    # windows that tile the input (kernel = strides): the gradient's elementwise form, with
+    # padding and rows and columns that no window reads
+    "tiling_padded": dict(kernel_size=(2, 4), strides=(2, 4), padding=(1, 0, 0, 1)),
 }
 P = (2, 3, 7, 6)
 
 
-def conv_out(attrs):
-    w = W[attrs["groups"]]
+def conv_out(name, attrs):
+    w = filter_shape(name, attrs)
     return ms.Conv2DOp.reference(np.zeros(X), np.zeros(w), **attrs).shape
 
 
@@ -45,7 +58,7 @@ def cases():
     """name -> (argument shapes, ms body, numpy reference)"""
     table = {}
     for name, a in CONV.items():
-        w, y = W[a["groups"]], conv_out(a)
+        w, y = filter_shape(name, a), conv_out(name, a)
         table[f"conv2d_{name}"] = ([X, w], lambda x, k, a=a: ms.conv2d(x, k, **a), None)
         table[f"backprop_input_{name}"] = (
             [y, w],
@@ -88,11 +101,12 @@ def reference(name, *args):
         ("avg_pool_", ms.AvgPoolOp, POOL),
     ):
         if name.startswith(prefix):
-            attrs = dict(key[name[len(prefix) :]])
+            case = name[len(prefix) :]
+            attrs = dict(key[case])
             if op is ms.Conv2DBackpropInputOp:
                 attrs["input_size"] = X[2:]
             if op is ms.Conv2DBackpropFilterOp:
-                attrs["kernel_size"] = W[attrs["groups"]][2:]
+                attrs["kernel_size"] = filter_shape(case, attrs)[2:]
             return op.reference(*args, **attrs)
     raise KeyError(name)
 

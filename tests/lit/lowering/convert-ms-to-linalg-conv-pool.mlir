@@ -40,13 +40,13 @@ func.func @conv2d_depthwise(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) ->
 
 // -----
 
-// Strided, the transposed convolution gathers dy: (h + top - i) must be a multiple of the
-// stride.
+// Strided, grouped: the transposed convolution gathers dy: (h + top - i) must be a multiple of
+// the stride.
 // CHECK-DAG: #[[WMAP:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d5, d2, d6, d7)>
 // CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>
-// CHECK-LABEL: func.func @backprop_input
-func.func @backprop_input(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32> {
-  // CHECK: %[[DY:.*]] = tensor.expand_shape %{{.*}} : tensor<1x4x4x4xf32> into tensor<1x1x4x4x4xf32>
+// CHECK-LABEL: func.func @backprop_input_grouped
+func.func @backprop_input_grouped(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x2x8x8xf32> {
+  // CHECK: %[[DY:.*]] = tensor.expand_shape %{{.*}} : tensor<1x4x4x4xf32> into tensor<1x2x2x4x4xf32>
   // CHECK: linalg.generic {indexing_maps = [#[[WMAP]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
   // CHECK: arith.remui
   // CHECK: arith.divui
@@ -54,45 +54,70 @@ func.func @backprop_input(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> 
   // CHECK: arith.mulf
   // CHECK: arith.select
   // CHECK: tensor.collapse_shape
+  %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 2 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x4x4xf32>, tensor<4x1x3x3xf32>) -> tensor<1x2x8x8xf32>
+  return %0 : tensor<1x2x8x8xf32>
+}
+
+// -----
+
+// Ungrouped, strided: col2im. The columns' gradient w^T (C*KH*KW, O) @ dy (O, N*OH*OW), then
+// each input element sums the taps (i, j) that read it (a reduction between the parallel
+// (n, c) and (h, w); (h + top - i) must be a multiple of the stride).
+// CHECK-DAG: #[[TAPS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d2, d3)>
+// CHECK-DAG: #[[DX:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d5)>
+// CHECK-LABEL: func.func @backprop_input
+// CHECK-SAME: (%[[DY:.*]]: tensor<1x4x4x4xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>)
+func.func @backprop_input(%dy: tensor<1x4x4x4xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32> {
+  // CHECK: linalg.transpose ins(%{{.*}} : tensor<4x27xf32>) outs(%{{.*}} : tensor<27x4xf32>) permutation = [1, 0]
+  // CHECK: linalg.transpose ins(%[[DY]] : tensor<1x4x4x4xf32>) outs(%{{.*}} : tensor<4x1x4x4xf32>) permutation = [1, 0, 2, 3]
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<27x4xf32>, tensor<4x16xf32>) outs(%{{.*}} : tensor<27x16xf32>)
+  // CHECK: %[[DCOLS6:.*]] = tensor.expand_shape %{{.*}} output_shape [3, 3, 3, 1, 4, 4]
+  // CHECK: linalg.generic {indexing_maps = [#[[TAPS]], #[[DX]]], iterator_types = ["parallel", "parallel", "reduction", "reduction", "parallel", "parallel"]} ins(%{{.*}} : tensor<3x3xf32>) outs(%{{.*}} : tensor<1x3x8x8xf32>)
+  // CHECK: arith.remui
+  // CHECK: arith.divui
+  // CHECK: tensor.extract %[[DCOLS6]]
+  // CHECK: arith.select
   %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x4x4xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
   return %0 : tensor<1x3x8x8xf32>
 }
 
 // -----
 
-// With strides 1, the transposed convolution is an ordinary one: dy padded by the kernel's
-// reach (2) less the padding (0), by the filter flipped (gathered at 2 - i, 2 - j) with its
-// in and out channels swapped.
+// With strides 1 and dx of as many channels as dy or more (4 >= 3), the transposed convolution
+// is an ordinary one: dy padded by the kernel's reach (2) less the padding (0), by the filter
+// flipped (gathered at 2 - i, 2 - j) with its in and out channels swapped.
 // CHECK-LABEL: func.func @backprop_input_stride1
-// CHECK-SAME: (%[[DY:.*]]: tensor<1x4x6x6xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>)
-func.func @backprop_input_stride1(%dy: tensor<1x4x6x6xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32> {
+// CHECK-SAME: (%[[DY:.*]]: tensor<1x3x6x6xf32>, %[[W:.*]]: tensor<3x4x3x3xf32>)
+func.func @backprop_input_stride1(%dy: tensor<1x3x6x6xf32>, %w: tensor<3x4x3x3xf32>) -> tensor<1x4x8x8xf32> {
   // CHECK: %[[WG:.*]] = tensor.expand_shape %[[W]]
-  // CHECK: %[[FLIPPED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x3x4x3x3xf32>)
+  // CHECK: %[[FLIPPED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x3x3x3xf32>)
   // CHECK: %[[I:.*]] = linalg.index 3
   // CHECK: %[[J:.*]] = linalg.index 4
   // CHECK: %[[ROW:.*]] = arith.subi %{{.*}}, %[[I]]
   // CHECK: %[[COL:.*]] = arith.subi %{{.*}}, %[[J]]
   // CHECK: tensor.extract %[[WG]][%{{.*}}, %{{.*}}, %{{.*}}, %[[ROW]], %[[COL]]]
-  // CHECK: %[[WT:.*]] = tensor.collapse_shape %[[FLIPPED]] {{.*}} into tensor<3x4x3x3xf32>
-  // CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x10x10xf32>)
+  // CHECK: %[[WT:.*]] = tensor.collapse_shape %[[FLIPPED]] {{.*}} into tensor<4x3x3x3xf32>
+  // CHECK: %[[PADDED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x3x10x10xf32>)
   // CHECK: tensor.extract %[[DY]]
-  // CHECK: linalg.generic {{.*}} ins(%[[PADDED]] : tensor<1x4x10x10xf32>) outs(%{{.*}} : tensor<4x3x3x1x8x8xf32>)
+  // CHECK: linalg.generic {{.*}} ins(%[[PADDED]] : tensor<1x3x10x10xf32>) outs(%{{.*}} : tensor<3x3x3x1x8x8xf32>)
   // CHECK: tensor.collapse_shape %[[WT]]
-  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<3x36xf32>, tensor<36x64xf32>)
-  %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x6x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
-  return %0 : tensor<1x3x8x8xf32>
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x27xf32>, tensor<27x64xf32>)
+  %0 = "ms.conv2d_backprop_input"(%dy, %w) {dilations = array<i64: 1, 1>, groups = 1 : i64, input_size = array<i64: 8, 8>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x3x6x6xf32>, tensor<3x4x3x3xf32>) -> tensor<1x4x8x8xf32>
+  return %0 : tensor<1x4x8x8xf32>
 }
 
 // -----
 
-// dw (O, C*KH*KW) = dy (O, N*OH*OW) @ cols^T, the im2col columns built transposed.
-// CHECK-DAG: #[[WINDOWS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 * 2 + d5)>
+// dw^T (C*KH*KW, O) = cols @ dy as (N*OH*OW, O), transposed: the forward's im2col columns
+// (so a training step computes them once), dy and dw^T transposed.
+// CHECK-DAG: #[[WINDOWS:.+]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d3, d0, d4 * 2 + d1, d5 * 2 + d2)>
 // CHECK-LABEL: func.func @backprop_filter
 // CHECK-SAME: (%{{.*}}: tensor<1x3x8x8xf32>, %[[DY:.*]]: tensor<1x4x4x4xf32>)
 func.func @backprop_filter(%x: tensor<1x3x8x8xf32>, %dy: tensor<1x4x4x4xf32>) -> tensor<4x3x3x3xf32> {
-  // CHECK: linalg.generic {indexing_maps = [#[[WINDOWS]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<1x4x4x3x3x3xf32>)
-  // CHECK: linalg.transpose ins(%[[DY]] : tensor<1x4x4x4xf32>) outs(%{{.*}} : tensor<4x1x4x4xf32>) permutation = [1, 0, 2, 3]
-  // CHECK: %[[DW:.*]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x27xf32>) outs(%{{.*}} : tensor<4x27xf32>)
+  // CHECK: linalg.generic {indexing_maps = [#[[WINDOWS]], {{.*}}]{{.*}} outs(%{{.*}} : tensor<3x3x3x1x4x4xf32>)
+  // CHECK: linalg.transpose ins(%[[DY]] : tensor<1x4x4x4xf32>) outs(%{{.*}} : tensor<1x4x4x4xf32>) permutation = [0, 2, 3, 1]
+  // CHECK: %[[DWT:.*]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<27x16xf32>, tensor<16x4xf32>) outs(%{{.*}} : tensor<27x4xf32>)
+  // CHECK: linalg.transpose ins(%[[DWT]] : tensor<27x4xf32>) outs(%{{.*}} : tensor<4x27xf32>) permutation = [1, 0]
   // CHECK: tensor.expand_shape {{.*}} output_shape [4, 3, 3, 3] : tensor<108xf32> into tensor<4x3x3x3xf32>
   %0 = "ms.conv2d_backprop_filter"(%x, %dy) {dilations = array<i64: 1, 1>, groups = 1 : i64, kernel_size = array<i64: 3, 3>, padding = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x3x8x8xf32>, tensor<1x4x4x4xf32>) -> tensor<4x3x3x3xf32>
   return %0 : tensor<4x3x3x3xf32>
@@ -127,18 +152,36 @@ func.func @avg_pool(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32> {
 
 // -----
 
-// The first maximum of each window (strict ogt, row-major tap index i * KW + j), then a gather
-// of dy into each input element that is its window's first maximum.
+// The first maximum of each window (strict ogt, row-major tap index i * KW + j). Windows that
+// tile the input (kernel = strides): each input element is one tap of one window, an
+// elementwise generic picks that window's dy where the tap is its first maximum.
 // CHECK-LABEL: func.func @max_pool_grad
 func.func @max_pool_grad(%x: tensor<1x3x4x4xf32>, %dy: tensor<1x3x2x2xf32>) -> tensor<1x3x4x4xf32> {
   // CHECK: %[[FIRST:.*]]:2 = linalg.generic {{.*}} outs(%{{.*}}, %{{.*}} : tensor<1x3x2x2xf32>, tensor<1x3x2x2xi64>)
   // CHECK: arith.cmpf ogt
   // CHECK: linalg.yield %{{.*}}, %{{.*}} : f32, i64
-  // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x3x4x4xf32>)
+  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%{{.*}} : tensor<1x3x4x4xf32>)
+  // CHECK: arith.divui
+  // CHECK: arith.remui
   // CHECK: tensor.extract %[[FIRST]]#1
   // CHECK: tensor.extract %{{.*}} : tensor<1x3x2x2xf32>
+  // CHECK: arith.select
   %0 = "ms.max_pool_grad"(%x, %dy) {kernel_size = array<i64: 2, 2>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>, tensor<1x3x2x2xf32>) -> tensor<1x3x4x4xf32>
   return %0 : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// Overlapping windows (3x3, stride 2): a gather of dy into each input element over the taps
+// (i, j) of every window that reads it and whose first maximum it is.
+// CHECK-LABEL: func.func @max_pool_grad_overlapping
+func.func @max_pool_grad_overlapping(%x: tensor<1x3x5x5xf32>, %dy: tensor<1x3x2x2xf32>) -> tensor<1x3x5x5xf32> {
+  // CHECK: %[[FIRST:.*]]:2 = linalg.generic
+  // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.*}} : tensor<3x3xf32>) outs(%{{.*}} : tensor<1x3x5x5xf32>)
+  // CHECK: tensor.extract %[[FIRST]]#1
+  // CHECK: tensor.extract %{{.*}} : tensor<1x3x2x2xf32>
+  %0 = "ms.max_pool_grad"(%x, %dy) {kernel_size = array<i64: 3, 3>, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x5x5xf32>, tensor<1x3x2x2xf32>) -> tensor<1x3x5x5xf32>
+  return %0 : tensor<1x3x5x5xf32>
 }
 
 // -----
