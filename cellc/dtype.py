@@ -49,6 +49,9 @@ _BY_NUMPY = {d.numpy: d for d in ALL}
 
 def from_numpy(numpy_dtype) -> DType:
     """The DType of a numpy dtype; TypeError for one cellc does not support."""
+    found = _BY_NUMPY.get(numpy_dtype)  # an array's dtype: every compiled call's outputs
+    if found is not None:
+        return found
     key = np.dtype(numpy_dtype)
     if key not in _BY_NUMPY:
         supported = ", ".join(str(d.numpy) for d in ALL)

@@ -9,9 +9,12 @@ the writer; the manifest itself comes from `compiler/manifest.py`:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
+import re
+import sys
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -41,8 +44,20 @@ from cellc.runtime.artifact import (
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
+@functools.cache
 def distribution_version(name: str) -> str:
-    """The installed version of a distribution, "unknown" when it is not installed."""
+    """The installed version of a distribution, "unknown" when it is not installed. Read once
+    per process, from the name of its `NAME-VERSION.dist-info` folder where one is on sys.path
+    (importlib.metadata parses every METADATA file it meets: 10 ms of a disk-cache hit)."""
+    prefix = re.sub(r"[-_.]+", "_", name).lower() + "-"
+    for entry in sys.path:
+        try:
+            folders = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for folder in folders:
+            if folder.endswith(".dist-info") and folder.lower().startswith(prefix):
+                return folder[len(prefix) : -len(".dist-info")]
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -28,6 +28,7 @@ from . import disk_cache
 from .disk_cache import cache_dir  # noqa: F401  (cellc.frontend.compiled.cache_dir, as before)
 from .tracing import (
     WeightLike,
+    _is_tensor,
     signature,
     tensor_leaves,
     trace_program,
@@ -103,19 +104,56 @@ def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledP
     and training modes too (`set_train` changes what BatchNorm and Dropout compute).
     `random_generator()` gives the generator dropout masks are drawn from, at each call.
 
-    This is every call's path, so what it can it reuses: the parsed target, and the owner's
-    Parameters and modes while no cell changed (`structure_changed`)."""
-    target = _TARGETS.get(target) or _parse_target(target)
-    tf32 = target is Target.CUDA and HOOKS.allow_tf32 is not None and HOOKS.allow_tf32()
+    This is every call's path, so what it can it reuses: the parsed target, the owner's
+    Parameters and modes while no cell changed (`structure_changed`), and a cell's last call
+    (`_LastCall`: the same tensor types again, and nothing changed, is the same program)."""
+    namespace = getattr(fn, "__dict__", None)
+    last = namespace.get("_cellc_last_call") if namespace is not None else None
+    if last is not None and last.matches(args, target):
+        return last.program
+    parsed = _TARGETS.get(target) or _parse_target(target)
+    tf32 = parsed is Target.CUDA and HOOKS.allow_tf32 is not None and HOOKS.allow_tf32()
     owner, key = _cache_owner_and_key(fn)
-    key = (key, signature(args), target, tf32, _owner_state(owner))
+    key = (key, signature(args), parsed, tf32, _owner_state(owner))
     store = _memory_cache(owner)
     program = store.get(key)  # one dict read: atomic, no lock needed
     if program is None:
-        program = _compile_cached(fn, args, target, random_generator, tf32)
+        program = _compile_cached(fn, args, parsed, random_generator, tf32)
         with _LOCK:
             store[key] = program
+    if owner is fn and getattr(fn, "_cellc_tracks_structure", False) and parsed is Target.CPU:
+        namespace["_cellc_last_call"] = _LastCall.of(args, target, program)
     return program
+
+
+class _LastCall:
+    """A cell's last call on the CPU: its arguments' tensor types, the target, the structure
+    version then, and the program. The next call with tensors of the same types, the same
+    target and no cell changed since runs that program without building the cache key (a
+    signature, the owner's state, a dict lookup: about 1.5 us of a 7 us call)."""
+
+    __slots__ = ("layouts", "target", "version", "program")
+
+    def __init__(self, layouts, target, version, program):
+        self.layouts, self.target, self.version, self.program = layouts, target, version, program
+
+    @staticmethod
+    def of(args, target, program) -> _LastCall | None:
+        if not all(_is_tensor(arg) for arg in args):
+            return None  # other values are constants of the program: the full key checks them
+        layouts = tuple((type(arg), arg.shape, arg.dtype) for arg in args)
+        return _LastCall(layouts, target, _STRUCTURE_VERSION[0], program)
+
+    def matches(self, args, target) -> bool:
+        if self.version != _STRUCTURE_VERSION[0] or target != self.target:
+            return False
+        layouts = self.layouts
+        if len(args) != len(layouts):
+            return False
+        for arg, (kind, shape, dtype) in zip(args, layouts):
+            if type(arg) is not kind or arg.shape != shape or arg.dtype is not dtype:
+                return False
+        return True
 
 
 _TARGETS: dict = {}

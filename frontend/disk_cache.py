@@ -178,13 +178,15 @@ _FINGERPRINT: list[str] = []
 
 
 def _compiler_fingerprint() -> str:
-    """A hash of the compiler's own sources (compiler, dialects, frontend), so that an edited
-    compiler never reuses an artifact an older one wrote."""
+    """A hash of the compiler's own sources (compiler, dialects, frontend) as the file system
+    describes them (path, size, modification time), so that an edited compiler never reuses an
+    artifact an older one wrote. (Their stats, not their bytes: a cache hit reads no source.)"""
     if not _FINGERPRINT:
         digest = hashlib.sha256()
         for package in (cellc.compiler, cellc.dialects, cellc.frontend):
             for source in sorted(Path(package.__file__).parent.rglob("*.py")):
-                digest.update(source.read_bytes())
+                stat = source.stat()
+                digest.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns}\0".encode())
         _FINGERPRINT.append(digest.hexdigest())
     return _FINGERPRINT[0]
 

