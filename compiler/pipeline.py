@@ -97,6 +97,9 @@ class CompileOptions:
       (inputs rounded to 10 mantissa bits, f32 accumulation), as PyTorch's
       `torch.backends.cuda.matmul.allow_tf32`; off by default, since it changes results.
     progress: called as `progress(stage, seconds)` after each stage.
+    keep_stages: whether `CompileResult.stages` holds every stage's IR text; printing costs
+      (a LeNet step's LLVM-dialect module: 0.1 s), so the call-time compile turns it off. The
+      emitted stage and `keep_intermediates` have their text regardless.
     """
 
     target: Target | str = Target.CPU
@@ -106,6 +109,7 @@ class CompileOptions:
     ptx_features: str = "+ptx80"
     allow_tf32: bool = False
     progress: object = None
+    keep_stages: bool = True
 
     def __post_init__(self):
         self.target = Target.parse(self.target)
@@ -149,19 +153,23 @@ class _Recorder:
         self.started = time.perf_counter()
 
     def done(self, stage: Stage, ir_text) -> bool:
-        text = ir_text if isinstance(ir_text, str) else _print(ir_text)
         seconds = time.perf_counter() - self.started
-        self.result.stages[stage.value] = text
         self.result.timings[stage.value] = seconds
+        options = self.options
+        if options.keep_stages or options.emit is stage or options.keep_intermediates:
+            self._keep(stage, ir_text if isinstance(ir_text, str) else _print(ir_text))
+        if callable(self.options.progress):
+            self.options.progress(stage.value, seconds)
+        self.started = time.perf_counter()
+        return self.options.emit is stage
+
+    def _keep(self, stage: Stage, text: str) -> None:
+        self.result.stages[stage.value] = text
         if self.options.keep_intermediates is not None:
             folder = Path(self.options.keep_intermediates)
             folder.mkdir(parents=True, exist_ok=True)
             suffix = ".ptx" if stage is Stage.PTX else ".mlir"
             (folder / f"{len(self.result.stages):02d}-{stage.value}{suffix}").write_text(text)
-        if callable(self.options.progress):
-            self.options.progress(stage.value, seconds)
-        self.started = time.perf_counter()
-        return self.options.emit is stage
 
 
 def _print(module) -> str:

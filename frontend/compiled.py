@@ -266,7 +266,10 @@ def _compile_cached(
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
     options = CompileOptions(
-        target=target, allow_tf32=allow_tf32, progress=HOOKS.progress and HOOKS.progress()
+        target=target,
+        allow_tf32=allow_tf32,
+        progress=HOOKS.progress and HOOKS.progress(),
+        keep_stages=False,
     )
     if save_graphs is not None:
         options.keep_intermediates = Path(save_graphs) / f"{traced.program.entry.name}-{key[:12]}"

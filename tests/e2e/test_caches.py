@@ -213,3 +213,27 @@ def test_an_edited_compiler_source_changes_the_key(monkeypatch):
         os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
     monkeypatch.setattr(disk_cache, "_FINGERPRINT", [])
     assert disk_cache._compiler_fingerprint() == old
+
+
+def test_a_call_time_compile_prints_no_stage(monkeypatch, tmp_path):
+    """Printing a stage's IR costs (0.1 s for a LeNet step's LLVM dialect): a cell's compile
+    at call time keeps each stage's time, not its text."""
+    monkeypatch.setenv("CELLC_CACHE_DIR", str(tmp_path))
+    results = []
+    real = compiled.compile_program
+
+    def spy(program, options, parameters):
+        results.append(real(program, options, parameters))
+        return results[-1]
+
+    monkeypatch.setattr(compiled, "compile_program", spy)
+
+    class Twice(nn.Cell):
+        def construct(self, x):
+            return x * 2.0
+
+    out = Twice()(Tensor(np.arange(3, dtype=np.float32)))
+    np.testing.assert_array_equal(out.asnumpy(), [0.0, 2.0, 4.0])
+    (result,) = results
+    assert result.stages == {}
+    assert {"ms", "grad", "linalg", "llvm"} <= set(result.timings)
