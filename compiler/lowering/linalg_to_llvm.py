@@ -135,6 +135,9 @@ module attributes {transform.with_named_sequence} {
     } : !transform.any_op
     transform.apply_patterns to %funcs {
       transform.apply_patterns.vector.transfer_permutation_patterns
+    } : !transform.any_op
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.vector.lower_transpose lowering_strategy = "shuffle_1d"
       transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1
       transform.apply_patterns.vector.lower_broadcast
     } : !transform.any_op
@@ -364,7 +367,39 @@ _TILE_CLASS = """
       %tiles, %forall = transform.structured.tile_using_forall %op tile_sizes @SIZES
           : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
       @ANNOTATE
+@INNER
+    }@AFTER"""
+# Inside each block of a transpose: TRANSPOSE_CELL x TRANSPOSE_CELL cells, each one vector
+# transpose (row loads, shuffles, row stores; VECTOR_LOWERING). The cell loops are peeled so
+# that every full cell has a static shape and vectorizes without masks (masked transfers on
+# tensors do not bufferize); the partial cells at a ragged edge stay loops.
+_TRANSPOSE_CELLS = """
+      %cells, @LOOPS = transform.structured.tile_using_for %tiles tile_sizes @CELL
+          : (!transform.any_op) -> (!transform.any_op, @LOOP_TYPES)
+@PEELS"""
+_PEEL = """
+      transform.sequence @LOOP : !transform.op<"scf.for"> failures(suppress) {
+      ^bb1(%loop: !transform.op<"scf.for">):
+        %full, %partial = transform.loop.peel %loop
+            : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+      }"""
+_VECTORIZE_CELLS = """
+    %funcs@K = transform.structured.match ops{["func.func"]} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.apply_patterns to %funcs@K {
+      transform.apply_patterns.canonicalization
+      transform.apply_patterns.linalg.tiling_canonicalization
+    } : !transform.any_op
+    %cells@K = transform.structured.match attributes{@TAG} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.foreach %cells@K : !transform.any_op {
+    ^bb0(%cell: !transform.any_op):
+      transform.sequence %cell : !transform.any_op failures(suppress) {
+      ^bb1(%one: !transform.any_op):
+        transform.structured.vectorize %one : !transform.any_op
+      }
     }"""
+TRANSPOSE_CELL = 8
 TRANSPOSE_BLOCK = 64
 PARALLEL_ELEMENTS = 1 << 16
 BLOCK_ELEMENTS = 1 << 14
@@ -374,7 +409,9 @@ _BLOCKS_TAG = "cellc.blocks"
 
 def tile_transposes(module: ir.Module) -> None:
     """Cuts every static linalg.transpose that moves the innermost axis into square blocks
-    (TILE_SCHEDULE); a large one's blocks are a `cellc.parallel` forall."""
+    (TILE_SCHEDULE), and each block into vector-transposed cells (_TRANSPOSE_CELLS); a large
+    one's blocks are a `cellc.parallel` forall. (A 1024^2 transpose on one core: 3.4 ms as
+    loops over the blocks, 0.6 ms in cells.)"""
     plans = []
     with module.context:
         for op in _ops_named(module, "linalg.transpose"):
@@ -389,7 +426,30 @@ def tile_transposes(module: ir.Module) -> None:
             sizes = [0] * rank
             sizes[rank - 1] = sizes[moved] = TRANSPOSE_BLOCK
             plans.append((op, sizes, _element_count(source) >= PARALLEL_ELEMENTS))
-    _tile_into_blocks(module, plans, "transpose-schedule")
+    _tile_into_blocks(module, plans, "transpose-schedule", inner=_transpose_cells)
+
+
+def _transpose_cells(sizes: list[int]) -> tuple[str, str]:
+    """The (@INNER, @AFTER) of a transpose's blocks: cells of TRANSPOSE_CELL along the two axes
+    it swaps (those its blocks cut), 1 along the others; their loops peeled, then (after every
+    block is tiled) the full cells vectorized."""
+    cell = [TRANSPOSE_CELL if size else 1 for size in sizes]
+    loops = [f"%cell_loop{i}" for i in range(len(cell))]
+    inner = (
+        _TRANSPOSE_CELLS.replace("@LOOPS", ", ".join(loops))
+        .replace("@LOOP_TYPES", ", ".join(['!transform.op<"scf.for">'] * len(cell)))
+        .replace("@CELL", str(cell))
+        .replace(
+            "@PEELS",
+            # innermost first: peeling a loop invalidates the handles of the loops inside it
+            "".join(
+                _PEEL.replace("@LOOP", loop)
+                for loop, size in reversed(list(zip(loops, cell)))
+                if size > 1
+            ),
+        )
+    )
+    return inner, _VECTORIZE_CELLS
 
 
 def tile_parallel_generics(module: ir.Module) -> None:
@@ -448,8 +508,10 @@ def _loop_ranges(op: ir.Operation) -> list[int] | None:
     return ranges
 
 
-def _tile_into_blocks(module: ir.Module, plans, stage: str) -> None:
-    """Tiles each planned op (op, block sizes, parallel?) by one scf.forall, in one schedule."""
+def _tile_into_blocks(module: ir.Module, plans, stage: str, inner=None) -> None:
+    """Tiles each planned op (op, block sizes, parallel?) by one scf.forall, in one schedule;
+    `inner(sizes)` gives what is then done to each block (`%tiles`) and, after all of them, to
+    the ops of the class (@INNER, @AFTER of _TILE_CLASS), if anything."""
     if not plans:
         return
     classes: dict[tuple[tuple[int, ...], bool], int] = {}
@@ -457,16 +519,19 @@ def _tile_into_blocks(module: ir.Module, plans, stage: str) -> None:
         for op, sizes, parallel in plans:
             tag = classes.setdefault((tuple(sizes), parallel), len(classes))
             _tag(op, _BLOCKS_TAG, tag)
-    sections = [
-        _TILE_CLASS.replace("@K", str(tag))
-        .replace("@TAG", f"{_BLOCKS_TAG} = {tag} : i64")
-        .replace("@SIZES", str(list(sizes)))
-        .replace(
-            "@ANNOTATE",
-            'transform.annotate %forall "cellc.parallel" : !transform.any_op' if parallel else "",
+    sections = []
+    for (sizes, parallel), tag in classes.items():
+        inner_text, after_text = inner(list(sizes)) if inner else ("", "")
+        annotate = 'transform.annotate %forall "cellc.parallel" : !transform.any_op'
+        section = (
+            _TILE_CLASS.replace("@SIZES", str(list(sizes)))
+            .replace("@ANNOTATE", annotate if parallel else "")
+            .replace("@INNER", inner_text)
+            .replace("@AFTER", after_text)
         )
-        for (sizes, parallel), tag in classes.items()
-    ]
+        sections.append(
+            section.replace("@K", str(tag)).replace("@TAG", f"{_BLOCKS_TAG} = {tag} : i64")
+        )
     apply_schedule(module, TILE_SCHEDULE.replace("@SECTIONS", "".join(sections)), stage)
     _drop_attribute(module, _BLOCKS_TAG)  # the tiles keep it; a later schedule must not match
 

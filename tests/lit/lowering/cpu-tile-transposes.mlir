@@ -2,9 +2,16 @@
 
 // A transpose that moves the innermost axis is copied in 64 x 64 blocks of the two axes
 // involved (the edge blocks are smaller); from 2**16 elements its blocks are a parallel forall.
+// Each block is cut into 8 x 8 cells, peeled: a full cell is one vector transfer read through
+// the transposing permutation map and one write; the partial cells stay linalg.transpose.
+// CHECK-DAG: #[[SWAP:.+]] = affine_map<(d0, d1) -> (d1, d0)>
 // CHECK-LABEL: func.func @large
 // CHECK: scf.forall (%{{.*}}, %{{.*}}) in (5, 9) shared_outs
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<?x?xf32>) outs(%{{.*}} : tensor<?x?xf32>) permutation = [1, 0]
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: vector.transfer_read %{{.*}} {permutation_map = #[[SWAP]]} : tensor<8x8xf32>, vector<8x8xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<8x8xf32>, tensor<8x8xf32>
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<?x8xf32>) outs(%{{.*}} : tensor<8x?xf32>) permutation = [1, 0]
 // CHECK: } {cellc.parallel}
 func.func @large(%x: tensor<520x300xf32>) -> tensor<300x520xf32> {
   %e = tensor.empty() : tensor<300x520xf32>
@@ -17,8 +24,9 @@ func.func @large(%x: tensor<520x300xf32>) -> tensor<300x520xf32> {
 // NCHW -> NHWC: blocks of C (the output's innermost) and W (where the input's innermost goes);
 // small, so the forall stays serial (no cellc.parallel).
 // CHECK-LABEL: func.func @nchw_to_nhwc
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (2, 1) shared_outs
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x?x100x?xf32>) outs(%{{.*}} : tensor<2x100x?x?xf32>)
+// (The canonicalization after tiling drops the forall's axis of one block.)
+// CHECK: scf.forall (%{{.*}}) in (2) shared_outs
+// CHECK: vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : tensor<1x3x1x8xf32>, vector<1x1x8x3xf32>
 // CHECK-NOT: {cellc.parallel}
 func.func @nchw_to_nhwc(%x: tensor<2x3x100x100xf32>) -> tensor<2x100x100x3xf32> {
   %e = tensor.empty() : tensor<2x100x100x3xf32>
