@@ -12,6 +12,7 @@ for `cellc opt --pass-pipeline=...`.
 from __future__ import annotations
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
+from .col2im_taps import col2im_by_taps
 from .fold_empty_tensors import fold_empty_tensors
 from .gpu_bufferize import bufferize_for_gpu
 from .gpu_launch_to_kernels import outline_kernels
@@ -40,6 +41,7 @@ PASSES = {
     # Both back ends, first: bool tensors stored as bytes (bool_tensors_to_i8.py).
     "convert-bool-tensors-to-i8": convert_bool_tensors_to_i8,
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
+    "cpu-col2im-by-taps": col2im_by_taps,
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "cpu-tile-transposes": tile_transposes,
     "cpu-tile-parallel-generics": tile_parallel_generics,
@@ -77,6 +79,7 @@ __all__ = [
     "define_parallel_dispatchers",
     "outline_parallel_loops",
     "outline_loop_nests",
+    "col2im_by_taps",
     "fold_empty_tensors",
     "inline_calls",
     "emit_object",

@@ -26,6 +26,7 @@ from cellc.compiler.ops import linalg_builders as lb
 from cellc.runtime.cpu_levels import CPU_LEVELS, VECTOR_BITS
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
+from .col2im_taps import col2im_by_taps
 from .distinct_results import copy_repeated_results
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
@@ -209,7 +210,8 @@ _TILE_TAG = "cellc.register_tile"
 def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
 
-    In place: bool tensors stored as bytes (bool_tensors_to_i8.py), elementwise fusion, the
+    In place: bool tensors stored as bytes (bool_tensors_to_i8.py), col2im gathers summed by
+    taps (col2im_taps.py), elementwise fusion, the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
     (distinct_results.py), bufferization, the vector lowering, parallel loops outlined into
     tasks (parallel_loops.py), each loop nest into a function (loop_nests.py), then
@@ -218,6 +220,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     _internalize_private_functions(module)
     signatures = entry_signatures(module)
     convert_bool_tensors_to_i8(module)
+    col2im_by_taps(module)
     # Matmuls are tiled before elementwise fusion: the fusion would otherwise fold a
     # gathering producer (a convolution's im2col) into the matmul, which then is a generic
     # with gathers inside that no schedule vectorizes (a ResNet block ran 60x slower).

@@ -275,7 +275,8 @@ def lower_conv2d_backprop_input(op, dy, w, *, strides, dilations, padding, group
 def _col2im_input_gradient(dy, w, result, strides, dilations, padding):
     """dx = col2im(w^T (C*KH*KW, O) @ dy as (O, N*OH*OW)): the columns' gradient, then each
     input position sums the columns that read it (one gathering linalg.generic over
-    (n, c | i, j | h, w), w innermost; an empty (KH, KW) operand gives (i, j) their ranges)."""
+    (n, c | i, j | h, w), w innermost; an empty (KH, KW) operand gives (i, j) their ranges).
+    The gather is marked COL2IM_ATTR: the CPU back end sums it by taps instead."""
     dy_type, w_type = lb.ranked(dy), lb.ranked(w)
     n_size, o_size, oh, ow = dy_type.shape
     _, c_size, kh, kw = w_type.shape
@@ -308,7 +309,15 @@ def _col2im_input_gradient(dy, w, result, strides, dilations, padding):
     taps = lb.empty(ir.RankedTensorType.get([kh, kw], element))  # gives (i, j) their ranges
     maps = [ir.AffineMap.get(6, 0, d[2:4]), ir.AffineMap.get(6, 0, [d[0], d[1], d[4], d[5]])]
     iterators = [lb.PARALLEL] * 2 + [lb.REDUCTION] * 2 + [lb.PARALLEL] * 2
-    return lb.generic([taps], lb.zeros(result), maps, iterators, body)
+    dx = lb.generic([taps], lb.zeros(result), maps, iterators, body)
+    # what the CPU back end needs to rewrite the gather by taps (cpu-col2im-by-taps)
+    geometry = [top, left, *strides, *dilations]
+    dx.owner.attributes[COL2IM_ATTR] = ir.DenseI64ArrayAttr.get(geometry)
+    return dx
+
+
+# The col2im gather's geometry (top, left, sh, sw, dh, dw), for cpu-col2im-by-taps.
+COL2IM_ATTR = "cellc.col2im"
 
 
 def _im2col_filter_gradient(x, dy, result, strides, dilations, padding):
