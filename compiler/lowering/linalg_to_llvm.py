@@ -156,12 +156,14 @@ _CACHE_BLOCKS = """
           : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
       transform.annotate %forall "cellc.parallel" : !transform.any_op
       %block, %slices = transform.structured.tile_using_for %blocks tile_sizes [0, 0, @KC]
-          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
+      transform.annotate %slices "cellc.fma" : !transform.op<"scf.for">"""
 
 # A large matmul already fused into its consumer's blocks: its reduction is cut into slices.
 _FUSED_BLOCK = """
       %block, %slices = transform.structured.tile_using_for %matmul tile_sizes [0, 0, @KC]
-          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
+      transform.annotate %slices "cellc.fma" : !transform.op<"scf.for">"""
 
 # A transform script made of sections (EPILOGUE_SCHEDULE, TILE_SCHEDULE), one per class of ops.
 SECTIONS_SCHEDULE = """
@@ -263,9 +265,13 @@ def _strided_copies_to_loops(module: ir.Module) -> None:
             op.erase()
 
 
+FMA_ATTR = "cellc.fma"  # a large matmul's loop over its reduction slices (MATMUL_SCHEDULE)
+
+
 def _fuse_blocked_multiply_adds(module: ir.Module) -> None:
     """The multiply-adds of the large matmuls' micro-kernels (`vector.fma` inside a
-    `cellc.parallel` block) -> `math.fma`: one rounding, as BLAS computes them.
+    `cellc.parallel` block or a `cellc.fma` loop of reduction slices) -> `math.fma`: one
+    rounding, as BLAS computes them.
 
     `vector.fma` becomes `llvm.intr.fmuladd`, which the code generator splits into a multiply
     and an add unless CELLC_FP_CONTRACT=fast (toolchain.FP_CONTRACT: small results then print as
@@ -275,9 +281,13 @@ def _fuse_blocked_multiply_adds(module: ir.Module) -> None:
     for any thread count. Only for CPU levels with FMA instructions (x86-64-v3 and up): on the
     others `fma` is a call to libm's."""
     with module.context:
-        for block in _ops_named(module, "scf.forall"):
-            if PARALLEL_ATTR not in block.attributes:
-                continue
+        blocks = [
+            *(op for op in _ops_named(module, "scf.forall") if PARALLEL_ATTR in op.attributes),
+            # a large matmul of one block: its loop over reduction slices (canonicalization
+            # folded the forall of one iteration away)
+            *(op for op in _ops_named(module, "scf.for") if FMA_ATTR in op.attributes),
+        ]
+        for block in blocks:
             for op in _ops_named(block, "vector.fma"):
                 with ir.InsertionPoint(op), op.location:
                     fused = math.fma(*op.operands)

@@ -110,3 +110,20 @@ func.func @small(%a: tensor<6x4xf32>, %b: tensor<4x16xf32>) -> tensor<6x16xf32> 
   %m = linalg.matmul ins(%a, %b : tensor<6x4xf32>, tensor<4x16xf32>) outs(%f : tensor<6x16xf32>) -> tensor<6x16xf32>
   return %m : tensor<6x16xf32>
 }
+
+// -----
+
+// A large matmul of one cache block (24 x 256 outputs, 512 deep: 2^21.6 multiply-adds): no
+// parallel blocks, but its loop over 256-deep reduction slices marks it, and its kernel fuses.
+// CHECK-LABEL: llvm.func @one_block
+// CHECK-NOT: llvm.intr.fmuladd
+// CHECK: llvm.intr.fma({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// CHECK-NOT: llvm.intr.fmuladd
+// CHECK: llvm.return
+func.func @one_block(%a: tensor<24x512xf32>, %b: tensor<512x256xf32>) -> tensor<24x256xf32> {
+  %e = tensor.empty() : tensor<24x256xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<24x256xf32>) -> tensor<24x256xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<24x512xf32>, tensor<512x256xf32>) outs(%f : tensor<24x256xf32>) -> tensor<24x256xf32>
+  return %m : tensor<24x256xf32>
+}
