@@ -26,6 +26,10 @@ from cellc.tensor import Tensor
 _BODY_NAMES = ("construct", "call", "forward")
 
 
+# What cellc.frontend.compiled keeps in a cell's __dict__ between calls (programs, keys).
+_CALL_CACHES = frozenset({"_cellc_compiled", "_cellc_state", "_cellc_last_call"})
+
+
 class Cell:
     """Base class of every network. Subclasses call `super().__init__()` first, then assign
     Parameters and child cells as attributes; their order is the parameters' order."""
@@ -59,6 +63,12 @@ class Cell:
             self._cells.pop(name, None)
         object.__setattr__(self, name, value)
         structure_changed()
+
+    def __getstate__(self):
+        """A copy (`copy.deepcopy`) or pickle of a cell leaves its compiled programs behind:
+        they are bound to this cell's Parameters (and hold native code that does not copy); the
+        copy compiles its own on its first call, from the disk cache if it can."""
+        return {name: value for name, value in self.__dict__.items() if name not in _CALL_CACHES}
 
     def __delattr__(self, name):
         self._params.pop(name, None)

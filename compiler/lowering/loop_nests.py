@@ -13,7 +13,8 @@ Contract
   on the entry alone). Apart, they cost half as much, and the module splits into parts that
   `opt` and `llc` compile in parallel (llvm_to_object.py). The calls cost nanoseconds each;
   the arguments carry what the code needs (static shapes are in the types), so a nest compiles
-  to the same loops it did inline. A profile names each nest by its function.
+  to the loops it did inline, but for a run-time check LLVM may add that two of its buffers do
+  not overlap (inline, it saw two allocations). A profile names each nest by its function.
 """
 
 from __future__ import annotations

@@ -237,3 +237,25 @@ def test_a_call_time_compile_prints_no_stage(monkeypatch, tmp_path):
     (result,) = results
     assert result.stages == {}
     assert {"ms", "grad", "linalg", "llvm"} <= set(result.timings)
+
+
+def test_a_deep_copy_of_a_called_cell_computes_with_its_own_parameters():
+    """copy.deepcopy of a cell that ran leaves the compiled programs behind (they are bound to
+    the original's Parameters): the copy compiles its own, and each sees its own weights."""
+    import copy
+
+    class Scale(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.w = Parameter(Tensor(np.ones(3, np.float32)), name="w")
+
+        def construct(self, x):
+            return x * self.w
+
+    x = Tensor(np.arange(3, dtype=np.float32))
+    original = Scale()
+    np.testing.assert_array_equal(original(x).asnumpy(), [0.0, 1.0, 2.0])
+    twin = copy.deepcopy(original)
+    twin.w.set_data(Tensor(np.full(3, 2.0, np.float32)))
+    np.testing.assert_array_equal(twin(x).asnumpy(), [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(original(x).asnumpy(), [0.0, 1.0, 2.0])
