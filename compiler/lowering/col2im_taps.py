@@ -21,27 +21,18 @@ from mlir.dialects import tensor
 from cellc.compiler.ops import linalg_builders as lb
 from cellc.compiler.ops.conv import COL2IM_ATTR
 
+from .parallel_loops import ops_named
+
 
 def col2im_by_taps(module: ir.Module) -> None:
     """Rewrites every marked col2im gather into one slice update per tap (in place)."""
     with module.context:
-        for op in _marked(module):
+        marked = [op for op in ops_named(module, "linalg.generic") if COL2IM_ATTR in op.attributes]
+        for op in marked:
             with ir.InsertionPoint(op), op.location:
                 dx = _by_taps(op)
             op.results[0].replace_all_uses_with(dx)
             op.erase()
-
-
-def _marked(module: ir.Module) -> list[ir.Operation]:
-    found = []
-
-    def visit(op):
-        if op.name == "linalg.generic" and COL2IM_ATTR in op.attributes:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    return found
 
 
 def _by_taps(op: ir.Operation) -> ir.Value:

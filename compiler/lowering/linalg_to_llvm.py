@@ -36,6 +36,7 @@ from .parallel_loops import (
     PARALLEL_ATTR,
     define_parallel_dispatchers,
     has_identity_layout,
+    ops_named,
     outline_parallel_loops,
 )
 from .read_only_arguments import mark_arguments_read_only
@@ -256,7 +257,7 @@ def _strided_copies_to_loops(module: ir.Module) -> None:
     conversion turns into a call to MLIR's runtime library (`memrefCopy`), not linked here;
     a contiguous copy stays a memcpy."""
     with module.context, ir.Location.unknown():
-        for op in _ops_named(module, "memref.copy"):
+        for op in ops_named(module, "memref.copy"):
             source, target = op.operands
             if all(has_identity_layout(value.type) for value in (source, target)):
                 continue
@@ -282,13 +283,13 @@ def _fuse_blocked_multiply_adds(module: ir.Module) -> None:
     others `fma` is a call to libm's."""
     with module.context:
         blocks = [
-            *(op for op in _ops_named(module, "scf.forall") if PARALLEL_ATTR in op.attributes),
+            *(op for op in ops_named(module, "scf.forall") if PARALLEL_ATTR in op.attributes),
             # a large matmul of one block: its loop over reduction slices (canonicalization
             # folded the forall of one iteration away)
-            *(op for op in _ops_named(module, "scf.for") if FMA_ATTR in op.attributes),
+            *(op for op in ops_named(module, "scf.for") if FMA_ATTR in op.attributes),
         ]
         for block in blocks:
-            for op in _ops_named(block, "vector.fma"):
+            for op in ops_named(block, "vector.fma"):
                 with ir.InsertionPoint(op), op.location:
                     fused = math.fma(*op.operands)
                 op.results[0].replace_all_uses_with(fused)
@@ -427,7 +428,7 @@ def tile_transposes(module: ir.Module) -> None:
     loops over the blocks, 0.6 ms in cells.)"""
     plans = []
     with module.context:
-        for op in _ops_named(module, "linalg.transpose"):
+        for op in ops_named(module, "linalg.transpose"):
             source = ir.ShapedType(op.operands[0].type)
             perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
             rank = len(perm)
@@ -470,7 +471,7 @@ def tile_parallel_generics(module: ir.Module) -> None:
     its first parallel axis (TILE_SCHEDULE)."""
     plans = []
     with module.context:
-        for op in _ops_named(module, "linalg.generic"):
+        for op in ops_named(module, "linalg.generic"):
             if op.parent.name != "func.func":
                 continue
             sizes = _generic_block_sizes(op)
@@ -581,20 +582,7 @@ def apply_schedule(module: ir.Module, schedule: str, stage: str = "schedule") ->
 
 
 def _matmuls(module: ir.Module) -> list[ir.Operation]:
-    return _ops_named(module, "linalg.matmul")
-
-
-def _ops_named(root, name: str) -> list[ir.Operation]:
-    """The ops named `name` in `root` (a module or an op), in pre-order."""
-    found = []
-
-    def visit(op):
-        if op.name == name:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    root.operation.walk(visit)
-    return found
+    return ops_named(module, "linalg.matmul")
 
 
 _REGISTER, _CACHED, _FUSED = range(3)  # how a matmul is tiled (MATMUL_SCHEDULE's @OUTER)

@@ -124,6 +124,19 @@ def passable(type_: ir.Type) -> bool:
     return isinstance(type_, ir.IntegerType) and type_.width <= 64
 
 
+def ops_named(root, name: str) -> list[ir.Operation]:
+    """The ops named `name` in `root` (a module or an op), in pre-order."""
+    found = []
+
+    def visit(op):
+        if op.name == name:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    root.operation.walk(visit)
+    return found
+
+
 def has_identity_layout(type_: ir.Type) -> bool:
     """Whether a memref is laid out contiguously, row-major (no strides, no offset)."""
     memref = ir.MemRefType(type_)
