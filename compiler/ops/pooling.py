@@ -157,9 +157,9 @@ def lower_max_pool_grad(op, x, dy, *, kernel_size, strides, padding):
     oh, ow = dy_type.shape[2:]
     top, _, left, _ = padding
     first = _first_maximum(pad(x, padding, float("-inf")), dy_type, kernel_size, strides)
-    i64 = ir.IntegerType.get_signless(64)
     if tuple(kernel_size) == tuple(strides):
         return _tiled_max_pool_grad(first, dy, result, kernel_size, padding)
+    i64 = ir.IntegerType.get_signless(64)
     n, c, h, w, i, j = (ir.AffineDimExpr.get(d) for d in range(6))
     window_map = ir.AffineMap.get(6, 0, [i, j])  # gives the loops over (i, j) their bounds
     out_map = ir.AffineMap.get(6, 0, [n, c, h, w])

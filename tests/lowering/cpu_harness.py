@@ -8,6 +8,7 @@ module and compiles once (`compile_functions`).
 from __future__ import annotations
 
 import ctypes
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from mlir import ir
 from mlir.dialects import func
 
 from cellc.compiler import lowering
+from cellc.compiler.toolchain import tool
 from cellc.dialects import TensorSpec, ms
 
 
@@ -77,3 +79,10 @@ def compile_functions(functions: Sequence[Function], directory: Path, cpu=None) 
     for name in results:
         getattr(lib, name).restype = None
     return CompiledLibrary(lib, results)
+
+
+def nm_listing(path, *flags: str) -> str:
+    """What `llvm-nm FLAGS PATH` prints: a library's symbols, one a line."""
+    return subprocess.run(
+        [tool("llvm-nm"), *flags, str(path)], capture_output=True, text=True, check=True
+    ).stdout

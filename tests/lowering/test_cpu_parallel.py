@@ -16,10 +16,9 @@ import threading
 
 import numpy as np
 import pytest
-from cpu_harness import Function, compile_functions, spec
+from cpu_harness import Function, compile_functions, nm_listing, spec
 
 from cellc.compiler.lowering.linalg_to_llvm import CACHE_TILED_MACS, PARALLEL_ELEMENTS
-from cellc.compiler.toolchain import tool
 from cellc.dialects import ms
 
 # (m, k, n): blocks of 96 x 256 x 256 leave ragged edges on every axis; "one_block_row" has a
@@ -108,9 +107,7 @@ def _operands(shape, ta, tb, element):
 
 def test_the_library_runs_its_loops_on_the_pool(library):
     _, path = library
-    symbols = subprocess.run(
-        [tool("llvm-nm"), str(path)], capture_output=True, text=True, check=True
-    ).stdout
+    symbols = nm_listing(path)
     assert "cellc_parallel_for" in symbols
     # one trampoline per parallel loop: the matmul's blocks; the transpose's blocks
     assert "__cellc_trampoline_mm_ragged_nn_f32_0" in symbols

@@ -6,14 +6,12 @@ signatures, and the nests are functions of their own in it."""
 from __future__ import annotations
 
 import ctypes
-import subprocess
 
 import numpy as np
 import pytest
-from cpu_harness import Function, build_module, spec
+from cpu_harness import Function, build_module, nm_listing, spec
 
 from cellc.compiler import lowering
-from cellc.compiler.toolchain import tool
 from cellc.dialects import ms
 
 FUNCTIONS = [
@@ -71,10 +69,7 @@ def test_parts_compute_the_same_bytes(libraries):
 
 
 def _symbols(path, *flags):
-    listing = subprocess.run(
-        [tool("llvm-nm"), *flags, str(path)], capture_output=True, text=True, check=True
-    ).stdout
-    return {line.split()[-1] for line in listing.splitlines() if line.strip()}
+    return {line.split()[-1] for line in nm_listing(path, *flags).splitlines() if line.strip()}
 
 
 def test_split_library_exports_what_the_whole_one_does(libraries):
