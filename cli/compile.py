@@ -25,6 +25,7 @@ from pathlib import Path
 import click
 
 from cellc.compiler.pipeline import Stage
+from cellc.dialects.types import SAMPLE_BATCHES
 
 from . import specs
 from .errors import UserError, debugging, invocation
@@ -192,12 +193,17 @@ def compile_command(
             tensors = example_tensors(fn, examples)
             traced = time.perf_counter()
             traced_program = trace_program(fn, *tensors)
+            batch_sample = _batch_sample(fn, examples)
             progress("trace", time.perf_counter() - traced)
             pipeline_started = time.perf_counter()
             weights = traced_program.parameter_values()
-            cache_key, cached = _cached_artifact(traced_program.program, options, weights)
+            cache_key, cached = _cached_artifact(
+                traced_program.program, options, weights, batch_sample
+            )
             if cached is None:
-                result = compile_program(traced_program.program, options, weights)
+                result = compile_program(
+                    traced_program.program, options, weights, batch_sample=batch_sample
+                )
             pipeline = time.perf_counter() - pipeline_started
         except click.ClickException:
             raise
@@ -237,7 +243,21 @@ def compile_command(
             click.echo(f"[cellc] wrote {path}{hit}", err=True)
 
 
-def _cached_artifact(program, options, weights):
+def _batch_sample(fn, examples: list[specs.ExampleInput]):
+    """With a `?` in some --input: the program traced at the second sample batch size, which
+    makes the compile's batch dynamic (compiler/dynamic_batch.py); else None."""
+    if not any(example.dynamic for example in examples):
+        return None
+    from cellc import Tensor
+    from cellc.compiler.dynamic_batch import BatchSample
+    from cellc.frontend.tracing import trace_program
+
+    second = [Tensor(example.at_batch(SAMPLE_BATCHES[1])) for example in examples]
+    axes = tuple(example.dynamic for example in examples)
+    return BatchSample(trace_program(fn, *second).program, axes)
+
+
+def _cached_artifact(program, options, weights, batch_sample=None):
     """(the disk-cache key of this compile, the cached artifact with `weights`, or None). A
     compile that emits a stage's IR or keeps intermediates runs the pipeline and is not cached
     (key None). The CPU key is the one calling the cell uses, so either finds what the other
@@ -251,6 +271,8 @@ def _cached_artifact(program, options, weights):
     target_options = (options.chip, options.ptx_features) if options.target is Target.CUDA else ()
     if options.allow_tf32:  # other numerics, another entry (keys without it are unchanged)
         target_options += ("allow_tf32",)
+    if batch_sample is not None:
+        target_options += disk_cache.dynamic_batch_options(batch_sample.axes)
     key = disk_cache.program_key(program, options.target, target_options)
     path = disk_cache.lookup(key)
     if path is None:

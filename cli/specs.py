@@ -2,12 +2,13 @@
 
     f32[2,3]   float32, shape (2, 3)       f32[]      a float32 scalar (shape ())
     f64[3]     float64, shape (3,)         i32[4]     int32, shape (4,)
-    x.npy      the array saved in x.npy (its values are used)
+    f32[?,784] float32, any batch size     x.npy      the array saved in x.npy (values used)
 
-Shapes are static, so a spec's example value (zeros) traces the same program as real data.
-Each dim is a size (no `?`, no negatives), and a spec is refused before anything is allocated
-when its tensor would take more than `max_input_bytes()` (2**40 bytes or this machine's memory,
-whichever is less).
+A spec's example value (zeros) traces the same program as real data. Each dim is a size, or
+`?` (or -1): the batch, one size shared by every `?` of every input, which compiles the program
+once for any batch size (compiler/dynamic_batch.py). A spec is refused before anything is
+allocated when its tensor would take more than `max_input_bytes()` (2**40 bytes or this
+machine's memory, whichever is less).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from cellc.dialects.types import SAMPLE_BATCHES
 from cellc.runtime.dtypes import ELEMENT_TYPES
 
 DTYPES = {t.cli: t.numpy_dtype.type for t in ELEMENT_TYPES}
 
 SYNTAX = (
-    "DTYPE[DIMS] such as f32[2,3], f64[3], i32[4] or f32[] (DTYPE one of "
-    f"{', '.join(DTYPES)}), or a .npy file"
+    "DTYPE[DIMS] such as f32[2,3], f64[3], i32[4], f32[] or f32[?,784] (? the batch; DTYPE "
+    f"one of {', '.join(DTYPES)}), or a .npy file"
 )
 
 _SPEC = re.compile(r"^(?P<dtype>[a-z0-9]+)\[(?P<dims>[^\[\]]*)\]$")
@@ -45,7 +47,13 @@ class SpecError(ValueError):
 @dataclass(frozen=True)
 class ExampleInput:
     text: str  # as the user wrote it
-    value: np.ndarray
+    value: np.ndarray  # `?` dims at the first sample batch size
+    dynamic: tuple[int, ...] = ()  # the axes given as `?`: the batch
+
+    def at_batch(self, size: int) -> np.ndarray:
+        """The example with each `?` dim of `size`."""
+        shape = tuple(size if a in self.dynamic else d for a, d in enumerate(self.value.shape))
+        return np.zeros(shape, self.value.dtype)
 
 
 def parse_input(text: str) -> ExampleInput:
@@ -61,20 +69,20 @@ def parse_input(text: str) -> ExampleInput:
             f"bad input spec '{text}': unknown dtype '{match.group('dtype')}'; expected {SYNTAX}"
         )
     shape = _shape(text, match.group("dims"))
+    dynamic = tuple(axis for axis, d in enumerate(shape) if d is None)
+    shape = tuple(SAMPLE_BATCHES[0] if d is None else d for d in shape)
     _check_size(text, shape, np.dtype(dtype))
-    return ExampleInput(text, np.zeros(shape, dtype))
+    return ExampleInput(text, np.zeros(shape, dtype), dynamic)
 
 
-def _shape(text: str, dims: str) -> tuple[int, ...]:
-    """The dims of a spec, each a size >= 0."""
+def _shape(text: str, dims: str) -> tuple[int | None, ...]:
+    """The dims of a spec, each a size >= 0 or None (`?`, -1: the batch)."""
     pieces = [d.strip() for d in dims.split(",")] if dims.strip() else []
     shape = []
     for piece in pieces:
         if piece in ("?", "-1"):
-            raise SpecError(
-                f"bad input spec '{text}': dim '{piece}' is dynamic, and cellc compiles static "
-                f"shapes only; give each dim's size; expected {SYNTAX}"
-            )
+            shape.append(None)
+            continue
         if re.fullmatch(r"[+-]?[0-9]+", piece) is None:
             raise SpecError(f"bad input spec '{text}': expected {SYNTAX}")
         if int(piece) < 0:

@@ -118,3 +118,36 @@ def _gradient_json(grad: ir.Operation, inputs, names, symbols) -> dict:
         "sens_param": mode.sens_param,
         "sensitivity": sensitivity,
     }
+
+
+def mark_dynamic_batch(manifest: dict, module: ir.Module) -> None:
+    """Marks -1 each dimension the entry of `module` (compiled for a dynamic batch) has as
+    `?`: in its inputs, outputs and sensitivities. A dynamic weight (a dropout mask the size of
+    the batch) is refused: the runtime draws masks of the manifest's shape."""
+    from .dynamic_batch import DynamicBatchError
+
+    entry = manifest["entries"][0]
+    function_type = ir.FunctionType(
+        ir.TypeAttr(_entry_function(module).attributes["function_type"]).value
+    )
+    arguments, results = list(function_type.inputs), list(function_type.results)
+    for spec, type_ in zip(entry["inputs"], arguments):
+        spec["shape"] = _dynamic_shape(type_)
+    for name, type_ in zip(entry["weights"], arguments[len(entry["inputs"]) :]):
+        if -1 in _dynamic_shape(type_):
+            raise DynamicBatchError(
+                f"cannot compile for a dynamic batch dimension: weight '{name}' is {type_}, "
+                "sized by the batch (a Dropout mask in training mode); compile for a static "
+                "batch size instead"
+            )
+    for spec, type_ in zip(entry["outputs"], results):
+        spec["shape"] = _dynamic_shape(type_)
+    by_name = {spec["name"]: spec["shape"] for spec in entry["inputs"]}
+    for spec in (entry.get("gradient") or {}).get("sensitivity", []):
+        if spec.get("input") in by_name:
+            spec["shape"] = by_name[spec["input"]]
+    entry["dynamic_batch"] = True
+
+
+def _dynamic_shape(type_: ir.Type) -> list[int]:
+    return [-1 if ir.ShapedType.is_dynamic_size(d) else d for d in ir.RankedTensorType(type_).shape]

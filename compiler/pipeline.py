@@ -181,10 +181,14 @@ def compile_program(
     options: CompileOptions,
     parameters: dict[str, np.ndarray] | None,
     module=None,
+    batch_sample=None,
 ) -> CompileResult:
     """The pipeline (see the module docstring). `parameters` are the weights' values, stored in
     the artifact (None: an artifact of code only, a disk-cache entry); `module` is the
-    program's `ms` module when the caller emitted it already."""
+    program's `ms` module when the caller emitted it already. `batch_sample`
+    (`dynamic_batch.BatchSample`: the program traced at another batch size) compiles for a
+    dynamic batch dimension: after the `grad` stage the two traces are merged
+    (`dynamic_batch.generalize`), and the `linalg` stage on has `?` for the batch."""
     from . import manifest as manifests
     from .lowering import emit_shared_library, lower_linalg_to_gpu, lower_linalg_to_llvm
     from .passes import run_pass_pipeline
@@ -195,10 +199,16 @@ def compile_program(
     if stages.done(Stage.MS, module):
         return result
     manifest = manifests.build_manifest(program, module, target={})
-    for stage in (Stage.GRAD, Stage.LINALG):
-        run_pass_pipeline(module, STAGE_PASSES[stage])
-        if stages.done(stage, module):
-            return result
+    run_pass_pipeline(module, STAGE_PASSES[Stage.GRAD])
+    if stages.done(Stage.GRAD, module):
+        return result
+    if batch_sample is None:
+        run_pass_pipeline(module, STAGE_PASSES[Stage.LINALG])
+    else:  # the stage's `ms` passes run before the traces are merged
+        _generalize_batch(module, batch_sample, options, manifest)
+        run_pass_pipeline(module, "builtin.module(convert-ms-to-linalg)")
+    if stages.done(Stage.LINALG, module):
+        return result
     if options.target is Target.CPU:
         lower_linalg_to_llvm(module)
         if stages.done(Stage.LLVM, module):
@@ -228,6 +238,25 @@ def compile_program(
     if options.keep_intermediates is not None:
         _write_reproducer(Path(options.keep_intermediates))
     return result
+
+
+def _generalize_batch(module, batch_sample, options: CompileOptions, manifest: dict) -> None:
+    """`module` (after `grad`) merged with the program traced at another batch size into one
+    with a dynamic batch dimension; the manifest marks that dimension -1."""
+    from . import dynamic_batch
+    from . import manifest as manifests
+    from .passes import run_pass_pipeline
+
+    if options.target is not Target.CPU:
+        raise CellcError(
+            f"the {options.target.value} target compiles static shapes only; a dynamic batch "
+            "dimension needs --target cpu"
+        )
+    second = emit_module(batch_sample.program, ctx=module.context)
+    run_pass_pipeline(second, dynamic_batch.GENERALIZED_AFTER)
+    run_pass_pipeline(module, dynamic_batch.GENERALIZED_AFTER.replace("ms-expand-grad,", ""))
+    dynamic_batch.generalize(module, second, batch_sample.sizes)
+    manifests.mark_dynamic_batch(manifest, module)
 
 
 def _shared_library(module, emit_shared_library) -> bytes:

@@ -30,7 +30,7 @@ from cellc.runtime.dtypes import BY_ELEMENT
 from cellc.runtime.errors import CellcError
 
 from .ms_ops import MAX_GRAD_SLOTS, OPS, ConstantOp, GradMode, GradOp, Op, ShapeError
-from .types import TensorSpec, static_shape_message
+from .types import DYNAMIC_DIM, TensorSpec, static_shape_message
 
 # How each attribute kind of `ms_ops.ATTRIBUTE_KINDS` is stored: its IRDL base.
 ATTRIBUTE_BASES = {
@@ -98,11 +98,31 @@ def element_type(name: str) -> ir.Type:
     }[name]()
 
 
-def spec_of(type_or_value) -> TensorSpec:
-    """The TensorSpec of an MLIR ranked tensor type or of a Value of that type."""
+# The module attribute of a program compiled for a dynamic batch dimension: the batch size of
+# the trace its `?` dims stand for (compiler/dynamic_batch.py). The verifier checks each op's
+# shape rule with that size in place of `?`.
+DYNAMIC_BATCH_ATTR = "ms.dynamic_batch"
+
+
+def spec_of(type_or_value, batch: int | None = None) -> TensorSpec:
+    """The TensorSpec of an MLIR ranked tensor type or of a Value of that type; `batch` in
+    place of each dynamic dim, when given."""
     t = type_or_value.type if isinstance(type_or_value, ir.Value) else type_or_value
     ranked = ir.RankedTensorType(t)
-    return TensorSpec(tuple(ranked.shape), str(ranked.element_type))
+    shape = tuple(ranked.shape)
+    if batch is not None:
+        shape = tuple(batch if d == DYNAMIC_DIM else d for d in shape)
+    return TensorSpec(shape, str(ranked.element_type))
+
+
+def dynamic_batch(module_op: ir.Operation) -> int | None:
+    """The sample batch size of a module compiled for a dynamic batch, else None."""
+    attr = (
+        module_op.attributes[DYNAMIC_BATCH_ATTR]
+        if DYNAMIC_BATCH_ATTR in module_op.attributes
+        else None
+    )
+    return None if attr is None else ir.IntegerAttr(attr).value
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,8 +366,9 @@ class VerificationError(CellcError):
         super().__init__("\n".join(str(d) for d in diagnostics))
 
 
-def verify_op(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
-    """Raises ShapeError when an `ms` op breaks a rule IRDL cannot express."""
+def verify_op(op: ir.Operation, symbols: dict[str, ir.Operation], batch: int | None = None) -> None:
+    """Raises ShapeError when an `ms` op breaks a rule IRDL cannot express; `batch` stands
+    for each dynamic dim (`DYNAMIC_BATCH_ATTR`)."""
     definition = OPS.get(op.name)
     if definition is None:
         return
@@ -360,8 +381,8 @@ def verify_op(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
         return
     attrs = definition.read_attributes(op)
     try:
-        operands = [spec_of(v) for v in op.operands]
-        results = [spec_of(v) for v in op.results]
+        operands = [spec_of(v, batch) for v in op.operands]
+        results = [spec_of(v, batch) for v in op.results]
     except ValueError as error:  # an element type TensorSpec does not know (bf16, i8, ...)
         raise ShapeError(op.name, str(error)) from None
     definition.check(operands, attrs, results)
@@ -377,7 +398,9 @@ ATTRIBUTE_SPELLINGS = {
 }
 
 
-def check_form(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
+def check_form(
+    op: ir.Operation, symbols: dict[str, ir.Operation], batch: int | None = None
+) -> None:
     """Raises ShapeError when an `ms` op is malformed in a way IRDL lets through and the shape
     rules cannot read: a dynamic tensor type (the dialect has static shapes only), an attribute
     of the right base but the wrong kind (`array<i32: 1>` for i64 axes, `@a::@b` for a callee)
@@ -388,7 +411,11 @@ def check_form(op: ir.Operation, symbols: dict[str, ir.Operation]) -> None:
     for role, values in (("operand", op.operands), ("result", op.results)):
         for index, value in enumerate(values):
             ranked = value.type
-            if isinstance(ranked, ir.RankedTensorType) and not ranked.has_static_shape:
+            if (
+                isinstance(ranked, ir.RankedTensorType)
+                and not ranked.has_static_shape
+                and batch is None
+            ):
                 shape_message = static_shape_message(ranked.shape, str(ranked.element_type))
                 raise ShapeError(op.name, f"{role} {index}: {shape_message}")
     for key, kind in definition.attributes.items():
@@ -440,12 +467,13 @@ def verify_module(module: ir.Module) -> None:
     """Runs MLIR's verifier, then the `ms` rules; raises VerificationError listing them all."""
     module.operation.verify()
     symbols = symbol_table(module.operation)
+    batch = dynamic_batch(module.operation)
     diagnostics = []
 
     def visit(op):
         try:
-            check_form(op.operation, symbols)
-            verify_op(op.operation, symbols)
+            check_form(op.operation, symbols, batch)
+            verify_op(op.operation, symbols, batch)
         except ShapeError as error:
             diagnostics.append(Diagnostic(op.location, str(error)))
         return ir.WalkResult.ADVANCE

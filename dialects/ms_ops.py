@@ -1649,6 +1649,36 @@ class CastOp(Op):
         return x.astype(result.numpy_dtype)
 
 
+class DimSizeOp(Op):
+    """The size of one dimension of `x`, as a scalar of the result's element type; what a
+    program compiled for a dynamic batch dimension reads where its trace had a number made
+    from the batch size (a mean's `1/N`). `cellc.compiler.dynamic_batch` builds it; the tracer
+    never does, since a traced shape is static.
+
+    ```mlir
+    %n = "ms.dim_size"(%x) {axis = 0 : i64} : (tensor<?x784xf32>) -> tensor<f32>
+    ```
+    """
+
+    name = "ms.dim_size"
+    operands = ("x",)
+    attributes = {"axis": "i64"}
+    result_given = True
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        (x,), result = operands, attrs["result"]
+        if not 0 <= attrs["axis"] < x.rank:
+            raise ShapeError(cls.name, f"axis {attrs['axis']} is out of range for {x}")
+        if result.shape != () or result.element == "i1":
+            raise ElementTypeError(cls.name, f"result must be a numeric scalar, got {result}")
+        return [result]
+
+    @classmethod
+    def reference(cls, x, *, axis, result):
+        return np.array(x.shape[axis], dtype=result.numpy_dtype)
+
+
 @dataclass(frozen=True)
 class GradMode:
     """What an ms.grad differentiates: GradOperation's flags and the weights it asks for."""

@@ -15,6 +15,11 @@ from cellc.runtime.errors import ShapeMismatchError
 # MLIR's dynamic dimension (ShapedType::kDynamic), as `RankedTensorType.shape` reports it.
 DYNAMIC_DIM = -(2**63)
 
+# The batch sizes a program for a dynamic batch dimension is traced at (see
+# compiler/dynamic_batch.py): neither 1 (where broadcasting behaves differently) nor small
+# enough to coincide with a derived size by accident (B + 2 at 5 is 7, but at 7 it is 9).
+SAMPLE_BATCHES = (5, 7)
+
 
 def static_shape_message(shape, element: str) -> str:
     """Why a shape with a dynamic (`?`, `DYNAMIC_DIM`) or negative dim is refused: the `ms`

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from cellc import runtime
 from cellc.compiler.pipeline import (
@@ -22,6 +25,8 @@ from cellc.compiler.pipeline import (
     compile_program,
 )
 from cellc.compiler.program import emit_module
+from cellc.dialects.types import SAMPLE_BATCHES
+from cellc.runtime.dtypes import BY_ELEMENT
 from cellc.runtime.errors import ArtifactError, UnsupportedError
 
 from . import disk_cache
@@ -40,14 +45,34 @@ def trace(fn, *args):
     return emit_module(trace_program(fn, *args).program)
 
 
-def compile(fn, *example_args, options: CompileOptions | None = None) -> CompileResult:
-    """Traces `fn(*example_args)` and runs the pipeline (see CompileOptions)."""
+def compile(
+    fn, *example_args, options: CompileOptions | None = None, batch_axes=None
+) -> CompileResult:
+    """Traces `fn(*example_args)` and runs the pipeline (see CompileOptions). `batch_axes`
+    (per argument, a tuple of axes) compiles for a dynamic batch dimension: those axes of the
+    arguments are the batch, any size at run time (see `compiler.dynamic_batch`)."""
+    batch_sample = None
+    if batch_axes is not None:
+        from cellc.compiler.dynamic_batch import BatchSample
+
+        second = trace_program(fn, *at_batch(example_args, batch_axes, 1)).program
+        batch_sample = BatchSample(second, tuple(batch_axes))
+        example_args = at_batch(example_args, batch_axes, 0)
     traced = trace_program(fn, *example_args)
-    return compile_program(traced.program, options or CompileOptions(), traced.parameter_values())
+    return compile_program(
+        traced.program,
+        options or CompileOptions(),
+        traced.parameter_values(),
+        batch_sample=batch_sample,
+    )
 
 
-def export(net, *inputs, file_name, file_format="CELLC", target="cpu") -> str:
-    """Writes the artifact of `net(*inputs)` to `file_name` (`.cellc` appended if missing)."""
+def export(net, *inputs, file_name, file_format="CELLC", target="cpu", dynamic_batch=False) -> str:
+    """Writes the artifact of `net(*inputs)` to `file_name` (`.cellc` appended if missing).
+
+    An input described as MindSpore does, `Tensor(shape=[None, 784], dtype=...)`, or
+    `dynamic_batch=True` (the first axis of every input) compiles once for any batch size: the
+    artifact takes every such dimension at any size, the same for all of them."""
     if str(file_format).upper() != "CELLC":
         raise UnsupportedError(
             f"cellc cannot write file_format='{file_format}': it writes its own artifacts, "
@@ -57,7 +82,15 @@ def export(net, *inputs, file_name, file_format="CELLC", target="cpu") -> str:
     path = str(file_name)
     if not path.endswith(".cellc"):
         path += ".cellc"
-    result = compile(net, *inputs, options=CompileOptions(target=target))
+    axes = tuple(
+        tuple(axis for axis, d in enumerate(getattr(arg, "shape", ())) if d == -1)
+        or ((0,) if dynamic_batch and _is_tensor(arg) and len(arg.shape) else ())
+        for arg in inputs
+    )
+    dynamic = any(axes)
+    result = compile(
+        net, *inputs, options=CompileOptions(target=target), batch_axes=axes if dynamic else None
+    )
     atomic_write(Path(path), result.artifact)
     return path
 
@@ -114,16 +147,95 @@ def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledP
     parsed = _TARGETS.get(target) or _parse_target(target)
     tf32 = parsed is Target.CUDA and HOOKS.allow_tf32 is not None and HOOKS.allow_tf32()
     owner, key = _cache_owner_and_key(fn)
-    key = (key, signature(args), parsed, tf32, _owner_state(owner))
     store = _memory_cache(owner)
-    program = store.get(key)  # one dict read: atomic, no lock needed
-    if program is None:
-        program = _compile_cached(fn, args, parsed, random_generator, tf32)
-        with _LOCK:
-            store[key] = program
+    axes = _dynamic_batch_axes(fn, args) if parsed is Target.CPU else None
+    program = None
+    if axes is not None:  # one program for every batch size, unless the cell cannot have it
+        dynamic_key = (key, _dynamic_signature(args, axes), parsed, _owner_state(owner))
+        program = store.get(dynamic_key)
+        if program is None:
+            program = _compile_dynamic(fn, args, axes, parsed, random_generator)
+            with _LOCK:
+                store[dynamic_key] = program
+    if not isinstance(program, CompiledProgram):
+        key = (key, signature(args), parsed, tf32, _owner_state(owner))
+        program = store.get(key)  # one dict read: atomic, no lock needed
+        if program is None:
+            program = _compile_cached(fn, args, parsed, random_generator, tf32)
+            with _LOCK:
+                store[key] = program
     if owner is fn and getattr(fn, "_cellc_tracks_structure", False) and parsed is Target.CPU:
         namespace["_cellc_last_call"] = _LastCall.of(args, target, program)
     return program
+
+
+def _dynamic_batch_axes(fn, args) -> tuple | None:
+    """For a cell whose `set_inputs` gives some dimensions as None or -1 (MindSpore's
+    dynamic shape): per argument, those axes, when this call's arguments are tensors that
+    agree on one size for all of them (the batch). Else None: the call compiles per shape."""
+    specs = getattr(fn, "__dict__", {}).get("_cellc_input_specs")
+    if specs is None or len(specs) != len(args):
+        return None
+    axes, sizes = [], set()
+    for spec, arg in zip(specs, args):
+        dims = tuple(getattr(spec, "shape", ()) or ())
+        if -2 in dims:
+            return None
+        dynamic = tuple(axis for axis, d in enumerate(dims) if d == -1)
+        if dynamic and (not _is_tensor(arg) or len(arg.shape) != len(dims)):
+            return None
+        sizes.update(arg.shape[axis] for axis in dynamic)
+        axes.append(dynamic)
+    return tuple(axes) if len(sizes) == 1 else None
+
+
+def _dynamic_signature(args, axes) -> tuple:
+    """`signature(args)` with -1 for each dynamic axis: the same for every batch size."""
+    key = list(signature(args))
+    for index, dynamic in enumerate(axes):
+        if dynamic:
+            kind, shape, element = key[index]
+            shape = tuple(-1 if axis in dynamic else d for axis, d in enumerate(shape))
+            key[index] = (kind, shape, element)
+    return ("dynamic_batch", *key)
+
+
+def at_batch(args, axes, sample: int) -> tuple:
+    """`args` with each dynamic axis sized `SAMPLE_BATCHES[sample]` (zeros: a trace reads types
+    only); the others as they are."""
+    size = SAMPLE_BATCHES[sample]
+    out = []
+    for arg, dynamic in zip(args, axes):
+        if dynamic:
+            shape = tuple(size if axis in dynamic else d for axis, d in enumerate(arg.shape))
+            arg = type(arg)(np.zeros(shape, BY_ELEMENT[arg.dtype.element].numpy))
+        out.append(arg)
+    return tuple(out)
+
+
+def _compile_dynamic(fn, args, axes, target: Target, random_generator):
+    """The program of `fn` for a dynamic batch (see `compiler.dynamic_batch`), or, when the
+    cell cannot be compiled once for every batch size, a `_StaticOnly` that says why (warned
+    once: the calls then compile per batch size, as without `set_inputs`)."""
+    from cellc.compiler.dynamic_batch import DynamicBatchError
+    from cellc.compiler.lowering.ms_to_linalg import IllegalOpError
+
+    try:
+        return _compile_cached(fn, at_batch(args, axes, 0), target, random_generator, False, axes)
+    except (DynamicBatchError, IllegalOpError) as error:
+        warnings.warn(
+            f"{type(fn).__name__}: set_inputs asks for a dynamic shape, but {error}; cellc "
+            "compiles it for each batch size instead",
+            stacklevel=4,
+        )
+        return _StaticOnly(str(error))
+
+
+class _StaticOnly:
+    """The memory cache's answer for a cell that has no dynamic-batch program: why."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
 
 
 class _LastCall:
@@ -248,14 +360,24 @@ HOOKS = CompileHooks()
 
 
 def _compile_cached(
-    fn, args, target: Target, random_generator, allow_tf32: bool = False
+    fn, args, target: Target, random_generator, allow_tf32: bool = False, batch_axes=None
 ) -> CompiledProgram:
     """Traces `fn`; an artifact of the same program in the disk cache is loaded with
     `cellc.runtime` alone (no MLIR), else the pipeline compiles it and the cache keeps it. Cache
-    entries hold code, not weights: the cell's current values are given when loading."""
+    entries hold code, not weights: the cell's current values are given when loading.
+    `batch_axes`: compile for a dynamic batch, these axes of the arguments (`args` are at the
+    first sample batch size; see `compiler.dynamic_batch`)."""
     traced = trace_program(fn, *args)
     # tf32 is other numerics, so another entry (keys without it stay as they were)
-    key = disk_cache.program_key(traced.program, target, ("allow_tf32",) if allow_tf32 else ())
+    key_options = ("allow_tf32",) if allow_tf32 else ()
+    batch_sample = None
+    if batch_axes is not None:
+        from cellc.compiler.dynamic_batch import BatchSample
+
+        second = trace_program(fn, *at_batch(args, batch_axes, 1)).program
+        batch_sample = BatchSample(second, batch_axes)
+        key_options = disk_cache.dynamic_batch_options(batch_axes)
+    key = disk_cache.program_key(traced.program, target, key_options)
     save_graphs = _save_graphs_dir()
     path = disk_cache.lookup(key) if save_graphs is None else None
     weights = traced.parameter_values()
@@ -273,7 +395,8 @@ def _compile_cached(
     )
     if save_graphs is not None:
         options.keep_intermediates = Path(save_graphs) / f"{traced.program.entry.name}-{key[:12]}"
-    result = compile_program(traced.program, options, None)  # cache entries hold code only
+    # cache entries hold code only
+    result = compile_program(traced.program, options, None, batch_sample=batch_sample)
     if save_graphs is not None:
         timings = "".join(f"{stage} {seconds:.4f} s\n" for stage, seconds in result.timings.items())
         (options.keep_intermediates / "timings.txt").write_text(timings)

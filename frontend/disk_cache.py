@@ -73,6 +73,12 @@ def max_bytes() -> int:
         raise CellcError(f"CELLC_CACHE_MAX_BYTES must be a number of bytes, not '{text}'") from None
 
 
+def dynamic_batch_options(axes: tuple[tuple[int, ...], ...]) -> tuple:
+    """The key options of a compile for a dynamic batch: these axes of the inputs (the program
+    traced at the first sample batch size is the same whichever of its dims are the batch)."""
+    return ("dynamic_batch", repr(tuple(tuple(a) for a in axes)))
+
+
 def program_key(program: Program, target: Target, options: tuple = ()) -> str:
     """The cache key of `program` compiled for `target` (and target `options`, such as the
     CUDA chip): no MLIR is built to compute it."""

@@ -342,16 +342,18 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
     def fail(message: str) -> None:
         raise ArtifactError(f"'{where}' has an invalid manifest: {message}")
 
-    def check_tensor(spec: Any, what: str, named: bool) -> None:
+    def check_tensor(spec: Any, what: str, named: bool, dynamic: bool = False) -> None:
         if not isinstance(spec, dict):
             fail(f"{what} is not an object")
         if named and not isinstance(spec.get("name"), str):
             fail(f"{what} has no name")
         shape = spec.get("shape")
         if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+            isinstance(d, int) and not isinstance(d, bool) and d >= (-1 if dynamic else 0)
+            for d in shape
         ):
-            fail(f"{what} has shape {shape!r} (expected a list of non-negative ints)")
+            expected = "non-negative ints, -1 for the batch" if dynamic else "non-negative ints"
+            fail(f"{what} has shape {shape!r} (expected a list of {expected})")
         if spec.get("dtype") not in DTYPES:
             fail(f"{what} has dtype {spec.get('dtype')!r} (supported: {', '.join(DTYPES)})")
 
@@ -396,10 +398,15 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
         for key in ("inputs", "weights", "outputs"):
             if not isinstance(entry.get(key), list):
                 fail(f"entry '{name}': '{key}' is not a list")
+        dynamic = entry.get("dynamic_batch", False)
+        if not isinstance(dynamic, bool):
+            fail(f"entry '{name}': 'dynamic_batch' is not a bool")
         for index, spec in enumerate(entry["inputs"]):
-            check_tensor(spec, f"entry '{name}' input {index}", named=True)
+            check_tensor(spec, f"entry '{name}' input {index}", named=True, dynamic=dynamic)
         for index, spec in enumerate(entry["outputs"]):
-            check_tensor(spec, f"entry '{name}' output {index}", named=False)
+            check_tensor(spec, f"entry '{name}' output {index}", named=False, dynamic=dynamic)
+        if dynamic and not any(-1 in spec["shape"] for spec in entry["inputs"]):
+            fail(f"entry '{name}' has a dynamic batch but no input of a dynamic shape")
         for weight in entry["weights"]:
             if weight not in parameter_names:
                 fail(f"entry '{name}' uses weight {weight!r}, which is not a parameter")
@@ -426,7 +433,9 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
             if not isinstance(gradient, dict):
                 fail(f"entry '{name}': 'gradient' is not an object or null")
             for index, spec in enumerate(gradient.get("sensitivity", [])):
-                check_tensor(spec, f"entry '{name}' sensitivity {index}", named=False)
+                check_tensor(
+                    spec, f"entry '{name}' sensitivity {index}", named=False, dynamic=dynamic
+                )
 
 
 def structure_leaves(structure: Any, fail, entry_name: str) -> list[int]:

@@ -39,7 +39,8 @@ from .artifact import (
     host_cpu_flags,
     signature_symbol,
 )
-from .module import Entry, Module
+from .errors import ShapeMismatchError
+from .module import Entry, Module, Slot, as_array
 
 _read_pointer = ctypes.c_void_p.from_address
 
@@ -214,7 +215,13 @@ def load(artifact: Artifact) -> Module:
     tune_malloc()
     library = load_library(artifact.member(CODE_MEMBERS["cpu"]), artifact.path)
     entry_class = CpuEntry if _DATA_OFFSET is not None else PortableCpuEntry
-    return Module(artifact, lambda module, spec: entry_class(module, spec, library))
+
+    def make_entry(module: Module, spec: Mapping[str, Any]) -> Entry:
+        if spec.get("dynamic_batch"):
+            return DynamicBatchCpuEntry(module, spec, library)
+        return entry_class(module, spec, library)
+
+    return Module(artifact, make_entry)
 
 
 def check_thread_count() -> None:
@@ -340,3 +347,87 @@ class PortableCpuEntry(CpuEntry):
             *[data_pointer(output) for output in outputs],
         )
         return self._nest(outputs)
+
+
+class DynamicBatchCpuEntry(CpuEntry):
+    """An entry compiled for a dynamic batch dimension (-1 in the manifest's shapes): the code
+    takes the batch size as its last argument, `void f(T* in..., T* weights..., T* out...,
+    int64_t batch)`. Each call reads the batch from the arguments, checks that every dynamic
+    dimension of every input is that one size and every other dimension is the manifest's,
+    and sizes the outputs by it."""
+
+    def __init__(self, module: Module, manifest: Mapping[str, Any], library: ctypes.CDLL):
+        super().__init__(module, manifest, library)
+        self._function.argtypes = [*self._function.argtypes, ctypes.c_int64]
+        self._batch_axes = [
+            (index, spec.shape.index(-1))
+            for index, spec in enumerate(self.inputs)
+            if -1 in spec.shape
+        ]
+
+    def convert_input(self, index: int, value: Any) -> np.ndarray:
+        """One argument converted, its dynamic dims at its own size (the call checks that the
+        inputs agree on it)."""
+        spec = self.inputs[index]
+        shape = _shape_of(value)
+        if len(shape) == len(spec.shape):
+            spec = _at_batch(spec, shape[spec.shape.index(-1)]) if -1 in spec.shape else spec
+        return as_array(value, spec, f"input '{spec.name}' of '{self.name}'")
+
+    def batch_size(self, args: tuple) -> int:
+        """The batch size of a call: the first dynamic dimension of the first dynamic input."""
+        index, axis = self._batch_axes[0]
+        shape = _shape_of(args[index])
+        if len(shape) != len(self.inputs[index].shape):
+            spec = self.inputs[index]
+            raise ShapeMismatchError(
+                f"input '{spec.name}' of '{self.name}' expects {spec} (-1: the batch, any size), "
+                f"got shape {list(shape)}"
+            )
+        batch = shape[axis]
+        if batch < 1:
+            raise ShapeMismatchError(
+                f"input '{self.inputs[index].name}' of '{self.name}' has batch size {batch}; "
+                "the compiled code needs at least 1"
+            )
+        return batch
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != self._arity:
+            raise self.wrong_argument_count(args)
+        batch = self.batch_size(args)
+        arrays = []
+        for arg, spec in zip(args, self.inputs):
+            what = f"input '{spec.name}' of '{self.name}'"
+            try:
+                arrays.append(as_array(arg, _at_batch(spec, batch), what))
+            except ShapeMismatchError:
+                shape = list(_shape_of(arg))
+                raise ShapeMismatchError(
+                    f"{what} expects {spec} (-1: the batch, {batch} in this call, the same in "
+                    f"every input), got shape {shape}"
+                ) from None
+        weight_pointers = list(self._weights[1])
+        masks = self.module.random_masks(self) if self.random_weights else []
+        for position, mask in masks:
+            weight_pointers[position] = data_pointer(mask)
+        outputs = [np.empty(_at_batch(spec, batch).shape, spec.dtype) for spec in self.outputs]
+        self._function(
+            *[data_pointer(array) for array in arrays],
+            *weight_pointers,
+            *[data_pointer(output) for output in outputs],
+            batch,
+        )
+        if self.updates:
+            self.module.write_updates(self.updates, outputs)
+        return self._nest(outputs)
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    shape = getattr(value, "shape", None)
+    return tuple(np.shape(value) if shape is None else shape)
+
+
+def _at_batch(spec: Slot, batch: int) -> Slot:
+    """`spec` with the batch size in place of each -1."""
+    return Slot(spec.name, tuple(batch if d == -1 else d for d in spec.shape), spec.dtype)

@@ -154,8 +154,9 @@ class Cell:
     def set_inputs(self, *inputs):
         """MindSpore's description of the inputs (`Tensor(shape=[None, 784], dtype=...)`, None
         or -1 for a dimension of any size, shape [-2] for any rank). cellc checks each call's
-        inputs against it as MindSpore does; the code itself is compiled per concrete shape
-        (once per batch size, then cached): cellc has no dynamic shapes."""
+        inputs against it as MindSpore does. The None dimensions are the batch: the cell
+        compiles once for every batch size (compiler/dynamic_batch.py), or, where it cannot be
+        (a convolution; a warning says which op), once per batch size."""
         self.__dict__["_cellc_input_specs"] = inputs
         return self
 

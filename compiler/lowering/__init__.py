@@ -29,6 +29,7 @@ from .linalg_to_llvm import (
     tile_parallel_generics,
     tile_transposes,
 )
+from .dynamic_entry_abi import bare_dynamic_entries
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
@@ -47,6 +48,7 @@ PASSES = {
     "cpu-tile-parallel-generics": tile_parallel_generics,
     "cpu-outline-parallel-loops": outline_parallel_loops,
     "cpu-outline-loop-nests": outline_loop_nests,
+    "cpu-dynamic-entry-abi": bare_dynamic_entries,  # a dynamic batch: its size, last argument
     "cpu-define-parallel-dispatchers": define_parallel_dispatchers,
     "convert-linalg-to-llvm": lower_linalg_to_llvm,
     # GPU (`--target cuda`): one file per stage, in this order; linalg_to_gpu.py composes them

@@ -9,6 +9,8 @@ Contract
   `NAME` read, `llvm.mlir.global external constant @cellc_signature_NAME("...\\00")` holding
   `cellc.runtime.artifact.signature_text` of its types, e.g.
   `float32[2,3] float32[1] -> float32[2,3]`. The shared library exports it (dlsym finds it).
+  A dynamic (batch) dimension reads -1, and such a function takes the batch size as a last,
+  int64 argument (`dynamic_entry_abi.py`).
 - The signature describes what the code was built for, independently of the manifest, so the
   loaders refuse a manifest edited to drop or reshape a buffer before the code can read or
   write outside the buffers it is given (runtime/artifact.py, check_entry_signature).
@@ -68,6 +70,7 @@ def _tensor(type_: ir.Type, function: str) -> tuple[str, list[int]]:
             f"function '{function}' takes or returns {type_}, not a ranked tensor"
         ) from None
     element = BY_ELEMENT.get(str(shaped.element_type))
-    if element is None or not shaped.has_static_shape:
+    if element is None:
         raise LoweringError(f"function '{function}' has {type_}, which the runtime cannot check")
-    return element.numpy, list(shaped.shape)
+    # a dynamic dim is the batch (compiler/dynamic_batch.py), -1 as in the manifest
+    return element.numpy, [-1 if ir.ShapedType.is_dynamic_size(d) else d for d in shaped.shape]

@@ -28,6 +28,7 @@ from cellc.runtime.cpu_levels import CPU_LEVELS, VECTOR_BITS
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .col2im_taps import col2im_by_taps
 from .distinct_results import copy_repeated_results
+from .dynamic_entry_abi import bare_dynamic_entries
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .loop_nests import outline_loop_nests
@@ -217,7 +218,8 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     taps (col2im_taps.py), elementwise fusion, the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
     (distinct_results.py), bufferization, the vector lowering, parallel loops outlined into
-    tasks (parallel_loops.py), each loop nest into a function (loop_nests.py), then
+    tasks (parallel_loops.py), each loop nest into a function (loop_nests.py), the batch size
+    of a dynamic-batch entry as its last argument (dynamic_entry_abi.py), then
     `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`, the task dispatchers; last, each exported
     function's signature as a constant string (entry_signatures.py)."""
     _internalize_private_functions(module)
@@ -241,6 +243,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     _retype_empty_arguments(module)
     outline_parallel_loops(module)
     outline_loop_nests(module)
+    bare_dynamic_entries(module)
     run_pipeline(
         module,
         f"builtin.module({pass_pipelines.LINALG_TO_LOOPS},{pass_pipelines.TO_LLVM})",
@@ -486,6 +489,8 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
     ranges = _loop_ranges(op)
     if ranges is None:
         return None
+    if any(ir.ShapedType.is_dynamic_size(extent) for extent in ranges):
+        return _dynamic_block_sizes(op, ranges)
     total = 1
     for extent in ranges:
         total *= extent
@@ -503,19 +508,42 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
     return None
 
 
+def _dynamic_block_sizes(op: ir.Operation, ranges: list[int]) -> list[int] | None:
+    """Blocks of a generic with a dynamic (batch) loop: cut along that loop, the outermost
+    parallel one, in blocks of about BLOCK_ELEMENTS iterations (how many depends on the batch
+    at run time), when the batch is the outermost parallel loop and the rest are static."""
+    kinds = [str(kind) for kind in op.attributes["iterator_types"]]
+    dynamic = [axis for axis, extent in enumerate(ranges) if ir.ShapedType.is_dynamic_size(extent)]
+    axis = dynamic[0]
+    if len(dynamic) > 1 or "parallel" not in kinds[axis]:
+        return None
+    if any("parallel" in kind and ranges[a] >= 2 for a, kind in enumerate(kinds[:axis])):
+        return None
+    inner = 1
+    for a, extent in enumerate(ranges):
+        inner *= extent if a != axis else 1
+    if inner * NOMINAL_BATCH < BLOCK_ELEMENTS:
+        return None
+    sizes = [0] * len(ranges)
+    sizes[axis] = max(1, -(-BLOCK_ELEMENTS // inner))
+    return sizes
+
+
 def _loop_ranges(op: ir.Operation) -> list[int] | None:
-    """The static extent of each loop of a linalg.generic, read off its operands' shapes
-    through the indexing maps (a result that is a bare loop dimension), or None."""
+    """The extent of each loop of a linalg.generic, read off its operands' shapes through the
+    indexing maps (a result that is a bare loop dimension; kDynamic for a dynamic size), or
+    None."""
     maps = [ir.AffineMapAttr(attr).value for attr in op.attributes["indexing_maps"]]
     ranges: list[int | None] = [None] * maps[0].n_dims
     for operand, affine_map in zip(op.operands, maps):
         type_ = operand.type
-        if not isinstance(type_, ir.ShapedType) or not type_.has_static_shape:
-            if isinstance(type_, ir.ShapedType):
-                return None
+        if not isinstance(type_, ir.ShapedType):
             continue
         for size, expr in zip(type_.shape, affine_map.results):
-            if isinstance(expr, ir.AffineDimExpr):
+            if isinstance(expr, ir.AffineDimExpr) and ranges[expr.position] in (
+                None,
+                ir.ShapedType.get_dynamic_size(),
+            ):
                 ranges[expr.position] = size
     if None in ranges:
         return None
@@ -601,7 +629,7 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int]]:
         depth = ir.ShapedType(op.operands[0].type).shape[1]
         if "indexing_maps" in op.attributes and _lhs_transposed(op):
             depth = ir.ShapedType(op.operands[0].type).shape[0]
-        rows, cols = result.shape
+        rows, cols, depth = (_planned_size(d) for d in (*result.shape, depth))
         mode = _CACHED if rows * cols * depth >= CACHE_TILED_MACS else _REGISTER
         consumers = _elementwise_consumers(op) if mode == _CACHED else []
         if consumers:
@@ -616,6 +644,15 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int]]:
         _tag(op, _TILE_TAG, _tag_value(bits, mode))
         classes.add((bits, mode))
     return classes
+
+
+# What a dynamic (batch) dimension is taken to be when a schedule is chosen: a training batch.
+# The schedules themselves work at any size (remainder tiles are peeled).
+NOMINAL_BATCH = 64
+
+
+def _planned_size(size: int) -> int:
+    return NOMINAL_BATCH if ir.ShapedType.is_dynamic_size(size) else size
 
 
 def _tag(op, name: str, value: int) -> None:

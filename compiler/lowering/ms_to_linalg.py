@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlir import ir
+from mlir.dialects import arith, tensor
 from mlir.rewrite import (
     GreedyRewriteConfig,
     GreedyRewriteStrictness,
@@ -38,7 +39,8 @@ from mlir.rewrite import (
     apply_patterns_and_fold_greedily,
 )
 
-from cellc.compiler.ops import LOWERINGS
+from cellc.compiler.ops import LOWERINGS, linalg_builders
+from cellc.compiler.ops.registry import DYNAMIC_BATCH
 from cellc.dialects import ms
 
 PASS_NAME = "convert-ms-to-linalg"
@@ -66,9 +68,16 @@ def convert_ms_to_linalg(module: ir.Module | ir.Operation) -> None:
             raise IllegalOpError(op, f"must be expanded (ms-expand-grad) before {PASS_NAME}")
         if op_class not in LOWERINGS:
             raise IllegalOpError(op, f"has no lowering rule ({PASS_NAME})")
+        if op_class not in DYNAMIC_BATCH and _dynamic_types(op):
+            raise IllegalOpError(
+                op,
+                f"cannot be compiled for a dynamic batch dimension yet ({_dynamic_types(op)}); "
+                "compile this program for a static batch size",
+            )
     failures: list[Exception] = []
     with operation.context:
-        patterns = lowering_patterns(failures).freeze()
+        batches = _batch_sizes(operation)
+        patterns = lowering_patterns(failures, batches).freeze()
         apply_patterns_and_fold_greedily(operation, patterns, _driver_config())
     if failures:
         raise failures[0]
@@ -77,21 +86,27 @@ def convert_ms_to_linalg(module: ir.Module | ir.Operation) -> None:
         raise IllegalOpError(leftover[0], f"is still present after {PASS_NAME}")
 
 
-def lowering_patterns(failures: list[Exception]) -> RewritePatternSet:
+def lowering_patterns(
+    failures: list[Exception], batches: dict[str, ir.Value] | None = None
+) -> RewritePatternSet:
     """One rewrite pattern per op with a lowering rule; an exception a rule raises is appended
-    to `failures` and fails its pattern. Needs an active context."""
+    to `failures` and fails its pattern. `batches`: the batch size of each function with a
+    dynamic batch dimension, by name (`_batch_sizes`). Needs an active context."""
     patterns = RewritePatternSet()
     for op_class, rule in LOWERINGS.items():
-        patterns.add(op_class.name, _pattern(op_class, rule, failures))
+        patterns.add(op_class.name, _pattern(op_class, rule, failures, batches or {}))
     return patterns
 
 
-def _pattern(op_class: type, rule: Callable, failures: list[Exception]) -> Callable:
+def _pattern(
+    op_class: type, rule: Callable, failures: list[Exception], batches: dict[str, ir.Value]
+) -> Callable:
     """The rewrite pattern of `op_class`: the op's result replaced by what `rule` builds."""
 
     def match_and_rewrite(op: ir.Operation, rewriter: PatternRewriter):
         try:
-            with rewriter.ip, op.location:
+            batch = batches.get(_function_name(op)) if batches else None
+            with rewriter.ip, op.location, linalg_builders.batch_size(batch):
                 replacement = rule(op, *op.operands, **op_class.read_attributes(op))
             expected = op.results[0].type
             if replacement.type != expected:
@@ -104,6 +119,42 @@ def _pattern(op_class: type, rule: Callable, failures: list[Exception]) -> Calla
     match_and_rewrite.__name__ = rule.__name__
     match_and_rewrite.__doc__ = rule.__doc__  # the rewrite, e.g. "ms.add(a, b) -> ..."
     return match_and_rewrite
+
+
+def _dynamic_types(op: ir.Operation) -> str:
+    """The types of `op` with a dynamic dimension, comma-separated ("" when none)."""
+    types = [v.type for v in [*op.operands, *op.results]]
+    return ", ".join(
+        str(t) for t in types if isinstance(t, ir.ShapedType) and not t.has_static_shape
+    )
+
+
+def _batch_sizes(operation: ir.Operation) -> dict[str, ir.Value]:
+    """For each function with a dynamic (batch) dimension in an argument: its size, read
+    with `tensor.dim` at the function's start, by the function's name. A program compiled for
+    a dynamic batch has that one dynamic size (compiler/dynamic_batch.py)."""
+    found = {}
+    for op in operation.regions[0].blocks[0].operations:
+        if op.operation.name != "func.func" or not op.regions[0].blocks:
+            continue
+        entry = op.regions[0].blocks[0]
+        for argument in entry.arguments:
+            shape = getattr(argument.type, "shape", None)
+            if shape is None or ir.ShapedType.get_dynamic_size() not in shape:
+                continue
+            with ir.InsertionPoint.at_block_begin(entry), ir.Location.unknown():
+                axis = list(shape).index(ir.ShapedType.get_dynamic_size())
+                axis = arith.constant(ir.IndexType.get(), axis)
+                found[ir.StringAttr(op.attributes["sym_name"]).value] = tensor.dim(argument, axis)
+            break
+    return found
+
+
+def _function_name(op: ir.Operation) -> str | None:
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        parent = parent.parent
+    return None if parent is None else ir.StringAttr(parent.attributes["sym_name"]).value
 
 
 def _driver_config() -> GreedyRewriteConfig:

@@ -25,10 +25,11 @@ from __future__ import annotations
 import re
 
 from mlir import ir
-from mlir.dialects import arith, func
+from mlir.dialects import arith, func, memref
 
 from cellc.dialects import ms
 
+from .dynamic_entry_abi import memref_view
 from .ms_to_linalg import LoweringError
 
 PARALLEL_ATTR = "cellc.parallel"
@@ -63,15 +64,35 @@ def _marked_foralls(func_op: ir.Operation) -> list[ir.Operation]:
 
 
 def _static_bounds(forall: ir.Operation) -> list[tuple[int, int, int]] | None:
-    """(lower, count, step) per induction variable, or None when a bound is dynamic."""
+    """(lower, count, step) per induction variable, or None when a bound is dynamic. The
+    outermost upper bound may be dynamic (a dynamic batch, compiler/dynamic_batch.py): its
+    count is then kDynamic, and `_iterations` computes it."""
     dynamic = ir.ShapedType.get_dynamic_size()
     lower, upper, step = (
         list(ir.DenseI64ArrayAttr(forall.attributes[key]))
         for key in ("staticLowerBound", "staticUpperBound", "staticStep")
     )
-    if dynamic in lower + upper + step:
+    if dynamic in lower + upper[1:] + step:
         return None
-    return [(lo, -(-(hi - lo) // st), st) for lo, hi, st in zip(lower, upper, step)]
+    return [
+        (lo, dynamic if hi == dynamic else -(-(hi - lo) // st), st)
+        for lo, hi, st in zip(lower, upper, step)
+    ]
+
+
+def _iterations(forall: ir.Operation, bounds) -> ir.Value:
+    """The number of iterations of `forall`, built before it (an `index`)."""
+    index = ir.IndexType.get()
+    inner = 1
+    for _, count, _ in bounds[1:]:
+        inner *= count
+    lower, count, step = bounds[0]
+    if not ir.ShapedType.is_dynamic_size(count):
+        return arith.ConstantOp(index, count * inner).result
+    upper = forall.opview.dynamicUpperBound[0]
+    span = arith.SubIOp(upper, arith.ConstantOp(index, lower).result).result
+    outer = arith.CeilDivUIOp(span, arith.ConstantOp(index, step).result).result
+    return arith.MulIOp(outer, arith.ConstantOp(index, inner).result).result
 
 
 def _is_inside(value: ir.Value, ancestor: ir.Operation) -> bool:
@@ -147,18 +168,22 @@ def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
     bounds = _static_bounds(forall)
     iterations = 1
     for _, count, _ in bounds or []:
-        iterations *= count
+        iterations *= 2 if ir.ShapedType.is_dynamic_size(count) else count  # dynamic: many
     captured = captures(forall)
     arguments = [value for value in captured if not is_constant(value)]
     if (
         bounds is None
         or iterations < 2
         or len(forall.results) != 0
-        or not all(passable(value.type) for value in arguments)
+        or not all(passable(value.type) or _sized_view(value.type) for value in arguments)
     ):
         return
     index = ir.IndexType.get()
-    task_type = ir.FunctionType.get([index] + [value.type for value in arguments], [])
+    with ir.InsertionPoint(forall), forall.location:
+        passed = [_as_passed(value) for value in arguments]
+        count = _iterations(forall, bounds)
+    slots = [slot for _, slots in passed for slot in slots]
+    task_type = ir.FunctionType.get([index] + [slot.type for slot in slots], [])
     with ir.InsertionPoint(module.body):
         task = func.FuncOp(f"{_TASK}{suffix}", task_type, visibility="private")
         dispatch = func.FuncOp(f"{_DISPATCH}{suffix}", task_type, visibility="private")
@@ -172,17 +197,46 @@ def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
         op.operation.move_before(returned)
     for old, new in zip(body.arguments, ivs):
         old.replace_all_uses_with(new)
-    for value, argument in zip(arguments, list(entry.arguments)[1:]):
-        replace_uses_inside(value, argument, task.operation)
+    received = iter(list(entry.arguments)[1:])
+    for value, (_, value_slots) in zip(arguments, passed):
+        pointer = next(received)
+        sizes = [next(received) for _ in value_slots[1:]]
+        if sizes or not passable(value.type):
+            with ir.InsertionPoint.at_block_begin(entry):
+                pointer = memref_view(pointer, ir.MemRefType(value.type), sizes)
+        replace_uses_inside(value, pointer, task.operation)
     for value in captured:
         if is_constant(value):
             with ir.InsertionPoint.at_block_begin(entry):
                 clone = value.owner.clone()
             replace_uses_inside(value, clone.results[0], task.operation)
     with ir.InsertionPoint(forall), forall.location:
-        count = arith.ConstantOp(index, iterations)
-        func.CallOp(dispatch, [count.result] + arguments)
+        func.CallOp(dispatch, [count] + slots)
     forall.erase()
+
+
+def _sized_view(type_: ir.Type) -> bool:
+    """A row-major buffer of dynamic sizes: it travels as a bare pointer and its sizes."""
+    return isinstance(type_, ir.MemRefType) and has_identity_layout(type_)
+
+
+def _as_passed(value: ir.Value) -> tuple[ir.Value, list[ir.Value]]:
+    """(value, the slots it travels in): itself, or a dynamically sized buffer's bare pointer
+    (a `memref<1xT>` view) then its dynamic sizes."""
+    if passable(value.type):
+        return value, [value]
+    type_ = ir.MemRefType(value.type)
+    index = ir.IndexType.get()
+    sizes = [
+        memref.DimOp(value, arith.ConstantOp(index, axis).result).result
+        for axis, size in enumerate(type_.shape)
+        if ir.ShapedType.is_dynamic_size(size)
+    ]
+    bare = ir.MemRefType.get([1], type_.element_type)
+    pointer = memref.reinterpret_cast(
+        bare, value, [], [], [], static_offsets=[0], static_sizes=[1], static_strides=[1]
+    )
+    return value, [pointer, *sizes]
 
 
 def replace_uses_inside(value: ir.Value, new: ir.Value, ancestor: ir.Operation) -> None:

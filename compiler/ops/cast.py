@@ -9,7 +9,7 @@ from cellc.compiler.autodiff.zeros import Zero
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering, vjp
+from .registry import dynamic_batch, lowering, vjp
 
 
 @lowering(ms.CastOp)
@@ -47,3 +47,6 @@ def vjp_cast(ct, x, *, out):
     if x_spec.element == "i1" or ms.spec_of(out).element == "i1":
         return [Zero(x_spec)]
     return [ms.cast(ct, x_spec.element)]
+
+
+dynamic_batch(ms.CastOp)

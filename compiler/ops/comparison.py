@@ -17,7 +17,7 @@ from cellc.compiler.autodiff.rules import defzero, unbroadcast
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering, vjp
+from .registry import dynamic_batch, lowering, vjp
 
 # Each comparison's float (ordered, or unordered for `!=`) and signed integer predicate.
 _PREDICATES = {
@@ -252,3 +252,13 @@ def lower_argmin(op, x, *, axis):
 
 defzero(ms.ArgmaxOp)  # integer results: no gradient
 defzero(ms.ArgminOp)
+
+dynamic_batch(
+    *_PREDICATES,
+    ms.LogicalAndOp,
+    ms.LogicalOrOp,
+    ms.LogicalNotOp,
+    ms.SelectOp,
+    ms.FloorDivOp,
+    ms.FloorModOp,
+)

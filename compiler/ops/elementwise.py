@@ -18,7 +18,7 @@ from cellc.compiler.autodiff.rules import defbilinear, deflinear, defzero, unbro
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering, vjp
+from .registry import LOWERINGS, dynamic_batch, lowering, vjp
 
 
 def _generic(op: ir.Operation, operands: list[ir.Value], scalar_op) -> ir.Value:
@@ -324,8 +324,20 @@ defzero(ms.StopGradientOp)
 
 @lowering(ms.ConstantOp)
 def lower_constant(op, *, value=None):
-    """ms.constant -> arith.constant (a dense tensor; bufferizes to a read-only global)"""
-    return arith.constant(op.results[0].type, op.attributes["value"])
+    """ms.constant -> arith.constant (a dense tensor; bufferizes to a read-only global)
+
+    A splat of a dynamic-batch type (its value typed at a sample batch size) is a linalg.fill
+    of the batch's size instead."""
+    result_type = lb.ranked(op.results[0].type)
+    if result_type.has_static_shape:
+        return arith.constant(result_type, op.attributes["value"])
+    dense = ir.DenseElementsAttr(op.attributes["value"])
+    if not dense.is_splat:
+        raise ValueError(f"a constant of {result_type} that is not one value repeated")
+    return lb.full(result_type, arith.constant(result_type.element_type, dense.get_splat_value()))
 
 
 defzero(ms.ConstantOp)  # no operands
+
+# Every op above lowers through `lb.elementwise`/`lb.full`, which size a `?` by the batch.
+dynamic_batch(*[op for op, rule in LOWERINGS.items() if rule.__module__ == __name__])

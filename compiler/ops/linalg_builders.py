@@ -12,6 +12,7 @@ them).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 
 from mlir import ir
 from mlir.dialects import arith, linalg, tensor
@@ -124,8 +125,35 @@ def greater_than_zero(a: ir.Value) -> ir.Value:
 # ------------------------------------------------------------------------------------------
 
 
+# The batch size of the function being lowered, as an `index` value, while its types have a
+# dynamic (`?`) dimension: a program compiled for a dynamic batch (compiler/dynamic_batch.py)
+# has one dynamic size, the batch, so every `?` a rule builds is this value. Set by the pass
+# (`convert-ms-to-linalg`) around each rule.
+_BATCH: list[ir.Value | None] = [None]
+
+
+@contextmanager
+def batch_size(value: ir.Value | None):
+    """Makes `value` the batch size that the builders give a `?` dimension, inside the block."""
+    saved, _BATCH[0] = _BATCH[0], value
+    try:
+        yield
+    finally:
+        _BATCH[0] = saved
+
+
+def sizes(shaped: ir.ShapedType) -> list[int | ir.Value]:
+    """The dimensions of `shaped`, the batch size value in place of each dynamic one."""
+    dims = list(shaped.shape)
+    if ir.ShapedType.get_dynamic_size() not in dims:
+        return dims
+    if _BATCH[0] is None:
+        raise ValueError(f"{shaped} has a dynamic dimension outside a dynamic-batch function")
+    return [_BATCH[0] if ir.ShapedType.is_dynamic_size(d) else d for d in dims]
+
+
 def empty(result_type: ir.RankedTensorType) -> ir.Value:
-    return tensor.empty(list(result_type.shape), result_type.element_type)
+    return tensor.empty(sizes(result_type), result_type.element_type)
 
 
 def zeros(result_type: ir.RankedTensorType) -> ir.Value:
@@ -254,14 +282,17 @@ def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
         size = 1
         for d in source.shape:
             size *= d
+        if any(ir.ShapedType.is_dynamic_size(d) for d in source.shape):
+            size = ir.ShapedType.get_dynamic_size()
         flat_type = ir.RankedTensorType.get([size], source.element_type)
         flat = tensor.collapse_shape(flat_type, x, _reassociation([list(range(source.rank))]))
     if target.rank == 0:
         return tensor.collapse_shape(target, flat, ir.ArrayAttr.get([]))
     if target.rank == 1:
         return flat
+    dynamic = [d for d in sizes(target) if isinstance(d, ir.Value)]
     return tensor.expand_shape(
-        target, flat, _reassociation([list(range(target.rank))]), [], list(target.shape)
+        target, flat, _reassociation([list(range(target.rank))]), dynamic, list(target.shape)
     )
 
 

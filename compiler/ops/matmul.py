@@ -9,7 +9,7 @@ from cellc.compiler.autodiff.rules import defbilinear
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering
+from .registry import dynamic_batch, lowering
 
 
 def _matmul_maps(transpose_a: bool, transpose_b: bool) -> ir.ArrayAttr:
@@ -55,3 +55,5 @@ def _matmul_rhs_transpose(ct, a, b, *, transpose_a, transpose_b):
 
 
 defbilinear(ms.MatMulOp, _matmul_lhs_transpose, _matmul_rhs_transpose)
+
+dynamic_batch(ms.MatMulOp)

@@ -6,7 +6,7 @@ from cellc.compiler.autodiff.rules import deflinear
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering, vjp
+from .registry import dynamic_batch, lowering, vjp
 
 
 @lowering(ms.ReduceSumOp)
@@ -66,3 +66,6 @@ def vjp_reduce_max(ct, x, *, out, axes, keep_dims):
     is_max = ms.sub(ms.constant(1.0, ms.spec_of(x).with_shape(())), ms.sign(ms.sub(largest, x)))
     count = ms.reduce_sum(is_max, axes=tuple(axes), keep_dims=True)
     return [ms.div(ms.mul(_broadcast_back(ct, x, axes), is_max), count)]
+
+
+dynamic_batch(ms.ReduceSumOp, ms.ReduceMaxOp)

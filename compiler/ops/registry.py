@@ -36,6 +36,10 @@ from cellc.dialects import ms
 
 VJPS: dict[type, Callable] = {}
 LOWERINGS: dict[type, Callable] = {}
+# The ops whose lowering builds a dynamic batch dimension (`?`, see compiler/dynamic_batch.py)
+# right: its sizes come from `linalg_builders.sizes`, never from a static shape it multiplies.
+# The pass refuses another op with a dynamic type, naming it.
+DYNAMIC_BATCH: set[type] = set()
 
 
 def _register(table: dict[type, Callable], kind: str, op_class: type):
@@ -59,3 +63,11 @@ def vjp(op_class: type):
 def lowering(op_class: type):
     """Registers the decorated function as the lowering of `op_class` (e.g. `ms.AddOp`)."""
     return _register(LOWERINGS, "lowering", op_class)
+
+
+def dynamic_batch(*op_classes: type) -> None:
+    """Says that the lowerings of `op_classes` handle a dynamic batch dimension."""
+    for op_class in op_classes:
+        if op_class not in LOWERINGS:
+            raise ValueError(f"'{op_class.name}' has no lowering to handle a dynamic batch")
+        DYNAMIC_BATCH.add(op_class)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from mlir.dialects import linalg
+from mlir import ir
+from mlir.dialects import arith, linalg, tensor
 
 from cellc.compiler.autodiff.rules import deflinear, unbroadcast
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering
+from .registry import dynamic_batch, lowering
 
 
 @lowering(ms.BroadcastToOp)
@@ -30,6 +31,16 @@ def lower_transpose(op, x, *, perm):
     return linalg.transpose(x, outs=[init], permutation=list(perm)).results[0]
 
 
+@lowering(ms.DimSizeOp)
+def lower_dim_size(op, x, *, axis):
+    """ms.dim_size(x) -> tensor.from_elements(convert(index_cast(tensor.dim(x, axis))))"""
+    element = lb.ranked(op.results[0].type).element_type
+    size = arith.index_cast(
+        ir.IntegerType.get_signless(64), tensor.dim(x, arith.constant(ir.IndexType.get(), axis))
+    )
+    return tensor.from_elements(op.results[0].type, [lb.convert(size, element)])
+
+
 # VJP rules: all three ops are linear in their operand; each VJP is the op's transpose.
 
 
@@ -43,3 +54,6 @@ def _inverse_permutation(perm):
 deflinear(ms.BroadcastToOp, lambda ct, x: unbroadcast(ct, x))
 deflinear(ms.ReshapeOp, lambda ct, x: ms.reshape(ct, ms.spec_of(x).shape))
 deflinear(ms.TransposeOp, lambda ct, x, *, perm: ms.transpose(ct, perm=_inverse_permutation(perm)))
+# ms.dim_size has no VJP rule: compiler/dynamic_batch.py builds it after the derivatives.
+
+dynamic_batch(ms.BroadcastToOp, ms.ReshapeOp, ms.TransposeOp, ms.DimSizeOp)

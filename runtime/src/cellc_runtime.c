@@ -889,6 +889,13 @@ static int load_entries(cellc_model *model, const json *entries, const json *man
     e->n_inputs = json_length(inputs);
     e->n_outputs = json_length(outputs);
     e->n_weights = json_length(weights);
+    if (json_get(spec, "dynamic_batch")) {
+      set_error(err, errlen,
+                "'%s': entry '%s' was compiled for a dynamic batch dimension, which the C "
+                "runtime does not call yet; export it for a static batch size",
+                path, name);
+      return -1;
+    }
     if (e->n_inputs + e->n_weights + e->n_outputs > CELLC_MAX_ARGS) {
       set_error(err, errlen,
                 "'%s': entry '%s' has %d pointer arguments; the C runtime calls at most %d",

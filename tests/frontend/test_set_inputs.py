@@ -1,7 +1,7 @@
 """MindSpore's input descriptions: `Tensor(shape=[None, 4], dtype=...)` and `Cell.set_inputs`.
 
-cellc compiles per concrete shape (no dynamic shapes), so a described input of any batch size
-runs, each batch size compiled once; a call that does not fit the description is refused with
+A described input of any batch size runs (one program for every batch size, see
+tests/e2e/test_dynamic_batch.py); a call that does not fit the description is refused with
 MindSpore's checks (count, dtype, rank, the fixed dimensions)."""
 
 from __future__ import annotations

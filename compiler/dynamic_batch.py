@@ -1,0 +1,224 @@
+"""Compile once for any batch size: a program with a dynamic batch dimension, from two traces.
+
+cellc traces at static shapes, and every shape rule, derivative and fold is written for them.
+So a program for a dynamic batch is traced twice, at two batch sizes (`SAMPLE_BATCHES`); each
+trace runs through the `ms`-level stages (derivatives, inlining, folds: `GENERALIZED_AFTER`),
+and `generalize` then merges the two modules into one, walking them in lockstep (an
+anti-unification). They must agree op by op, attribute by attribute, except where the batch
+size shows:
+
+- a dimension that is the batch size in each trace becomes `?` (`tensor<?x784xf32>`);
+- a scalar constant that is `c / N` in each (a mean's `1/N`) or `c * N` becomes that
+  computation on the batch size at run time (`ms.dim_size` of an argument, then `ms.div` or
+  `ms.mul`); a splat constant of a batch-sized type stays a splat, of the dynamic type.
+
+Anything else that differs depends on the batch size in a way one compiled program cannot
+express (a reshape folding the batch into another dimension, a Python branch on the batch
+size); `DynamicBatchError` names the op, its source line and the two values. Every `?` of the
+result is the same size, the batch: the lowering sizes each one from it (`linalg_builders`),
+the CPU entry takes it as a trailing argument, the manifest marks those dims -1 and the loader
+checks that the arguments agree on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from mlir import ir
+
+from cellc.dialects import ms
+from cellc.dialects.types import DYNAMIC_DIM, SAMPLE_BATCHES, TensorSpec
+from cellc.runtime.errors import CellcError
+
+# The `ms`-level passes run on each trace before the two are merged.
+GENERALIZED_AFTER = "builtin.module(ms-expand-grad,ms-inline-calls,ms-fold-empty-tensors)"
+
+_RELATIVE_TOLERANCE = 1e-6  # a constant computed in float32 from the batch size
+
+
+@dataclass(frozen=True)
+class BatchSample:
+    """The program traced at a second batch size: what makes a compile's batch dynamic.
+    `axes`: the dynamic axes of each input; `sizes`: the batch sizes of the compiled program's
+    trace and of this one."""
+
+    program: object  # compiler.program.Program
+    axes: tuple[tuple[int, ...], ...]
+    sizes: tuple[int, int] = SAMPLE_BATCHES
+
+
+class DynamicBatchError(CellcError, ValueError):
+    """The program cannot be compiled once for every batch size; the message says where."""
+
+
+def generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> None:
+    """Merges `second` (the trace at batch `sizes[1]`) into `first` (at `sizes[0]`), in place:
+    `first` becomes the program for a dynamic batch (see the module docstring). Both modules
+    must live in one context."""
+    with first.context, ir.Location.unknown():
+        _generalize(first, second, sizes)
+    ms.verify_module(first)
+
+
+def _generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> None:
+    ops_first, ops_second = _preorder(first), _preorder(second)
+    constants = []
+    for a, b in zip(ops_first, ops_second):
+        if (
+            a.name != b.name
+            or len(a.operands) != len(b.operands)
+            or len(a.results) != len(b.results)
+        ):
+            raise _error(a, "has no counterpart in the trace at the other batch size", sizes)
+        for region_a, region_b in zip(a.regions, b.regions):
+            for block_a, block_b in zip(region_a.blocks, region_b.blocks):
+                for arg_a, arg_b in zip(block_a.arguments, block_b.arguments):
+                    _generalize_value(arg_a, arg_b, a, sizes)
+        for result_a, result_b in zip(a.results, b.results):
+            _generalize_value(result_a, result_b, a, sizes)
+        for name in a.attributes:
+            if name == "function_type" or name not in b.attributes:
+                continue
+            attr_a, attr_b = a.attributes[name], b.attributes[name]
+            if attr_a == attr_b:
+                continue
+            if a.name == ms.ConstantOp.name and name == "value":
+                constants.append((a, b))
+            else:
+                raise _error(
+                    a,
+                    f"attribute '{name}' is {attr_a} at batch {sizes[0]} and {attr_b} at "
+                    f"batch {sizes[1]}",
+                    sizes,
+                )
+    if len(ops_first) != len(ops_second):
+        longer = ops_first if len(ops_first) > len(ops_second) else ops_second
+        raise _error(longer[min(len(ops_first), len(ops_second))], "is not in both traces", sizes)
+    for a, b in constants:
+        _generalize_constant(a, b, sizes)
+    _retype_functions(first)
+    first.operation.attributes[ms.DYNAMIC_BATCH_ATTR] = ir.IntegerAttr.get(
+        ir.IntegerType.get_signless(64), sizes[0]
+    )
+
+
+def _preorder(module: ir.Module) -> list[ir.Operation]:
+    found = []
+
+    def visit(op):
+        found.append(op.operation)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit, ir.WalkOrder.PRE_ORDER)
+    return found
+
+
+def _generalize_value(a: ir.Value, b: ir.Value, op: ir.Operation, sizes) -> None:
+    if a.type == b.type:
+        return
+    ta, tb = a.type, b.type
+    if not (
+        isinstance(ta, ir.RankedTensorType)
+        and isinstance(tb, ir.RankedTensorType)
+        and ta.rank == tb.rank
+        and ta.element_type == tb.element_type
+    ):
+        raise _error(op, f"has type {ta} at batch {sizes[0]} and {tb} at batch {sizes[1]}", sizes)
+    dims = []
+    for axis, (da, db) in enumerate(zip(ta.shape, tb.shape)):
+        if da == db:
+            dims.append(da)
+        elif (da, db) == sizes:
+            dims.append(DYNAMIC_DIM)
+        else:
+            raise _error(
+                op,
+                f"makes {ta} at batch {sizes[0]} and {tb} at batch {sizes[1]}: dimension {axis} "
+                "depends on the batch size without being it (a reshape that folds the batch "
+                "into another dimension?)",
+                sizes,
+            )
+    a.set_type(ir.RankedTensorType.get(dims, ta.element_type))
+
+
+def _generalize_constant(a: ir.Operation, b: ir.Operation, sizes) -> None:
+    """A constant whose value differs between the traces: a splat of a batch-sized type stays
+    (its type is dynamic now, `lower_constant` fills it), a scalar `c/N` or `c*N` becomes that
+    computation; anything else is refused."""
+    value_a = np.asarray(ir.DenseElementsAttr(a.attributes["value"]))
+    value_b = np.asarray(ir.DenseElementsAttr(b.attributes["value"]))
+    result_type = ir.RankedTensorType(a.results[0].type)
+    if not result_type.has_static_shape:
+        if _splat(value_a) and _splat(value_b) and value_a.flat[0] == value_b.flat[0]:
+            return
+        raise _error(a, "is a batch-sized constant with different values per batch size", sizes)
+    if value_a.size != 1:
+        raise _error(a, "has other values at another batch size", sizes)
+    va, vb = value_a.item(), value_b.item()
+    (na, nb), element = sizes, str(result_type.element_type)
+    if (
+        np.isclose(va * na, vb * nb, rtol=_RELATIVE_TOLERANCE, atol=0)
+        and ms.spec_of(result_type).is_float
+    ):
+        scale, combine = va * na, ms.div
+    elif np.isclose(va / na, vb / nb, rtol=_RELATIVE_TOLERANCE, atol=0) and (
+        ms.spec_of(result_type).is_float or float(va / na).is_integer()
+    ):
+        scale, combine = va / na, ms.mul
+    else:
+        raise _error(
+            a,
+            f"is {va} at batch {na} and {vb} at batch {nb}: a number made from the batch size "
+            "that is neither c/N nor c*N",
+            sizes,
+        )
+    source, axis = _batch_source(a)
+    with ir.InsertionPoint(a), a.location:
+        spec = TensorSpec((), element)
+        size = ir.Operation.create(
+            ms.DimSizeOp.name,
+            results=[result_type],
+            operands=[source],
+            attributes={"axis": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), axis)},
+        ).results[0]
+        replacement = combine(ms.constant(np.asarray(scale, spec.numpy_dtype), spec), size)
+    a.results[0].replace_all_uses_with(replacement)
+    a.erase()
+
+
+def _splat(value: np.ndarray) -> bool:
+    return value.size > 0 and bool((value == value.flat[0]).all())
+
+
+def _batch_source(op: ir.Operation) -> tuple[ir.Value, int]:
+    """An argument of `op`'s function with a dynamic dim, and that dim."""
+    function = op.parent
+    while function is not None and function.name != "func.func":
+        function = function.parent
+    if function is not None:
+        for argument in function.regions[0].blocks[0].arguments:
+            shape = list(ir.RankedTensorType(argument.type).shape)
+            if DYNAMIC_DIM in shape:
+                return argument, shape.index(DYNAMIC_DIM)
+    raise _error(op, "depends on the batch size in a function that has no batch argument", (0, 0))
+
+
+def _retype_functions(module: ir.Module) -> None:
+    """Each function's type from its (generalized) arguments and returned values."""
+    for op in module.body.operations:
+        if op.operation.name != "func.func" or not op.regions[0].blocks:
+            continue
+        block = op.regions[0].blocks[0]
+        returned = [v.type for v in list(block.operations)[-1].operands]
+        function_type = ir.FunctionType.get([a.type for a in block.arguments], returned)
+        op.attributes["function_type"] = ir.TypeAttr.get(function_type)
+
+
+def _error(op: ir.Operation, message: str, sizes) -> DynamicBatchError:
+    location = str(op.location)
+    return DynamicBatchError(
+        f"cannot compile for a dynamic batch dimension: '{op.name}' at {location} {message}; "
+        f"compile for a static batch size instead (traced at batch sizes {sizes[0]} and "
+        f"{sizes[1]})"
+    )

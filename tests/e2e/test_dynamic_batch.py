@@ -1,0 +1,180 @@
+"""Compile once for any batch size: a dynamic batch dimension, as a MindSpore user asks for it.
+
+`Cell.set_inputs(Tensor(shape=[None, n], ...))`, `cellc.export` of such an input (or with
+`dynamic_batch=True`) and `--input 'f32[?,n]'` compile one program whose batch is any size at
+run time (compiler/dynamic_batch.py). Its values are checked against the same cells compiled
+per batch size and against numpy; a model whose program depends on the batch size otherwise
+is refused naming the op, or (through set_inputs) warned about and compiled per size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cellc
+from cellc import Tensor, nn, ops, runtime
+from cellc import dtype as mstype
+from cellc.compiler.dynamic_batch import DynamicBatchError
+from cellc.frontend import compiled as frontend_compiled
+from cellc.runtime.errors import ShapeMismatchError
+
+BATCHES = (4, 9, 1, 16)
+
+
+class MLP(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Dense(12, 16)
+        self.fc2 = nn.Dense(16, 3)
+        self.relu = nn.ReLU()
+
+    def construct(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+def copy_of(net: MLP) -> MLP:
+    other = MLP()
+    for mine, theirs in zip(other.get_parameters(), net.get_parameters()):
+        mine.set_data(Tensor(theirs.asnumpy().copy()))
+    return other
+
+
+def train_step(net: MLP) -> nn.Cell:
+    loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    optimizer = nn.Momentum(net.trainable_params(), learning_rate=0.1, momentum=0.9)
+    return nn.TrainOneStepCell(nn.WithLossCell(net, loss), optimizer)
+
+
+def data(batch: int, seed: int = 0):
+    rng = np.random.default_rng(seed + batch)
+    x = rng.standard_normal((batch, 12)).astype(np.float32)
+    return x, rng.integers(0, 3, batch).astype(np.int32)
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    """Counts the pipeline's runs: (static, dynamic-batch)."""
+    counts = {"static": 0, "dynamic": 0}
+    original = frontend_compiled.compile_program
+
+    def counting(*args, batch_sample=None, **kwargs):
+        counts["static" if batch_sample is None else "dynamic"] += 1
+        return original(*args, batch_sample=batch_sample, **kwargs)
+
+    monkeypatch.setattr(frontend_compiled, "compile_program", counting)
+    return counts
+
+
+def test_a_training_step_compiles_once_and_matches_per_size_compiles(compiles):
+    net = MLP()
+    reference = copy_of(net)
+    step, reference_step = train_step(net), train_step(reference)
+    step.set_inputs(
+        Tensor(shape=[None, 12], dtype=mstype.float32), Tensor(shape=[None], dtype=mstype.int32)
+    )
+    for batch in BATCHES:
+        x, y = data(batch)
+        loss = step(Tensor(x), Tensor(y)).asnumpy()
+        want = reference_step(Tensor(x), Tensor(y)).asnumpy()
+        np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-6)
+        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
+            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert compiles == {"static": len(BATCHES), "dynamic": 1}
+
+
+class MeanBySize(nn.Cell):
+    """A mean written with the batch size itself (`x.shape[0]`), a number the trace bakes in."""
+
+    def construct(self, x):
+        return ops.ReduceSum()(x * x) / x.shape[0]
+
+
+def test_a_number_made_from_the_batch_size_follows_it():
+    net = MeanBySize()
+    net.set_inputs(Tensor(shape=[None, 3], dtype=mstype.float32))
+    for batch in BATCHES:
+        x = np.random.default_rng(batch).standard_normal((batch, 3)).astype(np.float32)
+        got = net(Tensor(x)).asnumpy()
+        np.testing.assert_allclose(got, (x.astype(np.float64) ** 2).sum() / batch, rtol=1e-5)
+
+
+@pytest.mark.parametrize("how", ["described", "dynamic_batch"])
+def test_an_exported_artifact_runs_every_batch_size(tmp_path, how):
+    net = MLP()
+    if how == "described":
+        inputs = [Tensor(shape=[None, 12], dtype=mstype.float32)]
+        path = cellc.export(net, *inputs, file_name=str(tmp_path / "mlp"))
+    else:
+        path = cellc.export(
+            net, Tensor(data(2)[0]), file_name=str(tmp_path / "mlp"), dynamic_batch=True
+        )
+    module = runtime.load(path)
+    entry = module["MLP"]
+    assert entry.manifest["inputs"][0]["shape"] == [-1, 12]
+    assert entry.manifest["outputs"][0]["shape"] == [-1, 3]
+    w1, b1, w2, b2 = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
+    for batch in BATCHES:
+        x = data(batch)[0]
+        want = np.maximum(x @ w1.T + b1, 0) @ w2.T + b2
+        np.testing.assert_allclose(entry(x), want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_call_that_breaks_the_batch_contract_is_refused(tmp_path):
+    class Pair(nn.Cell):
+        def construct(self, x, y):
+            return x * y
+
+    described = Tensor(shape=[None, 2], dtype=mstype.float32)
+    path = cellc.export(Pair(), described, described, file_name=str(tmp_path / "pair"))
+    entry = runtime.load(path)["Pair"]
+    a = np.ones((4, 2), np.float32)
+    np.testing.assert_array_equal(entry(a, 3 * a), 3 * a)
+    with pytest.raises(
+        ShapeMismatchError, match=r"input 'y' .* float32\[-1,2\] \(-1: the batch, 4"
+    ):
+        entry(a, np.ones((5, 2), np.float32))
+    with pytest.raises(ShapeMismatchError, match=r"got shape \[4, 3\]"):
+        entry(a, np.ones((4, 3), np.float32))
+    with pytest.raises(ShapeMismatchError, match="batch size 0"):
+        entry(np.ones((0, 2), np.float32), np.ones((0, 2), np.float32))
+
+
+class FoldsTheBatch(nn.Cell):
+    def construct(self, x):
+        return ops.reshape(x, (-1,)) * 2.0
+
+
+def test_a_reshape_that_folds_the_batch_is_refused_naming_it(tmp_path):
+    described = Tensor(shape=[None, 3], dtype=mstype.float32)
+    with pytest.raises(DynamicBatchError) as caught:
+        cellc.export(FoldsTheBatch(), described, file_name=str(tmp_path / "folds"))
+    message = str(caught.value)
+    assert "'ms.reshape'" in message and "test_dynamic_batch.py" in message
+    assert "tensor<15xf32> at batch 5 and tensor<21xf32> at batch 7" in message
+
+
+class TinyConv(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, pad_mode="valid")
+
+    def construct(self, x):
+        return self.conv(x)
+
+
+def test_set_inputs_on_a_cell_that_cannot_batch_dynamically_warns_and_runs_per_size():
+    net = TinyConv()
+    net.set_inputs(Tensor(shape=[None, 1, 5, 5], dtype=mstype.float32))
+    weight = net.conv.weight.asnumpy()
+    for batch in (2, 3):
+        x = np.random.default_rng(batch).standard_normal((batch, 1, 5, 5)).astype(np.float32)
+        if batch == 2:
+            with pytest.warns(
+                UserWarning, match=r"'ms.conv2d' op cannot be compiled for a dynamic"
+            ):
+                got = net(Tensor(x)).asnumpy()
+        else:
+            got = net(Tensor(x)).asnumpy()
+        windows = np.lib.stride_tricks.sliding_window_view(x[:, 0], (3, 3), axis=(1, 2))
+        want = np.einsum("bhwij,oij->bohw", windows, weight[:, 0])
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
