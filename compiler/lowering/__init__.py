@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .col2im_taps import col2im_by_taps
+from .dynamic_entry_abi import bare_dynamic_entries
 from .fold_empty_tensors import fold_empty_tensors
 from .gpu_bufferize import bufferize_for_gpu
 from .gpu_launch_to_kernels import outline_kernels
@@ -29,7 +30,6 @@ from .linalg_to_llvm import (
     tile_parallel_generics,
     tile_transposes,
 )
-from .dynamic_entry_abi import bare_dynamic_entries
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
