@@ -886,16 +886,17 @@ static int load_entries(cellc_model *model, const json *entries, const json *man
     e->name = strdup(name);
     e->symbol = strdup(symbol);
     e->structure_json = strndup(structure->begin, (size_t)(structure->end - structure->begin));
-    e->n_inputs = json_length(inputs);
-    e->n_outputs = json_length(outputs);
-    e->n_weights = json_length(weights);
-    if (json_get(spec, "dynamic_batch")) {
+    const json *dynamic = json_get(spec, "dynamic_batch");
+    if (dynamic && dynamic->type == J_BOOL && dynamic->number != 0) {
       set_error(err, errlen,
                 "'%s': entry '%s' was compiled for a dynamic batch dimension, which the C "
                 "runtime does not call yet; export it for a static batch size",
                 path, name);
       return -1;
     }
+    e->n_inputs = json_length(inputs);
+    e->n_outputs = json_length(outputs);
+    e->n_weights = json_length(weights);
     if (e->n_inputs + e->n_weights + e->n_outputs > CELLC_MAX_ARGS) {
       set_error(err, errlen,
                 "'%s': entry '%s' has %d pointer arguments; the C runtime calls at most %d",

@@ -222,8 +222,8 @@ def test_a_call_time_compile_prints_no_stage(monkeypatch, tmp_path):
     results = []
     real = compiled.compile_program
 
-    def spy(program, options, parameters):
-        results.append(real(program, options, parameters))
+    def spy(program, options, parameters, **kwargs):
+        results.append(real(program, options, parameters, **kwargs))
         return results[-1]
 
     monkeypatch.setattr(compiled, "compile_program", spy)

@@ -27,9 +27,9 @@ def recorded(monkeypatch, tmp_path):
     seen = []
     real = compiled.compile_program
 
-    def recording(program, options, parameters, module=None):
+    def recording(program, options, parameters, module=None, **kwargs):
         seen.append((options.target.value, options.allow_tf32))
-        return real(program, options, parameters, module)
+        return real(program, options, parameters, module, **kwargs)
 
     monkeypatch.setattr(compiled, "compile_program", recording)
     saved = dict(context._settings)

@@ -251,3 +251,16 @@ def test_c_refuses_a_bad_keep_probability(seed_program, dropout_net, tmp_path):
     assert message in refusal(seed_program, case)
     with pytest.raises(runtime.ArtifactError, match=re.escape(message)):
         runtime.load(case)
+
+
+def test_c_refuses_a_dynamic_batch_entry_saying_so(seed_program, tmp_path):
+    import cellc
+    from cellc import Tensor, nn
+
+    class Scale(nn.Cell):
+        def construct(self, x):
+            return x * 2.0
+
+    described = Tensor(shape=[None, 3], dtype=cellc.float32)
+    path = cellc.export(Scale(), described, file_name=str(tmp_path / "scale"))
+    assert "compiled for a dynamic batch dimension" in refusal(seed_program, Path(path))
