@@ -12,12 +12,15 @@ Workloads (float32, SGD with momentum 0.9):
 
 Each figure is the median of repeated steps after warm-up (first-call compilation excluded);
 beside it, each library's first call (its compile: cellc's into an empty disk cache, the
-trace and compile of torch.compile and jax.jit).
+trace and compile of torch.compile and jax.jit). cellc's step compiled for a dynamic batch
+(`set_inputs` with a None batch) is timed too, as a ratio to its static code (> 1: slower),
+with its first call and that of another batch size (half the batch: no compile).
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import statistics
@@ -95,12 +98,18 @@ class BasicBlock(nn.Cell):
         return self.relu(out + x)
 
 
-def cellc_step(network, loss_fn, x, y):
+def cellc_step(network, loss_fn, x, y, dynamic_batch=False):
+    """The training step; `dynamic_batch`: compiled once for every batch size (`set_inputs`
+    with a None batch), and the step takes `(x, y)` as its arguments, defaulting to these."""
     network.set_train()
     optimizer = nn.Momentum(network.trainable_params(), learning_rate=0.01, momentum=0.9)
     step = nn.TrainOneStepCell(nn.WithLossCell(network, loss_fn), optimizer)
+    if dynamic_batch:
+        step.set_inputs(
+            *(Tensor(shape=[None, *a.shape[1:]], dtype=Tensor(a).dtype) for a in (x, y))
+        )
     tx, ty = Tensor(x), Tensor(y)
-    return lambda: step(tx, ty)
+    return lambda bx=tx, by=ty: step(bx, by)
 
 
 # --- the same steps in PyTorch and JAX --------------------------------------------------------
@@ -270,6 +279,15 @@ def main():
         first = first_call_s(step)
         cellc_ms = median_ms(step)
         print(f"{name:<7} cellc {cellc_ms:8.2f} ms               first call {first:6.2f} s")
+        dynamic = cellc_step(type(network)(), loss_fn, x, y, dynamic_batch=True)
+        first = first_call_s(dynamic)
+        dynamic_ms = median_ms(dynamic)
+        smaller = Tensor(x[: len(x) // 2]), Tensor(y[: len(y) // 2])
+        other_batch = first_call_s(functools.partial(dynamic, *smaller))
+        print(
+            f"        cellc, dynamic batch {dynamic_ms:8.2f} ms  ratio {dynamic_ms / cellc_ms:5.2f}"
+            f"  first call {first:6.2f} s, then batch {len(x) // 2}: {other_batch * 1e3:.1f} ms"
+        )
         others = {}
         try:
             others.update(torch_steps(name, x, y))

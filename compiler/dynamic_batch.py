@@ -8,9 +8,10 @@ anti-unification). They must agree op by op, attribute by attribute, except wher
 size shows:
 
 - a dimension that is the batch size in each trace becomes `?` (`tensor<?x784xf32>`);
-- a scalar constant that is `c / N` in each (a mean's `1/N`) or `c * N` becomes that
-  computation on the batch size at run time (`ms.dim_size` of an argument, then `ms.div` or
-  `ms.mul`); a splat constant of a batch-sized type stays a splat, of the dynamic type.
+- a scalar constant that is `c / N` in each (a mean's `1/N`), `c * N`, or `m / (m - 1)` with
+  `m = c * N` (BatchNorm's unbiased variance) becomes that computation on the batch size at
+  run time (`ms.dim_size` of an argument, then `ms.div`/`ms.mul`/`ms.sub`); a splat constant of
+  a batch-sized type stays a splat, of the dynamic type.
 
 Anything else that differs depends on the batch size in a way one compiled program cannot
 express (a reshape folding the batch into another dimension, a Python branch on the batch
@@ -144,8 +145,8 @@ def _generalize_value(a: ir.Value, b: ir.Value, op: ir.Operation, sizes) -> None
 
 def _generalize_constant(a: ir.Operation, b: ir.Operation, sizes) -> None:
     """A constant whose value differs between the traces: a splat of a batch-sized type stays
-    (its type is dynamic now, `lower_constant` fills it), a scalar `c/N` or `c*N` becomes that
-    computation; anything else is refused."""
+    (its type is dynamic now, `lower_constant` fills it), a scalar that follows the batch size
+    as `_batch_formula` knows becomes that computation; anything else is refused."""
     value_a = np.asarray(ir.DenseElementsAttr(a.attributes["value"]))
     value_b = np.asarray(ir.DenseElementsAttr(b.attributes["value"]))
     result_type = ir.RankedTensorType(a.results[0].type)
@@ -156,35 +157,53 @@ def _generalize_constant(a: ir.Operation, b: ir.Operation, sizes) -> None:
     if value_a.size != 1:
         raise _error(a, "has other values at another batch size", sizes)
     va, vb = value_a.item(), value_b.item()
-    (na, nb), element = sizes, str(result_type.element_type)
-    if (
-        np.isclose(va * na, vb * nb, rtol=_RELATIVE_TOLERANCE, atol=0)
-        and ms.spec_of(result_type).is_float
-    ):
-        scale, combine = va * na, ms.div
-    elif np.isclose(va / na, vb / nb, rtol=_RELATIVE_TOLERANCE, atol=0) and (
-        ms.spec_of(result_type).is_float or float(va / na).is_integer()
-    ):
-        scale, combine = va / na, ms.mul
-    else:
+    element = str(result_type.element_type)
+    formula = _batch_formula(va, vb, sizes, ms.spec_of(result_type).is_float)
+    if formula is None:
         raise _error(
             a,
-            f"is {va} at batch {na} and {vb} at batch {nb}: a number made from the batch size "
-            "that is neither c/N nor c*N",
+            f"is {va} at batch {sizes[0]} and {vb} at batch {sizes[1]}: a number made from the "
+            "batch size N that is not c/N, c*N or an unbiased variance's m/(m-1) (m = c*N)",
             sizes,
         )
     source, axis = _batch_source(a)
     with ir.InsertionPoint(a), a.location:
-        spec = TensorSpec((), element)
         size = ir.Operation.create(
             ms.DimSizeOp.name,
             results=[result_type],
             operands=[source],
             attributes={"axis": ir.IntegerAttr.get(ir.IntegerType.get_signless(64), axis)},
         ).results[0]
-        replacement = combine(ms.constant(np.asarray(scale, spec.numpy_dtype), spec), size)
+        spec = TensorSpec((), element)
+        replacement = formula(size, lambda c: ms.constant(np.asarray(c, spec.numpy_dtype), spec))
     a.results[0].replace_all_uses_with(replacement)
     a.erase()
+
+
+def _batch_formula(va: float, vb: float, sizes, is_float: bool):
+    """How a scalar that is `va` at batch `sizes[0]` and `vb` at `sizes[1]` follows the batch
+    size N, as `formula(N as a scalar value, constant)`: c/N (a mean), c*N, or m/(m-1) with
+    m = c*N (an unbiased variance's correction, BatchNorm's moving variance); None when it is
+    none of them. Integers only as c*N."""
+    (na, nb), close = sizes, lambda x, y: np.isclose(x, y, rtol=_RELATIVE_TOLERANCE, atol=0)
+    if is_float and close(va * na, vb * nb):
+        return lambda n, constant: ms.div(constant(va * na), n)
+    if close(va / na, vb / nb) and (is_float or float(va / na).is_integer()):
+        return lambda n, constant: ms.mul(constant(va / na), n)
+    if is_float and va > 1 and vb > 1:
+        # m = v / (v - 1) when v = m / (m - 1); v is rounded, so m is checked by recomputing v
+        per_sample = round(va / (va - 1) / na)
+        if per_sample >= 1 and all(
+            np.float32(per_sample * n / (per_sample * n - 1)) == np.float32(v)
+            for n, v in ((na, va), (nb, vb))
+        ):
+
+            def corrected(n, constant):
+                m = ms.mul(constant(per_sample), n)
+                return ms.div(m, ms.sub(m, constant(1.0)))
+
+            return corrected
+    return None
 
 
 def _splat(value: np.ndarray) -> bool:

@@ -16,7 +16,7 @@ Contract
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import tensor
+from mlir.dialects import arith, tensor
 
 from cellc.compiler.ops import linalg_builders as lb
 from cellc.compiler.ops.conv import COL2IM_ATTR
@@ -68,13 +68,15 @@ def _add_tap(dx, dcols, tap, rows, cols, strides) -> ir.Value:
     (o0, count_h, h0), (p0, count_w, w0) = rows, cols
     n_size, c_size = lb.ranked(dx).shape[:2]
     element = lb.ranked(dx).element_type
+    # a dynamic batch: the slices' batch is dx's
+    batch = [tensor.dim(dx, arith.constant(ir.IndexType.get(), 0))] if n_size < 0 else []
     columns_type = ir.RankedTensorType.get([c_size, n_size, count_h, count_w], element)
     columns_at = ([0, *tap, 0, o0, p0], [c_size, 1, 1, n_size, count_h, count_w], [1] * 6)
-    columns = tensor.extract_slice(columns_type, dcols, [], [], [], *columns_at)
+    columns = tensor.extract_slice(columns_type, dcols, [], batch, [], *columns_at)
     window_type = ir.RankedTensorType.get([n_size, c_size, count_h, count_w], element)
     window_at = ([0, 0, h0, w0], [n_size, c_size, count_h, count_w], [1, 1, *strides])
-    window = tensor.extract_slice(window_type, dx, [], [], [], *window_at)
+    window = tensor.extract_slice(window_type, dx, [], batch, [], *window_at)
     d = [ir.AffineDimExpr.get(k) for k in range(4)]
     maps = [ir.AffineMap.get(4, 0, [d[1], d[0], d[2], d[3]]), ir.AffineMap.get_identity(4)]
     summed = lb.generic([columns], window, maps, [lb.PARALLEL] * 4, lb.add)
-    return tensor.insert_slice(summed, dx, [], [], [], *window_at)
+    return tensor.insert_slice(summed, dx, [], batch, [], *window_at)

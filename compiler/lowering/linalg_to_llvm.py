@@ -17,7 +17,7 @@ Contract
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import linalg, math, tensor
+from mlir.dialects import arith, linalg, math, tensor
 from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
@@ -794,14 +794,17 @@ def _widened(x: ir.Value, width: int) -> ir.Value:
     """x (R, C) in the first C columns of zeros (R, width); a fill of x's value if x is one."""
     x_type = ir.RankedTensorType(x.type)
     rows, cols = x_type.shape
-    wide = ir.RankedTensorType.get([rows, width], x_type.element_type)
+    element = x_type.element_type
+    # a dynamic batch of rows (the depth of a weight gradient): sized as x is
+    dynamic = [] if rows >= 0 else [tensor.dim(x, arith.constant(ir.IndexType.get(), 0))]
+    empty = tensor.empty([*dynamic, width] if dynamic else [rows, width], element)
     owner = x.owner
     if not isinstance(owner, ir.Block) and owner.operation.name == "linalg.fill":
-        return linalg.fill(owner.operands[0], outs=[lb.empty(wide)])
-    zeros = lb.zeros(wide)
-    window = tensor.extract_slice(x_type, zeros, [], [], [], [0, 0], [rows, cols], [1, 1])
+        return linalg.fill(owner.operands[0], outs=[empty])
+    zeros = linalg.fill(lb.zero(element), outs=[empty])
+    window = tensor.extract_slice(x_type, zeros, [], dynamic, [], [0, 0], [rows, cols], [1, 1])
     copied = linalg.copy(x, outs=[window])
-    return tensor.insert_slice(copied, zeros, [], [], [], [0, 0], [rows, cols], [1, 1])
+    return tensor.insert_slice(copied, zeros, [], dynamic, [], [0, 0], [rows, cols], [1, 1])
 
 
 def _materialize_transposed_rhs(module: ir.Module) -> None:

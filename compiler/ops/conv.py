@@ -53,7 +53,7 @@ from cellc.compiler.autodiff.rules import defbilinear
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering
+from .registry import dynamic_batch, lowering
 
 
 def pad(x: ir.Value, padding, value: float = 0.0) -> ir.Value:
@@ -100,14 +100,19 @@ def _expand(x: ir.Value, groups: int, axis: int) -> ir.Value:
     reassociation = [[d] for d in range(axis)] + [[axis, axis + 1]]
     reassociation += [[d + 1] for d in range(axis + 1, x_type.rank)]
     result = ir.RankedTensorType.get(shape, x_type.element_type)
-    return tensor.expand_shape(result, x, _indices(reassociation), [], shape)
+    dynamic = [  # a dynamic batch: the dims other than `axis` keep their sizes
+        tensor.dim(x, index_constant(d))
+        for d, size in enumerate(x_type.shape)
+        if ir.ShapedType.is_dynamic_size(size)
+    ]
+    return tensor.expand_shape(result, x, _indices(reassociation), dynamic, shape)
 
 
 def _collapse(x: ir.Value, axis: int) -> ir.Value:
     """Merges dims `axis` and `axis + 1` of x."""
     x_type = lb.ranked(x)
     shape = list(x_type.shape)
-    shape[axis : axis + 2] = [shape[axis] * shape[axis + 1]]
+    shape[axis : axis + 2] = [lb.product(shape[axis : axis + 2])]
     reassociation = [[d] for d in range(axis)] + [[axis, axis + 1]]
     reassociation += [[d] for d in range(axis + 2, x_type.rank)]
     result = ir.RankedTensorType.get(shape, x_type.element_type)
@@ -138,13 +143,21 @@ def im2col(xp: ir.Value, kernel, out_hw, strides, dilations) -> ir.Value:
         [lb.PARALLEL] * 6,
         lambda value, _: value,
     )
-    return lb.reshape(cols, ir.RankedTensorType.get([c_size * kh * kw, n_size * oh * ow], element))
+    rows_and_columns = [c_size * kh * kw, lb.product((n_size, oh, ow))]
+    return lb.reshape(cols, ir.RankedTensorType.get(rows_and_columns, element))
 
 
-def _matmul(a: ir.Value, b: ir.Value, shape) -> ir.Value:
-    """a @ b into a zeroed accumulator of `shape`."""
-    init = lb.zeros(ir.RankedTensorType.get(shape, lb.ranked(a).element_type))
-    return linalg.matmul(a, b, outs=[init])
+def _matmul(a: ir.Value, b: ir.Value) -> ir.Value:
+    """a @ b into a zeroed accumulator, its sizes a's rows and b's columns."""
+    rows, cols = lb.ranked(a).shape[0], lb.ranked(b).shape[1]
+    element = lb.ranked(a).element_type
+    sizes = [
+        tensor.dim(operand, index_constant(axis)) if ir.ShapedType.is_dynamic_size(size) else size
+        for operand, axis, size in ((a, 0, rows), (b, 1, cols))
+    ]
+    init = tensor.empty(sizes, element)
+    fill = linalg.fill(lb.zero(element), outs=[init])
+    return linalg.matmul(a, b, outs=[fill])
 
 
 def convolve(xp: ir.Value, w: ir.Value, result: ir.RankedTensorType, strides, dilations, groups):
@@ -157,7 +170,7 @@ def convolve(xp: ir.Value, w: ir.Value, result: ir.RankedTensorType, strides, di
         k_size = w_type.shape[1] * w_type.shape[2] * w_type.shape[3]
         cols = im2col(xp, w_type.shape[2:], (oh, ow), strides, dilations)
         w_flat = lb.reshape(w, ir.RankedTensorType.get([o_size, k_size], w_type.element_type))
-        out = _matmul(w_flat, cols, [o_size, n_size * oh * ow])
+        out = _matmul(w_flat, cols)
         out = lb.reshape(
             out, ir.RankedTensorType.get([o_size, n_size, oh, ow], result.element_type)
         )
@@ -293,8 +306,10 @@ def _col2im_input_gradient(dy, w, result, strides, dilations, padding):
         outs=[lb.empty(ir.RankedTensorType.get([o_size, n_size, oh, ow], element))],
         permutation=[1, 0, 2, 3],
     ).results[0]
-    dy_flat = lb.reshape(dy_t, ir.RankedTensorType.get([o_size, n_size * oh * ow], element))
-    dcols = _matmul(w_t, dy_flat, [k_size, n_size * oh * ow])
+    dy_flat = lb.reshape(
+        dy_t, ir.RankedTensorType.get([o_size, lb.product((n_size, oh, ow))], element)
+    )
+    dcols = _matmul(w_t, dy_flat)
     dcols = lb.reshape(dcols, ir.RankedTensorType.get([c_size, kh, kw, n_size, oh, ow], element))
     top, _, left, _ = padding
 
@@ -334,8 +349,10 @@ def _im2col_filter_gradient(x, dy, result, strides, dilations, padding):
         outs=[lb.empty(ir.RankedTensorType.get([n_size, oh, ow, o_size], element))],
         permutation=[0, 2, 3, 1],
     ).results[0]
-    dy_rows = lb.reshape(dy_t, ir.RankedTensorType.get([n_size * oh * ow, o_size], element))
-    dw_t = _matmul(cols, dy_rows, [k_size, o_size])
+    dy_rows = lb.reshape(
+        dy_t, ir.RankedTensorType.get([lb.product((n_size, oh, ow)), o_size], element)
+    )
+    dw_t = _matmul(cols, dy_rows)
     dw = linalg.transpose(
         dw_t,
         outs=[lb.empty(ir.RankedTensorType.get([o_size, k_size], element))],
@@ -412,3 +429,7 @@ defbilinear(
     ),
     lambda ct, x, dy, **attrs: ms.conv2d(x, ct, **_conv_attrs(attrs)),
 )
+
+# Every `?` they build is the batch (lb.empty) or a dim merged with it, sized from the operands
+# (lb.reshape, _expand, _matmul).
+dynamic_batch(ms.Conv2DOp, ms.Conv2DBackpropInputOp, ms.Conv2DBackpropFilterOp)

@@ -279,21 +279,32 @@ def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
         flat_type = ir.RankedTensorType.get([1], source.element_type)
         flat = tensor.expand_shape(flat_type, x, ir.ArrayAttr.get([]), [], [1])
     elif source.rank > 1:
-        size = 1
-        for d in source.shape:
-            size *= d
-        if any(ir.ShapedType.is_dynamic_size(d) for d in source.shape):
-            size = ir.ShapedType.get_dynamic_size()
+        size = product(source.shape)
         flat_type = ir.RankedTensorType.get([size], source.element_type)
         flat = tensor.collapse_shape(flat_type, x, _reassociation([list(range(source.rank))]))
     if target.rank == 0:
         return tensor.collapse_shape(target, flat, ir.ArrayAttr.get([]))
     if target.rank == 1:
         return flat
-    dynamic = [d for d in sizes(target) if isinstance(d, ir.Value)]
+    dynamic = []
+    if not target.has_static_shape:  # its one `?` is what the other dims leave of the size
+        static = product(d for d in target.shape if not ir.ShapedType.is_dynamic_size(d))
+        total = tensor.dim(flat, arith.constant(ir.IndexType.get(), 0))
+        dynamic = [arith.divui(total, arith.constant(ir.IndexType.get(), static))]
     return tensor.expand_shape(
         target, flat, _reassociation([list(range(target.rank))]), dynamic, list(target.shape)
     )
+
+
+def product(dims) -> int:
+    """The product of sizes, kDynamic when one of them is (a dim merged with the batch)."""
+    dims = list(dims)
+    if any(ir.ShapedType.is_dynamic_size(d) for d in dims):
+        return ir.ShapedType.get_dynamic_size()
+    total = 1
+    for d in dims:
+        total *= d
+    return total
 
 
 def _reassociation(groups: Sequence[Sequence[int]]) -> ir.ArrayAttr:

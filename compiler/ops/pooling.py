@@ -24,7 +24,7 @@ from cellc.dialects import TensorSpec, ms
 
 from . import linalg_builders as lb
 from .conv import index_constant, pad, window_source
-from .registry import lowering, vjp
+from .registry import dynamic_batch, lowering, vjp
 
 
 def _window(kernel_size, element: ir.Type) -> ir.Value:
@@ -60,7 +60,8 @@ def vjp_max_pool(ct, x, *, out, **attrs):
 
 def _counts(x: ir.Value, kernel_size, strides, padding) -> np.ndarray:
     """The number of input elements (not padding) in each output window, (OH, OW)."""
-    return ms.AvgPoolOp.counts(ms.spec_of(x).shape, kernel_size, strides, padding)
+    shape = ms.spec_of(x, batch=1).shape  # a dynamic batch: the counts are per window
+    return ms.AvgPoolOp.counts(shape, kernel_size, strides, padding)
 
 
 @lowering(ms.AvgPoolOp)
@@ -261,3 +262,6 @@ def vjp_max_pool_grad(ct, x, dy, *, out, **attrs):
 def vjp_max_pool_grad_grad(ct, x, g, *, out, **attrs):
     """d max_pool_grad_grad(x, g) = (0, max_pool_grad(x, ct))."""
     return [None, ms.max_pool_grad(x, ct, **attrs)]
+
+
+dynamic_batch(ms.MaxPoolOp, ms.AvgPoolOp, ms.MaxPoolGradOp, ms.MaxPoolGradGradOp)

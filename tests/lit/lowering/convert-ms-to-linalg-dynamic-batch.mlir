@@ -1,8 +1,8 @@
 // RUN: cellc opt %s --pass-pipeline='builtin.module(convert-ms-to-linalg)' | FileCheck %s
 
-// A program compiled for a dynamic batch (compiler/dynamic_batch.py): every `?` is the batch,
-// read once per function from its first dynamic argument; each tensor.empty, reshape and
-// dim_size of a `?` uses it. `ms.dynamic_batch` is the batch of the trace the types stand for,
+// A program compiled for a dynamic batch (compiler/dynamic_batch.py): every `?` of an op's
+// result is the batch, read once per function from its first dynamic argument, which each
+// tensor.empty of a `?` uses; a reshape's `?` is what its static dims leave of the size. `ms.dynamic_batch` is the batch of the trace the types stand for,
 // which the verifier checks the shape rules at.
 
 // CHECK-LABEL: func.func @step
@@ -13,7 +13,9 @@
 // CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[ACC]] : tensor<?x3xf32>)
 // CHECK: %[[Y:.*]] = linalg.matmul ins(%[[X]], %[[W]] : tensor<?x4xf32>, tensor<4x3xf32>) outs(%[[ZERO]] : tensor<?x3xf32>)
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[Y]] {{\[\[}}0, 1]] : tensor<?x3xf32> into tensor<?xf32>
-// CHECK: tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1, 2]] output_shape [%[[N]], 3, 1] : tensor<?xf32> into tensor<?x3x1xf32>
+// CHECK: %[[TOTAL:.*]] = tensor.dim %[[FLAT]]
+// CHECK: %[[ROWS:.*]] = arith.divui %[[TOTAL]], %{{.*}} : index
+// CHECK: tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1, 2]] output_shape [%[[ROWS]], 3, 1] : tensor<?xf32> into tensor<?x3x1xf32>
 // CHECK: %[[SUM:.*]] = linalg.generic
 // CHECK-SAME: iterator_types = ["reduction", "reduction"]
 // CHECK: %[[C0B:.*]] = arith.constant 0 : index
@@ -34,5 +36,24 @@ module attributes {ms.dynamic_batch = 5 : i64} {
     %mean = "ms.div"(%s, %n) : (tensor<f32>, tensor<f32>) -> tensor<f32>
     %ones = "ms.constant"() {value = dense<1.0> : tensor<5x3xf32>} : () -> tensor<?x3xf32>
     return %mean, %r, %ones : tensor<f32>, tensor<?x3x1xf32>, tensor<?x3xf32>
+  }
+
+  // A convolution merges the batch with the output positions (im2col columns N*OH*OW): a `?`
+  // that is a multiple of the batch is sized from the tensor it comes from, never the batch.
+  // CHECK-LABEL: func.func @conv
+  // CHECK: %[[B:.*]] = tensor.dim %{{.*}}, %{{.*}} : tensor<?x1x4x4xf32>
+  // CHECK: tensor.empty(%[[B]]) : tensor<1x3x3x?x2x2xf32>
+  // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} : tensor<1x3x3x?x2x2xf32> into tensor<?xf32>
+  // CHECK: %[[SIZE:.*]] = tensor.dim %[[FLAT]]
+  // CHECK: %[[COLUMNS:.*]] = arith.divui %[[SIZE]], %{{.*}} : index
+  // CHECK: %[[COLS:.*]] = tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1]] output_shape [9, %[[COLUMNS]]]
+  // CHECK: %[[N:.*]] = tensor.dim %[[COLS]], %{{.*}} : tensor<9x?xf32>
+  // CHECK: tensor.empty(%[[N]]) : tensor<2x?xf32>
+  // CHECK: linalg.matmul
+  // CHECK: tensor.empty(%[[B]]) : tensor<?x2x2x2xf32>
+  // CHECK: linalg.transpose
+  func.func @conv(%x: tensor<?x1x4x4xf32>, %w: tensor<2x1x3x3xf32>) -> tensor<?x2x2x2xf32> {
+    %y = "ms.conv2d"(%x, %w) {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, groups = 1 : i64} : (tensor<?x1x4x4xf32>, tensor<2x1x3x3xf32>) -> tensor<?x2x2x2xf32>
+    return %y : tensor<?x2x2x2xf32>
   }
 }
