@@ -37,6 +37,10 @@ GENERALIZED_AFTER = "builtin.module(ms-expand-grad,ms-inline-calls,ms-fold-empty
 
 _RELATIVE_TOLERANCE = 1e-6  # a constant computed in float32 from the batch size
 
+# Attributes that repeat an op's result shape (the shape rule checks them against it): where
+# they hold the batch size they follow the result's `?` (the lowering reads the result type).
+_SIZE_ATTRIBUTES = {ms.StridedSliceOp.name: ("sizes",)}
+
 
 @dataclass(frozen=True)
 class BatchSample:
@@ -86,6 +90,8 @@ def _generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> 
                 continue
             if a.name == ms.ConstantOp.name and name == "value":
                 constants.append((a, b))
+            elif name in _SIZE_ATTRIBUTES.get(a.name, ()) and _follows_batch(attr_a, attr_b, sizes):
+                continue  # a copy of the result's shape, `?` where the batch is
             else:
                 raise _error(
                     a,
@@ -204,6 +210,13 @@ def _batch_formula(va: float, vb: float, sizes, is_float: bool):
 
             return corrected
     return None
+
+
+def _follows_batch(attr_a: ir.Attribute, attr_b: ir.Attribute, sizes) -> bool:
+    """Whether two i64 arrays differ only where one holds the first batch size, the other
+    the second."""
+    a, b = list(ir.DenseI64ArrayAttr(attr_a)), list(ir.DenseI64ArrayAttr(attr_b))
+    return len(a) == len(b) and all(x == y or (x, y) == sizes for x, y in zip(a, b))
 
 
 def _splat(value: np.ndarray) -> bool:

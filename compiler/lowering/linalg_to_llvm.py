@@ -484,49 +484,31 @@ def tile_parallel_generics(module: ir.Module) -> None:
 
 
 def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
-    """Block sizes along the first parallel axis of 2+ iterations, or None (small, dynamic,
-    or no such axis)."""
+    """Block sizes along the first parallel axis of 2+ iterations, or None (small, or no such
+    axis). A dynamic (batch) loop counts as NOMINAL_BATCH iterations; cut along it, the blocks
+    are BLOCK_ELEMENTS iterations each, and how many there are depends on the batch."""
     ranges = _loop_ranges(op)
     if ranges is None:
         return None
-    if any(ir.ShapedType.is_dynamic_size(extent) for extent in ranges):
-        return _dynamic_block_sizes(op, ranges)
+    planned = [_planned_size(extent) for extent in ranges]
     total = 1
-    for extent in ranges:
+    for extent in planned:
         total *= extent
     if total < PARALLEL_ELEMENTS:
         return None
     kinds = [str(kind) for kind in op.attributes["iterator_types"]]
-    for axis, (extent, kind) in enumerate(zip(ranges, kinds)):
+    for axis, (extent, kind) in enumerate(zip(planned, kinds)):
         if "parallel" in kind and extent >= 2:
+            sizes = [0] * len(ranges)
+            if ir.ShapedType.is_dynamic_size(ranges[axis]):
+                sizes[axis] = max(1, -(-BLOCK_ELEMENTS // (total // extent)))
+                return sizes
             blocks = min(extent, MAX_BLOCKS, total // BLOCK_ELEMENTS)
             if blocks < 2:
                 return None
-            sizes = [0] * len(ranges)
             sizes[axis] = -(-extent // blocks)
             return sizes
     return None
-
-
-def _dynamic_block_sizes(op: ir.Operation, ranges: list[int]) -> list[int] | None:
-    """Blocks of a generic with a dynamic (batch) loop: cut along that loop, the outermost
-    parallel one, in blocks of about BLOCK_ELEMENTS iterations (how many depends on the batch
-    at run time), when the batch is the outermost parallel loop and the rest are static."""
-    kinds = [str(kind) for kind in op.attributes["iterator_types"]]
-    dynamic = [axis for axis, extent in enumerate(ranges) if ir.ShapedType.is_dynamic_size(extent)]
-    axis = dynamic[0]
-    if len(dynamic) > 1 or "parallel" not in kinds[axis]:
-        return None
-    if any("parallel" in kind and ranges[a] >= 2 for a, kind in enumerate(kinds[:axis])):
-        return None
-    inner = 1
-    for a, extent in enumerate(ranges):
-        inner *= extent if a != axis else 1
-    if inner * NOMINAL_BATCH < BLOCK_ELEMENTS:
-        return None
-    sizes = [0] * len(ranges)
-    sizes[axis] = max(1, -(-BLOCK_ELEMENTS // inner))
-    return sizes
 
 
 def _loop_ranges(op: ir.Operation) -> list[int] | None:
@@ -629,7 +611,7 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int]]:
         depth = ir.ShapedType(op.operands[0].type).shape[1]
         if "indexing_maps" in op.attributes and _lhs_transposed(op):
             depth = ir.ShapedType(op.operands[0].type).shape[0]
-        rows, cols, depth = (_planned_size(d) for d in (*result.shape, depth))
+        rows, cols, depth = (_planned_size(d, MATMUL_NOMINAL) for d in (*result.shape, depth))
         mode = _CACHED if rows * cols * depth >= CACHE_TILED_MACS else _REGISTER
         consumers = _elementwise_consumers(op) if mode == _CACHED else []
         if consumers:
@@ -646,13 +628,17 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int]]:
     return classes
 
 
-# What a dynamic (batch) dimension is taken to be when a schedule is chosen: a training batch.
-# The schedules themselves work at any size (remainder tiles are peeled).
-NOMINAL_BATCH = 64
+# What a dynamic (batch) dimension is taken to be when a schedule is chosen: a large training
+# batch for a loop nest; for a matmul, whose `?` may be a batch merged with other dims (a
+# convolution's N*OH*OW columns), more: its cache blocks cost little at a small size. The
+# schedules work at any size (remainder tiles are peeled); a block loop over the batch runs
+# serially when the batch makes one block.
+NOMINAL_BATCH = 256
+MATMUL_NOMINAL = 4096
 
 
-def _planned_size(size: int) -> int:
-    return NOMINAL_BATCH if ir.ShapedType.is_dynamic_size(size) else size
+def _planned_size(size: int, nominal: int = NOMINAL_BATCH) -> int:
+    return nominal if ir.ShapedType.is_dynamic_size(size) else size
 
 
 def _tag(op, name: str, value: int) -> None:

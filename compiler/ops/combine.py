@@ -16,7 +16,7 @@ from cellc.compiler.autodiff.rules import defbilinear, unbroadcast
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering, vjp
+from .registry import dynamic_batch, lowering, vjp
 
 
 @lowering(ms.ConcatOp)
@@ -112,3 +112,7 @@ def _batch_matmul_rhs_transpose(ct, a, b, *, transpose_a, transpose_b):
 
 
 defbilinear(ms.BatchMatMulOp, _batch_matmul_lhs_transpose, _batch_matmul_rhs_transpose)
+
+# A `?` is the batch (lb.empty, lb.zeros; a concat along it would make 2N, which
+# compiler/dynamic_batch.py refuses).
+dynamic_batch(ms.ConcatOp, ms.BatchMatMulOp)

@@ -261,4 +261,6 @@ dynamic_batch(
     ms.SelectOp,
     ms.FloorDivOp,
     ms.FloorModOp,
+    ms.ArgmaxOp,
+    ms.ArgminOp,
 )

@@ -332,7 +332,7 @@ def lower_constant(op, *, value=None):
     if result_type.has_static_shape:
         return arith.constant(result_type, op.attributes["value"])
     dense = ir.DenseElementsAttr(op.attributes["value"])
-    if not dense.is_splat:
+    if not dense.is_splat:  # dynamic_batch.generalize lets only splats through
         raise ValueError(f"a constant of {result_type} that is not one value repeated")
     return lb.full(result_type, arith.constant(result_type.element_type, dense.get_splat_value()))
 

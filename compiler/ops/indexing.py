@@ -16,10 +16,11 @@ from mlir import ir
 from mlir.dialects import arith, linalg, tensor
 
 from cellc.compiler.autodiff.rules import deflinear
+from cellc.compiler.dynamic_batch import DynamicBatchError
 from cellc.dialects import ms
 
 from . import linalg_builders as lb
-from .registry import lowering, vjp
+from .registry import dynamic_batch, lowering, vjp
 
 # --------------------------------------------------------------------------------------------
 # strided_slice and pad
@@ -86,9 +87,13 @@ def lower_pad(op, x, *, low, high, interior):
     if 0 in shape:
         return lb.zeros(result_type)
     rank = result_type.rank
+    index_type = ir.IndexType.get()
+    bounds = [  # a dynamic batch: x's own size
+        tensor.dim(x, arith.constant(index_type, d)) if ir.ShapedType.is_dynamic_size(n) else n
+        for d, n in enumerate(shape)
+    ]
 
     def body(_):
-        index_type = ir.IndexType.get()
         inside, coordinates = None, []
         for d in range(rank):
             position = arith.subi(linalg.IndexOp(d).result, arith.constant(index_type, low[d]))
@@ -102,9 +107,7 @@ def lower_pad(op, x, *, low, high, interior):
                 ),
                 arith.andi(
                     arith.cmpi(arith.CmpIPredicate.sge, position, arith.constant(index_type, 0)),
-                    arith.cmpi(
-                        arith.CmpIPredicate.slt, source, arith.constant(index_type, shape[d])
-                    ),
+                    arith.cmpi(arith.CmpIPredicate.slt, source, _index_value(bounds[d])),
                 ),
             )
             inside = on_grid if inside is None else arith.andi(inside, on_grid)
@@ -116,6 +119,10 @@ def lower_pad(op, x, *, low, high, interior):
 
     maps = [ir.AffineMap.get_identity(rank)]
     return lb.generic([], lb.empty(result_type), maps, [lb.PARALLEL] * rank, body)
+
+
+def _index_value(size: int | ir.Value) -> ir.Value:
+    return size if isinstance(size, ir.Value) else arith.constant(ir.IndexType.get(), size)
 
 
 def _pad_transpose(ct, x, *, low, high, interior):
@@ -158,6 +165,11 @@ def lower_gather(op, x, indices, *, axis):
     result_type = lb.ranked(op.results[0].type)
     rank, k = result_type.rank, lb.ranked(indices).rank
     size = lb.ranked(x).shape[axis]
+    if ir.ShapedType.is_dynamic_size(size):
+        raise DynamicBatchError(
+            f"cannot compile for a dynamic batch dimension: 'ms.gather' along the batch "
+            f"({lb.ranked(x)}, axis {axis}); compile for a static batch size instead"
+        )
     index_map = ir.AffineMap.get(rank, 0, [ir.AffineDimExpr.get(axis + j) for j in range(k)])
     maps = [index_map, ir.AffineMap.get_identity(rank)]
 
@@ -208,3 +220,8 @@ def lower_gather_grad(op, ct, indices, *, axis, size):
 def vjp_gather_grad(ct, ct_in, indices, *, out, axis, size):
     """gather_grad is linear in its first operand; its transpose is gather."""
     return [ms.gather(ct, indices, axis=axis), None]
+
+
+# A `?` of their results is the batch (lb.empty); a strided slice's `sizes` along it follow the
+# result (compiler/dynamic_batch.py); a gather refuses to gather along it.
+dynamic_batch(ms.StridedSliceOp, ms.PadOp, ms.GatherOp, ms.GatherGradOp)

@@ -193,21 +193,43 @@ def test_a_convolutional_training_step_compiles_once(compiles):
     assert compiles == {"static": 3, "dynamic": 1}
 
 
-class Doubled(nn.Cell):
-    def construct(self, x):
-        return ops.concat((x, x), axis=1)
-
-
 def test_set_inputs_on_a_cell_that_cannot_batch_dynamically_warns_and_runs_per_size():
-    net = Doubled()
-    net.set_inputs(Tensor(shape=[None, 2], dtype=mstype.float32))
+    net = FoldsTheBatch()
+    net.set_inputs(Tensor(shape=[None, 3], dtype=mstype.float32))
     for batch in (2, 3):
-        x = np.random.default_rng(batch).standard_normal((batch, 2)).astype(np.float32)
+        x = np.random.default_rng(batch).standard_normal((batch, 3)).astype(np.float32)
         if batch == 2:
-            with pytest.warns(
-                UserWarning, match=r"'ms.concat' op cannot be compiled for a dynamic"
-            ):
+            with pytest.warns(UserWarning, match=r"'ms.reshape' at .*test_dynamic_batch.py"):
                 got = net(Tensor(x)).asnumpy()
         else:
             got = net(Tensor(x)).asnumpy()
-        np.testing.assert_array_equal(got, np.concatenate([x, x], axis=1))
+        np.testing.assert_array_equal(got, 2 * x.ravel())
+
+
+class SliceAndJoin(nn.Cell):
+    def construct(self, x):
+        z = ops.concat((x[:, :1], x[:, 1:] * 2.0), axis=1)
+        return ops.ReduceSum()(z * z)
+
+
+class GradAll(nn.Cell):
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+        self.grad = ops.GradOperation(get_all=True)
+
+    def construct(self, x):
+        return self.grad(self.network)(x)
+
+
+def test_slices_concats_and_their_gradients_follow_the_batch(tmp_path):
+    path = cellc.export(
+        GradAll(SliceAndJoin()),
+        Tensor(shape=[None, 3], dtype=mstype.float32),
+        file_name=str(tmp_path / "slices"),
+    )
+    entry = runtime.load(path)["GradAll"]
+    for batch in (1, 4):
+        x = np.random.default_rng(batch).standard_normal((batch, 3)).astype(np.float32)
+        (dx,) = entry(x)
+        np.testing.assert_allclose(dx, 2 * x * np.array([1.0, 4.0, 4.0]), rtol=1e-6)
