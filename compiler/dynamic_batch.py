@@ -23,6 +23,7 @@ checks that the arguments agree on it.
 
 from __future__ import annotations
 
+import linecache
 from dataclasses import dataclass
 
 import numpy as np
@@ -248,9 +249,15 @@ def _retype_functions(module: ir.Module) -> None:
 
 
 def _error(op: ir.Operation, message: str, sizes) -> DynamicBatchError:
-    location = str(op.location)
+    location, line = op.location, ""
+    if location.is_a_file():
+        where = f"{location.filename}:{location.start_line}"
+        text = linecache.getline(location.filename, location.start_line).strip()
+        line = f"\n  at {where}: {text}" if text else ""
+    else:
+        where = str(location)
     return DynamicBatchError(
-        f"cannot compile for a dynamic batch dimension: '{op.name}' at {location} {message}; "
+        f"cannot compile for a dynamic batch dimension: '{op.name}' at {where} {message}; "
         f"compile for a static batch size instead (traced at batch sizes {sizes[0]} and "
-        f"{sizes[1]})"
+        f"{sizes[1]}){line}"
     )

@@ -226,7 +226,7 @@ def _compile_dynamic(fn, args, axes, target: Target, random_generator):
         warnings.warn(
             f"{type(fn).__name__}: set_inputs asks for a dynamic shape, but {error}; cellc "
             "compiles it for each batch size instead",
-            stacklevel=4,
+            stacklevel=5,  # the user's call of the cell
         )
         return _StaticOnly(str(error))
 
