@@ -148,7 +148,7 @@ def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledP
     tf32 = parsed is Target.CUDA and HOOKS.allow_tf32 is not None and HOOKS.allow_tf32()
     owner, key = _cache_owner_and_key(fn)
     store = _memory_cache(owner)
-    axes = _dynamic_batch_axes(fn, args) if parsed is Target.CPU else None
+    axes = _dynamic_batch_axes(fn, owner, args) if parsed is Target.CPU else None
     program = None
     if axes is not None:  # one program for every batch size, unless the cell cannot have it
         dynamic_key = (key, _dynamic_signature(args, axes), parsed, _owner_state(owner))
@@ -169,11 +169,14 @@ def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledP
     return program
 
 
-def _dynamic_batch_axes(fn, args) -> tuple | None:
+def _dynamic_batch_axes(fn, owner, args) -> tuple | None:
     """For a cell whose `set_inputs` gives some dimensions as None or -1 (MindSpore's
-    dynamic shape): per argument, those axes, when this call's arguments are tensors that
-    agree on one size for all of them (the batch). Else None: the call compiles per shape."""
+    dynamic shape), or a gradient of such a cell taking the same inputs: per argument, those
+    axes, when this call's arguments are tensors that agree on one size for all of them (the
+    batch). Else None: the call compiles per shape."""
     specs = getattr(fn, "__dict__", {}).get("_cellc_input_specs")
+    if specs is None:
+        specs = getattr(owner, "__dict__", {}).get("_cellc_input_specs")
     if specs is None or len(specs) != len(args):
         return None
     axes, sizes = [], set()

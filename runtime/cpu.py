@@ -364,6 +364,10 @@ class DynamicBatchCpuEntry(CpuEntry):
             for index, spec in enumerate(self.inputs)
             if -1 in spec.shape
         ]
+        self._ranks = tuple(len(spec.shape) for spec in self.inputs)
+        self._dtypes = tuple(spec.dtype for spec in self.inputs)
+        self._output_dtypes = tuple(spec.dtype for spec in self.outputs)
+        self._layouts: dict[int, tuple[tuple, tuple]] = {}
 
     def convert_input(self, index: int, value: Any) -> np.ndarray:
         """One argument converted, its dynamic dims at its own size (the call checks that the
@@ -392,35 +396,94 @@ class DynamicBatchCpuEntry(CpuEntry):
             )
         return batch
 
-    def __call__(self, *args: Any) -> Any:
-        if len(args) != self._arity:
-            raise self.wrong_argument_count(args)
-        batch = self.batch_size(args)
-        arrays = []
-        for arg, spec in zip(args, self.inputs):
-            what = f"input '{spec.name}' of '{self.name}'"
-            try:
-                arrays.append(as_array(arg, _at_batch(spec, batch), what))
-            except ShapeMismatchError:
-                shape = list(_shape_of(arg))
-                raise ShapeMismatchError(
-                    f"{what} expects {spec} (-1: the batch, {batch} in this call, the same in "
-                    f"every input), got shape {shape}"
-                ) from None
+    def _layouts_at(self, batch: int) -> tuple[tuple, tuple]:
+        """(input shapes, output shapes) at `batch`, remembered for the last few sizes."""
+        layouts = self._layouts.get(batch)
+        if layouts is None:
+            if len(self._layouts) >= _REMEMBERED_BATCHES:
+                self._layouts.clear()
+            layouts = self._layouts[batch] = (
+                tuple(_at_batch(spec, batch).shape for spec in self.inputs),
+                tuple(_at_batch(spec, batch).shape for spec in self.outputs),
+            )
+        return layouts
+
+    def _convert_at(self, index: int, value: Any, batch: int) -> np.ndarray:
+        spec = self.inputs[index]
+        what = f"input '{spec.name}' of '{self.name}'"
+        try:
+            return as_array(value, _at_batch(spec, batch), what)
+        except ShapeMismatchError:
+            raise ShapeMismatchError(
+                f"{what} expects {spec} (-1: the batch, {batch} in this call, the same in "
+                f"every input), got shape {list(_shape_of(value))}"
+            ) from None
+
+    def _portable_call(self, args, batch: int, input_shapes, output_shapes) -> Any:
+        """The call through `__array_interface__` (see PortableCpuEntry)."""
+        arrays = [self._convert_at(position, arg, batch) for position, arg in enumerate(args)]
         weight_pointers = list(self._weights[1])
         masks = self.module.random_masks(self) if self.random_weights else []
         for position, mask in masks:
             weight_pointers[position] = data_pointer(mask)
-        outputs = [np.empty(_at_batch(spec, batch).shape, spec.dtype) for spec in self.outputs]
-        self._function(
-            *[data_pointer(array) for array in arrays],
-            *weight_pointers,
-            *[data_pointer(output) for output in outputs],
-            batch,
-        )
+        outputs = [np.empty(shape, s.dtype) for shape, s in zip(output_shapes, self.outputs)]
+        pointers = [data_pointer(a) for a in (*arrays, *outputs)]
+        self._function(*pointers[: len(arrays)], *weight_pointers, *pointers[len(arrays) :], batch)
         if self.updates:
             self.module.write_updates(self.updates, outputs)
         return self._nest(outputs)
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != self._arity:
+            raise self.wrong_argument_count(args)
+        # The hot path, as CpuEntry's: the batch read off the first dynamic input, each array
+        # that already fits passed by its data pointer, the rest converted (or refused).
+        index, axis = self._batch_axes[0]
+        first = args[index]
+        if type(first) is np.ndarray and first.ndim == self._ranks[index] and first.shape[axis]:
+            batch = first.shape[axis]
+        else:
+            batch = self.batch_size(args)  # or a clear error
+        input_shapes, output_shapes = self._layouts.get(batch) or self._layouts_at(batch)
+        if _DATA_OFFSET is None:
+            return self._portable_call(args, batch, input_shapes, output_shapes)
+        read, offset, dtypes = _read_pointer, _DATA_OFFSET, self._dtypes
+        pointers = []
+        keep_alive = args  # converted copies are appended below, so they outlive the call
+        for position, arg in enumerate(args):
+            if not (
+                type(arg) is np.ndarray
+                and arg.dtype is dtypes[position]
+                and arg.shape == input_shapes[position]
+                and (flags := arg.flags).c_contiguous
+                and flags.aligned
+            ):
+                arg = self._convert_at(position, arg, batch)
+                keep_alive += (arg,)
+            pointers.append(read(id(arg) + offset).value)
+        weight_pointers = self._weights[1]
+        if self.random_weights:
+            weight_pointers = list(weight_pointers)
+            masks = self.module.random_masks(self)  # alive until the call returns
+            for position, mask in masks:
+                weight_pointers[position] = data_pointer(mask)
+        pointers += weight_pointers
+        outputs = []
+        for shape, dtype in zip(output_shapes, self._output_dtypes):
+            output = np.empty(shape, dtype)
+            outputs.append(output)
+            pointers.append(read(id(output) + offset).value)
+        self._function(*pointers, batch)
+        if self.updates:
+            self.module.write_updates(self.updates, outputs)
+        if self._single_output:
+            return outputs[0]
+        return self._nest(outputs)
+
+
+# How many batch sizes an entry remembers the shapes of (a data set's batch and its last one,
+# an evaluation batch...); past it the memory starts again.
+_REMEMBERED_BATCHES = 16
 
 
 def _shape_of(value: Any) -> tuple[int, ...]:

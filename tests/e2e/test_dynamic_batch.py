@@ -233,3 +233,39 @@ def test_slices_concats_and_their_gradients_follow_the_batch(tmp_path):
         x = np.random.default_rng(batch).standard_normal((batch, 3)).astype(np.float32)
         (dx,) = entry(x)
         np.testing.assert_allclose(dx, 2 * x * np.array([1.0, 4.0, 4.0]), rtol=1e-6)
+
+
+def test_the_gradient_of_a_described_cell_compiles_once(compiles):
+    net = MLP()
+    net.set_inputs(Tensor(shape=[None, 12], dtype=mstype.float32))
+    grad = ops.GradOperation(get_by_list=True)(net, net.trainable_params())
+    w1, b1, w2, b2 = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
+    for batch in (2, 5):
+        x = data(batch)[0].astype(np.float64)
+        hidden = x @ w1.T + b1
+        mask = hidden > 0
+        # d sum(out) / d W2 = sum over the batch of relu(hidden)
+        want_w2 = np.tile((np.maximum(hidden, 0)).sum(0), (3, 1))
+        want_w1 = ((np.ones((batch, 3)) @ w2) * mask).T @ x
+        got = grad(Tensor(x.astype(np.float32)))
+        np.testing.assert_allclose(got[0].asnumpy(), want_w1, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(got[2].asnumpy(), want_w2, rtol=1e-4, atol=1e-4)
+    assert compiles == {"static": 0, "dynamic": 1}
+
+
+def test_every_call_path_of_a_dynamic_entry_agrees(tmp_path, monkeypatch):
+    from cellc.runtime import cpu
+
+    net = MLP()
+    path = cellc.export(
+        net, Tensor(shape=[None, 12], dtype=mstype.float32), file_name=str(tmp_path / "m")
+    )
+    entry = runtime.load(path)["MLP"]
+    x = data(20)[0]
+    want = entry(x)
+    np.testing.assert_array_equal(entry(x.tolist()), want)  # converted on the way
+    np.testing.assert_array_equal(entry(np.asfortranarray(x)), want)  # copied contiguous
+    for batch in range(1, cpu._REMEMBERED_BATCHES + 3):  # past the remembered shapes
+        np.testing.assert_array_equal(entry(x[:batch]), want[:batch])
+    monkeypatch.setattr(cpu, "_DATA_OFFSET", None)  # a numpy whose layout was not confirmed
+    np.testing.assert_array_equal(entry(x), want)
