@@ -70,21 +70,23 @@ def generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> N
 def _generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> None:
     ops_first, ops_second = _preorder(first), _preorder(second)
     constants = []
+    counterpart: dict[ir.Value, ir.Value] = {}  # each value of `second` -> its value in `first`
     for a, b in zip(ops_first, ops_second):
-        if (
-            a.name != b.name
-            or len(a.operands) != len(b.operands)
-            or len(a.results) != len(b.results)
+        if _outline(a) != _outline(b) or any(
+            counterpart.get(operand_b) != operand_a
+            for operand_a, operand_b in zip(a.operands, b.operands)
         ):
             raise _error(a, "has no counterpart in the trace at the other batch size", sizes)
         for region_a, region_b in zip(a.regions, b.regions):
             for block_a, block_b in zip(region_a.blocks, region_b.blocks):
                 for arg_a, arg_b in zip(block_a.arguments, block_b.arguments):
                     _generalize_value(arg_a, arg_b, a, sizes)
+                    counterpart[arg_b] = arg_a
         for result_a, result_b in zip(a.results, b.results):
             _generalize_value(result_a, result_b, a, sizes)
+            counterpart[result_b] = result_a
         for name in a.attributes:
-            if name == "function_type" or name not in b.attributes:
+            if name == "function_type":
                 continue
             attr_a, attr_b = a.attributes[name], b.attributes[name]
             if attr_a == attr_b:
@@ -109,6 +111,13 @@ def _generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> 
     first.operation.attributes[ms.DYNAMIC_BATCH_ATTR] = ir.IntegerAttr.get(
         ir.IntegerType.get_signless(64), sizes[0]
     )
+
+
+def _outline(op: ir.Operation) -> tuple:
+    """What two corresponding ops share whatever the batch: name, operand and result counts,
+    attribute names, and the shape of their regions (blocks and their argument counts)."""
+    regions = tuple(tuple(len(block.arguments) for block in region.blocks) for region in op.regions)
+    return (op.name, len(op.operands), len(op.results), tuple(sorted(op.attributes)), regions)
 
 
 def _preorder(module: ir.Module) -> list[ir.Operation]:

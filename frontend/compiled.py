@@ -221,11 +221,11 @@ def _compile_dynamic(fn, args, axes, target: Target, random_generator):
     cell cannot be compiled once for every batch size, a `_StaticOnly` that says why (warned
     once: the calls then compile per batch size, as without `set_inputs`)."""
     from cellc.compiler.dynamic_batch import DynamicBatchError
-    from cellc.compiler.lowering.ms_to_linalg import IllegalOpError
+    from cellc.compiler.lowering.ms_to_linalg import LoweringError
 
     try:
         return _compile_cached(fn, at_batch(args, axes, 0), target, random_generator, False, axes)
-    except (DynamicBatchError, IllegalOpError) as error:
+    except (DynamicBatchError, LoweringError) as error:
         warnings.warn(
             f"{type(fn).__name__}: set_inputs asks for a dynamic shape, but {error}; cellc "
             "compiles it for each batch size instead",
@@ -373,12 +373,7 @@ def _compile_cached(
     traced = trace_program(fn, *args)
     # tf32 is other numerics, so another entry (keys without it stay as they were)
     key_options = ("allow_tf32",) if allow_tf32 else ()
-    batch_sample = None
     if batch_axes is not None:
-        from cellc.compiler.dynamic_batch import BatchSample
-
-        second = trace_program(fn, *at_batch(args, batch_axes, 1)).program
-        batch_sample = BatchSample(second, batch_axes)
         key_options = disk_cache.dynamic_batch_options(batch_axes)
     key = disk_cache.program_key(traced.program, target, key_options)
     save_graphs = _save_graphs_dir()
@@ -398,6 +393,12 @@ def _compile_cached(
     )
     if save_graphs is not None:
         options.keep_intermediates = Path(save_graphs) / f"{traced.program.entry.name}-{key[:12]}"
+    batch_sample = None
+    if batch_axes is not None:  # the second trace, only when compiling
+        from cellc.compiler.dynamic_batch import BatchSample
+
+        second = trace_program(fn, *at_batch(args, batch_axes, 1)).program
+        batch_sample = BatchSample(second, batch_axes)
     # cache entries hold code only
     result = compile_program(traced.program, options, None, batch_sample=batch_sample)
     if save_graphs is not None:

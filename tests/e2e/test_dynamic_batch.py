@@ -269,3 +269,16 @@ def test_every_call_path_of_a_dynamic_entry_agrees(tmp_path, monkeypatch):
         np.testing.assert_array_equal(entry(x[:batch]), want[:batch])
     monkeypatch.setattr(cpu, "_DATA_OFFSET", None)  # a numpy whose layout was not confirmed
     np.testing.assert_array_equal(entry(x), want)
+
+
+class BranchesOnTheBatch(nn.Cell):
+    """The same ops either way, wired differently: only the operands tell the traces apart."""
+
+    def construct(self, x, y):
+        return x - y if x.shape[0] > 6 else y - x
+
+
+def test_a_program_that_branches_on_the_batch_size_is_refused(tmp_path):
+    described = Tensor(shape=[None, 2], dtype=mstype.float32)
+    with pytest.raises(DynamicBatchError, match=r"'ms.sub' at .* has no counterpart"):
+        cellc.export(BranchesOnTheBatch(), described, described, file_name=str(tmp_path / "b"))
