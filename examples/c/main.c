@@ -4,8 +4,9 @@
  *   cellc_seed model.cellc [ENTRY]     (ENTRY defaults to the artifact's first entry)
  *
  * Inputs are filled from the seed values x (2x3) and y (3x3) by position; an entry whose
- * inputs have other shapes gets ones. Output lines: "output I (MEANING) DTYPE[SHAPE]:" and then
- * the values, row-major, one row per line.
+ * inputs have other shapes gets ones. An entry compiled for a dynamic batch runs at batch 2
+ * (the seed x's rows). Output lines: "output I (MEANING) DTYPE[SHAPE]:" and then the values,
+ * row-major, one row per line.
  */
 #include <cellc.h>
 #include <stdio.h>
@@ -18,11 +19,20 @@ typedef _Float16 half;
 static const float SEED_X[2 * 3] = {0.8f, 0.6f, 0.2f, 1.8f, 1.3f, 1.1f};
 static const float SEED_Y[3 * 3] = {0.11f, 3.3f, 1.1f, 1.1f, 0.2f, 1.4f, 1.1f, 2.2f, 0.3f};
 
-static void fill_input(const cellc_tensor_info *info, int index, void *buffer) {
+/* How many of the tensor's numel-sized items a call at `batch` holds: batch where its shape
+ * has the dynamic batch (-1), else 1. */
+static int64_t items(const cellc_tensor_info *info, int64_t batch) {
+  for (int d = 0; d < info->rank; d++)
+    if (info->shape[d] < 0) return batch;
+  return 1;
+}
+
+static void fill_input(const cellc_tensor_info *info, int index, void *buffer, int64_t batch) {
   const float *seed = index == 0 ? SEED_X : index == 1 ? SEED_Y : NULL;
   int64_t seed_size = index == 0 ? 6 : index == 1 ? 9 : 0;
-  for (int64_t i = 0; i < info->numel; i++) {
-    double value = info->numel == seed_size ? seed[i] : 1.0;
+  int64_t numel = info->numel * items(info, batch);
+  for (int64_t i = 0; i < numel; i++) {
+    double value = numel == seed_size ? seed[i] : 1.0;
     switch (info->dtype) {
       case CELLC_FLOAT32: ((float *)buffer)[i] = (float)value; break;
       case CELLC_FLOAT64: ((double *)buffer)[i] = value; break;
@@ -46,12 +56,18 @@ static double element(const cellc_tensor_info *info, const void *buffer, int64_t
   return 0;
 }
 
-static void print_output(int index, const cellc_tensor_info *info, const void *buffer) {
+static void print_output(int index, const cellc_tensor_info *info, const void *buffer,
+                         int64_t batch) {
   printf("output %d (%s) %s[", index, info->meaning, cellc_dtype_name(info->dtype));
-  for (int d = 0; d < info->rank; d++) printf(d ? ",%lld" : "%lld", (long long)info->shape[d]);
+  for (int d = 0; d < info->rank; d++) {
+    long long size = info->shape[d] < 0 ? batch : info->shape[d];
+    printf(d ? ",%lld" : "%lld", size);
+  }
   printf("]:\n");
   int64_t row = info->rank ? info->shape[info->rank - 1] : 1;
-  for (int64_t i = 0; i < info->numel; i++)
+  if (row < 0) row = batch;
+  int64_t numel = info->numel * items(info, batch);
+  for (int64_t i = 0; i < numel; i++)
     printf(row && (i + 1) % row == 0 ? "%.9g\n" : "%.9g ", element(info, buffer, i));
 }
 
@@ -78,22 +94,26 @@ int main(int argc, char **argv) {
   /* A training step's hidden outputs (new parameter values) stay with the loader. */
   int n_inputs = cellc_entry_num_inputs(entry);
   int n_outputs = cellc_entry_num_visible_outputs(entry);
+  int64_t batch = cellc_entry_dynamic_batch(entry) ? 2 : 1;
   void **inputs = calloc(n_inputs + 1, sizeof *inputs);
   void **outputs = calloc(n_outputs + 1, sizeof *outputs);
   for (int i = 0; i < n_inputs; i++) {
     const cellc_tensor_info *info = cellc_entry_input(entry, i);
-    inputs[i] = malloc(info->nbytes ? info->nbytes : 1);
-    fill_input(info, i, inputs[i]);
+    size_t nbytes = info->nbytes * items(info, batch);
+    inputs[i] = malloc(nbytes ? nbytes : 1);
+    fill_input(info, i, inputs[i], batch);
   }
   for (int i = 0; i < n_outputs; i++) {
-    size_t nbytes = cellc_entry_output(entry, i)->nbytes;
+    const cellc_tensor_info *info = cellc_entry_output(entry, i);
+    size_t nbytes = info->nbytes * items(info, batch);
     outputs[i] = malloc(nbytes ? nbytes : 1);
   }
 
-  cellc_call(entry, (const void *const *)inputs, outputs);
+  cellc_call_batch(entry, batch, (const void *const *)inputs, outputs);
 
   printf("entry %s structure %s\n", cellc_entry_name(entry), cellc_entry_structure_json(entry));
-  for (int i = 0; i < n_outputs; i++) print_output(i, cellc_entry_output(entry, i), outputs[i]);
+  for (int i = 0; i < n_outputs; i++)
+    print_output(i, cellc_entry_output(entry, i), outputs[i], batch);
   for (int i = 0; i < n_inputs; i++) free(inputs[i]);
   for (int i = 0; i < n_outputs; i++) free(outputs[i]);
   free(inputs);

@@ -105,6 +105,15 @@ const char *cellc_entry_structure_json(const cellc_entry *entry);
  * parameter updates into the model and draws its dropout masks (see above). */
 void cellc_call(const cellc_entry *entry, const void *const *inputs, void *const *outputs);
 
+/* 1 when the entry was compiled for a dynamic batch dimension: the -1 in its tensors' shapes
+ * is the batch, any size >= 1, and their numel and nbytes count one batch item (a tensor
+ * with a -1 holds batch times as many). cellc_call runs such an entry at batch 1. */
+int cellc_entry_dynamic_batch(const cellc_entry *entry);
+/* cellc_call at `batch` (>= 1): each tensor with a -1 holds batch * nbytes bytes. For an
+ * entry of static shapes, batch is not used. */
+void cellc_call_batch(const cellc_entry *entry, int64_t batch, const void *const *inputs,
+                      void *const *outputs);
+
 int cellc_parameter_count(const cellc_model *model);
 const cellc_tensor_info *cellc_parameter_at(const cellc_model *model, int index);
 /* The keep probability of a parameter that is a dropout mask; 0 for an ordinary weight. */

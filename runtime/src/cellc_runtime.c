@@ -397,6 +397,7 @@ struct cellc_entry {
   void **hidden; /* per output: the loader's buffer for an updating output, else NULL */
   void **masks;  /* per weight: the buffer a dropout mask is drawn into, else NULL */
   int stateful;  /* updates parameters or draws masks: the call holds the model's lock */
+  int dynamic;   /* compiled for a dynamic batch: the code takes the batch size last */
   void *function;
 };
 
@@ -491,8 +492,9 @@ static void draw_mask(cellc_model *model, const parameter *p, void *mask) {
   }
 }
 
-/* Reads {name?, shape, dtype, meaning?} into t; returns 0 or -1. */
-static int read_tensor(const json *spec, tensor *t) {
+/* Reads {name?, shape, dtype, meaning?} into t; returns 0 or -1. With `dynamic`, a dim may be
+ * -1 (the batch), and numel and nbytes count one batch item. */
+static int read_tensor(const json *spec, tensor *t, int dynamic) {
   const json *shape = json_get(spec, "shape");
   const char *dtype = json_string(json_get(spec, "dtype"));
   if (!shape || shape->type != J_ARRAY || !dtype) return -1;
@@ -506,9 +508,9 @@ static int read_tensor(const json *spec, tensor *t) {
   t->info.numel = 1;
   for (int i = 0; i < t->info.rank; i++) {
     const json *dim = json_at(shape, i);
-    if (dim->type != J_NUMBER || dim->number < 0) return -1;
+    if (dim->type != J_NUMBER || dim->number < (dynamic ? -1 : 0)) return -1;
     t->shape[i] = (int64_t)dim->number;
-    t->info.numel *= t->shape[i];
+    if (t->shape[i] >= 0) t->info.numel *= t->shape[i];
   }
   t->name = strdup(json_string(json_get(spec, "name")) ? json_string(json_get(spec, "name")) : "");
   const char *meaning = json_string(json_get(spec, "meaning"));
@@ -530,8 +532,8 @@ void cellc_free(cellc_model *model) {
   if (!model) return;
   for (int i = 0; i < model->n_entries; i++) {
     cellc_entry *e = &model->entries[i];
-    for (int j = 0; j < e->n_inputs; j++) free_tensor(&e->inputs[j]);
-    for (int j = 0; j < e->n_outputs; j++) free_tensor(&e->outputs[j]);
+    for (int j = 0; e->inputs && j < e->n_inputs; j++) free_tensor(&e->inputs[j]);
+    for (int j = 0; e->outputs && j < e->n_outputs; j++) free_tensor(&e->outputs[j]);
     for (int j = 0; e->hidden && j < e->n_outputs; j++) free(e->hidden[j]);
     for (int j = 0; e->masks && j < e->n_weights; j++) free(e->masks[j]);
     free(e->inputs), free(e->outputs), free(e->weights);
@@ -887,20 +889,15 @@ static int load_entries(cellc_model *model, const json *entries, const json *man
     e->symbol = strdup(symbol);
     e->structure_json = strndup(structure->begin, (size_t)(structure->end - structure->begin));
     const json *dynamic = json_get(spec, "dynamic_batch");
-    if (dynamic && dynamic->type == J_BOOL && dynamic->number != 0) {
-      set_error(err, errlen,
-                "'%s': entry '%s' was compiled for a dynamic batch dimension, which the C "
-                "runtime does not call yet; export it for a static batch size",
-                path, name);
-      return -1;
-    }
+    e->dynamic = dynamic && dynamic->type == J_BOOL && dynamic->number != 0;
     e->n_inputs = json_length(inputs);
     e->n_outputs = json_length(outputs);
     e->n_weights = json_length(weights);
-    if (e->n_inputs + e->n_weights + e->n_outputs > CELLC_MAX_ARGS) {
+    if (e->n_inputs + e->n_weights + e->n_outputs + e->dynamic > CELLC_MAX_ARGS) {
       set_error(err, errlen,
-                "'%s': entry '%s' has %d pointer arguments; the C runtime calls at most %d",
-                path, name, e->n_inputs + e->n_weights + e->n_outputs, CELLC_MAX_ARGS);
+                "'%s': entry '%s' has %d arguments; the C runtime calls at most %d", path, name,
+                e->n_inputs + e->n_weights + e->n_outputs + e->dynamic, CELLC_MAX_ARGS);
+      e->n_inputs = e->n_outputs = e->n_weights = 0; /* nothing read: nothing to free */
       return -1;
     }
     e->inputs = calloc(e->n_inputs + 1, sizeof *e->inputs);
@@ -908,9 +905,9 @@ static int load_entries(cellc_model *model, const json *entries, const json *man
     e->weights = calloc(e->n_weights + 1, sizeof *e->weights);
     if (!e->inputs || !e->outputs || !e->weights) return -1;
     for (int j = 0; j < e->n_inputs; j++)
-      if (read_tensor(json_at(inputs, j), &e->inputs[j])) goto invalid;
+      if (read_tensor(json_at(inputs, j), &e->inputs[j], e->dynamic)) goto invalid;
     for (int j = 0; j < e->n_outputs; j++)
-      if (read_tensor(json_at(outputs, j), &e->outputs[j])) goto invalid;
+      if (read_tensor(json_at(outputs, j), &e->outputs[j], e->dynamic)) goto invalid;
     for (int j = 0; j < e->n_weights; j++) {
       const char *weight = json_string(json_at(weights, j));
       e->weights[j] = -1;
@@ -1031,7 +1028,7 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
     char name[32];
     snprintf(name, sizeof name, "params/%d.npy", i);
     const member *m = find_member(members, count, name);
-    if (read_tensor(json_at(parameters, i), &p->spec) || !m ||
+    if (read_tensor(json_at(parameters, i), &p->spec, 0) || !m ||
         !(p->data = read_npy(m, &p->spec))) {
       set_error(err, errlen, "'%s' is corrupt: parameter %d (%s) does not match the manifest",
                 path, i, name);
@@ -1292,6 +1289,11 @@ typedef void *ptr; /* one pointer parameter */
     ((void (*)(T##n))function)(A##n); \
     return;
 
+/* The batch size, passed where a pointer would be: on x86-64 and AArch64 an int64_t argument
+ * and a pointer argument take the same register or stack slot, so a function of pointers and
+ * a trailing int64_t is called through the same pointer-only prototypes. */
+static void *batch_argument(int64_t batch) { return (void *)(intptr_t)batch; }
+
 static void call_pointers(void *function, void *const *a, int n) {
   switch (n) {
     CALL(1) CALL(2) CALL(3) CALL(4) CALL(5) CALL(6) CALL(7) CALL(8)
@@ -1308,7 +1310,7 @@ static void call_pointers(void *function, void *const *a, int n) {
 /* A training step or a call with dropout: fresh masks in place of those weights, the loader's
  * buffers for the updating outputs, whose values become the parameters' after the call. */
 static void call_stateful(const cellc_entry *entry, void **arguments, int n,
-                          void *const *outputs) {
+                          void *const *outputs, int64_t batch) {
   cellc_model *model = entry->model;
   pthread_mutex_lock(&model->lock);
   for (int i = 0; i < entry->n_weights; i++) {
@@ -1318,6 +1320,7 @@ static void call_stateful(const cellc_entry *entry, void **arguments, int n,
   }
   for (int i = 0; i < entry->n_outputs; i++)
     arguments[n++] = i < entry->n_visible ? outputs[i] : entry->hidden[i];
+  if (entry->dynamic) arguments[n++] = batch_argument(batch);
   call_pointers(entry->function, arguments, n);
   for (int i = entry->n_visible; i < entry->n_outputs; i++) {
     parameter *p = &model->parameters[entry->updates[i]];
@@ -1326,16 +1329,25 @@ static void call_stateful(const cellc_entry *entry, void **arguments, int n,
   pthread_mutex_unlock(&model->lock);
 }
 
-void cellc_call(const cellc_entry *entry, const void *const *inputs, void *const *outputs) {
+void cellc_call_batch(const cellc_entry *entry, int64_t batch, const void *const *inputs,
+                      void *const *outputs) {
   void *arguments[CELLC_MAX_ARGS];
   int n = 0;
+  if (batch < 1) batch = 1;
   for (int i = 0; i < entry->n_inputs; i++) arguments[n++] = (void *)inputs[i];
   if (entry->stateful) {
-    call_stateful(entry, arguments, n, outputs);
+    call_stateful(entry, arguments, n, outputs, batch);
     return;
   }
   for (int i = 0; i < entry->n_weights; i++)
     arguments[n++] = entry->model->parameters[entry->weights[i]].data;
   for (int i = 0; i < entry->n_outputs; i++) arguments[n++] = outputs[i];
+  if (entry->dynamic) arguments[n++] = batch_argument(batch);
   call_pointers(entry->function, arguments, n);
 }
+
+void cellc_call(const cellc_entry *entry, const void *const *inputs, void *const *outputs) {
+  cellc_call_batch(entry, 1, inputs, outputs);
+}
+
+int cellc_entry_dynamic_batch(const cellc_entry *entry) { return entry->dynamic; }

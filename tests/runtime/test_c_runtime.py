@@ -253,14 +253,34 @@ def test_c_refuses_a_bad_keep_probability(seed_program, dropout_net, tmp_path):
         runtime.load(case)
 
 
-def test_c_refuses_a_dynamic_batch_entry_saying_so(seed_program, tmp_path):
+def test_c_runs_a_dynamic_batch_entry_as_python_does(seed_program, tmp_path):
     import cellc
-    from cellc import Tensor, nn
+    from cellc import Parameter, Tensor, nn, ops
 
-    class Scale(nn.Cell):
-        def construct(self, x):
-            return x * 2.0
+    class Net(nn.Cell):  # the seed network, its x of any batch size
+        def __init__(self):
+            super().__init__()
+            self.z = Parameter(Tensor(np.array([1.0], np.float32)), name="z")
+
+        def construct(self, x, y):
+            return ops.matmul(x * self.z, y)
+
+    class GradNet(nn.Cell):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+            self.grad = ops.GradOperation(get_all=True)
+
+        def construct(self, x, y):
+            return self.grad(self.net)(x, y)
 
     described = Tensor(shape=[None, 3], dtype=cellc.float32)
-    path = cellc.export(Scale(), described, file_name=str(tmp_path / "scale"))
-    assert "compiled for a dynamic batch dimension" in refusal(seed_program, Path(path))
+    path = cellc.export(GradNet(Net()), described, Tensor(SEED_Y), file_name=str(tmp_path / "g"))
+    result = run_program(seed_program, path)
+    assert result.returncode == 0, result.stderr
+    assert "float32[2,3]" in result.stdout  # the batch the example runs at, in place of -1
+    from_python = flatten(runtime.load(path)["GradNet"](SEED_X, SEED_Y))
+    from_c = parse_outputs(result.stdout)
+    assert len(from_c) == len(from_python) == 2
+    for c_value, py_value in zip(from_c, from_python):
+        np.testing.assert_allclose(c_value, py_value, rtol=1e-7)
