@@ -16,6 +16,8 @@ Contract
 
 from __future__ import annotations
 
+import os
+
 from mlir import ir
 from mlir.dialects import arith, linalg, math, tensor
 from mlir.dialects.transform import interpreter
@@ -160,6 +162,24 @@ _CACHE_BLOCKS = """
       %block, %slices = transform.structured.tile_using_for %blocks tile_sizes [0, 0, @KC]
           : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
       transform.annotate %slices "cellc.fma" : !transform.op<"scf.for">"""
+# A matmul of many cache blocks: each parallel task is a panel of @MR rows (several MC blocks)
+# by NC columns, and inside it the KC slices are the outer loop, the MC blocks the inner one, so
+# a KC x NC slice of B (256 KiB) is read from L3 once per panel and swept by every block of A
+# below it from L2, instead of once per block (2048^3 on 2 cores, 8 alternating runs: 138 ->
+# 125 ms median; 1024^3: 17.9 -> 16.7 ms, on a loaded machine).
+_CACHE_PANELS = """
+      %blocks, %forall = transform.structured.tile_using_forall %matmul tile_sizes [@MR, @NC]
+          : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+      transform.annotate %forall "cellc.parallel" : !transform.any_op
+      %panel, %slices = transform.structured.tile_using_for %blocks tile_sizes [0, 0, @KC]
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
+      transform.annotate %slices "cellc.fma" : !transform.op<"scf.for">
+      %block, %rows_of_blocks = transform.structured.tile_using_for %panel tile_sizes [@MC, 0, 0]
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
+# Blocks per panel: at most MAX_PANEL, and few enough that each thread of the compiling machine
+# gets TASKS_PER_THREAD tasks or more (the thread pool balances them).
+MAX_PANEL = 8
+TASKS_PER_THREAD = 4
 
 # A large matmul already fused into its consumer's blocks: its reduction is cut into slices.
 _FUSED_BLOCK = """
@@ -346,13 +366,15 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
         _pad_matmul_columns(module, lanes_bits)
         classes = _tag_matmuls(module)
     _fuse_epilogues(module)
-    for bits, mode in sorted(classes):
+    for bits, mode, panel in sorted(classes):
         tile_cols = 2 * max(1, lanes_bits // bits)
         outer = {_REGISTER: _REGISTER_ONLY, _CACHED: _CACHE_BLOCKS, _FUSED: _FUSED_BLOCK}[mode]
         block_rows, block_cols, block_depth = _CACHE_BLOCK
+        if panel > 1:
+            outer = _CACHE_PANELS.replace("@MR", str(panel * block_rows))
         schedule = (
             MATMUL_SCHEDULE.replace("@OUTER", outer)
-            .replace("@TAG", f"{_TILE_TAG} = {_tag_value(bits, mode)} : i64")
+            .replace("@TAG", f"{_TILE_TAG} = {_tag_value(bits, mode, panel)} : i64")
             .replace("@MT", str(_MICRO_KERNEL_ROWS))
             .replace("@NT", str(tile_cols))
             .replace("@MC", str(block_rows))
@@ -598,13 +620,14 @@ def _matmuls(module: ir.Module) -> list[ir.Operation]:
 _REGISTER, _CACHED, _FUSED = range(3)  # how a matmul is tiled (MATMUL_SCHEDULE's @OUTER)
 
 
-def _tag_matmuls(module: ir.Module) -> set[tuple[int, int]]:
+def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int]]:
     """Marks each linalg.matmul with its class, its element bit width and how it is tiled (the
-    schedule matches on the tag): register tiles only, cache blocks, or cache blocks of the
-    elementwise consumers it is fused into (their chain is marked `cellc.epilogue`); returns
-    the classes seen."""
+    schedule matches on the tag): register tiles only, cache blocks (in panels of how many), or
+    cache blocks of the elementwise consumers it is fused into (their chain is marked
+    `cellc.epilogue`); returns the classes seen."""
     classes = set()
     epilogues = 0
+    threads = len(os.sched_getaffinity(0))
     for op in _matmuls(module):
         result = ir.ShapedType(op.results[0].type)
         bits = result.element_type.width
@@ -623,8 +646,13 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int]]:
             for position, member in enumerate(chain[:_MAX_EPILOGUE]):
                 _tag(member, _EPILOGUE_TAG, epilogues * _MAX_EPILOGUE + position)
             epilogues += 1
-        _tag(op, _TILE_TAG, _tag_value(bits, mode))
-        classes.add((bits, mode))
+        panel = 1
+        if mode == _CACHED:
+            block_rows, block_cols, _ = _CACHE_BLOCK
+            blocks = -(-rows // block_rows) * -(-cols // block_cols)
+            panel = max(1, min(MAX_PANEL, blocks // (TASKS_PER_THREAD * threads)))
+        _tag(op, _TILE_TAG, _tag_value(bits, mode, panel))
+        classes.add((bits, mode, panel))
     return classes
 
 
@@ -645,8 +673,8 @@ def _tag(op, name: str, value: int) -> None:
     op.attributes[name] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), value)
 
 
-def _tag_value(bits: int, mode: int) -> int:
-    return 4 * bits + mode
+def _tag_value(bits: int, mode: int, panel: int = 1) -> int:
+    return 1024 * panel + 4 * bits + mode
 
 
 def _single_use(value: ir.Value) -> bool:

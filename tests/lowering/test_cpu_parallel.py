@@ -24,7 +24,14 @@ from cellc.dialects import ms
 # (m, k, n): blocks of 96 x 256 x 256 leave ragged edges on every axis; "one_block_row" has a
 # single row of blocks (parallel over columns only).
 # "skewed": 512 columns, B's rows 2 KiB apart, get one more register tile (cache aliasing).
-SHAPES = {"ragged": (131, 300, 263), "one_block_row": (50, 200, 700), "skewed": (515, 40, 512)}
+# "panels": 11 x 5 blocks, enough for panels of several blocks per task (_CACHE_PANELS), the
+# last panel and its last block ragged.
+SHAPES = {
+    "ragged": (131, 300, 263),
+    "one_block_row": (50, 200, 700),
+    "skewed": (515, 40, 512),
+    "panels": (1000, 70, 1030),
+}
 TRANSPOSES = list(itertools.product((False, True), repeat=2))
 PERMUTED = {"2d": ((300, 517), (1, 0)), "nchw_to_nhwc": ((2, 16, 40, 70), (0, 2, 3, 1))}
 # Loop nests of 2**16 iterations or more, cut into parallel blocks along their first parallel
