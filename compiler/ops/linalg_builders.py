@@ -270,10 +270,18 @@ def reduce(
 
 def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
     """A reshape (same element count, row-major) as collapse_shape to 1-D then expand_shape:
-    both bufferize to views, no copy."""
+    both bufferize to views, no copy. With dynamic dims, each group of dims that hold the same
+    elements is collapsed and expanded on its own (`_reshape_groups`), so that no group of the
+    expand has two `?` (which MLIR cannot lower); failing that, the one `?` of the target is
+    what its static dims leave of the size (a dim merged with the batch inside a lowering, such
+    as a convolution's N*OH*OW columns)."""
     source, target = ranked(x), ranked(result_type)
     if list(source.shape) == list(target.shape):
         return x
+    dynamic = not (source.has_static_shape and target.has_static_shape)
+    groups = _reshape_groups(source.shape, target.shape) if dynamic else None
+    if groups is not None:
+        return _regroup(x, target, *groups)
     flat = x
     if source.rank == 0:
         flat_type = ir.RankedTensorType.get([1], source.element_type)
@@ -286,13 +294,80 @@ def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
         return tensor.collapse_shape(target, flat, ir.ArrayAttr.get([]))
     if target.rank == 1:
         return flat
-    dynamic = []
-    if not target.has_static_shape:  # its one `?` is what the other dims leave of the size
+    unknown = [d for d in target.shape if ir.ShapedType.is_dynamic_size(d)]
+    if len(unknown) > 1:
+        raise ValueError(f"cannot reshape {source} to {target}: its dynamic dims do not line up")
+    sizes_given = []
+    if unknown:
         static = product(d for d in target.shape if not ir.ShapedType.is_dynamic_size(d))
         total = tensor.dim(flat, arith.constant(ir.IndexType.get(), 0))
-        dynamic = [arith.divui(total, arith.constant(ir.IndexType.get(), static))]
+        sizes_given = [arith.divui(total, arith.constant(ir.IndexType.get(), static))]
     return tensor.expand_shape(
-        target, flat, _reassociation([list(range(target.rank))]), dynamic, list(target.shape)
+        target, flat, _reassociation([list(range(target.rank))]), sizes_given, list(target.shape)
+    )
+
+
+def _reshape_groups(source, target):
+    """(source groups, target groups): consecutive dims of each shape holding the same elements,
+    a `?` counted as the batch B (a size S * B**k matches only S * B**k), each target group with
+    at most one `?`; or None when the shapes do not line up so."""
+
+    def size(dims):
+        dynamic = sum(1 for d in dims if ir.ShapedType.is_dynamic_size(d))
+        return dynamic, product(d for d in dims if not ir.ShapedType.is_dynamic_size(d))
+
+    source, target = list(source), list(target)
+    if not source or not target:
+        return None
+    groups_s, groups_t, i, j = [], [], 0, 0
+    while i < len(source) and j < len(target):
+        group_s, group_t = [i], [j]
+        i, j = i + 1, j + 1
+        while size(source[k] for k in group_s) != size(target[k] for k in group_t):
+            if size(source[k] for k in group_s) < size(target[k] for k in group_t):
+                if i == len(source):
+                    return None
+                group_s.append(i)
+                i += 1
+            else:
+                if j == len(target):
+                    return None
+                group_t.append(j)
+                j += 1
+        groups_s.append(group_s)
+        groups_t.append(group_t)
+    # trailing size-1 dims join the last group
+    if any(d != 1 for d in source[i:]) or any(d != 1 for d in target[j:]):
+        return None
+    groups_s[-1] += range(i, len(source))
+    groups_t[-1] += range(j, len(target))
+    if any(size(target[k] for k in group)[0] > 1 for group in groups_t):
+        return None
+    return groups_s, groups_t
+
+
+def _regroup(x: ir.Value, target: ir.RankedTensorType, groups_s, groups_t) -> ir.Value:
+    """x collapsed by `groups_s`, then expanded by `groups_t` into `target`."""
+    source = ranked(x)
+    collapsed_shape = [product(source.shape[k] for k in group) for group in groups_s]
+    collapsed = x
+    if len(collapsed_shape) != source.rank:
+        collapsed_type = ir.RankedTensorType.get(collapsed_shape, source.element_type)
+        collapsed = tensor.collapse_shape(collapsed_type, x, _reassociation(groups_s))
+    if len(collapsed_shape) == target.rank:
+        return collapsed
+    index = ir.IndexType.get()
+    given = []
+    for position, group in enumerate(groups_t):
+        dims = [target.shape[k] for k in group]
+        if any(ir.ShapedType.is_dynamic_size(d) for d in dims):  # its one `?`: the rest's share
+            static = product(d for d in dims if not ir.ShapedType.is_dynamic_size(d))
+            total = tensor.dim(collapsed, arith.constant(index, position))
+            given.append(
+                total if static == 1 else arith.divui(total, arith.constant(index, static))
+            )
+    return tensor.expand_shape(
+        target, collapsed, _reassociation(groups_t), given, list(target.shape)
     )
 
 

@@ -282,3 +282,21 @@ def test_a_program_that_branches_on_the_batch_size_is_refused(tmp_path):
     described = Tensor(shape=[None, 2], dtype=mstype.float32)
     with pytest.raises(DynamicBatchError, match=r"'ms.sub' at .* has no counterpart"):
         cellc.export(BranchesOnTheBatch(), described, described, file_name=str(tmp_path / "b"))
+
+
+class Outer(nn.Cell):
+    """Two dims that are both the batch, reshaped: each `?` keeps its own group."""
+
+    def construct(self, x, y):
+        z = ops.ExpandDims()(x, 1) * ops.ExpandDims()(y, 0)
+        return z.reshape(x.shape[0], y.shape[0], 1) * 2.0
+
+
+def test_a_reshape_of_two_batch_dims(tmp_path):
+    described = Tensor(shape=[None], dtype=mstype.float32)
+    path = cellc.export(Outer(), described, described, file_name=str(tmp_path / "outer"))
+    entry = runtime.load(path)["Outer"]
+    assert entry.manifest["outputs"][0]["shape"] == [-1, -1, 1]
+    for batch in (1, 6):
+        x = np.arange(batch, dtype=np.float32)
+        np.testing.assert_array_equal(entry(x, x + 1), 2 * np.outer(x, x + 1)[:, :, None])
