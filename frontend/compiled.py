@@ -219,13 +219,11 @@ def at_batch(args, axes, sample: int) -> tuple:
 def _compile_dynamic(fn, args, axes, target: Target, random_generator):
     """The program of `fn` for a dynamic batch (see `compiler.dynamic_batch`), or, when the
     cell cannot be compiled once for every batch size, a `_StaticOnly` that says why (warned
-    once: the calls then compile per batch size, as without `set_inputs`)."""
-    from cellc.compiler.dynamic_batch import DynamicBatchError
-    from cellc.compiler.lowering.ms_to_linalg import LoweringError
-
+    once: the calls then compile per batch size, as without `set_inputs`, and a mistake in the
+    cell itself is raised there, at the call's own shapes)."""
     try:
         return _compile_cached(fn, at_batch(args, axes, 0), target, random_generator, False, axes)
-    except (DynamicBatchError, LoweringError) as error:
+    except Exception as error:  # noqa: BLE001 (a user's own mistake shows again per size)
         warnings.warn(
             f"{type(fn).__name__}: set_inputs asks for a dynamic shape, but {error}; cellc "
             "compiles it for each batch size instead",

@@ -77,7 +77,7 @@ def lower_avg_pool(op, x, *, kernel_size, strides, padding):
     )
     counts = _counts(x, kernel_size, strides, padding)
     counts_type = ir.RankedTensorType.get(list(counts.shape), result.element_type)
-    dtype = ms.spec_of(result).numpy_dtype
+    dtype = ms.spec_of(result, batch=1).numpy_dtype
     counts_value = arith.constant(
         counts_type, ir.DenseElementsAttr.get(counts.astype(dtype), type=counts_type)
     )

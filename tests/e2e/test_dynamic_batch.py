@@ -300,3 +300,34 @@ def test_a_reshape_of_two_batch_dims(tmp_path):
     for batch in (1, 6):
         x = np.arange(batch, dtype=np.float32)
         np.testing.assert_array_equal(entry(x, x + 1), 2 * np.outer(x, x + 1)[:, :, None])
+
+
+LAYERS = {
+    "avg_pool": (lambda: nn.AvgPool2d(2, 2), (2, 6, 6)),
+    "layer_norm": (lambda: nn.LayerNorm((6,)), (6,)),
+    "log_softmax": (lambda: nn.LogSoftmax(), (6,)),
+    "strided_conv": (lambda: nn.Conv2d(2, 3, 3, stride=2, pad_mode="same"), (2, 7, 7)),
+}
+
+
+class SquaredSum(nn.Cell):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def construct(self, x):
+        y = self.layer(x)
+        return ops.ReduceSum()(y * y)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layers_and_their_gradients_at_every_batch_size(tmp_path, name):
+    make, inner = LAYERS[name]
+    net = GradAll(SquaredSum(make()))
+    described = Tensor(shape=[None, *inner], dtype=mstype.float32)
+    entry = runtime.load(cellc.export(net, described, file_name=str(tmp_path / name)))["GradAll"]
+    for batch in (1, 5, 8):
+        x = np.random.default_rng(batch).standard_normal((batch, *inner)).astype(np.float32)
+        (got,) = entry(x)
+        (want,) = net(Tensor(x))
+        np.testing.assert_allclose(got, want.asnumpy(), rtol=1e-5, atol=1e-5)
