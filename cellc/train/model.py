@@ -35,6 +35,20 @@ def _as_tuple(element) -> tuple:
     return (element,) if isinstance(element, Tensor) else tuple(element)
 
 
+def _follow_dynamic_batch(wrapper: Cell, network: Cell, inputs: tuple) -> None:
+    """When the user's network was given a dynamic batch (`set_inputs` with None first), the
+    cell Model built around it (loss, optimizer step, evaluation) takes every input with a
+    dynamic batch too: it compiles once, and the last, smaller batch of an epoch compiles
+    nothing (compiler/dynamic_batch.py)."""
+    if wrapper is network or "_cellc_input_specs" in wrapper.__dict__:
+        return
+    specs = network.get_inputs()
+    if not specs or getattr(specs[0], "shape", (0,))[:1] != (-1,):
+        return
+    if all(isinstance(t, Tensor) and t.ndim >= 1 for t in inputs):
+        wrapper.set_inputs(*(Tensor(shape=[None, *t.shape[1:]], dtype=t.dtype) for t in inputs))
+
+
 def _check_epochs(epoch, initial_epoch, what: str) -> None:
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch <= 0:
         raise ValueError(
@@ -195,6 +209,7 @@ class Model:
                 cb_params.cur_step_num += 1
                 cb_params.train_dataset_element = inputs
                 hooks.on_train_step_begin(run_context)
+                _follow_dynamic_batch(self._train_network, self._network, inputs)
                 cb_params.net_outputs = self._train_network(*inputs)
                 progress.step(
                     cb_params.cur_epoch_num, cb_params.cur_step_num, cb_params.net_outputs
@@ -259,6 +274,7 @@ class Model:
             cb_params.cur_step_num += 1
             cb_params.eval_dataset_element = inputs
             hooks.on_eval_step_begin(run_context)
+            _follow_dynamic_batch(self._eval_network, self._network, inputs)
             outputs = self._eval_network(*inputs)
             cb_params.net_outputs = outputs
             hooks.on_eval_step_end(run_context)

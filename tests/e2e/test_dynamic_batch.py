@@ -331,3 +331,19 @@ def test_layers_and_their_gradients_at_every_batch_size(tmp_path, name):
         (got,) = entry(x)
         (want,) = net(Tensor(x))
         np.testing.assert_allclose(got, want.asnumpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_model_train_with_a_described_network_compiles_one_step(compiles):
+    from cellc import dataset as ds
+    from cellc.train import Model
+
+    net = MLP()
+    net.set_inputs(Tensor(shape=[None, 12], dtype=mstype.float32))
+    x, y = data(10)
+    loader = ds.NumpySlicesDataset({"x": x, "y": y}, shuffle=False).batch(4)  # 4, 4 and 2
+    loss = nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean")
+    model = Model(net, loss, nn.Momentum(net.trainable_params(), 0.1, 0.9), metrics={"acc"})
+    model.train(2, loader)
+    assert compiles == {"static": 0, "dynamic": 1}
+    model.eval(loader)
+    assert compiles == {"static": 0, "dynamic": 2}  # the evaluation cell, once
