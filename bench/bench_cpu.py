@@ -115,6 +115,16 @@ def cellc_entry(cell, *args):
     return program.entry
 
 
+def dynamic_batch_entry(cell, *args, batched: int = 1):
+    """The runtime entry of `cell` compiled once for any batch size (`set_inputs` with the
+    first dimension of its first `batched` arguments None)."""
+    cell.set_inputs(
+        *(Tensor(shape=[None, *a.shape[1:]], dtype=a.dtype) for a in args[:batched]),
+        *args[batched:],
+    )
+    return cellc_entry(cell, *args)
+
+
 class TwoLayers(nn.Cell):
     def __init__(self, w1, w2):
         super().__init__()
@@ -480,6 +490,22 @@ def main() -> None:
             "numpy": lambda: np.ones((256, 256), np.float32) @ data["wm"].T,
         },
     }
+    dynamic = {
+        "seed": dynamic_batch_entry(GradWrtX(SeedNet()), Tensor(data["x"]), Tensor(data["y"])),
+        "mlp": dynamic_batch_entry(
+            GradWrtWeights(MLPLoss(data["w1"], data["b1"], data["w2"], data["b2"])),
+            Tensor(data["xb"]),
+            Tensor(data["label"]),
+            batched=2,
+        ),
+        "matmul": dynamic_batch_entry(GradWrtX(SumMatMul(data["wm"])), Tensor(data["xm"])),
+    }
+    arguments = {"seed": ("x", "y"), "mlp": ("xb", "label"), "matmul": ("xm",)}
+    for name, entry in dynamic.items():
+        args = [data[key] for key in arguments[name]]
+        for got, want in zip(entry(*args), rows[name]["cellc"]()):
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        rows[name]["cellc dynamic batch"] = lambda entry=entry, args=args: entry(*args)
     for name, loader in (("torch eager", torch_workloads), ("jax.jit", jax_workloads)):
         try:
             workloads = loader(data)
