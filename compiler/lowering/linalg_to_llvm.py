@@ -647,7 +647,8 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int]]:
                 _tag(member, _EPILOGUE_TAG, epilogues * _MAX_EPILOGUE + position)
             epilogues += 1
         panel = 1
-        if mode == _CACHED:
+        # panels only where the rows are known: a dynamic batch of rows may be one block's worth
+        if mode == _CACHED and not ir.ShapedType.is_dynamic_size(result.shape[0]):
             block_rows, block_cols, _ = _CACHE_BLOCK
             blocks = -(-rows // block_rows) * -(-cols // block_cols)
             panel = max(1, min(MAX_PANEL, blocks // (TASKS_PER_THREAD * threads)))
