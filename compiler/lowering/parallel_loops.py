@@ -3,14 +3,16 @@
 Contract
 - `cpu-outline-parallel-loops` (on memrefs, after bufferization and the deallocation
   pipeline): every outermost `scf.forall` marked `cellc.parallel` (the cache blocks of a large
-  matmul, linalg_to_llvm.py) with static bounds, more than one iteration and no results becomes
+  matmul, linalg_to_llvm.py) with static bounds (the outermost upper one may be dynamic: a
+  dynamic batch), more than one iteration and no results becomes
   - a private function `@__cellc_task_F_K(%task: index, captures...)` holding the loop's body;
     iteration `task` of the flattened iteration space (row-major) recovers the induction
     variables, and the values the body used from outside are its arguments (constants are
-    cloned into it);
+    cloned into it; a row-major buffer of dynamic sizes travels as a `memref<1xT>` and its
+    sizes, and the task views it again with `memref.reinterpret_cast`);
   - in its place, a call to `@__cellc_dispatch_F_K(%iterations, captures...)`, a declaration.
-  A marked loop whose captures are not all statically shaped identity-layout memrefs and scalars
-  stays where it is (and runs serially after `scf-forall-to-for`).
+  A marked loop whose captures are not all identity-layout memrefs and scalars stays where it
+  is (and runs serially after `scf-forall-to-for`).
 - `cpu-define-parallel-dispatchers` (on the LLVM dialect, after the conversion): defines each
   dispatcher. It stores its captures in a stack array of 8-byte slots and calls the runtime's
   `cellc_parallel_for(iterations, trampoline, slots)`; the trampoline `(slots, task)` loads them
@@ -180,9 +182,9 @@ def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
         return
     index = ir.IndexType.get()
     with ir.InsertionPoint(forall), forall.location:
-        passed = [_as_passed(value) for value in arguments]
+        passed = [_slots(value) for value in arguments]
         count = _iterations(forall, bounds)
-    slots = [slot for _, slots in passed for slot in slots]
+    slots = [slot for value_slots in passed for slot in value_slots]
     task_type = ir.FunctionType.get([index] + [slot.type for slot in slots], [])
     with ir.InsertionPoint(module.body):
         task = func.FuncOp(f"{_TASK}{suffix}", task_type, visibility="private")
@@ -198,7 +200,7 @@ def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
     for old, new in zip(body.arguments, ivs):
         old.replace_all_uses_with(new)
     received = iter(list(entry.arguments)[1:])
-    for value, (_, value_slots) in zip(arguments, passed):
+    for value, value_slots in zip(arguments, passed):
         pointer = next(received)
         sizes = [next(received) for _ in value_slots[1:]]
         if sizes or not passable(value.type):
@@ -220,11 +222,11 @@ def _sized_view(type_: ir.Type) -> bool:
     return isinstance(type_, ir.MemRefType) and has_identity_layout(type_)
 
 
-def _as_passed(value: ir.Value) -> tuple[ir.Value, list[ir.Value]]:
-    """(value, the slots it travels in): itself, or a dynamically sized buffer's bare pointer
+def _slots(value: ir.Value) -> list[ir.Value]:
+    """What `value` travels to a task in: itself, or a dynamically sized buffer's bare pointer
     (a `memref<1xT>` view) then its dynamic sizes."""
     if passable(value.type):
-        return value, [value]
+        return [value]
     type_ = ir.MemRefType(value.type)
     index = ir.IndexType.get()
     sizes = [
@@ -236,7 +238,7 @@ def _as_passed(value: ir.Value) -> tuple[ir.Value, list[ir.Value]]:
     pointer = memref.reinterpret_cast(
         bare, value, [], [], [], static_offsets=[0], static_sizes=[1], static_strides=[1]
     )
-    return value, [pointer, *sizes]
+    return [pointer, *sizes]
 
 
 def replace_uses_inside(value: ir.Value, new: ir.Value, ancestor: ir.Operation) -> None:

@@ -52,8 +52,10 @@ def data(batch: int, seed: int = 0):
 
 
 @pytest.fixture
-def compiles(monkeypatch):
-    """Counts the pipeline's runs: (static, dynamic-batch)."""
+def compiles(monkeypatch, tmp_path):
+    """Counts the pipeline's runs: (static, dynamic-batch), into a disk cache of the test's
+    own (a program another test compiled would be a cache hit, no run)."""
+    monkeypatch.setenv("CELLC_CACHE_DIR", str(tmp_path / "cache"))
     counts = {"static": 0, "dynamic": 0}
     original = frontend_compiled.compile_program
 
