@@ -116,13 +116,14 @@ def spec_of(type_or_value, batch: int | None = None) -> TensorSpec:
 
 
 def dynamic_batch(module_op: ir.Operation) -> int | None:
-    """The sample batch size of a module compiled for a dynamic batch, else None."""
-    attr = (
-        module_op.attributes[DYNAMIC_BATCH_ATTR]
-        if DYNAMIC_BATCH_ATTR in module_op.attributes
-        else None
-    )
-    return None if attr is None else ir.IntegerAttr(attr).value
+    """The sample batch size of a module compiled for a dynamic batch, else None (also when
+    the attribute is not a positive integer: the verifier then refuses the `?` types)."""
+    if DYNAMIC_BATCH_ATTR not in module_op.attributes:
+        return None
+    attr = module_op.attributes[DYNAMIC_BATCH_ATTR]
+    if not isinstance(attr, ir.IntegerAttr) or ir.IntegerAttr(attr).value < 1:
+        return None
+    return ir.IntegerAttr(attr).value
 
 
 # --------------------------------------------------------------------------------------------
