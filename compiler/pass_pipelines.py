@@ -88,7 +88,13 @@ LINALG_TO_LLVM = f"builtin.module({BUFFERIZE},{LINALG_TO_LOOPS},{TO_LLVM})"
 # loop), and the code ran as fast without it (6 alternating runs each, static steps: LeNet 2.78
 # -> 2.84 ms, ResNet block 8.8 -> 8.1, MLP and sgemm 1024^3 unchanged within noise): a LeNet
 # step's export 3.1 -> 2.2 s.
-OPT_FLAGS = ("-O2", "-vector-library=LIBMVEC")
+# `-unroll-threshold=50 -unroll-runtime=false`: LLVM's own loop unrolling (the micro-kernels are
+# unrolled by MLIR already) took a third of `opt` on a LeNet step; unrolling only small loops
+# and none by a runtime trip count ran as fast (6 alternating runs each: ResNet block, LeNet,
+# MLP steps, sgemm 1024^3 and a softmax of tanh and exp, all within noise) and `opt` + `llc` of
+# a LeNet step took 1.4 s of CPU instead of 1.9 (its export 2.6 -> 2.1 s, a ResNet block's 2.1 ->
+# 1.3). Without any unrolling (`-disable-loop-unrolling`, 0.95 s) the ResNet step ran 25% slower.
+OPT_FLAGS = ("-O2", "-unroll-threshold=50", "-unroll-runtime=false", "-vector-library=LIBMVEC")
 LLC_FLAGS = ("-O3", "-disable-lsr", "-relocation-model=pic", "-filetype=obj")
 
 # ---------------------------------------------------------------------------------------------
