@@ -16,6 +16,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from cellc.runtime.artifact import describe
+
 from .errors import UserError
 
 EPILOG = """\b
@@ -79,11 +81,16 @@ def exec_(
         for index, (value, spec) in enumerate(zip(flat, function.outputs)):
             path = out / f"output{index}.npy"
             np.save(path, value)
-            click.echo(f"{path}: {spec}  {spec.meaning or f'output {index}'}")
+            click.echo(f"{path}: {_type(value, spec)}  {spec.meaning or f'output {index}'}")
         return
     for index, (value, spec) in enumerate(zip(flat, function.outputs)):
-        click.echo(f"output {index}: {spec}  {spec.meaning or f'output {index}'}")
+        click.echo(f"output {index}: {_type(value, spec)}  {spec.meaning or f'output {index}'}")
         click.echo(str(value))
+
+
+def _type(value, spec) -> str:
+    """An output's dtype and shape as computed (a dynamic batch's -1 made the call's size)."""
+    return describe(spec.dtype, np.shape(value))
 
 
 def _load_checkpoint(module, path: Path) -> None:

@@ -83,6 +83,10 @@ def test_a_dynamic_batch_input_compiles_once_for_every_batch_size(tmp_path):
     for batch in (1, 6):
         x = np.arange(batch * 3, dtype=np.float32).reshape(batch, 3)
         np.testing.assert_allclose(entry(x), x @ np.full((3, 3), 2.0), rtol=1e-6)
+    np.save(tmp_path / "x.npy", np.ones((4, 3), np.float32))
+    ran = invoke("exec", artifact, "--arg", tmp_path / "x.npy")
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.startswith("output 0: float32[4,3]  output 0\n")  # the call's batch
     emitted = invoke("compile", f"{script}:net", "--input", "f32[-1,3]", "--emit", "linalg")
     assert emitted.exit_code == 0, emitted.output
     assert "tensor<?x3xf32>" in emitted.output and "ms.dynamic_batch = 5" in emitted.output
