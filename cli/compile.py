@@ -25,7 +25,6 @@ from pathlib import Path
 import click
 
 from cellc.compiler.pipeline import Stage
-from cellc.dialects.types import SAMPLE_BATCHES
 
 from . import specs
 from .errors import UserError, debugging, invocation
@@ -249,12 +248,10 @@ def _batch_sample(fn, examples: list[specs.ExampleInput]):
     if not any(example.dynamic for example in examples):
         return None
     from cellc import Tensor
-    from cellc.compiler.dynamic_batch import BatchSample
-    from cellc.frontend.tracing import trace_program
+    from cellc.frontend.compiled import second_trace
 
-    second = [Tensor(example.at_batch(SAMPLE_BATCHES[1])) for example in examples]
-    axes = tuple(example.dynamic for example in examples)
-    return BatchSample(trace_program(fn, *second).program, axes)
+    tensors = [Tensor(example.value) for example in examples]
+    return second_trace(fn, tensors, tuple(example.dynamic for example in examples))
 
 
 def _cached_artifact(program, options, weights, batch_sample=None):

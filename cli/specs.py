@@ -50,11 +50,6 @@ class ExampleInput:
     value: np.ndarray  # `?` dims at the first sample batch size
     dynamic: tuple[int, ...] = ()  # the axes given as `?`: the batch
 
-    def at_batch(self, size: int) -> np.ndarray:
-        """The example with each `?` dim of `size`."""
-        shape = tuple(size if a in self.dynamic else d for a, d in enumerate(self.value.shape))
-        return np.zeros(shape, self.value.dtype)
-
 
 def parse_input(text: str) -> ExampleInput:
     """The example value of one --input (see the module docstring)."""

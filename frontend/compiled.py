@@ -53,10 +53,7 @@ def compile(
     arguments are the batch, any size at run time (see `compiler.dynamic_batch`)."""
     batch_sample = None
     if batch_axes is not None:
-        from cellc.compiler.dynamic_batch import BatchSample
-
-        second = trace_program(fn, *at_batch(example_args, batch_axes, 1)).program
-        batch_sample = BatchSample(second, tuple(batch_axes))
+        batch_sample = second_trace(fn, example_args, batch_axes)
         example_args = at_batch(example_args, batch_axes, 0)
     traced = trace_program(fn, *example_args)
     return compile_program(
@@ -150,15 +147,16 @@ def compiled_program(fn, args, target="cpu", random_generator=None) -> CompiledP
     store = _memory_cache(owner)
     axes = _dynamic_batch_axes(fn, owner, args) if parsed is Target.CPU else None
     program = None
+    arguments = signature(args)
     if axes is not None:  # one program for every batch size, unless the cell cannot have it
-        dynamic_key = (key, _dynamic_signature(args, axes), parsed, _owner_state(owner))
+        dynamic_key = (key, _dynamic_signature(arguments, axes), parsed, _owner_state(owner))
         program = store.get(dynamic_key)
         if program is None:
             program = _compile_dynamic(fn, args, axes, parsed, random_generator)
             with _LOCK:
                 store[dynamic_key] = program
     if not isinstance(program, CompiledProgram):
-        key = (key, signature(args), parsed, tf32, _owner_state(owner))
+        key = (key, arguments, parsed, tf32, _owner_state(owner))
         program = store.get(key)  # one dict read: atomic, no lock needed
         if program is None:
             program = _compile_cached(fn, args, parsed, random_generator, tf32)
@@ -192,9 +190,10 @@ def _dynamic_batch_axes(fn, owner, args) -> tuple | None:
     return tuple(axes) if len(sizes) == 1 else None
 
 
-def _dynamic_signature(args, axes) -> tuple:
-    """`signature(args)` with -1 for each dynamic axis: the same for every batch size."""
-    key = list(signature(args))
+def _dynamic_signature(arguments: tuple, axes) -> tuple:
+    """`arguments` (`signature(args)`) with -1 for each dynamic axis: the same for every batch
+    size."""
+    key = list(arguments)
     for index, dynamic in enumerate(axes):
         if dynamic:
             kind, shape, element = key[index]
@@ -214,6 +213,15 @@ def at_batch(args, axes, sample: int) -> tuple:
             arg = type(arg)(np.zeros(shape, BY_ELEMENT[arg.dtype.element].numpy))
         out.append(arg)
     return tuple(out)
+
+
+def second_trace(fn, args, axes):
+    """`fn` traced with `args` at the second sample batch size: the `BatchSample` that makes a
+    compile's batch dynamic (`compiler.dynamic_batch`)."""
+    from cellc.compiler.dynamic_batch import BatchSample
+
+    program = trace_program(fn, *at_batch(args, axes, 1)).program
+    return BatchSample(program, tuple(tuple(a) for a in axes))
 
 
 def _compile_dynamic(fn, args, axes, target: Target, random_generator):
@@ -391,12 +399,8 @@ def _compile_cached(
     )
     if save_graphs is not None:
         options.keep_intermediates = Path(save_graphs) / f"{traced.program.entry.name}-{key[:12]}"
-    batch_sample = None
-    if batch_axes is not None:  # the second trace, only when compiling
-        from cellc.compiler.dynamic_batch import BatchSample
-
-        second = trace_program(fn, *at_batch(args, batch_axes, 1)).program
-        batch_sample = BatchSample(second, batch_axes)
+    # the second trace, only when compiling
+    batch_sample = second_trace(fn, args, batch_axes) if batch_axes is not None else None
     # cache entries hold code only
     result = compile_program(traced.program, options, None, batch_sample=batch_sample)
     if save_graphs is not None:
