@@ -316,13 +316,19 @@ class CpuEntry(Entry):
             return outputs[0]
         return self._nest(outputs)
 
+    def _weight_pointers(self, weights) -> tuple[list, list]:
+        """(the weights' data pointers, fresh dropout masks in place of those weights; the
+        masks, which the caller keeps alive until the call returns)."""
+        weight_pointers = list(weights[1])
+        masks = self.module.random_masks(self)
+        for position, mask in masks:
+            weight_pointers[position] = data_pointer(mask)
+        return weight_pointers, masks
+
     def _call_stateful(self, pointers: list, weights) -> Any:
         """The call of an entry that draws dropout masks or updates parameters (a training
         step): fresh masks in place of those weights; the new values written back after."""
-        weight_pointers = list(weights[1])
-        masks = self.module.random_masks(self)  # alive until the call returns
-        for position, mask in masks:
-            weight_pointers[position] = data_pointer(mask)
+        weight_pointers, masks = self._weight_pointers(weights)  # masks: alive until it returns
         outputs = [np.empty(shape, dtype) for shape, dtype in self._output_layouts]
         self._function(*pointers, *weight_pointers, *[data_pointer(o) for o in outputs])
         self.module.write_updates(self.updates, outputs)
@@ -397,15 +403,14 @@ class DynamicBatchCpuEntry(CpuEntry):
         return batch
 
     def _layouts_at(self, batch: int) -> tuple[tuple, tuple]:
-        """(input shapes, output shapes) at `batch`, remembered for the last few sizes."""
-        layouts = self._layouts.get(batch)
-        if layouts is None:
-            if len(self._layouts) >= _REMEMBERED_BATCHES:
-                self._layouts.clear()
-            layouts = self._layouts[batch] = (
-                tuple(_at_batch(spec, batch).shape for spec in self.inputs),
-                tuple(_at_batch(spec, batch).shape for spec in self.outputs),
-            )
+        """(input shapes, output shapes) at `batch`, a size not remembered yet; remembered for
+        the last few sizes."""
+        if len(self._layouts) >= _REMEMBERED_BATCHES:
+            self._layouts.clear()
+        layouts = self._layouts[batch] = (
+            tuple(_at_batch(spec, batch).shape for spec in self.inputs),
+            tuple(_at_batch(spec, batch).shape for spec in self.outputs),
+        )
         return layouts
 
     def _convert_at(self, index: int, value: Any, batch: int) -> np.ndarray:
@@ -422,10 +427,7 @@ class DynamicBatchCpuEntry(CpuEntry):
     def _portable_call(self, args, batch: int, input_shapes, output_shapes) -> Any:
         """The call through `__array_interface__` (see PortableCpuEntry)."""
         arrays = [self._convert_at(position, arg, batch) for position, arg in enumerate(args)]
-        weight_pointers = list(self._weights[1])
-        masks = self.module.random_masks(self) if self.random_weights else []
-        for position, mask in masks:
-            weight_pointers[position] = data_pointer(mask)
+        weight_pointers, masks = self._weight_pointers(self._weights)
         outputs = [np.empty(shape, s.dtype) for shape, s in zip(output_shapes, self.outputs)]
         pointers = [data_pointer(a) for a in (*arrays, *outputs)]
         self._function(*pointers[: len(arrays)], *weight_pointers, *pointers[len(arrays) :], batch)
@@ -461,12 +463,9 @@ class DynamicBatchCpuEntry(CpuEntry):
                 arg = self._convert_at(position, arg, batch)
                 keep_alive += (arg,)
             pointers.append(read(id(arg) + offset).value)
-        weight_pointers = self._weights[1]
+        weight_pointers, masks = self._weights[1], None
         if self.random_weights:
-            weight_pointers = list(weight_pointers)
-            masks = self.module.random_masks(self)  # alive until the call returns
-            for position, mask in masks:
-                weight_pointers[position] = data_pointer(mask)
+            weight_pointers, masks = self._weight_pointers(self._weights)
         pointers += weight_pointers
         outputs = []
         for shape, dtype in zip(output_shapes, self._output_dtypes):
