@@ -16,7 +16,7 @@ Contract
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import arith, tensor
+from mlir.dialects import tensor
 
 from cellc.compiler.ops import linalg_builders as lb
 from cellc.compiler.ops.conv import COL2IM_ATTR
@@ -69,7 +69,7 @@ def _add_tap(dx, dcols, tap, rows, cols, strides) -> ir.Value:
     n_size, c_size = lb.ranked(dx).shape[:2]
     element = lb.ranked(dx).element_type
     # a dynamic batch: the slices' batch is dx's
-    batch = [tensor.dim(dx, arith.constant(ir.IndexType.get(), 0))] if n_size < 0 else []
+    batch = [lb.dim(dx, 0)] if ir.ShapedType.is_dynamic_size(n_size) else []
     columns_type = ir.RankedTensorType.get([c_size, n_size, count_h, count_w], element)
     columns_at = ([0, *tap, 0, o0, p0], [c_size, 1, 1, n_size, count_h, count_w], [1] * 6)
     columns = tensor.extract_slice(columns_type, dcols, [], batch, [], *columns_at)

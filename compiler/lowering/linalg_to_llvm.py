@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from mlir import ir
-from mlir.dialects import arith, linalg, math, tensor
+from mlir.dialects import linalg, math, tensor
 from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
@@ -167,15 +167,12 @@ _CACHE_BLOCKS = """
 # a KC x NC slice of B (256 KiB) is read from L3 once per panel and swept by every block of A
 # below it from L2, instead of once per block (2048^3 on 2 cores, 8 alternating runs: 138 ->
 # 125 ms median; 1024^3: 17.9 -> 16.7 ms, on a loaded machine).
-_CACHE_PANELS = """
-      %blocks, %forall = transform.structured.tile_using_forall %matmul tile_sizes [@MR, @NC]
-          : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-      transform.annotate %forall "cellc.parallel" : !transform.any_op
-      %panel, %slices = transform.structured.tile_using_for %blocks tile_sizes [0, 0, @KC]
-          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
-      transform.annotate %slices "cellc.fma" : !transform.op<"scf.for">
+_CACHE_PANELS = (
+    _CACHE_BLOCKS.replace("[@MC, @NC]", "[@MR, @NC]").replace("%block, %slices", "%panel, %slices")
+    + """
       %block, %rows_of_blocks = transform.structured.tile_using_for %panel tile_sizes [@MC, 0, 0]
           : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)"""
+)
 # Blocks per panel: at most MAX_PANEL, and few enough that each thread of the compiling machine
 # gets TASKS_PER_THREAD tasks or more (the thread pool balances them).
 MAX_PANEL = 8
@@ -811,7 +808,7 @@ def _widened(x: ir.Value, width: int) -> ir.Value:
     rows, cols = x_type.shape
     element = x_type.element_type
     # a dynamic batch of rows (the depth of a weight gradient): sized as x is
-    dynamic = [] if rows >= 0 else [tensor.dim(x, arith.constant(ir.IndexType.get(), 0))]
+    dynamic = [lb.dim(x, 0)] if ir.ShapedType.is_dynamic_size(rows) else []
     empty = tensor.empty([*dynamic, width] if dynamic else [rows, width], element)
     owner = x.owner
     if not isinstance(owner, ir.Block) and owner.operation.name == "linalg.fill":

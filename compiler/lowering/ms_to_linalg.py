@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlir import ir
-from mlir.dialects import arith, tensor
 from mlir.rewrite import (
     GreedyRewriteConfig,
     GreedyRewriteStrictness,
@@ -142,10 +141,11 @@ def _batch_sizes(operation: ir.Operation) -> dict[str, ir.Value]:
             shape = getattr(argument.type, "shape", None)
             if shape is None or ir.ShapedType.get_dynamic_size() not in shape:
                 continue
+            axis = list(shape).index(ir.ShapedType.get_dynamic_size())
             with ir.InsertionPoint.at_block_begin(entry), ir.Location.unknown():
-                axis = list(shape).index(ir.ShapedType.get_dynamic_size())
-                axis = arith.constant(ir.IndexType.get(), axis)
-                found[ir.StringAttr(op.attributes["sym_name"]).value] = tensor.dim(argument, axis)
+                found[ir.StringAttr(op.attributes["sym_name"]).value] = linalg_builders.dim(
+                    argument, axis
+                )
             break
     return found
 

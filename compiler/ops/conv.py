@@ -101,9 +101,7 @@ def _expand(x: ir.Value, groups: int, axis: int) -> ir.Value:
     reassociation += [[d + 1] for d in range(axis + 1, x_type.rank)]
     result = ir.RankedTensorType.get(shape, x_type.element_type)
     dynamic = [  # a dynamic batch: the dims other than `axis` keep their sizes
-        tensor.dim(x, index_constant(d))
-        for d, size in enumerate(x_type.shape)
-        if ir.ShapedType.is_dynamic_size(size)
+        lb.dim(x, d) for d, size in enumerate(x_type.shape) if ir.ShapedType.is_dynamic_size(size)
     ]
     return tensor.expand_shape(result, x, _indices(reassociation), dynamic, shape)
 
@@ -149,13 +147,8 @@ def im2col(xp: ir.Value, kernel, out_hw, strides, dilations) -> ir.Value:
 
 def _matmul(a: ir.Value, b: ir.Value) -> ir.Value:
     """a @ b into a zeroed accumulator, its sizes a's rows and b's columns."""
-    rows, cols = lb.ranked(a).shape[0], lb.ranked(b).shape[1]
     element = lb.ranked(a).element_type
-    sizes = [
-        tensor.dim(operand, index_constant(axis)) if ir.ShapedType.is_dynamic_size(size) else size
-        for operand, axis, size in ((a, 0, rows), (b, 1, cols))
-    ]
-    init = tensor.empty(sizes, element)
+    init = tensor.empty([lb.dim(a, 0), lb.dim(b, 1)], element)
     fill = linalg.fill(lb.zero(element), outs=[init])
     return linalg.matmul(a, b, outs=[fill])
 

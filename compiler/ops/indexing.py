@@ -88,10 +88,7 @@ def lower_pad(op, x, *, low, high, interior):
         return lb.zeros(result_type)
     rank = result_type.rank
     index_type = ir.IndexType.get()
-    bounds = [  # a dynamic batch: x's own size
-        tensor.dim(x, arith.constant(index_type, d)) if ir.ShapedType.is_dynamic_size(n) else n
-        for d, n in enumerate(shape)
-    ]
+    bounds = [lb.dim(x, d) for d in range(len(shape))]  # a dynamic batch: x's own size
 
     def body(_):
         inside, coordinates = None, []

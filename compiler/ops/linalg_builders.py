@@ -152,6 +152,15 @@ def sizes(shaped: ir.ShapedType) -> list[int | ir.Value]:
     return [_BATCH[0] if ir.ShapedType.is_dynamic_size(d) else d for d in dims]
 
 
+def dim(value: ir.Value, axis: int) -> int | ir.Value:
+    """Dimension `axis` of the tensor `value`: its static size, or `tensor.dim` of a dynamic
+    one (the batch, or a dim merged with it)."""
+    size = ranked(value).shape[axis]
+    if not ir.ShapedType.is_dynamic_size(size):
+        return size
+    return tensor.dim(value, arith.constant(ir.IndexType.get(), axis))
+
+
 def empty(result_type: ir.RankedTensorType) -> ir.Value:
     return tensor.empty(sizes(result_type), result_type.element_type)
 
@@ -278,9 +287,12 @@ def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
     source, target = ranked(x), ranked(result_type)
     if list(source.shape) == list(target.shape):
         return x
-    dynamic = not (source.has_static_shape and target.has_static_shape)
-    groups = _reshape_groups(source.shape, target.shape) if dynamic else None
-    if groups is not None:
+    if not (source.has_static_shape and target.has_static_shape):
+        groups = _reshape_groups(source.shape, target.shape)
+        if groups is None:  # through 1-D: one group each
+            if sum(ir.ShapedType.is_dynamic_size(d) for d in target.shape) > 1:
+                raise ValueError(f"cannot reshape {source} to {target}: its `?` do not line up")
+            groups = [list(range(source.rank))], [list(range(target.rank))]
         return _regroup(x, target, *groups)
     flat = x
     if source.rank == 0:
@@ -294,16 +306,8 @@ def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
         return tensor.collapse_shape(target, flat, ir.ArrayAttr.get([]))
     if target.rank == 1:
         return flat
-    unknown = [d for d in target.shape if ir.ShapedType.is_dynamic_size(d)]
-    if len(unknown) > 1:
-        raise ValueError(f"cannot reshape {source} to {target}: its dynamic dims do not line up")
-    sizes_given = []
-    if unknown:
-        static = product(d for d in target.shape if not ir.ShapedType.is_dynamic_size(d))
-        total = tensor.dim(flat, arith.constant(ir.IndexType.get(), 0))
-        sizes_given = [arith.divui(total, arith.constant(ir.IndexType.get(), static))]
     return tensor.expand_shape(
-        target, flat, _reassociation([list(range(target.rank))]), sizes_given, list(target.shape)
+        target, flat, _reassociation([list(range(target.rank))]), [], list(target.shape)
     )
 
 
@@ -323,8 +327,8 @@ def _reshape_groups(source, target):
     while i < len(source) and j < len(target):
         group_s, group_t = [i], [j]
         i, j = i + 1, j + 1
-        while size(source[k] for k in group_s) != size(target[k] for k in group_t):
-            if size(source[k] for k in group_s) < size(target[k] for k in group_t):
+        while (held := size(source[k] for k in group_s)) != size(target[k] for k in group_t):
+            if held < size(target[k] for k in group_t):
                 if i == len(source):
                     return None
                 group_s.append(i)
@@ -356,16 +360,15 @@ def _regroup(x: ir.Value, target: ir.RankedTensorType, groups_s, groups_t) -> ir
         collapsed = tensor.collapse_shape(collapsed_type, x, _reassociation(groups_s))
     if len(collapsed_shape) == target.rank:
         return collapsed
-    index = ir.IndexType.get()
     given = []
     for position, group in enumerate(groups_t):
         dims = [target.shape[k] for k in group]
         if any(ir.ShapedType.is_dynamic_size(d) for d in dims):  # its one `?`: the rest's share
             static = product(d for d in dims if not ir.ShapedType.is_dynamic_size(d))
-            total = tensor.dim(collapsed, arith.constant(index, position))
-            given.append(
-                total if static == 1 else arith.divui(total, arith.constant(index, static))
-            )
+            total = dim(collapsed, position)
+            if static != 1:
+                total = arith.divui(total, arith.constant(ir.IndexType.get(), static))
+            given.append(total)
     return tensor.expand_shape(
         target, collapsed, _reassociation(groups_t), given, list(target.shape)
     )
