@@ -2,7 +2,7 @@
 
 cellc traces at static shapes, and every shape rule, derivative and fold is written for them.
 So a program for a dynamic batch is traced twice, at two batch sizes (`SAMPLE_BATCHES`); each
-trace runs through the `ms`-level stages (derivatives, inlining, folds: `GENERALIZED_AFTER`),
+trace runs through the `ms`-level stages (derivatives, inlining, folds: compiler/pipeline.py),
 and `generalize` then merges the two modules into one, walking them in lockstep (an
 anti-unification). They must agree op by op, attribute by attribute, except where the batch
 size shows:
@@ -32,9 +32,6 @@ from mlir import ir
 from cellc.dialects import ms
 from cellc.dialects.types import DYNAMIC_DIM, SAMPLE_BATCHES, TensorSpec
 from cellc.runtime.errors import CellcError
-
-# The `ms`-level passes run on each trace before the two are merged.
-GENERALIZED_AFTER = "builtin.module(ms-expand-grad,ms-inline-calls,ms-fold-empty-tensors)"
 
 _RELATIVE_TOLERANCE = 1e-6  # a constant computed in float32 from the batch size
 

@@ -66,9 +66,13 @@ TARGET_STAGES = {
 }
 
 # The pass pipeline of each tensor-level stage (cellc's Python passes; see compiler/passes.py).
+# The linalg stage in two: its `ms` passes, then the conversion (a program for a dynamic batch
+# merges its two traces between them, `dynamic_batch.generalize`).
+_LINALG_MS_PASSES = "ms-inline-calls,ms-fold-empty-tensors"
+_LINALG_CONVERSION = "convert-ms-to-linalg"
 STAGE_PASSES = {
     Stage.GRAD: "builtin.module(ms-expand-grad)",
-    Stage.LINALG: "builtin.module(ms-inline-calls,ms-fold-empty-tensors,convert-ms-to-linalg)",
+    Stage.LINALG: f"builtin.module({_LINALG_MS_PASSES},{_LINALG_CONVERSION})",
 }
 
 
@@ -202,11 +206,10 @@ def compile_program(
     run_pass_pipeline(module, STAGE_PASSES[Stage.GRAD])
     if stages.done(Stage.GRAD, module):
         return result
-    if batch_sample is None:
-        run_pass_pipeline(module, STAGE_PASSES[Stage.LINALG])
-    else:  # the stage's `ms` passes run before the traces are merged
+    run_pass_pipeline(module, f"builtin.module({_LINALG_MS_PASSES})")
+    if batch_sample is not None:
         _generalize_batch(module, batch_sample, options, manifest)
-        run_pass_pipeline(module, "builtin.module(convert-ms-to-linalg)")
+    run_pass_pipeline(module, f"builtin.module({_LINALG_CONVERSION})")
     if stages.done(Stage.LINALG, module):
         return result
     if options.target is Target.CPU:
@@ -241,8 +244,9 @@ def compile_program(
 
 
 def _generalize_batch(module, batch_sample, options: CompileOptions, manifest: dict) -> None:
-    """`module` (after `grad`) merged with the program traced at another batch size into one
-    with a dynamic batch dimension; the manifest marks that dimension -1."""
+    """`module` (after the `grad` stage and the linalg stage's `ms` passes) merged with the
+    program traced at another batch size, after the same passes, into one with a dynamic batch
+    dimension; the manifest marks that dimension -1."""
     from . import dynamic_batch
     from . import manifest as manifests
     from .passes import run_pass_pipeline
@@ -253,8 +257,8 @@ def _generalize_batch(module, batch_sample, options: CompileOptions, manifest: d
             "dimension needs --target cpu"
         )
     second = emit_module(batch_sample.program, ctx=module.context)
-    run_pass_pipeline(second, dynamic_batch.GENERALIZED_AFTER)
-    run_pass_pipeline(module, dynamic_batch.GENERALIZED_AFTER.replace("ms-expand-grad,", ""))
+    run_pass_pipeline(second, STAGE_PASSES[Stage.GRAD])
+    run_pass_pipeline(second, f"builtin.module({_LINALG_MS_PASSES})")
     dynamic_batch.generalize(module, second, batch_sample.sizes)
     manifests.mark_dynamic_batch(manifest, module)
 
