@@ -132,16 +132,16 @@ def mark_dynamic_batch(manifest: dict, module: ir.Module) -> None:
     )
     arguments, results = list(function_type.inputs), list(function_type.results)
     for spec, type_ in zip(entry["inputs"], arguments):
-        spec["shape"] = _dynamic_shape(type_)
+        spec["shape"] = shape_json(type_)
     for name, type_ in zip(entry["weights"], arguments[len(entry["inputs"]) :]):
-        if -1 in _dynamic_shape(type_):
+        if -1 in shape_json(type_):
             raise DynamicBatchError(
                 f"cannot compile for a dynamic batch dimension: weight '{name}' is {type_}, "
                 "sized by the batch (a Dropout mask in training mode); compile for a static "
                 "batch size instead"
             )
     for spec, type_ in zip(entry["outputs"], results):
-        spec["shape"] = _dynamic_shape(type_)
+        spec["shape"] = shape_json(type_)
     by_name = {spec["name"]: spec["shape"] for spec in entry["inputs"]}
     for spec in (entry.get("gradient") or {}).get("sensitivity", []):
         if spec.get("input") in by_name:
@@ -149,5 +149,7 @@ def mark_dynamic_batch(manifest: dict, module: ir.Module) -> None:
     entry["dynamic_batch"] = True
 
 
-def _dynamic_shape(type_: ir.Type) -> list[int]:
+def shape_json(type_: ir.Type) -> list[int]:
+    """The shape of a ranked tensor type as manifests and code signatures write it: -1 for a
+    dynamic dim (the batch, compiler/dynamic_batch.py)."""
     return [-1 if ir.ShapedType.is_dynamic_size(d) else d for d in ir.RankedTensorType(type_).shape]

@@ -23,6 +23,7 @@ from mlir import ir
 from cellc.runtime.artifact import signature_symbol, signature_text
 from cellc.runtime.dtypes import BY_ELEMENT
 
+from ..manifest import shape_json
 from .ms_to_linalg import LoweringError
 
 
@@ -72,5 +73,4 @@ def _tensor(type_: ir.Type, function: str) -> tuple[str, list[int]]:
     element = BY_ELEMENT.get(str(shaped.element_type))
     if element is None:
         raise LoweringError(f"function '{function}' has {type_}, which the runtime cannot check")
-    # a dynamic dim is the batch (compiler/dynamic_batch.py), -1 as in the manifest
-    return element.numpy, [-1 if ir.ShapedType.is_dynamic_size(d) else d for d in shaped.shape]
+    return element.numpy, shape_json(shaped)
