@@ -33,6 +33,7 @@ from .linalg_to_llvm import (
 from .llvm_to_object import emit_object, emit_shared_library, llvm_ir
 from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
+from .pad_copies import pads_to_copies
 from .parallel_loops import define_parallel_dispatchers, outline_parallel_loops
 
 PASSES = {
@@ -43,6 +44,7 @@ PASSES = {
     "convert-bool-tensors-to-i8": convert_bool_tensors_to_i8,
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
     "cpu-col2im-by-taps": col2im_by_taps,
+    "cpu-pads-to-copies": pads_to_copies,
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "cpu-tile-transposes": tile_transposes,
     "cpu-tile-parallel-generics": tile_parallel_generics,
@@ -82,6 +84,7 @@ __all__ = [
     "outline_parallel_loops",
     "outline_loop_nests",
     "col2im_by_taps",
+    "pads_to_copies",
     "fold_empty_tensors",
     "inline_calls",
     "emit_object",

@@ -34,6 +34,7 @@ from .dynamic_entry_abi import bare_dynamic_entries
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .loop_nests import outline_loop_nests
+from .pad_copies import pads_to_copies
 from .ms_to_linalg import LoweringError
 from .parallel_loops import (
     PARALLEL_ATTR,
@@ -232,7 +233,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
 
     In place: bool tensors stored as bytes (bool_tensors_to_i8.py), col2im gathers summed by
-    taps (col2im_taps.py), elementwise fusion, the
+    taps (col2im_taps.py), padding filled and copied (pad_copies.py), elementwise fusion, the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
     (distinct_results.py), bufferization, the vector lowering, parallel loops outlined into
     tasks (parallel_loops.py), each loop nest into a function (loop_nests.py), the batch size
@@ -243,6 +244,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     signatures = entry_signatures(module)
     convert_bool_tensors_to_i8(module)
     col2im_by_taps(module)
+    pads_to_copies(module)
     # Matmuls are tiled before elementwise fusion: the fusion would otherwise fold a
     # gathering producer (a convolution's im2col) into the matmul, which then is a generic
     # with gathers inside that no schedule vectorizes (a ResNet block ran 60x slower).

@@ -61,7 +61,8 @@ def pad(x: ir.Value, padding, value: float = 0.0) -> ir.Value:
     no padding. A linalg.generic over the padded shape that gathers x at clamped indices and
     selects `value` outside (no `tensor.pad`: on either back end it bufferizes to a copy
     into a strided view, which the CPU would call MLIR's runtime library for and the GPU
-    launch plan cannot express)."""
+    launch plan cannot express). Marked PAD_ATTR: the CPU fills and copies instead, before
+    elementwise fusion would fold the bounds checks into every reader (an im2col)."""
     if not any(padding):
         return x
     x_type = lb.ranked(x)
@@ -83,9 +84,16 @@ def pad(x: ir.Value, padding, value: float = 0.0) -> ir.Value:
         return arith.select(inside, loaded, lb.scalar_constant(element, value))
 
     result = ir.RankedTensorType.get(shape, element)
-    return lb.generic(
+    padded = lb.generic(
         [], lb.empty(result), [ir.AffineMap.get_identity(rank)], [lb.PARALLEL] * rank, body
     )
+    padded.owner.attributes[PAD_ATTR] = ir.DenseI64ArrayAttr.get([top, left])
+    return padded
+
+
+# Marks pad's gather with the (top, left) offset of x in it: the CPU back end fills the padded
+# tensor and copies x into it instead (compiler/lowering/pad_copies.py).
+PAD_ATTR = "cellc.pad"
 
 
 def index_constant(value: int) -> ir.Value:
