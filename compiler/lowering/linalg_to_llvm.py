@@ -34,8 +34,8 @@ from .dynamic_entry_abi import bare_dynamic_entries
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .llvm_to_object import DEFAULT_CPU
 from .loop_nests import outline_loop_nests
-from .pad_copies import pads_to_copies
 from .ms_to_linalg import LoweringError
+from .pad_copies import pads_to_copies
 from .parallel_loops import (
     PARALLEL_ATTR,
     define_parallel_dispatchers,
