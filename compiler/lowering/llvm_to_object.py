@@ -143,8 +143,26 @@ def emit_shared_library(
         )
 
 
+def prepare_thread_pool() -> None:
+    """Starts compiling the thread pool's object in the background, if no compile of this
+    process has: a CPU compile calls this first, so that the C compiler (50 ms in a new
+    process) runs on another core while MLIR lowers the module, not after it."""
+    _thread_pool_build()
+
+
 @functools.cache
+def _thread_pool_build() -> concurrent.futures.Future:
+    worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cellc-cc")
+    built = worker.submit(_compile_thread_pool)
+    worker.shutdown(wait=False)
+    return built
+
+
 def _thread_pool_object() -> Path:
+    return _thread_pool_build().result()
+
+
+def _compile_thread_pool() -> Path:
     """runtime/src/cellc_parallel.c compiled once per process (position-independent)."""
     source = Path(runtime_src.__file__).parent / "src" / "cellc_parallel.c"
     folder = Path(tempfile.mkdtemp(prefix="cellc-pool-"))
