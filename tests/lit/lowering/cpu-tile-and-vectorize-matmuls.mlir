@@ -50,19 +50,39 @@ func.func @both_transposed(%a: tensor<45x67xf64>, %b: tensor<33x45xf64>) -> tens
 
 // A large matmul (2**21 multiply-adds or more) is first cut into 96 x 256 blocks of the result,
 // an scf.forall marked cellc.parallel (cpu-outline-parallel-loops runs it on the thread pool),
-// each block a loop over 256-deep slices of the reduction around the register tiles.
+// each block a loop over 256-deep slices of the reduction around the register tiles. The
+// accumulator's zero fill, used by nothing else, is fused into the blocks: each fills its own.
 // CHECK-LABEL: func.func @cache_blocks
+// CHECK-NOT: linalg.fill {{.*}} -> tensor<200x512xf32>
 // CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs
+// CHECK: linalg.fill {{.*}} -> tensor<?x256xf32>
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[KC:c256]]
 // CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x{{[0-9]+}}xf32> into vector<6x{{[0-9]+}}xf32>
 // CHECK: } {cellc.parallel}
 // CHECK-NOT: linalg.matmul
+// CHECK-NOT: linalg.fill {{.*}} -> tensor<200x512xf32>
 func.func @cache_blocks(%a: tensor<200x300xf32>, %b: tensor<300x500xf32>) -> tensor<200x500xf32> {
   %e = tensor.empty() : tensor<200x500xf32>
   %c = arith.constant 0.0 : f32
   %f = linalg.fill ins(%c : f32) outs(%e : tensor<200x500xf32>) -> tensor<200x500xf32>
   %m = linalg.matmul ins(%a, %b : tensor<200x300xf32>, tensor<300x500xf32>) outs(%f : tensor<200x500xf32>) -> tensor<200x500xf32>
   return %m : tensor<200x500xf32>
+}
+
+// -----
+
+// A fill that something else reads too stays whole, before the blocks.
+// CHECK-LABEL: func.func @shared_fill
+// CHECK: %[[ZEROS:.*]] = linalg.fill {{.*}} -> tensor<200x512xf32>
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs(%{{.*}} = %[[ZEROS]])
+// CHECK-NOT: linalg.fill
+// CHECK: } {cellc.parallel}
+func.func @shared_fill(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> (tensor<200x512xf32>, tensor<200x512xf32>) {
+  %e = tensor.empty() : tensor<200x512xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<200x512xf32>) -> tensor<200x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<200x300xf32>, tensor<300x512xf32>) outs(%f : tensor<200x512xf32>) -> tensor<200x512xf32>
+  return %m, %f : tensor<200x512xf32>, tensor<200x512xf32>
 }
 
 // -----
