@@ -11,8 +11,9 @@ Contract
     cloned into it; a row-major buffer of dynamic sizes travels as a `memref<1xT>` and its
     sizes, and the task views it again with `memref.reinterpret_cast`);
   - in its place, a call to `@__cellc_dispatch_F_K(%iterations, captures...)`, a declaration.
-  A marked loop whose captures are not all identity-layout memrefs and scalars stays where it
-  is (and runs serially after `scf-forall-to-for`).
+  A marked loop whose captures are not all scalars and memrefs of static strides and offset
+  (or row-major ones of dynamic sizes) stays where it is (and runs serially after
+  `scf-forall-to-for`).
 - `cpu-define-parallel-dispatchers` (on the LLVM dialect, after the conversion): defines each
   dispatcher. It stores its captures in a stack array of 8-byte slots and calls the runtime's
   `cellc_parallel_for(iterations, trampoline, slots)`; the trampoline `(slots, task)` loads them
@@ -138,10 +139,15 @@ def is_constant(value: ir.Value) -> bool:
 
 
 def passable(type_: ir.Type) -> bool:
-    """Whether a value of this type travels in one 8-byte slot: a bare pointer to a static,
-    identity-layout buffer, or a scalar."""
+    """Whether a value of this type travels in one 8-byte slot: a bare pointer to a buffer of
+    static sizes, strides and offset (identity layout, or the rows of a wider buffer:
+    linalg_to_llvm's `_rows_apart`), or a scalar."""
     if isinstance(type_, ir.MemRefType):
-        return type_.has_static_shape and has_identity_layout(type_)
+        if not type_.has_static_shape:
+            return False
+        memref = ir.MemRefType(type_)
+        strides, offset = memref.get_strides_and_offset()
+        return not any(memref.is_dynamic_stride_or_offset(v) for v in (*strides, offset))
     if isinstance(type_, (ir.IndexType, ir.F16Type, ir.F32Type, ir.F64Type)):
         return True
     return isinstance(type_, ir.IntegerType) and type_.width <= 64

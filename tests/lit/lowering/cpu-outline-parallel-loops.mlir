@@ -35,18 +35,36 @@ func.func @scale(%buf: memref<6x4xf32>, %s: f32) {
 // -----
 
 // Not outlined: an unmarked forall, a marked one of one iteration, and one that captures a
-// strided view (not passable as a bare pointer); scf-forall-to-for runs them serially later.
+// view at a dynamic offset (not passable as a bare pointer); scf-forall-to-for runs them
+// serially later.
 // CHECK-LABEL: func.func @kept
 // CHECK-COUNT-3: scf.forall
 // CHECK-NOT: call
 // CHECK-NOT: __cellc_task
-func.func @kept(%buf: memref<6x4xf32>, %s: f32) {
+func.func @kept(%buf: memref<6x4xf32>, %s: f32, %at: index) {
   scf.forall (%i) in (4) {
     memref.store %s, %buf[%i, %i] : memref<6x4xf32>
   }
   scf.forall (%i) in (1) {
     memref.store %s, %buf[%i, %i] : memref<6x4xf32>
   } {cellc.parallel}
+  %view = memref.subview %buf[0, %at] [6, 2] [1, 1] : memref<6x4xf32> to memref<6x2xf32, strided<[4, 1], offset: ?>>
+  scf.forall (%i) in (2) {
+    memref.store %s, %view[%i, %i] : memref<6x2xf32, strided<[4, 1], offset: ?>>
+  } {cellc.parallel}
+  return
+}
+
+// -----
+
+// A view of static strides and offset (the rows of a wider buffer) travels as a bare pointer:
+// the task's argument has the view's type, and the bare-pointer calling convention rebuilds its
+// strides and offset from the type on both sides.
+// CHECK-LABEL: func.func @rows_apart
+// CHECK: %[[VIEW:.*]] = memref.subview
+// CHECK: call @__cellc_dispatch_rows_apart_0(%{{.*}}, %arg1, %[[VIEW]]) : (index, f32, memref<6x2xf32, strided<[4, 1], offset: 1>>) -> ()
+// CHECK: func.func private @__cellc_task_rows_apart_0(%{{.*}}: index, %{{.*}}: f32, %{{.*}}: memref<6x2xf32, strided<[4, 1], offset: 1>>)
+func.func @rows_apart(%buf: memref<6x4xf32>, %s: f32) {
   %view = memref.subview %buf[0, 1] [6, 2] [1, 1] : memref<6x4xf32> to memref<6x2xf32, strided<[4, 1], offset: 1>>
   scf.forall (%i) in (2) {
     memref.store %s, %view[%i, %i] : memref<6x2xf32, strided<[4, 1], offset: 1>>

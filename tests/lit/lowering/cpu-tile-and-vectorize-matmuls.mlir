@@ -87,6 +87,28 @@ func.func @shared_fill(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> (ten
 
 // -----
 
+// 512 columns (B's rows 2 KiB apart) and 512 rows of A: B is copied into the first columns of a
+// buffer one register tile (16) wider, which the matmul reads in place; the accumulator and
+// the result keep their 512 columns (no copy of the result).
+// CHECK-LABEL: func.func @rows_apart
+// CHECK: %[[WIDE:.*]] = bufferization.alloc_tensor() : tensor<64x528xf32>
+// CHECK: %[[WINDOW:.*]] = tensor.extract_slice %[[WIDE]][0, 0] [64, 512] [1, 1] : tensor<64x528xf32> to tensor<64x512xf32>
+// CHECK: %[[B:.*]] = linalg.copy {{.*}}ins(%arg1 : tensor<64x512xf32>) outs(%[[WINDOW]] : tensor<64x512xf32>)
+// CHECK: scf.forall {{.*}} -> (tensor<512x512xf32>)
+// CHECK: tensor.extract_slice %[[B]]
+// CHECK: } {cellc.parallel}
+// CHECK-NOT: linalg.copy
+// CHECK: return
+func.func @rows_apart(%a: tensor<512x64xf32>, %b: tensor<64x512xf32>) -> tensor<512x512xf32> {
+  %e = tensor.empty() : tensor<512x512xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x64xf32>, tensor<64x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
+  return %m : tensor<512x512xf32>
+}
+
+// -----
+
 // 20 columns are not a multiple of the register tile's 16 (two AVX2 vectors): B and the
 // accumulator get zero columns up to a multiple of the SIMD width (24), the tiles are full
 // vectors (a 16-wide and an 8-wide one), and the result is a copy of the first 20 columns.
