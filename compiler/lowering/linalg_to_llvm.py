@@ -506,11 +506,12 @@ def _transpose_cells(sizes: list[int]) -> tuple[str, str]:
 
 
 def tile_parallel_generics(module: ir.Module) -> None:
-    """Cuts every large linalg.generic at a function's top level into parallel blocks along
-    its first parallel axis (TILE_SCHEDULE)."""
+    """Cuts every large linalg.generic or linalg.copy (a matmul operand's widening, a result's
+    copy) at a function's top level into parallel blocks along its first parallel axis of two
+    or more iterations (TILE_SCHEDULE)."""
     plans = []
     with module.context:
-        for op in ops_named(module, "linalg.generic"):
+        for op in ops_named(module, "linalg.generic") + ops_named(module, "linalg.copy"):
             if op.parent.name != "func.func":
                 continue
             sizes = _generic_block_sizes(op)
@@ -523,16 +524,20 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
     """Block sizes along the first parallel axis of 2+ iterations, or None (small, or no such
     axis). A dynamic (batch) loop counts as NOMINAL_BATCH iterations; cut along it, the blocks
     are BLOCK_ELEMENTS iterations each, and how many there are depends on the batch."""
-    ranges = _loop_ranges(op)
-    if ranges is None:
-        return None
+    if op.name == "linalg.copy":  # one parallel loop per dim of its output
+        ranges = list(ir.ShapedType(op.operands[1].type).shape)
+        kinds = ["parallel"] * len(ranges)
+    else:
+        ranges = _loop_ranges(op)
+        if ranges is None:
+            return None
+        kinds = [str(kind) for kind in op.attributes["iterator_types"]]
     planned = [_planned_size(extent) for extent in ranges]
     total = 1
     for extent in planned:
         total *= extent
     if total < PARALLEL_ELEMENTS:
         return None
-    kinds = [str(kind) for kind in op.attributes["iterator_types"]]
     for axis, (extent, kind) in enumerate(zip(planned, kinds)):
         if "parallel" in kind and extent >= 2:
             sizes = [0] * len(ranges)

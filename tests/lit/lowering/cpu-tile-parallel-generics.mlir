@@ -21,6 +21,21 @@ func.func @elementwise(%x: tensor<8x64x32x32xf32>) -> tensor<8x64x32x32xf32> {
 
 // -----
 
+// A large linalg.copy (a matmul operand copied into a wider buffer) is cut the same way:
+// 256 x 1024 = 2**18 elements, 16 blocks of 16 rows.
+// CHECK-LABEL: func.func @copy
+// CHECK: scf.forall (%{{.*}}) in (16) shared_outs
+// CHECK: linalg.copy ins(%{{.*}} : tensor<16x1024xf32>)
+// CHECK: } {cellc.parallel}
+func.func @copy(%x: tensor<256x1024xf32>) -> tensor<256x1024xf32> {
+  %wide = bufferization.alloc_tensor() : tensor<256x1056xf32>
+  %window = tensor.extract_slice %wide[0, 0] [256, 1024] [1, 1] : tensor<256x1056xf32> to tensor<256x1024xf32>
+  %r = linalg.copy ins(%x : tensor<256x1024xf32>) outs(%window : tensor<256x1024xf32>) -> tensor<256x1024xf32>
+  return %r : tensor<256x1024xf32>
+}
+
+// -----
+
 // A reduction over N, H, W per channel (batch norm's statistics): the reduction axis (N) is
 // never split; the blocks are channels (2**17 iterations / 2**14 = 8 blocks of 8), each
 // summed whole by one thread, in the same order as before.
