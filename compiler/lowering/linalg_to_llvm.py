@@ -471,27 +471,53 @@ def tile_transposes(module: ir.Module) -> None:
             source = ir.ShapedType(op.operands[0].type)
             perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
             rank = len(perm)
-            if rank < 2 or perm[-1] == rank - 1 or not source.has_static_shape:
+            if rank < 2 or _keeps_innermost_axis(op) or not source.has_static_shape:
                 continue
             moved = perm.index(rank - 1)
-            if max(source.shape[rank - 1], source.shape[perm[-1]]) <= TRANSPOSE_BLOCK:
-                continue  # one block already
+            swapped = (moved, rank - 1)
+            large = _element_count(source) >= PARALLEL_ELEMENTS
             sizes = [0] * rank
-            sizes[rank - 1] = sizes[moved] = TRANSPOSE_BLOCK
-            plans.append((op, sizes, _element_count(source) >= PARALLEL_ELEMENTS))
+            if max(source.shape[rank - 1], source.shape[perm[-1]]) > TRANSPOSE_BLOCK:
+                sizes[rank - 1] = sizes[moved] = TRANSPOSE_BLOCK
+            elif large:  # the swapped axes fit one block: blocks along an outer axis instead
+                outer = _outer_blocks(ir.ShapedType(op.operands[1].type).shape, swapped)
+                if outer is None:
+                    continue
+                sizes = outer
+            else:
+                continue
+            cells = tuple(TRANSPOSE_CELL if axis in swapped else 1 for axis in range(rank))
+            plans.append((op, sizes, large, cells))
     _tile_into_blocks(module, plans, "transpose-schedule", inner=_transpose_cells)
 
 
-def _transpose_cells(sizes: list[int]) -> tuple[str, str]:
+def _outer_blocks(shape: list[int], swapped: tuple[int, int]) -> list[int] | None:
+    """Block sizes cutting the first axis not in `swapped` of two or more iterations into at
+    most MAX_BLOCKS blocks of at least BLOCK_ELEMENTS elements (a transpose of (N, C, H, W)
+    into (N, H, W, C) whose C and W fit one block: blocks of images), or None."""
+    total = 1
+    for extent in shape:
+        total *= extent
+    for axis, extent in enumerate(shape):
+        if axis not in swapped and extent >= 2:
+            blocks = min(extent, MAX_BLOCKS, total // BLOCK_ELEMENTS)
+            if blocks < 2:
+                return None
+            sizes = [0] * len(shape)
+            sizes[axis] = -(-extent // blocks)
+            return sizes
+    return None
+
+
+def _transpose_cells(cell: tuple[int, ...]) -> tuple[str, str]:
     """The (@INNER, @AFTER) of a transpose's blocks: cells of TRANSPOSE_CELL along the two axes
-    it swaps (those its blocks cut), 1 along the others; their loops peeled, then (after every
-    block is tiled) the full cells vectorized."""
-    cell = [TRANSPOSE_CELL if size else 1 for size in sizes]
+    it swaps, 1 along the others; their loops peeled, then (after every block is tiled) the
+    full cells vectorized."""
     loops = [f"%cell_loop{i}" for i in range(len(cell))]
     inner = (
         _TRANSPOSE_CELLS.replace("@LOOPS", ", ".join(loops))
         .replace("@LOOP_TYPES", ", ".join(['!transform.op<"scf.for">'] * len(cell)))
-        .replace("@CELL", str(cell))
+        .replace("@CELL", str(list(cell)))
         .replace(
             "@PEELS",
             # innermost first: peeling a loop invalidates the handles of the loops inside it
@@ -506,17 +532,23 @@ def _transpose_cells(sizes: list[int]) -> tuple[str, str]:
 
 
 def tile_parallel_generics(module: ir.Module) -> None:
-    """Cuts every large linalg.generic or linalg.copy (a matmul operand's widening, a result's
-    copy) at a function's top level into parallel blocks along its first parallel axis of two
-    or more iterations (TILE_SCHEDULE)."""
+    """Cuts every large linalg.generic, linalg.copy (a matmul operand's widening, a result's
+    copy, a padded image's interior) or linalg.transpose that keeps the innermost axis (a
+    convolution's (C, N, H, W) product into (N, C, H, W); tile_transposes has the others) at
+    a function's top level into parallel blocks along its first parallel axis of two or more
+    iterations (TILE_SCHEDULE)."""
     plans = []
     with module.context:
-        for op in ops_named(module, "linalg.generic") + ops_named(module, "linalg.copy"):
+        for op in (
+            ops_named(module, "linalg.generic")
+            + ops_named(module, "linalg.copy")
+            + [op for op in ops_named(module, "linalg.transpose") if _keeps_innermost_axis(op)]
+        ):
             if op.parent.name != "func.func":
                 continue
             sizes = _generic_block_sizes(op)
             if sizes is not None:
-                plans.append((op, sizes, True))
+                plans.append((op, sizes, True, None))
     _tile_into_blocks(module, plans, "parallel-generics")
 
 
@@ -524,7 +556,7 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
     """Block sizes along the first parallel axis of 2+ iterations, or None (small, or no such
     axis). A dynamic (batch) loop counts as NOMINAL_BATCH iterations; cut along it, the blocks
     are BLOCK_ELEMENTS iterations each, and how many there are depends on the batch."""
-    if op.name == "linalg.copy":  # one parallel loop per dim of its output
+    if op.name != "linalg.generic":  # a copy or a transpose: a parallel loop per output dim
         ranges = list(ir.ShapedType(op.operands[1].type).shape)
         kinds = ["parallel"] * len(ranges)
     else:
@@ -552,6 +584,11 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
     return None
 
 
+def _keeps_innermost_axis(transpose: ir.Operation) -> bool:
+    permutation = list(ir.DenseI64ArrayAttr(transpose.attributes["permutation"]))
+    return permutation[-1] == len(permutation) - 1
+
+
 def _loop_ranges(op: ir.Operation) -> list[int] | None:
     """The extent of each loop of a linalg.generic, read off its operands' shapes through the
     indexing maps (a result that is a bare loop dimension; kDynamic for a dynamic size), or
@@ -574,19 +611,19 @@ def _loop_ranges(op: ir.Operation) -> list[int] | None:
 
 
 def _tile_into_blocks(module: ir.Module, plans, stage: str, inner=None) -> None:
-    """Tiles each planned op (op, block sizes, parallel?) by one scf.forall, in one schedule;
-    `inner(sizes)` gives what is then done to each block (`%tiles`) and, after all of them, to
-    the ops of the class (@INNER, @AFTER of _TILE_CLASS), if anything."""
+    """Tiles each planned op (op, block sizes, parallel?, detail) by one scf.forall, in one
+    schedule; `inner(detail)` gives what is then done to each block (`%tiles`) and, after all
+    of them, to the ops of the class (@INNER, @AFTER of _TILE_CLASS), if anything."""
     if not plans:
         return
-    classes: dict[tuple[tuple[int, ...], bool], int] = {}
+    classes: dict[tuple, int] = {}
     with module.context:
-        for op, sizes, parallel in plans:
-            tag = classes.setdefault((tuple(sizes), parallel), len(classes))
+        for op, sizes, parallel, detail in plans:
+            tag = classes.setdefault((tuple(sizes), parallel, detail), len(classes))
             _tag(op, _BLOCKS_TAG, tag)
     sections = []
-    for (sizes, parallel), tag in classes.items():
-        inner_text, after_text = inner(list(sizes)) if inner else ("", "")
+    for (sizes, parallel, detail), tag in classes.items():
+        inner_text, after_text = inner(detail) if inner else ("", "")
         annotate = 'transform.annotate %forall "cellc.parallel" : !transform.any_op'
         section = (
             _TILE_CLASS.replace("@SIZES", str(list(sizes)))

@@ -4,8 +4,10 @@ Contract
 - `cpu-pads-to-copies` (linalg on tensors, before elementwise fusion): every `linalg.generic`
   marked `cellc.pad = array<i64: top, left>` (conv.py's `pad`: the padded tensor gathers x at
   clamped indices, through a `tensor.extract` in its body, and selects the padding value
-  outside) becomes a `linalg.fill` of the padded shape with that value and a
-  `tensor.insert_slice` of x at (top, left) of its last two dims. Left as a gather, elementwise
+  outside) becomes a `linalg.fill` of the padded shape with that value and a `linalg.copy` of x
+  into the window at (top, left) of its last two dims (`tensor.extract_slice`, then
+  `tensor.insert_slice` of the copy: in place once bufferized; a large copy runs in parallel
+  blocks, cpu-tile-parallel-generics). Left as a gather, elementwise
   fusion folds it into its reader, and an im2col then checks bounds and gathers for every
   column it writes (a ResNet block's three im2cols were 15% of its training step); after this
   pass the im2col reads the padded tensor along rows, and the copy of x is a loop nest along w.
@@ -47,5 +49,7 @@ def _fill_and_copy(op: ir.Operation) -> ir.Value:
     x_type = lb.ranked(x)
     rank = x_type.rank
     dynamic = [lb.dim(x, d) for d in range(rank) if ir.ShapedType.is_dynamic_size(x_type.shape[d])]
-    offsets = [0] * (rank - 2) + [top, left]
-    return tensor.insert_slice(x, filled, [], dynamic, [], offsets, list(x_type.shape), [1] * rank)
+    at = ([0] * (rank - 2) + [top, left], list(x_type.shape), [1] * rank)
+    window = tensor.extract_slice(x_type, filled, [], dynamic, [], *at)
+    copied = linalg.copy(x, outs=[window])  # a copy op that cpu-tile-parallel-generics cuts
+    return tensor.insert_slice(copied, filled, [], dynamic, [], *at)

@@ -33,7 +33,15 @@ SHAPES = {
     "panels": (1000, 70, 1030),
 }
 TRANSPOSES = list(itertools.product((False, True), repeat=2))
-PERMUTED = {"2d": ((300, 517), (1, 0)), "nchw_to_nhwc": ((2, 16, 40, 70), (0, 2, 3, 1))}
+# "images_to_nhwc": C and W fit one block, so the blocks are images (tile_transposes'
+# _outer_blocks); "keeps_innermost": a convolution's (C, N, H, W) product into (N, C, H, W),
+# cut into parallel blocks like a loop nest (tile_parallel_generics).
+PERMUTED = {
+    "2d": ((300, 517), (1, 0)),
+    "nchw_to_nhwc": ((2, 16, 40, 70), (0, 2, 3, 1)),
+    "images_to_nhwc": ((8, 64, 16, 16), (0, 2, 3, 1)),
+    "keeps_innermost": ((64, 8, 16, 16), (1, 0, 2, 3)),
+}
 # Loop nests of 2**16 iterations or more, cut into parallel blocks along their first parallel
 # axis (cpu-tile-parallel-generics): (input shapes, body, numpy).
 GENERICS = {
@@ -118,7 +126,8 @@ def test_the_library_runs_its_loops_on_the_pool(library):
     assert "cellc_parallel_for" in symbols
     # one trampoline per parallel loop: the matmul's blocks; the transpose's blocks
     assert "__cellc_trampoline_mm_ragged_nn_f32_0" in symbols
-    assert "__cellc_trampoline_transpose_2d_0" in symbols
+    for name in PERMUTED:
+        assert f"__cellc_trampoline_transpose_{name}_0" in symbols, name
     # a transposed right operand is copied in parallel blocks, then multiplied in parallel
     assert "__cellc_trampoline_mm_ragged_nt_f32_1" in symbols
     # loop nests of 2**16 iterations or more, and matmuls fused with their epilogue

@@ -36,6 +36,20 @@ func.func @copy(%x: tensor<256x1024xf32>) -> tensor<256x1024xf32> {
 
 // -----
 
+// A large transpose that keeps the innermost axis ((C, N, H, W) -> (N, C, H, W)): 8 blocks
+// of one image.
+// CHECK-LABEL: func.func @keeps_innermost
+// CHECK: scf.forall (%{{.*}}) in (8) shared_outs
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<64x1x16x16xf32>) outs(%{{.*}} : tensor<1x64x16x16xf32>) permutation = [1, 0, 2, 3]
+// CHECK: } {cellc.parallel}
+func.func @keeps_innermost(%x: tensor<64x8x16x16xf32>) -> tensor<8x64x16x16xf32> {
+  %e = tensor.empty() : tensor<8x64x16x16xf32>
+  %t = linalg.transpose ins(%x : tensor<64x8x16x16xf32>) outs(%e : tensor<8x64x16x16xf32>) permutation = [1, 0, 2, 3]
+  return %t : tensor<8x64x16x16xf32>
+}
+
+// -----
+
 // A reduction over N, H, W per channel (batch norm's statistics): the reduction axis (N) is
 // never split; the blocks are channels (2**17 iterations / 2**14 = 8 blocks of 8), each
 // summed whole by one thread, in the same order as before.

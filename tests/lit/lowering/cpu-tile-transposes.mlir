@@ -36,7 +36,21 @@ func.func @nchw_to_nhwc(%x: tensor<2x3x100x100xf32>) -> tensor<2x100x100x3xf32> 
 
 // -----
 
-// Both axes within one block: left as it is.
+// Both swapped axes within one block, but 2**17 elements: the blocks are images (8 blocks
+// along N, a parallel forall), each cut into 8 x 8 cells of C and W.
+// CHECK-LABEL: func.func @images_to_nhwc
+// CHECK: scf.forall (%{{.*}}) in (8) shared_outs
+// CHECK: vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : tensor<1x8x1x8xf32>, vector<1x1x8x8xf32>
+// CHECK: } {cellc.parallel}
+func.func @images_to_nhwc(%x: tensor<8x64x16x16xf32>) -> tensor<8x16x16x64xf32> {
+  %e = tensor.empty() : tensor<8x16x16x64xf32>
+  %t = linalg.transpose ins(%x : tensor<8x64x16x16xf32>) outs(%e : tensor<8x16x16x64xf32>) permutation = [0, 2, 3, 1]
+  return %t : tensor<8x16x16x64xf32>
+}
+
+// -----
+
+// Both axes within one block, and small: left as it is.
 // CHECK-LABEL: func.func @small
 // CHECK-NOT: scf.forall
 func.func @small(%x: tensor<64x3xf32>) -> tensor<3x64xf32> {
@@ -47,7 +61,8 @@ func.func @small(%x: tensor<64x3xf32>) -> tensor<3x64xf32> {
 
 // -----
 
-// A transpose that keeps the innermost axis in place copies whole rows: left as it is.
+// A transpose that keeps the innermost axis in place copies whole rows: left as it is (a large
+// one is cut into parallel blocks by cpu-tile-parallel-generics).
 // CHECK-LABEL: func.func @rows
 // CHECK-NOT: scf.forall
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<4x5x6xf32>)
