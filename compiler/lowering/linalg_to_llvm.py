@@ -533,7 +533,8 @@ def _transpose_cells(cell: tuple[int, ...]) -> tuple[str, str]:
 
 def tile_parallel_generics(module: ir.Module) -> None:
     """Cuts every large linalg.generic, linalg.copy (a matmul operand's widening, a result's
-    copy, a padded image's interior) or linalg.transpose that keeps the innermost axis (a
+    copy, a padded image's interior), linalg.fill or linalg.transpose that keeps the innermost
+    axis (a
     convolution's (C, N, H, W) product into (N, C, H, W); tile_transposes has the others) at
     a function's top level into parallel blocks along its first parallel axis of two or more
     iterations (TILE_SCHEDULE)."""
@@ -542,6 +543,7 @@ def tile_parallel_generics(module: ir.Module) -> None:
         for op in (
             ops_named(module, "linalg.generic")
             + ops_named(module, "linalg.copy")
+            + ops_named(module, "linalg.fill")
             + [op for op in ops_named(module, "linalg.transpose") if _keeps_innermost_axis(op)]
         ):
             if op.parent.name != "func.func":
@@ -556,8 +558,8 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
     """Block sizes along the first parallel axis of 2+ iterations, or None (small, or no such
     axis). A dynamic (batch) loop counts as NOMINAL_BATCH iterations; cut along it, the blocks
     are BLOCK_ELEMENTS iterations each, and how many there are depends on the batch."""
-    if op.name != "linalg.generic":  # a copy or a transpose: a parallel loop per output dim
-        ranges = list(ir.ShapedType(op.operands[1].type).shape)
+    if op.name != "linalg.generic":  # a copy, fill or transpose: a parallel loop per output dim
+        ranges = list(ir.ShapedType(op.operands[-1].type).shape)
         kinds = ["parallel"] * len(ranges)
     else:
         ranges = _loop_ranges(op)

@@ -18,7 +18,7 @@ Contract
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import arith, linalg, tensor
+from mlir.dialects import arith, bufferization, linalg, tensor
 
 from cellc.compiler.ops import linalg_builders as lb
 from cellc.compiler.ops.conv import PAD_ATTR
@@ -27,28 +27,45 @@ from .parallel_loops import ops_named
 
 
 def pads_to_copies(module: ir.Module) -> None:
-    """Rewrites every marked padding gather into a fill and a slice insertion (in place)."""
+    """Rewrites every marked padding gather into a fill and a slice insertion (in place). The
+    same padding of the same tensor twice in a block (a convolution's input, padded for its
+    product and again for its filter gradient) is made once: CSE would not merge the two
+    gathers when it had replaced the padding constant in one of their bodies only."""
+    made: dict[tuple, ir.Value] = {}
     with module.context:
         marked = [op for op in ops_named(module, "linalg.generic") if PAD_ATTR in op.attributes]
         for op in marked:
-            with ir.InsertionPoint(op), op.location:
-                padded = _fill_and_copy(op)
-            op.results[0].replace_all_uses_with(padded)
+            x, value, offsets = _padding(op)
+            key = (op.parent, x, str(op.results[0].type), str(value), offsets)
+            if key not in made:
+                with ir.InsertionPoint(op), op.location:
+                    made[key] = _fill_and_copy(op, x, value, offsets)
+            init = op.operands[-1].owner  # the gather's tensor.empty
+            op.results[0].replace_all_uses_with(made[key])
             op.erase()
+            if not isinstance(init, ir.Block) and not list(init.results[0].uses):
+                init.erase()
 
 
-def _fill_and_copy(op: ir.Operation) -> ir.Value:
-    top, left = ir.DenseI64ArrayAttr(op.attributes[PAD_ATTR])
+def _padding(op: ir.Operation) -> tuple[ir.Value, ir.Attribute, tuple[int, int]]:
+    """(x, the padding value, (top, left)) of a marked gather."""
     body = op.regions[0].blocks[0].operations
     (extract,) = [inner for inner in body if inner.name == "tensor.extract"]
     (select,) = [inner for inner in body if inner.name == "arith.select"]
-    x = extract.operands[0]
-    outside = select.operands[2].owner  # the padding value, an arith.constant in the body
-    value = arith.constant(outside.results[0].type, outside.attributes["value"])
-    filled = linalg.fill(value, outs=[op.operands[-1]])
+    outside = select.operands[2].owner  # an arith.constant, in the body or before the gather
+    top, left = ir.DenseI64ArrayAttr(op.attributes[PAD_ATTR])
+    return extract.operands[0], outside.attributes["value"], (top, left)
+
+
+def _fill_and_copy(op: ir.Operation, x: ir.Value, value, offsets) -> ir.Value:
+    top, left = offsets
     x_type = lb.ranked(x)
     rank = x_type.rank
     dynamic = [lb.dim(x, d) for d in range(rank) if ir.ShapedType.is_dynamic_size(x_type.shape[d])]
+    # A buffer of its own: CSE merges equal fills of tensor.empty (two images of one shape,
+    # padded alike), and the two insertions into one filled tensor then bufferize to copies.
+    buffer = bufferization.alloc_tensor(op.results[0].type, dynamic)
+    filled = linalg.fill(arith.constant(value.type, value), outs=[buffer])
     at = ([0] * (rank - 2) + [top, left], list(x_type.shape), [1] * rank)
     window = tensor.extract_slice(x_type, filled, [], dynamic, [], *at)
     copied = linalg.copy(x, outs=[window])  # a copy op that cpu-tile-parallel-generics cuts
