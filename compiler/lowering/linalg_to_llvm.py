@@ -940,9 +940,8 @@ def _materialize_transposed_operands(module: ir.Module) -> None:
             lhs, rhs, acc = op.operands
             rows, cols = ir.ShapedType(acc.type).shape
             depth = ir.ShapedType(rhs.type).shape[0 if maps[1] == plain[1] else 1]
-            large = rows * cols * depth >= CACHE_TILED_MACS and not any(
-                ir.ShapedType.is_dynamic_size(size) for size in (rows, cols, depth)
-            )
+            rows, cols, depth = (_planned_size(d, MATMUL_NOMINAL) for d in (rows, cols, depth))
+            large = rows * cols * depth >= CACHE_TILED_MACS
             operands = [lhs, rhs]
             with op.location, ir.InsertionPoint(op):
                 for index, operand in enumerate(operands):
