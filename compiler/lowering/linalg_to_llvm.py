@@ -534,10 +534,9 @@ def _transpose_cells(cell: tuple[int, ...]) -> tuple[str, str]:
 def tile_parallel_generics(module: ir.Module) -> None:
     """Cuts every large linalg.generic, linalg.copy (a matmul operand's widening, a result's
     copy, a padded image's interior), linalg.fill or linalg.transpose that keeps the innermost
-    axis (a
-    convolution's (C, N, H, W) product into (N, C, H, W); tile_transposes has the others) at
-    a function's top level into parallel blocks along its first parallel axis of two or more
-    iterations (TILE_SCHEDULE)."""
+    axis (a convolution's (C, N, H, W) product into (N, C, H, W); tile_transposes has the
+    others) at a function's top level into parallel blocks along its first parallel axis of
+    two or more iterations (TILE_SCHEDULE)."""
     plans = []
     with module.context:
         for op in (
@@ -861,7 +860,7 @@ def _pad_matmul_columns(module: ir.Module, lanes_bits: int) -> None:
         multiple = 2 * lanes if rows * cols * depth >= CACHE_TILED_MACS else lanes
         width = -(-cols // multiple) * multiple
         skewed = rows >= _SKEWED_ROWS and width % _ALIASING_COLUMNS == 0 and multiple == 2 * lanes
-        if cols < lanes or width == cols and not skewed:
+        if cols < lanes or (width == cols and not skewed):
             continue
         kwargs = {}
         if "indexing_maps" in op.attributes:
@@ -939,7 +938,9 @@ def _materialize_transposed_operands(module: ir.Module) -> None:
             maps = list(op.attributes["indexing_maps"])
             lhs, rhs, acc = op.operands
             rows, cols = ir.ShapedType(acc.type).shape
-            depth = ir.ShapedType(rhs.type).shape[0 if maps[1] == plain[1] else 1]
+            depth = ir.ShapedType(rhs.type).shape[
+                0 if ir.AffineMapAttr(maps[1]).value == plain[1] else 1
+            ]
             rows, cols, depth = (_planned_size(d, MATMUL_NOMINAL) for d in (rows, cols, depth))
             large = rows * cols * depth >= CACHE_TILED_MACS
             operands = [lhs, rhs]

@@ -36,7 +36,8 @@ def pads_to_copies(module: ir.Module) -> None:
         marked = [op for op in ops_named(module, "linalg.generic") if PAD_ATTR in op.attributes]
         for op in marked:
             x, value, offsets = _padding(op)
-            key = (op.parent, x, str(op.results[0].type), str(value), offsets)
+            # the first of a block's equal paddings comes first in it (a pre-order walk)
+            key = (op.operation.block, x, str(op.results[0].type), str(value), offsets)
             if key not in made:
                 with ir.InsertionPoint(op), op.location:
                     made[key] = _fill_and_copy(op, x, value, offsets)
