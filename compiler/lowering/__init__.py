@@ -18,6 +18,7 @@ from .fold_empty_tensors import fold_empty_tensors
 from .gpu_bufferize import bufferize_for_gpu
 from .gpu_launch_to_kernels import outline_kernels
 from .inline_calls import inline_calls
+from .lane_reductions import reduce_in_lanes
 from .linalg_gpu_pad_matmuls import pad_matmuls
 from .linalg_gpu_split_reductions import split_reductions
 from .linalg_to_gpu import GpuProgram, convert_linalg_to_gpu, lower_linalg_to_gpu
@@ -47,6 +48,7 @@ PASSES = {
     "cpu-pads-to-copies": pads_to_copies,
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "cpu-tile-transposes": tile_transposes,
+    "cpu-reduce-in-lanes": reduce_in_lanes,
     "cpu-tile-parallel-generics": tile_parallel_generics,
     "cpu-outline-parallel-loops": outline_parallel_loops,
     "cpu-outline-loop-nests": outline_loop_nests,
@@ -85,6 +87,7 @@ __all__ = [
     "outline_loop_nests",
     "col2im_by_taps",
     "pads_to_copies",
+    "reduce_in_lanes",
     "fold_empty_tensors",
     "inline_calls",
     "emit_object",

@@ -32,6 +32,7 @@ from .col2im_taps import col2im_by_taps
 from .distinct_results import copy_repeated_results
 from .dynamic_entry_abi import bare_dynamic_entries
 from .entry_signatures import embed_entry_signatures, entry_signatures
+from .lane_reductions import reduce_in_lanes
 from .llvm_to_object import DEFAULT_CPU, prepare_thread_pool
 from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError
@@ -40,6 +41,7 @@ from .parallel_loops import (
     PARALLEL_ATTR,
     define_parallel_dispatchers,
     has_identity_layout,
+    loop_ranges,
     ops_named,
     outline_parallel_loops,
 )
@@ -245,7 +247,8 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
 
     In place: bool tensors stored as bytes (bool_tensors_to_i8.py), col2im gathers summed by
-    taps (col2im_taps.py), padding filled and copied (pad_copies.py), elementwise fusion, the
+    taps (col2im_taps.py), padding filled and copied (pad_copies.py), elementwise fusion, large
+    innermost reductions accumulated in vector lanes (lane_reductions.py), the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
     (distinct_results.py), bufferization, the vector lowering, parallel loops outlined into
     tasks (parallel_loops.py), each loop nest into a function (loop_nests.py), the batch size
@@ -264,6 +267,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     tile_and_vectorize_matmuls(module, cpu)
     tile_transposes(module)
     run_pipeline(module, pass_pipelines.LINALG_FUSION, "linalg-fusion")
+    reduce_in_lanes(module)
     tile_parallel_generics(module)
     copy_repeated_results(module)
     mark_arguments_read_only(module)
@@ -561,7 +565,7 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
         ranges = list(ir.ShapedType(op.operands[-1].type).shape)
         kinds = ["parallel"] * len(ranges)
     else:
-        ranges = _loop_ranges(op)
+        ranges = loop_ranges(op)
         if ranges is None:
             return None
         kinds = [str(kind) for kind in op.attributes["iterator_types"]]
@@ -588,27 +592,6 @@ def _generic_block_sizes(op: ir.Operation) -> list[int] | None:
 def _keeps_innermost_axis(transpose: ir.Operation) -> bool:
     permutation = list(ir.DenseI64ArrayAttr(transpose.attributes["permutation"]))
     return permutation[-1] == len(permutation) - 1
-
-
-def _loop_ranges(op: ir.Operation) -> list[int] | None:
-    """The extent of each loop of a linalg.generic, read off its operands' shapes through the
-    indexing maps (a result that is a bare loop dimension; kDynamic for a dynamic size), or
-    None."""
-    maps = [ir.AffineMapAttr(attr).value for attr in op.attributes["indexing_maps"]]
-    ranges: list[int | None] = [None] * maps[0].n_dims
-    for operand, affine_map in zip(op.operands, maps):
-        type_ = operand.type
-        if not isinstance(type_, ir.ShapedType):
-            continue
-        for size, expr in zip(type_.shape, affine_map.results):
-            if isinstance(expr, ir.AffineDimExpr) and ranges[expr.position] in (
-                None,
-                ir.ShapedType.get_dynamic_size(),
-            ):
-                ranges[expr.position] = size
-    if None in ranges:
-        return None
-    return ranges
 
 
 def _tile_into_blocks(module: ir.Module, plans, stage: str, inner=None) -> None:

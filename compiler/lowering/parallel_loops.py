@@ -166,6 +166,27 @@ def ops_named(root, name: str) -> list[ir.Operation]:
     return found
 
 
+def loop_ranges(op: ir.Operation) -> list[int] | None:
+    """The extent of each loop of a linalg.generic, read off its operands' shapes through the
+    indexing maps (a result that is a bare loop dimension; kDynamic for a dynamic size), or
+    None."""
+    maps = [ir.AffineMapAttr(attr).value for attr in op.attributes["indexing_maps"]]
+    ranges: list[int | None] = [None] * maps[0].n_dims
+    for operand, affine_map in zip(op.operands, maps):
+        type_ = operand.type
+        if not isinstance(type_, ir.ShapedType):
+            continue
+        for size, expr in zip(type_.shape, affine_map.results):
+            if isinstance(expr, ir.AffineDimExpr) and ranges[expr.position] in (
+                None,
+                ir.ShapedType.get_dynamic_size(),
+            ):
+                ranges[expr.position] = size
+    if None in ranges:
+        return None
+    return ranges
+
+
 def has_identity_layout(type_: ir.Type) -> bool:
     """Whether a memref is laid out contiguously, row-major (no strides, no offset)."""
     memref = ir.MemRefType(type_)

@@ -71,6 +71,24 @@ GENERICS = {
         lambda x: ms.exp(ms.sub(x, ms.reduce_max(x, axes=(1,), keep_dims=True))),
         lambda x: np.exp(x - x.max(1, keepdims=True)),
     ),
+    # innermost reductions over a multiple of 16 elements, accumulated in 16 lanes
+    # (cpu-reduce-in-lanes): a batch norm's sums of squares per channel, a loss summed over a
+    # whole tensor, row maxima
+    "channel_sums_in_lanes": (
+        [(8, 64, 16, 16)],
+        lambda x: ms.reduce_sum(ms.mul(x, x), axes=(0, 2, 3), keep_dims=False),
+        lambda x: (x * x).sum((0, 2, 3)),
+    ),
+    "total_in_lanes": (
+        [(4, 64, 32, 32)],
+        lambda x: ms.reduce_sum(ms.mul(x, x), axes=(0, 1, 2, 3), keep_dims=False),
+        lambda x: (x * x).sum(),
+    ),
+    "row_max_in_lanes": (
+        [(40, 2048)],
+        lambda x: ms.reduce_max(x, axes=(1,), keep_dims=False),
+        lambda x: x.max(1),
+    ),
 }
 
 
@@ -165,7 +183,7 @@ def test_parallel_blocks_of_loop_nests(library, name):
     inputs = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
     (got,) = lib(name, *inputs)
     want = reference(*(x.astype(np.float64) for x in inputs))
-    # float32 sums of up to 715 terms in order, against float64
+    # float32 sums of up to 715 terms in order (2**18 in 16 lanes), against float64
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-4)
 
 
