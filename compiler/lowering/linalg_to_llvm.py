@@ -465,12 +465,12 @@ _BLOCKS_TAG = "cellc.blocks"
 
 
 def tile_transposes(module: ir.Module) -> None:
-    """Cuts every linalg.transpose that moves the innermost axis (of static innermost axes; a
-    dynamic batch elsewhere) into square blocks of the two axes it swaps (TILE_SCHEDULE), or,
-    when those fit one block and it is large, into blocks along an outer axis; and each block
-    into vector-transposed cells (_TRANSPOSE_CELLS); a large one's blocks are a
-    `cellc.parallel` forall. (A 1024^2 transpose on one core: 3.4 ms as
-    loops over the blocks, 0.6 ms in cells.)"""
+    """Cuts every linalg.transpose that moves the innermost axis into square blocks of the two
+    axes it swaps (TILE_SCHEDULE), or, when those fit one block and it is large, into blocks
+    along an outer axis; and each block into vector-transposed cells (_TRANSPOSE_CELLS); a
+    large one's blocks are a `cellc.parallel` forall (which runs serially where a dynamic
+    batch is not its outermost axis: cpu-outline-parallel-loops). (A 1024^2 transpose on one
+    core: 3.4 ms as loops over the blocks, 0.6 ms in cells.)"""
     plans = []
     with module.context:
         for op in ops_named(module, "linalg.transpose"):
@@ -481,11 +481,9 @@ def tile_transposes(module: ir.Module) -> None:
             output = list(ir.ShapedType(op.operands[1].type).shape)
             moved = perm.index(rank - 1)
             swapped = (moved, rank - 1)
-            if any(ir.ShapedType.is_dynamic_size(output[axis]) for axis in swapped):
-                continue
             planned = [_planned_size(extent) for extent in output]
             large = lb.product(planned) >= PARALLEL_ELEMENTS
-            if max(output[axis] for axis in swapped) > TRANSPOSE_BLOCK:
+            if max(planned[axis] for axis in swapped) > TRANSPOSE_BLOCK:
                 sizes = [TRANSPOSE_BLOCK if axis in swapped else 0 for axis in range(rank)]
             elif large:  # the swapped axes fit one block: blocks along an outer axis instead
                 sizes = _blocks_along_first(output, [axis not in swapped for axis in range(rank)])
@@ -823,7 +821,7 @@ def _pad_matmul_columns(module: ir.Module, lanes_bits: int) -> None:
         ):
             continue
         rows, cols = result.shape
-        depth = ir.RankedTensorType(rhs.type).shape[0]
+        depth = _planned_size(ir.RankedTensorType(rhs.type).shape[0], MATMUL_NOMINAL)
         lanes = max(1, lanes_bits // result.element_type.width)
         multiple = 2 * lanes if rows * cols * depth >= CACHE_TILED_MACS else lanes
         width = -(-cols // multiple) * multiple

@@ -109,6 +109,24 @@ func.func @rows_apart(%a: tensor<512x64xf32>, %b: tensor<64x512xf32>) -> tensor<
 
 // -----
 
+// A reduction over a dynamic batch (a weight gradient's depth) is planned at 4096, so this is a
+// large matmul: its 776 columns are widened to a multiple of the register tile (784), not of
+// the SIMD width (776 already is).
+// CHECK-LABEL: func.func @dynamic_depth
+// CHECK: linalg.fill {{.*}} -> tensor<?x784xf32>
+// CHECK: scf.forall
+// CHECK: } {cellc.parallel}
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [512, 776] [1, 1] : tensor<512x784xf32> to tensor<512x776xf32>
+func.func @dynamic_depth(%a: tensor<512x?xf32>, %b: tensor<?x776xf32>) -> tensor<512x776xf32> {
+  %e = tensor.empty() : tensor<512x776xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<512x776xf32>) -> tensor<512x776xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x?xf32>, tensor<?x776xf32>) outs(%f : tensor<512x776xf32>) -> tensor<512x776xf32>
+  return %m : tensor<512x776xf32>
+}
+
+// -----
+
 // 20 columns are not a multiple of the register tile's 16 (two AVX2 vectors): B and the
 // accumulator get zero columns up to a multiple of the SIMD width (24), the tiles are full
 // vectors (a 16-wide and an 8-wide one), and the result is a copy of the first 20 columns.

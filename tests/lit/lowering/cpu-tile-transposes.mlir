@@ -50,6 +50,22 @@ func.func @images_to_nhwc(%x: tensor<8x64x16x16xf32>) -> tensor<8x16x16x64xf32> 
 
 // -----
 
+// A dynamic batch among the swapped axes (a weight gradient's dy^T): blocks of 64 x 64 and
+// vector cells as for static sizes; the forall, whose inner bound is the batch, is left to run
+// serially by cpu-outline-parallel-loops.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: scf.forall
+// CHECK: vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : tensor<8x8xf32>, vector<8x8xf32>
+func.func @dynamic_rows(%x: tensor<?x512xf32>) -> tensor<512x?xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x512xf32>
+  %e = tensor.empty(%n) : tensor<512x?xf32>
+  %t = linalg.transpose ins(%x : tensor<?x512xf32>) outs(%e : tensor<512x?xf32>) permutation = [1, 0]
+  return %t : tensor<512x?xf32>
+}
+
+// -----
+
 // Both axes within one block, and small: left as it is.
 // CHECK-LABEL: func.func @small
 // CHECK-NOT: scf.forall
