@@ -13,8 +13,9 @@ Workloads (float32, SGD with momentum 0.9):
 Each figure is the median of repeated steps after warm-up (first-call compilation excluded);
 beside it, each library's first call (its compile: cellc's into an empty disk cache, the
 trace and compile of torch.compile and jax.jit). cellc's step compiled for a dynamic batch
-(`set_inputs` with a None batch) is timed too, as a ratio to its static code (> 1: slower),
-with its first call and that of another batch size (half the batch: no compile).
+(`set_inputs` with a None batch) is timed too, as a ratio to its static code (> 1: slower; the
+two take turns, `alternating_ms`), with its first call and that of another batch size (half
+the batch: no compile).
 """
 
 from __future__ import annotations
@@ -48,6 +49,25 @@ def median_ms(step, repeat: int = 30, warmup: int = 3) -> float:
         step()
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e3
+
+
+def alternating_ms(steps, rounds: int = 10, per_round: int = 5) -> list[float]:
+    """Each step's median, over `rounds`, of its fastest of `per_round` calls, the steps taking
+    turns within each round: a drift in the machine's speed (a shared virtual machine's can
+    reach 2x within minutes) then weighs on all of them alike."""
+    for step in steps:
+        for _ in range(3):
+            step()
+    best = [[] for _ in steps]
+    for _ in range(rounds):
+        for times, step in zip(best, steps):
+            calls = []
+            for _ in range(per_round):
+                started = time.perf_counter()
+                step()
+                calls.append(time.perf_counter() - started)
+            times.append(min(calls))
+    return [statistics.median(times) * 1e3 for times in best]
 
 
 # --- the networks, in cellc -----------------------------------------------------------------
@@ -281,12 +301,14 @@ def main():
         print(f"{name:<7} cellc {cellc_ms:8.2f} ms               first call {first:6.2f} s")
         dynamic = cellc_step(type(network)(), loss_fn, x, y, dynamic_batch=True)
         first = first_call_s(dynamic)
-        dynamic_ms = median_ms(dynamic)
         smaller = Tensor(x[: len(x) // 2]), Tensor(y[: len(y) // 2])
         other_batch = first_call_s(functools.partial(dynamic, *smaller))
+        static_ms, dynamic_ms = alternating_ms([step, dynamic])
+        ratio = dynamic_ms / static_ms
         print(
-            f"        cellc, dynamic batch {dynamic_ms:8.2f} ms  ratio {dynamic_ms / cellc_ms:5.2f}"
-            f"  first call {first:6.2f} s, then batch {len(x) // 2}: {other_batch * 1e3:.1f} ms"
+            f"        cellc, dynamic batch {dynamic_ms:8.2f} ms  ratio {ratio:5.2f}"
+            f" (to {static_ms:.2f} ms, timed in turns)  first call {first:6.2f} s, then batch"
+            f" {len(x) // 2}: {other_batch * 1e3:.1f} ms"
         )
         others = {}
         try:
