@@ -128,15 +128,13 @@ def _in_lanes(op: ir.Operation, combiner: ir.Operation) -> ir.Value:
     )
     out_results = [dims[p] for p in _positions(maps[-1])] + [dims[loops]]
     out_map = ir.AffineMap.get(loops + 1, 0, out_results)
-    kinds = [str(kind).split("<")[-1].rstrip(">") for kind in op.attributes["iterator_types"]]
+    lane_loop = ir.Attribute.parse(f"#linalg.iterator_type<{lb.PARALLEL}>")
     partial = linalg.GenericOp(
         result_tensors=[lanes_type],
         inputs=inputs,
         outputs=[partial_init],
         indexing_maps=ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in new_maps + [out_map]]),
-        iterator_types=ir.ArrayAttr.get(
-            [ir.Attribute.parse(f"#linalg.iterator_type<{kind}>") for kind in kinds + ["parallel"]]
-        ),
+        iterator_types=ir.ArrayAttr.get([*op.attributes["iterator_types"], lane_loop]),
     )
     old = op.regions[0].blocks[0]
     new = partial.regions[0].blocks.append(*[argument.type for argument in old.arguments])
@@ -145,9 +143,8 @@ def _in_lanes(op: ir.Operation, combiner: ir.Operation) -> ir.Value:
     lanes_maps = [ir.AffineMap.get_identity(rank + 1), ir.AffineMap.get(rank + 1, 0, dims[:rank])]
 
     def combine(lane, acc):
-        return ir.Operation.create(combiner.name, results=[acc.type], operands=[acc, lane]).results[
-            0
-        ]
+        combined = ir.Operation.create(combiner.name, results=[acc.type], operands=[acc, lane])
+        return combined.results[0]
 
     return lb.generic(
         [partial.results[0]], init, lanes_maps, [lb.PARALLEL] * rank + [lb.REDUCTION], combine
