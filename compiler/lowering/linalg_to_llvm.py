@@ -33,7 +33,7 @@ from .distinct_results import copy_repeated_results
 from .dynamic_entry_abi import bare_dynamic_entries
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .lane_reductions import reduce_in_lanes
-from .llvm_to_object import DEFAULT_CPU, prepare_thread_pool
+from .llvm_to_object import DEFAULT_CPU
 from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError
 from .pad_copies import pads_to_copies
@@ -255,7 +255,6 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     of a dynamic-batch entry as its last argument (dynamic_entry_abi.py), then
     `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`, the task dispatchers; last, each exported
     function's signature as a constant string (entry_signatures.py)."""
-    prepare_thread_pool()
     _internalize_private_functions(module)
     signatures = entry_signatures(module)
     convert_bool_tensors_to_i8(module)

@@ -143,33 +143,25 @@ def emit_shared_library(
         )
 
 
-def prepare_thread_pool() -> None:
-    """Starts compiling the thread pool's object in the background, if no compile of this
-    process has: a CPU compile calls this first, so that the C compiler (50 ms in a new
-    process) runs on another core while MLIR lowers the module, not after it."""
-    _thread_pool_build()
-
-
 @functools.cache
-def _thread_pool_build() -> concurrent.futures.Future:
-    worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cellc-cc")
-    built = worker.submit(_compile_thread_pool)
-    worker.shutdown(wait=False)
-    return built
-
-
 def _thread_pool_object() -> Path:
-    return _thread_pool_build().result()
+    return _compile_thread_pool()
 
 
 def _compile_thread_pool() -> Path:
-    """runtime/src/cellc_parallel.c compiled once per process (position-independent)."""
+    """runtime/src/cellc_parallel.c compiled once per process (position-independent), in a
+    folder removed when that process exits (not when a child forked from it does)."""
     source = Path(runtime_src.__file__).parent / "src" / "cellc_parallel.c"
     folder = Path(tempfile.mkdtemp(prefix="cellc-pool-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    atexit.register(_remove_if_owned, folder, os.getpid())
     obj = folder / "cellc_parallel.o"
     _run([tool("cc"), "-O2", "-fPIC", "-pthread", "-c", str(source), "-o", str(obj)])
     return obj
+
+
+def _remove_if_owned(folder: Path, owner: int) -> None:
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run(command: list[str]) -> None:

@@ -6,6 +6,9 @@ signatures, and the nests are functions of their own in it."""
 from __future__ import annotations
 
 import ctypes
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -89,3 +92,29 @@ def test_each_nest_is_a_function(libraries):
     # every function has at least one nest; the matmul's has its bias-relu epilogue with it
     for fn in FUNCTIONS:
         assert any(name.startswith(f"__cellc_nest_{fn.name}_") for name in nests), fn.name
+
+
+def test_a_forked_childs_exit_keeps_the_thread_pool_object(tmp_path):
+    """The thread pool's C object, built once per process into a temporary folder, is removed
+    at exit by the process that built it only: a forked child exiting normally (atexit
+    handlers) leaves the parent's copy, which its next compile links."""
+    script = tmp_path / "fork.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys
+            from cellc.compiler.lowering import llvm_to_object
+
+            ours = llvm_to_object._thread_pool_object()
+            child = os.fork()
+            if child == 0:
+                sys.exit(0 if llvm_to_object._thread_pool_object().exists() else 3)
+            _, status = os.waitpid(child, 0)
+            print(os.waitstatus_to_exitcode(status), ours.exists())
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["0", "True"], done.stderr
