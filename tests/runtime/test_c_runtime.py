@@ -254,6 +254,8 @@ def test_c_refuses_a_bad_keep_probability(seed_program, dropout_net, tmp_path):
 
 
 def test_c_runs_a_dynamic_batch_entry_as_python_does(seed_program, tmp_path):
+    from support.cells import Grad
+
     import cellc
     from cellc import Parameter, Tensor, nn, ops
 
@@ -265,21 +267,13 @@ def test_c_runs_a_dynamic_batch_entry_as_python_does(seed_program, tmp_path):
         def construct(self, x, y):
             return ops.matmul(x * self.z, y)
 
-    class GradNet(nn.Cell):
-        def __init__(self, net):
-            super().__init__()
-            self.net = net
-            self.grad = ops.GradOperation(get_all=True)
-
-        def construct(self, x, y):
-            return self.grad(self.net)(x, y)
-
+    grad = Grad(Net(), ops.GradOperation(get_all=True))
     described = Tensor(shape=[None, 3], dtype=cellc.float32)
-    path = cellc.export(GradNet(Net()), described, Tensor(SEED_Y), file_name=str(tmp_path / "g"))
+    path = cellc.export(grad, described, Tensor(SEED_Y), file_name=str(tmp_path / "g"))
     result = run_program(seed_program, path)
     assert result.returncode == 0, result.stderr
     assert "float32[2,3]" in result.stdout  # the batch the example runs at, in place of -1
-    from_python = flatten(runtime.load(path)["GradNet"](SEED_X, SEED_Y))
+    from_python = flatten(runtime.load(path)["Grad"](SEED_X, SEED_Y))
     from_c = parse_outputs(result.stdout)
     assert len(from_c) == len(from_python) == 2
     for c_value, py_value in zip(from_c, from_python):
