@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
-import functools
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from mlir import ir
@@ -122,9 +122,11 @@ def emit_shared_library(
     `parts`), cc -shared; with the thread pool (runtime/src/cellc_parallel.c) when the code has
     parallel loops."""
     out_path = Path(out_path)
-    pool = [str(_thread_pool_object())] if uses_parallel_runtime(module) else []
+    pool = _thread_pool_object() if uses_parallel_runtime(module) else None
     with tempfile.TemporaryDirectory(prefix="cellc-") as tmp:
         objects = emit_objects(module, Path(tmp), cpu=cpu, parts=parts)
+        if pool is not None:
+            objects.append(pool.result())
         # libmvec: the vector exp/log/tanh that opt's loop vectorizer calls (OPT_FLAGS).
         _run(
             [
@@ -134,7 +136,6 @@ def emit_shared_library(
                 "-o",
                 str(out_path),
                 *map(str, objects),
-                *pool,
                 "-Wl,--as-needed",
                 "-lmvec",
                 "-lm",
@@ -143,20 +144,47 @@ def emit_shared_library(
         )
 
 
-@functools.cache
-def _thread_pool_object() -> Path:
-    return _compile_thread_pool()
+def _thread_pool_object() -> _Build:
+    """runtime/src/cellc_parallel.c compiled once per process (position-independent). The
+    compile starts in the background, a `cc` process of its own, on the first call: it runs
+    while `opt` and `llc` do, and the linker waits for it (`_Build.result`). A child forked
+    from the process starts its own (the parent's may still be writing its file); the folder
+    is removed when the process that made it exits, not when a child forked from it does."""
+    with _BUILDS_LOCK:
+        build = _BUILDS.get(os.getpid())
+        if build is None:
+            source = Path(runtime_src.__file__).parent / "src" / "cellc_parallel.c"
+            folder = Path(tempfile.mkdtemp(prefix="cellc-pool-"))
+            atexit.register(_remove_if_owned, folder, os.getpid())
+            obj = folder / "cellc_parallel.o"
+            command = [tool("cc"), "-O2", "-fPIC", "-pthread", "-c", str(source), "-o", str(obj)]
+            build = _BUILDS[os.getpid()] = _Build(command, obj)
+        return build
 
 
-def _compile_thread_pool() -> Path:
-    """runtime/src/cellc_parallel.c compiled once per process (position-independent), in a
-    folder removed when that process exits (not when a child forked from it does)."""
-    source = Path(runtime_src.__file__).parent / "src" / "cellc_parallel.c"
-    folder = Path(tempfile.mkdtemp(prefix="cellc-pool-"))
-    atexit.register(_remove_if_owned, folder, os.getpid())
-    obj = folder / "cellc_parallel.o"
-    _run([tool("cc"), "-O2", "-fPIC", "-pthread", "-c", str(source), "-o", str(obj)])
-    return obj
+class _Build:
+    """One tool run in the background, whose output file `result()` returns once it is done
+    (raising LoweringError with the tool's messages if it failed)."""
+
+    def __init__(self, command: list[str], output: Path):
+        self.command = command
+        self.output = output
+        self.log = output.with_suffix(".log")
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+    def result(self) -> Path:
+        returncode = self.process.wait()
+        if returncode != 0:
+            raise LoweringError(
+                f"'{Path(self.command[0]).name}' failed (exit {returncode}):\n"
+                f"{' '.join(self.command)}\n{self.log.read_text(errors='replace').strip()}"
+            )
+        return self.output
+
+
+_BUILDS: dict[int, _Build] = {}
+_BUILDS_LOCK = threading.Lock()
 
 
 def _remove_if_owned(folder: Path, owner: int) -> None:

@@ -15,6 +15,7 @@ import pytest
 from cpu_harness import Function, build_module, nm_listing, spec
 
 from cellc.compiler import lowering
+from cellc.compiler.lowering import LoweringError, llvm_to_object
 from cellc.dialects import ms
 
 FUNCTIONS = [
@@ -96,8 +97,9 @@ def test_each_nest_is_a_function(libraries):
 
 def test_a_forked_childs_exit_keeps_the_thread_pool_object(tmp_path):
     """The thread pool's C object, built once per process into a temporary folder, is removed
-    at exit by the process that built it only: a forked child exiting normally (atexit
-    handlers) leaves the parent's copy, which its next compile links."""
+    at exit by the process that built it only: a forked child builds its own (the parent's
+    may be half-written when it forks), and its normal exit (atexit handlers) leaves the
+    parent's copy, which the parent's next compile links."""
     script = tmp_path / "fork.py"
     script.write_text(
         textwrap.dedent(
@@ -105,10 +107,11 @@ def test_a_forked_childs_exit_keeps_the_thread_pool_object(tmp_path):
             import os, sys
             from cellc.compiler.lowering import llvm_to_object
 
-            ours = llvm_to_object._thread_pool_object()
+            ours = llvm_to_object._thread_pool_object().result()
             child = os.fork()
             if child == 0:
-                sys.exit(0 if llvm_to_object._thread_pool_object().exists() else 3)
+                theirs = llvm_to_object._thread_pool_object().result()
+                sys.exit(0 if theirs.exists() and theirs != ours else 3)
             _, status = os.waitpid(child, 0)
             print(os.waitstatus_to_exitcode(status), ours.exists())
             """
@@ -118,3 +121,16 @@ def test_a_forked_childs_exit_keeps_the_thread_pool_object(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.split() == ["0", "True"], done.stderr
+
+
+def test_a_failed_background_build_says_which_tool_and_why(tmp_path):
+    """The thread pool's object compiles in the background (`_Build`); a failure there reaches
+    the compile as a LoweringError with the command and the tool's own messages."""
+    source = tmp_path / "broken.c"
+    source.write_text("int f( {\n")
+    output = tmp_path / "broken.o"
+    build = llvm_to_object._Build(["cc", "-c", str(source), "-o", str(output)], output)
+    with pytest.raises(
+        LoweringError, match=r"'cc' failed \(exit [1-9]\d*\):\n.*broken\.c.*\n.*error"
+    ):
+        build.result()
