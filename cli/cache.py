@@ -1,7 +1,7 @@
 """`cellc cache info|list|clear`: the disk cache of compiled cells (cellc.frontend.disk_cache).
 
 Calling a cell and `cellc compile` keep their artifacts in $CELLC_CACHE_DIR (default
-~/.cache/cellc), at most $CELLC_CACHE_MAX_BYTES (default 1 GiB): the least recently used
+~/.cache/cellc), at most $CELLC_CACHE_SIZE (default 1 GiB): the least recently used
 entries are removed after each write.
 """
 
@@ -16,7 +16,7 @@ Examples:
   cellc cache info
   cellc cache list
   cellc cache clear
-  CELLC_CACHE_MAX_BYTES=200000000 cellc run train.py   # keep the cache under 200 MB
+  CELLC_CACHE_SIZE=200M cellc run train.py   # keep the cache under 200 MiB
 """
 
 
@@ -32,7 +32,7 @@ def info() -> None:
     click.echo(f"directory: {disk_cache.cache_dir()}")
     click.echo(f"entries:   {len(entries)}")
     click.echo(f"size:      {_size(sum(entry.size for entry in entries))}")
-    click.echo(f"limit:     {_size(disk_cache.max_bytes())} (CELLC_CACHE_MAX_BYTES)")
+    click.echo(f"limit:     {_size(disk_cache.max_bytes())} (CELLC_CACHE_SIZE)")
 
 
 @cache.command("list")

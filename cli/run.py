@@ -33,9 +33,9 @@ Examples:
 
 \b
 Compiled cells are cached in $CELLC_CACHE_DIR (default ~/.cache/cellc; `cellc cache`).
-A compile over a second shows its stages on stderr. CELLC_SAVE_GRAPHS=DIR (or the script's
-set_context(save_graphs=True, save_graphs_path=DIR)) keeps every compiled cell's stage IR,
-reproducer and timings in DIR/<cell>-<key>/.
+A compile over a second shows its stages on stderr. CELLC_SAVE_GRAPHS=DIR (or CELLC_DUMP_DIR,
+or the script's set_context(save_graphs=True, save_graphs_path=DIR)) keeps every compiled
+cell's stage IR, reproducer and timings in DIR/<cell>-<key>/.
 """
 
 

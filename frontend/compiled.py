@@ -353,9 +353,9 @@ class CompileHooks:
     progress: a factory of `CompileOptions.progress` callbacks, one per compile (`cellc run`
       shows the stages of a slow compile as `cellc compile` does).
     save_graphs_dir: returns the folder that keeps every compiled cell's stage IR, reproducer
-      and timings, or None ($CELLC_SAVE_GRAPHS wins; MindSpore's `set_context(save_graphs=True,
-      save_graphs_path=DIR)` is the user API's). A cell compiles even when the disk cache holds
-      it then, so that every cell's IR is kept.
+      and timings, or None ($CELLC_SAVE_GRAPHS or $CELLC_DUMP_DIR wins; MindSpore's
+      `set_context(save_graphs=True, save_graphs_path=DIR)` is the user API's). A cell
+      compiles even when the disk cache holds it then, so that every cell's IR is kept.
     allow_tf32: returns whether f32 matmuls for the CUDA target may run on tensor cores in tf32
       (`CompileOptions.allow_tf32`; MindSpore's `set_context(gpu_config={"matmul_allow_tf32":
       True})` is the user API's), or None: never."""
@@ -415,7 +415,7 @@ def _compile_cached(
 
 
 def _save_graphs_dir() -> str | None:
-    folder = os.environ.get("CELLC_SAVE_GRAPHS")
+    folder = os.environ.get("CELLC_SAVE_GRAPHS") or os.environ.get("CELLC_DUMP_DIR")
     if folder:
         return folder
     return HOOKS.save_graphs_dir() if HOOKS.save_graphs_dir is not None else None

@@ -4,7 +4,7 @@ The key is a hash of the traced program's canonical form (`cellc.compiler.progra
 and what the code also depends on (cellc's and the toolchain's versions, the CPU level, the
 compiler's own sources), so that finding an artifact needs neither MLIR nor the compiler: a hit
 is loaded by `cellc.runtime` alone. Writes are atomic (a reader sees an entry whole or not at
-all). The folder is kept under a size limit, `CELLC_CACHE_MAX_BYTES` (default 1 GiB): after
+all). The folder is kept under a size limit, `CELLC_CACHE_SIZE` (default 1 GiB): after
 each write the least recently used entries are removed (a hit touches its entry's mtime).
 """
 
@@ -63,14 +63,27 @@ def cache_dir() -> Path:
 
 
 def max_bytes() -> int:
-    """The size limit of the cache folder: $CELLC_CACHE_MAX_BYTES, else 1 GiB."""
-    text = os.environ.get("CELLC_CACHE_MAX_BYTES")
-    if text is None:
-        return DEFAULT_MAX_BYTES
-    try:
-        return int(text)
-    except ValueError:
-        raise CellcError(f"CELLC_CACHE_MAX_BYTES must be a number of bytes, not '{text}'") from None
+    """The size limit of the cache folder: $CELLC_CACHE_SIZE (bytes, or with a K, M or G suffix
+    of binary units: `500M`, `2G`), or its older spelling $CELLC_CACHE_MAX_BYTES (bytes), else
+    1 GiB."""
+    for name in ("CELLC_CACHE_SIZE", "CELLC_CACHE_MAX_BYTES"):
+        text = os.environ.get(name)
+        if text is not None:
+            return _size(name, text.strip())
+    return DEFAULT_MAX_BYTES
+
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _size(name: str, text: str) -> int:
+    number, unit = text, ""
+    if name == "CELLC_CACHE_SIZE" and text[-1:].upper() in _SIZE_UNITS:
+        number, unit = text[:-1], text[-1].upper()
+    if number.isdigit():
+        return int(number) * _SIZE_UNITS[unit]
+    spelled = "bytes, or with a K, M or G suffix" if name == "CELLC_CACHE_SIZE" else "bytes"
+    raise CellcError(f"{name} must be a number of {spelled}, not '{text}'")
 
 
 def dynamic_batch_options(axes: tuple[tuple[int, ...], ...]) -> tuple:

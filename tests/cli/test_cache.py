@@ -1,5 +1,5 @@
 """The disk cache as a user meets it: `cellc compile` reads and writes it, `cellc cache
-info|list|clear` show and empty it, and it stays under CELLC_CACHE_MAX_BYTES (LRU)."""
+info|list|clear` show and empty it, and it stays under CELLC_CACHE_SIZE (LRU)."""
 
 from __future__ import annotations
 
@@ -148,9 +148,44 @@ def test_the_least_recently_used_entries_go_over_the_limit(cache, monkeypatch):
     assert sorted(entry.path.stem for entry in disk_cache.entries()) == ["newest", "old"]
 
 
-def test_a_bad_size_limit_is_named(cache, monkeypatch):
-    monkeypatch.setenv("CELLC_CACHE_MAX_BYTES", "1G")
-    with pytest.raises(
-        Exception, match="CELLC_CACHE_MAX_BYTES must be a number of bytes, not '1G'"
-    ):
+@pytest.mark.parametrize(
+    ("name", "text", "limit"),
+    [
+        ("CELLC_CACHE_SIZE", "250", 250),
+        ("CELLC_CACHE_SIZE", "3K", 3 << 10),
+        ("CELLC_CACHE_SIZE", "500m", 500 << 20),
+        ("CELLC_CACHE_SIZE", "2G", 2 << 30),
+        ("CELLC_CACHE_MAX_BYTES", "4096", 4096),
+    ],
+)
+def test_the_size_limit_is_read_in_bytes_or_binary_units(cache, monkeypatch, name, text, limit):
+    monkeypatch.setenv(name, text)
+    assert disk_cache.max_bytes() == limit
+
+
+def test_the_issues_spelling_of_the_limit_evicts_too(cache, monkeypatch):
+    for age, key in enumerate(("new", "old")):
+        path = disk_cache.store(key, b"x" * 100)
+        os.utime(path, (1000.0 - age * 100, 1000.0 - age * 100))
+    monkeypatch.setenv("CELLC_CACHE_SIZE", "250")
+    disk_cache.store("newest", b"x" * 100)
+    assert sorted(entry.path.stem for entry in disk_cache.entries()) == ["new", "newest"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "CELLC_CACHE_MAX_BYTES",
+            "1G",
+            "CELLC_CACHE_MAX_BYTES must be a number of bytes, not '1G'",
+        ),
+        ("CELLC_CACHE_SIZE", "1T", "CELLC_CACHE_SIZE must be a number of bytes, or with a K, M"),
+        ("CELLC_CACHE_SIZE", "-5", "CELLC_CACHE_SIZE must be a number of bytes"),
+        ("CELLC_CACHE_SIZE", "G", "CELLC_CACHE_SIZE must be a number of bytes"),
+    ],
+)
+def test_a_bad_size_limit_is_named(cache, monkeypatch, name, text, message):
+    monkeypatch.setenv(name, text)
+    with pytest.raises(Exception, match=message):
         disk_cache.max_bytes()

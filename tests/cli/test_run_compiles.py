@@ -53,8 +53,11 @@ def test_run_shows_the_stages_of_a_slow_compile(tmp_path, fresh_cache, monkeypat
     assert "2.5" in result.stdout
 
 
-def test_cellc_save_graphs_keeps_each_cells_ir_and_timings(tmp_path, fresh_cache, monkeypatch):
-    monkeypatch.setenv("CELLC_SAVE_GRAPHS", str(tmp_path / "graphs"))
+@pytest.mark.parametrize("variable", ["CELLC_SAVE_GRAPHS", "CELLC_DUMP_DIR"])
+def test_cellc_save_graphs_keeps_each_cells_ir_and_timings(
+    tmp_path, fresh_cache, monkeypatch, variable
+):
+    monkeypatch.setenv(variable, str(tmp_path / "graphs"))
     assert invoke("run", write(tmp_path)).exit_code == 0
     (folder,) = (tmp_path / "graphs").iterdir()
     assert folder.name.startswith("Twice-")
