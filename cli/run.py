@@ -29,6 +29,7 @@ Examples:
   cellc run examples/autograd_mindspore.py
   cellc run examples/autograd_luojianet.py
   cellc run train.py --epochs 3      # everything after SCRIPT goes to the script
+  cellc run -v train.py              # a line per compiled cell and per disk-cache hit
   cellc --debug run train.py         # errors come with the Python traceback
 
 \b
@@ -44,15 +45,22 @@ cell's stage IR, reproducer and timings in DIR/<cell>-<key>/.
     epilog=EPILOG,
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="A line on stderr per compiled cell (its stages' seconds) and per disk-cache hit.",
+)
 @click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(script: Path, args: tuple[str, ...]) -> None:
+def run(script: Path, args: tuple[str, ...], verbose: bool = False) -> None:
     """Run a MindSpore/LuoJiaNET SCRIPT unchanged, its cells compiled by cellc.
 
     ARGS are passed to the script in sys.argv. A mistake in the script is reported as one
     message naming its file and line; the script's own exit status is kept.
     """
     previous, HOOKS.progress = HOOKS.progress, Progress  # a slow compile shows its stages
+    reporting, HOOKS.report = HOOKS.report, (_report if verbose else HOOKS.report)
     try:
         run_script(script, args)
     except Exception as error:
@@ -68,6 +76,11 @@ def run(script: Path, args: tuple[str, ...]) -> None:
         raise
     finally:
         HOOKS.progress = previous
+        HOOKS.report = reporting
+
+
+def _report(line: str) -> None:
+    click.echo(f"[cellc] {line}", err=True)
 
 
 def end_job(message: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -358,11 +359,14 @@ class CompileHooks:
       compiles even when the disk cache holds it then, so that every cell's IR is kept.
     allow_tf32: returns whether f32 matmuls for the CUDA target may run on tensor cores in tf32
       (`CompileOptions.allow_tf32`; MindSpore's `set_context(gpu_config={"matmul_allow_tf32":
-      True})` is the user API's), or None: never."""
+      True})` is the user API's), or None: never.
+    report: called with a line on each compile (its stages' seconds) and disk-cache hit
+      (`cellc run -v`), or None."""
 
     progress = None
     save_graphs_dir = None
     allow_tf32 = None
+    report = None
 
 
 HOOKS = CompileHooks()
@@ -376,6 +380,7 @@ def _compile_cached(
     entries hold code, not weights: the cell's current values are given when loading.
     `batch_axes`: compile for a dynamic batch, these axes of the arguments (`args` are at the
     first sample batch size; see `compiler.dynamic_batch`)."""
+    started = time.perf_counter()
     traced = trace_program(fn, *args)
     # tf32 is other numerics, so another entry (keys without it stay as they were)
     key_options = ("allow_tf32",) if allow_tf32 else ()
@@ -388,6 +393,7 @@ def _compile_cached(
     if path is not None:
         try:
             module = runtime.load(path, weights)
+            _report(traced, batch_axes, f"disk-cache hit {key[:12]}", started)
             return CompiledProgram(module, traced.parameters, random_generator)
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
@@ -402,16 +408,38 @@ def _compile_cached(
     # the second trace, only when compiling
     batch_sample = second_trace(fn, args, batch_axes) if batch_axes is not None else None
     # cache entries hold code only
+    compiling = time.perf_counter()
     result = compile_program(traced.program, options, None, batch_sample=batch_sample)
+    compiling = time.perf_counter() - compiling
     if save_graphs is not None:
         timings = "".join(f"{stage} {seconds:.4f} s\n" for stage, seconds in result.timings.items())
         (options.keep_intermediates / "timings.txt").write_text(timings)
     path = disk_cache.store(key, result.artifact)
+    # the stages up to the LLVM dialect (PTX), then the code: objects, library, artifact
+    timings = {**result.timings, "code": compiling - sum(result.timings.values())}
+    stages = ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in timings.items())
+    _report(traced, batch_axes, f"compiled ({stages} s), cached as {key[:12]}", started)
     try:
         return CompiledProgram(runtime.load(path, weights), traced.parameters, random_generator)
     except BaseException:
         path.unlink(missing_ok=True)  # the cache never keeps an artifact that does not load
         raise
+
+
+def _report(traced, batch_axes, what: str, started: float) -> None:
+    """`HOOKS.report`'s line: the entry, its argument types (a dynamic batch as `?`), what
+    happened and the seconds since the call began to trace."""
+    if HOOKS.report is None:
+        return
+    types = []
+    for index, value in enumerate(traced.program.entry.inputs):
+        dims = [str(d) for d in value.spec.shape]
+        if batch_axes is not None and index < len(batch_axes):
+            for axis in batch_axes[index]:
+                dims[axis] = "?"
+        types.append(f"{value.spec.element}[{','.join(dims)}]")
+    seconds = time.perf_counter() - started
+    HOOKS.report(f"{traced.program.entry.name}({', '.join(types)}): {what}; {seconds:.2f} s")
 
 
 def _save_graphs_dir() -> str | None:

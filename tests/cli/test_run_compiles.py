@@ -1,5 +1,6 @@
-"""What `cellc run` shows of the cells it compiles: the stages of a slow compile, and every
-compiled cell's IR and timings under CELLC_SAVE_GRAPHS or MindSpore's save_graphs."""
+"""What `cellc run` shows of the cells it compiles: the stages of a slow compile, a line per
+compile and disk-cache hit with -v, and every compiled cell's IR and timings under
+CELLC_SAVE_GRAPHS (CELLC_DUMP_DIR) or MindSpore's save_graphs."""
 
 from __future__ import annotations
 
@@ -51,6 +52,20 @@ def test_run_shows_the_stages_of_a_slow_compile(tmp_path, fresh_cache, monkeypat
     assert result.exit_code == 0, result.output
     assert "[cellc] linalg done (" in result.stderr
     assert "2.5" in result.stdout
+
+
+def test_run_v_reports_each_compile_then_the_disk_cache_hit(tmp_path, fresh_cache):
+    first = invoke("run", "-v", write(tmp_path))
+    assert first.exit_code == 0, first.output
+    (compiled,) = [line for line in first.stderr.splitlines() if line.startswith("[cellc] ")]
+    assert compiled.startswith("[cellc] Twice(f32[3]): compiled (ms ")
+    assert ", llvm " in compiled and ", code " in compiled and "cached as " in compiled
+    assert "2.5" in first.stdout
+    again = invoke("run", "-v", write(tmp_path))  # a new run finds it on disk
+    (hit,) = [line for line in again.stderr.splitlines() if line.startswith("[cellc] ")]
+    key = compiled.split("cached as ")[1].split(";")[0]
+    assert hit.startswith(f"[cellc] Twice(f32[3]): disk-cache hit {key}; ")
+    assert "[cellc]" not in invoke("run", write(tmp_path)).stderr  # quiet without -v
 
 
 @pytest.mark.parametrize("variable", ["CELLC_SAVE_GRAPHS", "CELLC_DUMP_DIR"])
