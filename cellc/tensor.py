@@ -120,6 +120,14 @@ class Tensor(TensorLike):
         array = self.asnumpy()
         return array if dtype is None else array.astype(dtype)
 
+    def numpy(self) -> np.ndarray:
+        """The value as a numpy array (MindSpore 2.x's alias of asnumpy)."""
+        return self.asnumpy()
+
+    def tolist(self):
+        self._check_concrete("tolist()")
+        return self.asnumpy().tolist()
+
     def item(self):
         self._check_concrete("item()")
         return self.asnumpy().item()

@@ -76,7 +76,9 @@ def process_chunk(
         with ctx:
             module = _transform(chunk.text, pipeline, collector)
             if module is not None and not collector.has_errors:
-                output = module.operation.get_asm(enable_debug_info=debug_info)
+                output = ms.short_grad_segments(
+                    module.operation.get_asm(enable_debug_info=debug_info)
+                )
                 output = output.replace('loc("-":', f'loc("{filename}":')
                 if not output.endswith("\n"):
                     output += "\n"
@@ -89,7 +91,7 @@ def _transform(
     text: str, pipeline: passes.Pipeline, collector: diag.DiagnosticCollector
 ) -> ir.Module | None:
     try:
-        module = ir.Module.parse(text)
+        module = ir.Module.parse(ms.full_grad_segments(text))
     except ir.MLIRError as error:
         collector.add_exception(error)
         return None

@@ -177,7 +177,9 @@ class _Recorder:
 
 
 def _print(module) -> str:
-    return module.operation.get_asm(enable_debug_info=True)
+    from cellc.dialects.ms import short_grad_segments
+
+    return short_grad_segments(module.operation.get_asm(enable_debug_info=True))
 
 
 def compile_program(

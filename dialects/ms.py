@@ -15,11 +15,16 @@ ops print in MLIR's generic form (`"ms.add"(%a, %b) : (...) -> ...`).
 One IRDL limit shapes `ms.grad`: an IRDL constraint variable binds to the first type it matches,
 so a variadic operand list must be homogeneous. ms.grad's operands have different shapes, so its
 operands and results are declared as `MAX_GRAD_SLOTS` optional slots each, and the generic form
-carries `operandSegmentSizes`/`resultSegmentSizes`. The builder fills them in.
+carries `operandSegmentSizes`/`resultSegmentSizes`. The builder fills them in. As text, cellc
+writes the used slots only (`array<i32: 1, 1>`: `short_grad_segments`, the compiler's stage dumps
+and `cellc opt`'s output) and reads any prefix of the slots, padding it with zeros
+(`full_grad_segments`, `cellc opt`'s input), so that IR stays readable and hand-written IR does
+not spell out a thousand zeros.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,6 +194,8 @@ def _splat_or_dense(value: np.ndarray, spec: TensorSpec) -> ir.Attribute:
         return ir.DenseElementsAttr.get_splat(
             tensor_type(spec), ir.DenseElementsAttr.get(array).get_splat_value()
         )
+    if value.dtype == np.bool_:  # i1 elements: MLIR reads a bool buffer bit-packed
+        value = np.packbits(value, bitorder="little")
     return ir.DenseElementsAttr.get(np.ascontiguousarray(value), type=tensor_type(spec))
 
 
@@ -240,6 +247,67 @@ def check_grad_against_callee(op: ir.Operation, callee: ir.Operation) -> None:
 
 def _segments(n: int) -> ir.Attribute:
     return ir.DenseI32ArrayAttr.get([1] * n + [0] * (MAX_GRAD_SLOTS - n))
+
+
+_GRAD_SEGMENTS = re.compile(
+    r"\b(operandSegmentSizes|resultSegmentSizes) = array<i32(?:: ([0-9, ]*))?>"
+)
+
+
+def full_grad_segments(text: str) -> str:
+    """IR text whose `ms.grad` ops (one per line, as MLIR prints them) give a prefix of their
+    segment sizes, with each array padded with zeros to MAX_GRAD_SLOTS entries (an array that is
+    too long is left for the parser to refuse)."""
+    return _rewrite_grad_segments(text, lambda sizes: sizes + [0] * (MAX_GRAD_SLOTS - len(sizes)))
+
+
+def short_grad_segments(text: str) -> str:
+    """IR text with each `ms.grad` op's segment arrays cut after their last used slot."""
+
+    def used(sizes: list[int]) -> list[int]:
+        while sizes and sizes[-1] == 0:
+            sizes = sizes[:-1]
+        return sizes
+
+    return _rewrite_grad_segments(text, used)
+
+
+def _rewrite_grad_segments(text: str, rewrite) -> str:
+    def array(match: re.Match) -> str:
+        sizes = [int(v) for v in (match.group(2) or "").replace(",", " ").split()]
+        sizes = rewrite(sizes)
+        listed = f": {', '.join(map(str, sizes))}" if sizes else ""
+        return f"{match.group(1)} = array<i32{listed}>"
+
+    pieces = []
+    done = 0
+    for op in re.finditer(r'"ms\.grad"\s*\(', text):
+        attributes = _attribute_dict(text, op.end())
+        if attributes is None or attributes[0] < done:
+            continue
+        start, end = attributes
+        pieces += [text[done:start], _GRAD_SEGMENTS.sub(array, text[start:end])]
+        done = end
+    return "".join(pieces) + text[done:]
+
+
+def _attribute_dict(text: str, after: int) -> tuple[int, int] | None:
+    """The span of the `{...}` attribute dictionary of the generic op whose operand list opens
+    just before `after`, or None if the text does not have one there."""
+    close = text.find(")", after)
+    if close < 0:
+        return None
+    start = close + 1
+    while start < len(text) and text[start].isspace():
+        start += 1
+    if not text.startswith("{", start):
+        return None
+    depth = 0
+    for index in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return start, index + 1
+    return None
 
 
 def symbol_table(op: ir.Operation, kind: str | None = None) -> dict[str, ir.Operation]:

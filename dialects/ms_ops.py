@@ -24,7 +24,9 @@ from cellc.runtime.errors import CellcError
 
 from .types import TensorSpec, broadcast_shapes, broadcastable_to
 
-MAX_GRAD_SLOTS = 32
+# ms.grad's operand and result slots (see dialects/ms.py): a gradient of up to this many inputs
+# and weights (ResNet-50 has 161 weights, BERT-base about 200).
+MAX_GRAD_SLOTS = 1024
 
 
 class ShapeError(CellcError, ValueError):

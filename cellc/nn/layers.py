@@ -192,6 +192,87 @@ class WithLossCell(Cell):
         return self._loss_fn(self._backbone(data), label)
 
 
+class Identity(Cell):
+    """Its input, unchanged."""
+
+    def construct(self, x):
+        return x
+
+
+class Embedding(Cell):
+    """Rows of `embedding_table` (vocab_size, embedding_size) looked up by integer ids: ids of
+    any shape give (*ids.shape, embedding_size). The table starts from `embedding_table` (an
+    initializer name, 'normal' by default: N(0, 0.01), or a Tensor), with the row of
+    `padding_idx` zeroed; `use_one_hot` computes the lookup as a one-hot matmul instead of a
+    gather (the same values)."""
+
+    def __init__(
+        self,
+        vocab_size,
+        embedding_size,
+        use_one_hot=False,
+        embedding_table="normal",
+        dtype=None,
+        padding_idx=None,
+    ):
+        super().__init__()
+        for name, value in (("vocab_size", vocab_size), ("embedding_size", embedding_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"For 'Embedding', {name} must be a positive int, got {value!r}")
+        if not isinstance(use_one_hot, bool):
+            raise TypeError(f"For 'Embedding', use_one_hot must be bool, got {use_one_hot!r}")
+        table = _initial(embedding_table, (vocab_size, embedding_size)).copy()
+        if table.shape != (vocab_size, embedding_size):
+            raise ValueError(
+                f"For 'Embedding', the table's shape {table.shape} must be (vocab_size, "
+                f"embedding_size) = {(vocab_size, embedding_size)}"
+            )
+        if padding_idx is not None:
+            if not isinstance(padding_idx, int) or not 0 <= padding_idx < vocab_size:
+                raise ValueError(
+                    f"For 'Embedding', padding_idx must be in [0, {vocab_size}), got "
+                    f"{padding_idx!r}"
+                )
+            table[padding_idx] = 0
+        self.vocab_size = vocab_size
+        self.embedding_size = embedding_size
+        self.use_one_hot = use_one_hot
+        self.padding_idx = padding_idx
+        self.embedding_table = Parameter(table, name="embedding_table")
+
+    def extend_repr(self) -> str:
+        return (
+            f"vocab_size={self.vocab_size}, embedding_size={self.embedding_size}, "
+            f"use_one_hot={self.use_one_hot}, padding_idx={self.padding_idx}"
+        )
+
+    def construct(self, ids):
+        flat = ops.functional.reshape(ids, (-1,))
+        if self.use_one_hot:
+            hot = ops.functional.one_hot(flat, self.vocab_size)
+            rows = ops.functional.matmul(hot, self.embedding_table)
+        else:
+            rows = ops.functional.gather(self.embedding_table, flat, 0)
+        return ops.functional.reshape(rows, (*ids.shape, self.embedding_size))
+
+
+class ZeroPad2d(Cell):
+    """Zeros around the last two dims: `padding` an int, or (left, right, top, bottom)."""
+
+    def __init__(self, padding):
+        super().__init__()
+        pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+        if len(pads) != 4 or not all(isinstance(p, int) and p >= 0 for p in pads):
+            raise ValueError(
+                "For 'ZeroPad2d', padding must be a non-negative int or 4 of them (left, right, "
+                f"top, bottom), got {padding!r}"
+            )
+        self.padding = pads
+
+    def construct(self, x):
+        return ops.pad(x, self.padding)
+
+
 # Every public layer of this module (a new class needs no line elsewhere).
 __all__ = sorted(
     name

@@ -1,5 +1,5 @@
-"""MindSpore 2.x's loss cells built on `cellc.ops.function`: LossBase (with `get_loss`),
-CrossEntropyLoss, BCEWithLogitsLoss and NLLLoss."""
+"""MindSpore 2.x's loss cells built on `cellc.ops`' functions: LossBase (with `get_loss`),
+CrossEntropyLoss, BCEWithLogitsLoss, NLLLoss, BCELoss, SmoothL1Loss, HuberLoss, KLDivLoss."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ from cellc.ops import functional as F
 from .cell import Cell
 from .layers import L1Loss, MSELoss, SoftmaxCrossEntropyWithLogits  # noqa: F401  (mindspore.nn.loss's)
 
-__all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "LossBase", "NLLLoss"]
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "LossBase",
+    "NLLLoss",
+    "SmoothL1Loss",
+]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -81,3 +90,60 @@ class BCEWithLogitsLoss(LossBase):
         return ops.binary_cross_entropy_with_logits(
             logits, labels, self.weight, self.pos_weight, self.reduction
         )
+
+
+class BCELoss(LossBase):
+    """`ops.binary_cross_entropy(logits, labels, weight, reduction)`: logits are the predicted
+    probabilities."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.weight = weight
+
+    def construct(self, logits, labels):
+        return ops.binary_cross_entropy(logits, labels, self.weight, self.reduction)
+
+
+class SmoothL1Loss(LossBase):
+    """`ops.smooth_l1_loss(logits, labels, beta, reduction)` (MindSpore's default reduction
+    here is 'none')."""
+
+    def __init__(self, beta=1.0, reduction="none"):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def construct(self, logits, labels):
+        return ops.smooth_l1_loss(logits, labels, self.beta, self.reduction)
+
+
+class HuberLoss(LossBase):
+    """0.5 d**2 where |d| <= delta, delta * (|d| - 0.5 delta) elsewhere (d = logits - labels)."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        if delta <= 0:
+            raise ValueError(f"For 'HuberLoss', delta must be > 0, got {delta!r}")
+        self.delta = float(delta)
+
+    def construct(self, logits, labels):
+        diff = F.abs(F.sub(logits, labels))
+        quadratic = F.mul(F.mul(diff, diff), 0.5)
+        linear = F.mul(F.sub(diff, 0.5 * self.delta), self.delta)
+        return self.get_loss(F.select(F.less_equal(diff, self.delta), quadratic, linear))
+
+
+class KLDivLoss(LossBase):
+    """`ops.kl_div(logits, labels, reduction)`: logits are log-probabilities; reduction also
+    'batchmean'."""
+
+    def __init__(self, reduction="mean"):
+        Cell.__init__(self)
+        if reduction not in ("none", "mean", "batchmean", "sum"):
+            raise ValueError(
+                "For 'KLDivLoss', the 'reduction' must be in ['none', 'mean', 'batchmean', "
+                f"'sum'], but got {reduction}."
+            )
+        self.reduction = reduction
+
+    def construct(self, logits, labels):
+        return ops.kl_div(logits, labels, self.reduction)

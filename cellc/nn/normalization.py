@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from cellc import dtype as mstype
 from cellc import ops
 from cellc.parameter import Parameter
 from cellc.tensor import Tensor
@@ -208,4 +209,56 @@ class LayerNorm(Cell):
         )
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+class GroupNorm(Cell):
+    """Normalizes each sample's channels in `num_groups` groups (over the group's channels and
+    the spatial dims), then scales and shifts each channel by gamma and beta (`affine`):
+    y = (x - mean) / sqrt(var + eps) * gamma + beta, var biased."""
+
+    def __init__(
+        self,
+        num_groups,
+        num_channels,
+        eps=1e-05,
+        affine=True,
+        gamma_init="ones",
+        beta_init="zeros",
+        dtype=mstype.float32,
+    ):
+        super().__init__()
+        if not (isinstance(num_groups, int) and isinstance(num_channels, int)) or num_groups < 1:
+            raise ValueError(
+                f"For 'GroupNorm', num_groups and num_channels must be positive ints, got "
+                f"{num_groups!r} and {num_channels!r}"
+            )
+        if num_channels % num_groups:
+            raise ValueError(
+                f"For 'GroupNorm', num_channels {num_channels} must be divisible by num_groups "
+                f"{num_groups}"
+            )
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = float(eps)
+        self.affine = affine
+        self.gamma = Parameter(
+            _initial(gamma_init, (num_channels,), "GroupNorm"), name="gamma", requires_grad=affine
+        )
+        self.beta = Parameter(
+            _initial(beta_init, (num_channels,), "GroupNorm"), name="beta", requires_grad=affine
+        )
+
+    def construct(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(
+                f"For 'GroupNorm', the input {x.shape} must have num_channels "
+                f"{self.num_channels} at axis 1"
+            )
+        grouped = F.reshape(x, (x.shape[0], self.num_groups, -1))
+        mean = F.reduce_mean(grouped, 2, keep_dims=True)
+        centered = grouped - mean
+        variance = F.reduce_mean(F.square(centered), 2, keep_dims=True)
+        normalized = F.reshape(centered / F.sqrt(variance + self.eps), x.shape)
+        per_channel = (self.num_channels,) + (1,) * (x.ndim - 2)
+        return normalized * F.reshape(self.gamma, per_channel) + F.reshape(self.beta, per_channel)
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]

@@ -7,17 +7,29 @@ A primitive class defined in `primitives.py` is exported here without a line of 
 from cellc import compat
 from cellc.autograd import grad, jacfwd, jacrev, jvp, value_and_grad, vjp, vmap
 
-from . import collective, function, functional, primitives, tensor_methods  # noqa: F401  (tensor_methods: Tensor's operators)
+from . import (  # noqa: F401  (tensor_methods: Tensor's operators)
+    collective,
+    function,
+    functional,
+    math_func,
+    nn_func,
+    primitives,
+    tensor_methods,
+)
 from .collective import *  # noqa: F403  (AllReduce, AllGather, Broadcast, ReduceOp)
 from .function import *  # noqa: F403  (MindSpore 2.x's functions: function.__all__)
 from .functional import stop_gradient
 from .grad_operation import GradOperation
+from .math_func import *  # noqa: F403  (MindSpore 2.x's math and array functions)
+from .nn_func import *  # noqa: F403  (MindSpore 2.x's activations, losses, pools)
 from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
 from .state import Assign, Depend, assign, depend, dropout
 
 __all__ = [
     *collective.__all__,
     *function.__all__,
+    *math_func.__all__,
+    *nn_func.__all__,
     "Assign",
     "Depend",
     "GradOperation",

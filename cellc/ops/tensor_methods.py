@@ -14,6 +14,7 @@ from cellc import dtype as mstype
 from cellc.tensor import Tensor
 
 from . import functional as F
+from . import math_func as M
 
 
 class TensorMethods:
@@ -181,6 +182,137 @@ class TensorMethods:
     def clip(self, xmin, xmax, dtype=None):
         clipped = F.clip_by_value(self, xmin, xmax)
         return clipped if dtype is None else F.cast(clipped, dtype)
+
+    # MindSpore 2.x's Tensor methods that are its `ops` functions (math_func.py)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        return F.clip_by_value(self, min, max)
+
+    def add(self, other):
+        return F.add(self, other)
+
+    def sub(self, other):
+        return F.sub(self, other)
+
+    def mul(self, other):
+        return F.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        return M.div(self, other, rounding_mode=rounding_mode)
+
+    def neg(self):
+        return F.neg(self)
+
+    def pow(self, exponent):
+        return F.pow(self, exponent)
+
+    def maximum(self, other):
+        return F.maximum(self, other)
+
+    def minimum(self, other):
+        return F.minimum(self, other)
+
+    def square(self):
+        return F.square(self)
+
+    def tanh(self):
+        return F.tanh(self)
+
+    def sigmoid(self):
+        return F.sigmoid(self)
+
+    def sin(self):
+        return F.sin(self)
+
+    def cos(self):
+        return F.cos(self)
+
+    def erf(self):
+        return F.erf(self)
+
+    def sign(self):
+        return F.sign(self)
+
+    def reciprocal(self):
+        return M.reciprocal(self)
+
+    def rsqrt(self):
+        return M.rsqrt(self)
+
+    def log1p(self):
+        return M.log1p(self)
+
+    def floor(self):
+        return M.floor(self)
+
+    def ceil(self):
+        return M.ceil(self)
+
+    def softmax(self, axis=-1, dtype=None):
+        return F.softmax(self if dtype is None else F.cast(self, dtype), axis)
+
+    def matmul(self, tensor2):
+        return (
+            F.matmul(self, tensor2)
+            if self.ndim == 2 == F.as_tensor(tensor2).ndim
+            else M.bmm(self, tensor2)
+        )
+
+    def gather(self, input_indices, axis, batch_dims=0):
+        if batch_dims:
+            raise NotImplementedError("Tensor.gather: batch_dims is not supported")
+        return F.gather(self, input_indices, axis)
+
+    def unsqueeze(self, dim):
+        return F.expand_dims(self, dim)
+
+    def permute(self, *axis):
+        return M.permute(self, axis[0] if len(axis) == 1 and not isinstance(axis[0], int) else axis)
+
+    def swapaxes(self, axis0, axis1):
+        return M.swapaxes(self, axis0, axis1)
+
+    def t(self):
+        return M.t(self)
+
+    def broadcast_to(self, shape):
+        return M.broadcast_to(self, shape)
+
+    def expand_as(self, other):
+        return F.broadcast_to(self, F.as_tensor(other).shape)
+
+    def flip(self, dims):
+        return M.flip(self, dims)
+
+    def narrow(self, axis, start, length):
+        return M.narrow(self, axis, start, length)
+
+    def tril(self, diagonal=0):
+        return M.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return M.triu(self, diagonal)
+
+    def masked_fill(self, mask, value):
+        return M.masked_fill(self, mask, value)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return M.var(self, axis, ddof, keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return M.std(self, axis, ddof, keepdims)
+
+    def amax(self, axis=None, keepdims=False):
+        return M.amax(self, axis, keepdims)
+
+    def amin(self, axis=None, keepdims=False):
+        return M.amin(self, axis, keepdims)
+
+    def norm(self, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+        return M.norm(self, ord, dim, keepdim, dtype=dtype)
+
+    def logsumexp(self, dim, keepdim=False):
+        return M.logsumexp(self, dim, keepdim)
 
 
 def _comparable(other) -> bool:

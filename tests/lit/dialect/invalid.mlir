@@ -306,11 +306,13 @@ func.func @grad_callee_kind(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
 
 func.func private @net(%x: tensor<2x3xf32>) -> tensor<2x4xf32>
 
+// The segment arrays may list the used slots only (cellc opt pads them with zeros), but they
+// must add up to the operands.
 func.func @grad_segments(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
-  // expected-error @+1 {{'ms.grad' op 'operandSegmentSizes' attribute for specifying operand segments must have 32 elements, but got 1}}
+  // expected-error @+1 {{'ms.grad' op sum of elements in 'operandSegmentSizes' attribute must be equal to the number of operands}}
   %0 = "ms.grad"(%x) {callee = @net, get_all = false, get_by_list = false,
       sens_param = false, weights = array<i64>,
-      operandSegmentSizes = array<i32: 1>,
+      operandSegmentSizes = array<i32: 1, 1>,
       resultSegmentSizes = array<i32: 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0>}
       : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>

@@ -99,8 +99,8 @@ func.func @grads(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %s: tensor<2x4xf32>)
   // GradOperation(): d/d x with default sensitivity.
   // CHECK: "ms.grad"(%[[X]], %[[W]])
   // CHECK-SAME: callee = @net, get_all = false, get_by_list = false
-  // CHECK-SAME: operandSegmentSizes = array<i32: 1, 1, 0,
-  // CHECK-SAME: resultSegmentSizes = array<i32: 1, 0,
+  // CHECK-SAME: operandSegmentSizes = array<i32: 1, 1>,
+  // CHECK-SAME: resultSegmentSizes = array<i32: 1>,
   // CHECK-SAME: sens_param = false, weights = array<i64>
   // CHECK-SAME: : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
   %dx = "ms.grad"(%x, %w) {callee = @net, get_all = false, get_by_list = false,
@@ -111,8 +111,8 @@ func.func @grads(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>, %s: tensor<2x4xf32>)
   // GradOperation(get_all=True, get_by_list=True, sens_param=True): inputs, then weights.
   // CHECK: "ms.grad"(%[[X]], %[[W]], %[[S]])
   // CHECK-SAME: get_all = true, get_by_list = true
-  // CHECK-SAME: operandSegmentSizes = array<i32: 1, 1, 1, 0,
-  // CHECK-SAME: resultSegmentSizes = array<i32: 1, 1, 0,
+  // CHECK-SAME: operandSegmentSizes = array<i32: 1, 1, 1>,
+  // CHECK-SAME: resultSegmentSizes = array<i32: 1, 1>,
   // CHECK-SAME: sens_param = true, weights = array<i64: 1>
   // CHECK-SAME: : (tensor<2x3xf32>, tensor<3x4xf32>, tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<3x4xf32>)
   %g:2 = "ms.grad"(%x, %w, %s) {callee = @net, get_all = true, get_by_list = true,

@@ -1,0 +1,466 @@
+"""MindSpore 2.x's math and array functions (`mindspore.ops.function.math_func` and
+`array_func`), exported by `cellc.ops`: `ops.add(x, y)`, `ops.tanh(x)`, `ops.flatten(x)`...
+
+Each is composed of the `ms` dialect's ops (cellc.ops.functional), so it is traced inside a
+cell, evaluated at once with numpy outside one, and differentiated by the ops' rules. The
+signatures are MindSpore's (its `input`, `other`, `axis` names); a case MindSpore has and
+cellc does not raises NotImplementedError saying which.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from cellc import dtype as mstype
+from cellc.tensor import Tensor
+
+from . import functional as F
+
+__all__ = [
+    "add",
+    "addcdiv",
+    "addcmul",
+    "amax",
+    "amin",
+    "bmm",
+    "broadcast_to",
+    "ceil",
+    "chunk",
+    "clip",
+    "cos",
+    "div",
+    "divide",
+    "erf",
+    "expand_dims",
+    "eye",
+    "flatten",
+    "flip",
+    "floor",
+    "floor_divide",
+    "full_like",
+    "hstack",
+    "index_select",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "lerp",
+    "linspace",
+    "log1p",
+    "logsumexp",
+    "masked_fill",
+    "maximum",
+    "minimum",
+    "mul",
+    "multiply",
+    "narrow",
+    "neg",
+    "negative",
+    "norm",
+    "one_hot",
+    "outer",
+    "permute",
+    "pow",
+    "reciprocal",
+    "rsqrt",
+    "sign",
+    "sin",
+    "std",
+    "sub",
+    "subtract",
+    "swapaxes",
+    "t",
+    "tanh",
+    "tril",
+    "triu",
+    "var",
+    "vstack",
+    "xlogy",
+]
+
+
+# --- arithmetic --------------------------------------------------------------------------
+
+
+def add(input, other):  # noqa: A002  (MindSpore's parameter names)
+    return F.add(input, other)
+
+
+def sub(input, other):  # noqa: A002
+    return F.sub(input, other)
+
+
+def mul(input, other):  # noqa: A002
+    return F.mul(input, other)
+
+
+def div(input, other, *, rounding_mode=None):  # noqa: A002
+    """input / other; `rounding_mode` 'floor' rounds the quotient down, 'trunc' toward zero."""
+    if rounding_mode is None:
+        return F.div(input, other)
+    if rounding_mode == "floor":
+        return F.floor_div(input, other)
+    if rounding_mode == "trunc":
+        quotient = F.div(input, other)
+        return F.mul(F.sign(quotient), floor(F.abs(quotient)))
+    raise ValueError(
+        f"For 'div', rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
+    )
+
+
+def floor_divide(input, other):  # noqa: A002
+    return F.floor_div(input, other)
+
+
+def neg(input):  # noqa: A002
+    return F.neg(input)
+
+
+multiply, subtract, divide, negative = mul, sub, div, neg
+
+
+def maximum(input, other):  # noqa: A002
+    return F.maximum(input, other)
+
+
+def minimum(input, other):  # noqa: A002
+    return F.minimum(input, other)
+
+
+def pow(input, exponent):  # noqa: A001, A002
+    return F.pow(input, exponent)
+
+
+def addcmul(input, tensor1, tensor2, value=1):  # noqa: A002
+    """input + value * tensor1 * tensor2."""
+    return F.add(input, F.mul(F.mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, value=1):  # noqa: A002
+    """input + value * tensor1 / tensor2."""
+    return F.add(input, F.mul(F.div(tensor1, tensor2), value))
+
+
+def lerp(input, end, weight):  # noqa: A002
+    """input + weight * (end - input)."""
+    x = F.as_tensor(input)
+    return F.add(x, F.mul(weight, F.sub(end, x)))
+
+
+def xlogy(input, other):  # noqa: A002
+    """input * log(other), 0 where input is 0."""
+    x = F.as_tensor(input)
+    product = F.mul(x, F.log(other))
+    return F.select(F.equal(x, 0), 0, product)
+
+
+# --- elementwise math ----------------------------------------------------------------------
+
+
+def tanh(input):  # noqa: A002
+    return F.tanh(input)
+
+
+def sin(input):  # noqa: A002
+    return F.sin(input)
+
+
+def cos(input):  # noqa: A002
+    return F.cos(input)
+
+
+def erf(input):  # noqa: A002
+    return F.erf(input)
+
+
+def sign(input):  # noqa: A002
+    return F.sign(input)
+
+
+def reciprocal(input):  # noqa: A002
+    """1 / input (a float; an integer input gives Float32)."""
+    return F.div(1.0, input)
+
+
+def rsqrt(input):  # noqa: A002
+    return reciprocal(F.sqrt(input))
+
+
+def log1p(input):  # noqa: A002
+    """log(1 + input)."""
+    return F.log(F.add(input, 1.0))
+
+
+def floor(input):  # noqa: A002
+    """The largest integer not above each element: x - (x mod 1) where x is finite, x itself
+    (an infinity, NaN) elsewhere; its gradient is zero."""
+    x = F.as_tensor(input)
+    if not x.dtype.is_float:
+        return x
+    return F.select(isfinite(x), F.sub(x, F.floor_mod(x, 1.0)), x)
+
+
+def ceil(input):  # noqa: A002
+    """The smallest integer not below each element: -floor(-x)."""
+    x = F.as_tensor(input)
+    return x if not x.dtype.is_float else F.neg(floor(F.neg(x)))
+
+
+def isnan(input):  # noqa: A002
+    x = F.as_tensor(input)
+    return F.not_equal(x, x)
+
+
+def isinf(input):  # noqa: A002
+    x = F.as_tensor(input)
+    if not x.dtype.is_float:
+        return F.not_equal(x, x)  # all False
+    return F.equal(F.abs(x), float("inf"))
+
+
+def isfinite(input):  # noqa: A002
+    """Neither infinite nor NaN: x - x is 0 only for finite x."""
+    x = F.as_tensor(input)
+    if not x.dtype.is_float:
+        return F.equal(x, x)  # all True
+    return F.equal(F.sub(x, x), 0.0)
+
+
+# --- reductions ----------------------------------------------------------------------------
+
+
+def amax(input, axis=None, keepdims=False, *, initial=None, where=None):  # noqa: A002
+    """The maximum over `axis` (None or (): all), values only."""
+    _no_initial_or_where("amax", initial, where)
+    return F.reduce_max(input, axis, keepdims)
+
+
+def amin(input, axis=None, keepdims=False, *, initial=None, where=None):  # noqa: A002
+    _no_initial_or_where("amin", initial, where)
+    return F.reduce_min(input, axis, keepdims)
+
+
+def _no_initial_or_where(name: str, initial, where) -> None:
+    if initial is not None or where is not None:
+        raise NotImplementedError(f"ops.{name}: 'initial' and 'where' are not supported")
+
+
+def var(input, axis=None, ddof=0, keepdims=False):  # noqa: A002
+    """The variance over `axis`, dividing by N - ddof (`ddof` True: 1)."""
+    x = F.as_tensor(input)
+    axes = F.normalize_axes("var", axis, x.ndim)
+    count = int(np.prod([x.shape[a] for a in axes]))
+    centered = F.sub(x, F.reduce_mean(x, axes, True))
+    total = F.reduce_sum(F.mul(centered, centered), axes, keepdims)
+    return F.div(total, float(builtins.max(count - int(ddof), 0)))
+
+
+def std(input, axis=None, ddof=0, keepdims=False):  # noqa: A002
+    return F.sqrt(var(input, axis, ddof, keepdims))
+
+
+def logsumexp(input, dim, keepdim=False):  # noqa: A002
+    """log(sum(exp(input))) over `dim`, shifted by the maximum so that exp never overflows."""
+    x = F.as_tensor(input)
+    top = F.stop_gradient(F.reduce_max(x, dim, True))
+    total = F.log(F.reduce_sum(F.exp(F.sub(x, top)), dim, True))
+    result = F.add(total, top)
+    return result if keepdim else F.squeeze(result, F.normalize_axes("logsumexp", dim, x.ndim))
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002, N803
+    """The 2-norm of the elements over `dim` (all: the Frobenius norm of a matrix), or with
+    `ord` 'fro', 1, 2 (over one dim or a vector), inf, -inf for vectors."""
+    x = F.as_tensor(A)
+    if dtype is not None:
+        x = F.cast(x, dtype)
+    axes = F.normalize_axes("norm", dim, x.ndim)
+    vector = len(axes) == 1
+    if ord is None or ord == "fro" or (ord == 2 and vector):
+        return F.sqrt(F.reduce_sum(F.mul(x, x), axes, keepdim))
+    if vector and ord == 1:
+        return F.reduce_sum(F.abs(x), axes, keepdim)
+    if vector and ord == float("inf"):
+        return F.reduce_max(F.abs(x), axes, keepdim)
+    if vector and ord == float("-inf"):
+        return F.reduce_min(F.abs(x), axes, keepdim)
+    raise NotImplementedError(
+        f"ops.norm: ord={ord!r} over dims {axes} is not supported (only the 2-norm, 'fro', "
+        "and 1, inf, -inf over one dim)"
+    )
+
+
+# --- shapes --------------------------------------------------------------------------------
+
+
+def broadcast_to(input, shape):  # noqa: A002
+    """input broadcast to `shape`; a -1 keeps the input's size there."""
+    x = F.as_tensor(input)
+    shape = tuple(shape)
+    offset = len(shape) - x.ndim
+    sizes = tuple(
+        x.shape[i - offset] if size == -1 and i >= offset else size for i, size in enumerate(shape)
+    )
+    return F.broadcast_to(x, sizes)
+
+
+def expand_dims(input_x, axis):
+    return F.expand_dims(input_x, axis)
+
+
+def flatten(input, order="C", *, start_dim=1, end_dim=-1):  # noqa: A002
+    """Dims start_dim..end_dim merged into one (a 0-D input becomes 1-D); order 'C' only."""
+    if order != "C":
+        raise NotImplementedError(f"ops.flatten: order={order!r} is not supported (only 'C')")
+    return F.flatten(input, start_dim, end_dim)
+
+
+def permute(input, axis):  # noqa: A002
+    return F.transpose(input, tuple(axis))
+
+
+def swapaxes(input, axis0, axis1):  # noqa: A002
+    x = F.as_tensor(input)
+    perm = list(range(x.ndim))
+    first, second = axis0 % builtins.max(x.ndim, 1), axis1 % builtins.max(x.ndim, 1)
+    perm[first], perm[second] = perm[second], perm[first]
+    return F.transpose(x, tuple(perm))
+
+
+def t(input):  # noqa: A002
+    """A 2-D tensor transposed; a 1-D one as it is."""
+    x = F.as_tensor(input)
+    if x.ndim > 2:
+        raise ValueError(f"For 't', the input must be 1-D or 2-D, got shape {x.shape}")
+    return F.transpose(x, (1, 0)) if x.ndim == 2 else x
+
+
+def flip(input, dims):  # noqa: A002
+    """input reversed along `dims`."""
+    x = F.as_tensor(input)
+    axes = F.normalize_axes("flip", tuple(dims) if not isinstance(dims, int) else dims, x.ndim)
+    return F.getitem(
+        x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))
+    )
+
+
+def narrow(input, axis, start, length):  # noqa: A002
+    """`length` elements of `input` along `axis` from `start`."""
+    x = F.as_tensor(input)
+    axis = axis % builtins.max(x.ndim, 1)
+    if not 0 <= start <= x.shape[axis] or length < 0 or start + length > x.shape[axis]:
+        raise ValueError(
+            f"For 'narrow', start {start} and length {length} do not fit dim {axis} of size "
+            f"{x.shape[axis]}"
+        )
+    return F.getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+
+
+def chunk(input, chunks, axis=0):  # noqa: A002
+    """`input` split along `axis` into at most `chunks` pieces of ceil(size / chunks) elements
+    (the last one shorter), as MindSpore splits."""
+    x = F.as_tensor(input)
+    if not isinstance(chunks, int) or chunks <= 0:
+        raise ValueError(
+            f"For ops.chunk parameter 'chunks' must be greater than 0, but got {chunks}"
+        )
+    length = x.shape[axis]
+    block = -(-length // chunks) if length else 1
+    sizes = [block] * (length // block) + ([length % block] if length % block else [])
+    return F.split(x, axis, sizes or [0])
+
+
+def index_select(input, axis, index):  # noqa: A002
+    """The elements of `input` at the 1-D `index` along `axis`."""
+    index = F.as_tensor(index)
+    if index.ndim != 1:
+        raise ValueError(f"For 'index_select', the index must be 1-D, got shape {index.shape}")
+    return F.gather(input, index, axis)
+
+
+def masked_fill(input_x, mask, value):
+    """`value` where `mask` is True, input_x elsewhere."""
+    x = F.as_tensor(input_x)
+    return F.select(mask, F.cast(F.as_tensor(value, x), x.dtype), x)
+
+
+def tril(input, diagonal=0):  # noqa: A002
+    """The lower triangle of the last two dims (on and below `diagonal`), zeros above."""
+    return _triangle(input, diagonal, lower=True)
+
+
+def triu(input, diagonal=0):  # noqa: A002
+    """The upper triangle of the last two dims (on and above `diagonal`), zeros below."""
+    return _triangle(input, diagonal, lower=False)
+
+
+def _triangle(input, diagonal, lower):  # noqa: A002
+    x = F.as_tensor(input)
+    if x.ndim < 2:
+        raise ValueError(
+            f"For '{'tril' if lower else 'triu'}', the input must be at least 2-D, got {x.shape}"
+        )
+    rows, cols = x.shape[-2:]
+    triangle = np.tril if lower else np.triu
+    return F.select(Tensor(triangle(np.ones((rows, cols), bool), diagonal)), x, 0)
+
+
+def outer(input, vec2):  # noqa: A002
+    """input[i] * vec2[j] for 1-D input and vec2."""
+    x, y = F.as_tensor(input), F.as_tensor(vec2)
+    return F.mul(F.reshape(x, (x.shape[0], 1)), F.reshape(y, (1, y.shape[0])))
+
+
+def bmm(input_x, mat2):
+    """Batched matrix products of 3-D (or higher) tensors."""
+    return F.batch_matmul(input_x, mat2)
+
+
+def vstack(inputs):
+    """1-D tensors as rows, then concatenated along dim 0."""
+    tensors = [F.as_tensor(x) for x in inputs]
+    return F.concat([F.reshape(x, (1, x.shape[0])) if x.ndim == 1 else x for x in tensors], 0)
+
+
+def hstack(tensors):
+    """Concatenated along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [F.as_tensor(x) for x in tensors]
+    return F.concat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def one_hot(indices, depth, on_value=1, off_value=0, axis=-1):
+    """`on_value` at each index along a new dim of `depth` at `axis`, `off_value` elsewhere,
+    in on_value's dtype (Int64 for the default 1, Float32 for a Python float)."""
+    indices, on = F.as_tensor(indices), F.as_tensor(on_value)
+    rank = indices.ndim + 1
+    if not -rank <= axis < rank:
+        raise ValueError(f"For 'OneHot', axis {axis} is out of range for the output's rank {rank}")
+    hot = F.one_hot(indices, depth, on.dtype)
+    if not (isinstance(on_value, int) and on_value == 1 and off_value == 0):
+        hot = F.add(F.mul(hot, F.sub(on, F.as_tensor(off_value, on))), F.as_tensor(off_value, on))
+    axis %= rank
+    if axis == rank - 1:
+        return hot
+    perm = [*range(axis), rank - 1, *range(axis, rank - 1)]
+    return F.transpose(hot, tuple(perm))
+
+
+# --- constants -----------------------------------------------------------------------------
+
+
+def eye(n, m=None, dtype=None):
+    return Tensor(np.eye(n, m), dtype=dtype or mstype.float32)
+
+
+def linspace(start, end, steps):
+    return Tensor(np.linspace(start, end, steps), dtype=mstype.float32)
+
+
+def full_like(input, fill_value, *, dtype=None):  # noqa: A002
+    x = F.as_tensor(input)
+    return Tensor(np.full(x.shape, fill_value), dtype=dtype or x.dtype)
+
+
+def clip(input, min=None, max=None):  # noqa: A001, A002
+    return F.clip_by_value(input, min, max)

@@ -1,0 +1,256 @@
+"""MindSpore 2.x's neural-network functions (`mindspore.ops.function.nn_func`), exported by
+`cellc.ops`: activations (`ops.silu`, `ops.gelu`...), losses (`ops.smooth_l1_loss`...),
+`ops.dense`, `ops.conv2d` and the 2-D pools.
+
+Like math_func.py, each is composed of the `ms` dialect's ops, with MindSpore's signatures and
+defaults; what cellc lacks raises NotImplementedError saying which argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import functional as F
+from .function import reduce_loss
+
+__all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "binary_cross_entropy",
+    "celu",
+    "conv2d",
+    "dense",
+    "elu",
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "kl_div",
+    "leaky_relu",
+    "logsigmoid",
+    "max_pool2d",
+    "mish",
+    "relu6",
+    "selu",
+    "silu",
+    "smooth_l1_loss",
+    "softplus",
+    "softsign",
+]
+
+# --- activations ---------------------------------------------------------------------------
+
+
+def gelu(input, approximate="none"):  # noqa: A002  (MindSpore's parameter names)
+    """x * Phi(x), with erf ('none', ops.gelu's default) or its tanh approximation ('tanh')."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"For 'gelu', approximate must be 'none' or 'tanh', got {approximate!r}")
+    return F.gelu(input, approximate)
+
+
+def leaky_relu(input, alpha=0.2):  # noqa: A002
+    return F.leaky_relu(input, alpha)
+
+
+def elu(input_x, alpha=1.0):
+    return F.elu(input_x, alpha)
+
+
+def celu(x, alpha=1.0):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1))."""
+    if alpha == 0:
+        raise ValueError("For 'celu', alpha cannot be 0")
+    x = F.as_tensor(x)
+    return F.mul(F.elu(F.div(x, float(alpha))), float(alpha))
+
+
+def selu(input_x):
+    """scale * elu(x, alpha) with SELU's fixed alpha and scale."""
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return F.mul(F.elu(input_x, alpha), scale)
+
+
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return F.clip_by_value(x, 0.0, 6.0)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0):  # noqa: A002
+    return F.clip_by_value(input, float(min_val), float(max_val))
+
+
+def hardswish(x):
+    return F.hswish(x)
+
+
+def hardsigmoid(input):  # noqa: A002
+    return F.hsigmoid(input)
+
+
+def silu(input):  # noqa: A002
+    """input * sigmoid(input)."""
+    x = F.as_tensor(input)
+    return F.mul(x, F.sigmoid(x))
+
+
+def softplus(input, beta=1, threshold=20):  # noqa: A002
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (MindSpore's
+    rule: the curve is then linear to float precision)."""
+    if beta == 0:
+        raise ValueError("For 'softplus', the value of 'beta' cannot be 0.")
+    x = F.as_tensor(input)
+    scaled = F.mul(x, float(beta))
+    curve = F.softplus(scaled) if beta == 1 else F.div(F.softplus(scaled), float(beta))
+    return F.select(F.greater(scaled, float(threshold)), x, curve)
+
+
+def mish(x):
+    """x * tanh(softplus(x))."""
+    x = F.as_tensor(x)
+    return F.mul(x, F.tanh(F.softplus(x)))
+
+
+def softsign(x):
+    """x / (1 + |x|)."""
+    x = F.as_tensor(x)
+    return F.div(x, F.add(F.abs(x), 1.0))
+
+
+def logsigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x), which never overflows."""
+    return F.neg(F.softplus(F.neg(F.as_tensor(x))))
+
+
+# --- losses --------------------------------------------------------------------------------
+
+
+def smooth_l1_loss(input, target, beta=1.0, reduction="none"):  # noqa: A002
+    """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target)."""
+    if beta < 0:
+        raise ValueError(f"For 'smooth_l1_loss', beta must be >= 0, got {beta!r}")
+    diff = F.abs(F.sub(input, target))
+    if beta == 0:
+        return reduce_loss(diff, reduction, "smooth_l1_loss")
+    quadratic = F.mul(F.mul(diff, diff), 0.5 / beta)
+    linear = F.sub(diff, 0.5 * beta)
+    loss = F.select(F.less(diff, float(beta)), quadratic, linear)
+    return reduce_loss(loss, reduction, "smooth_l1_loss")
+
+
+def kl_div(logits, labels, reduction="mean"):
+    """labels * (log(labels) - logits) (0 where labels is 0), summed and divided by the
+    element count ('mean'), by the batch size ('batchmean'), or summed ('sum'), or not
+    reduced ('none')."""
+    x, y = F.as_tensor(logits), F.as_tensor(labels)
+    product = F.mul(y, F.log(y))
+    loss = F.sub(F.select(F.equal(y, 0), 0, product), F.mul(y, x))
+    if reduction == "batchmean":
+        return F.div(F.reduce_sum(loss), float(x.shape[0] if x.ndim else 1))
+    if reduction == "mean":
+        return F.div(F.reduce_sum(loss), float(max(int(np.prod(x.shape)), 1)))
+    if reduction in ("sum", "none"):
+        return reduce_loss(loss, reduction, "kl_div")
+    raise ValueError(
+        "For 'kl_div', the 'reduction' must be str and must be in "
+        f"'['none', 'mean', 'batchmean', 'sum']', but got '{reduction}'."
+    )
+
+
+def binary_cross_entropy(logits, labels, weight=None, reduction="mean"):
+    """-w (y log(x + eps) + (1 - y) log(1 - x + eps)), x the predicted probabilities and eps
+    1e-12 (MindSpore's CPU kernel)."""
+    x, y = F.as_tensor(logits), F.as_tensor(labels)
+    eps = 1e-12
+    positive = F.mul(y, F.log(F.add(x, eps)))
+    negative = F.mul(F.sub(1.0, y), F.log(F.add(F.sub(1.0, x), eps)))
+    loss = F.neg(F.add(positive, negative))
+    if weight is not None:
+        loss = F.mul(loss, weight)
+    return reduce_loss(loss, reduction, "binary_cross_entropy")
+
+
+# --- layers as functions -------------------------------------------------------------------
+
+
+def dense(input, weight, bias=None):  # noqa: A002
+    """input @ weight.T + bias, over the last dim of input (weight (out, in))."""
+    x, w = F.as_tensor(input), F.as_tensor(weight)
+    if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[1]:
+        raise ValueError(
+            f"For 'dense', input {x.shape} and weight {w.shape} do not agree: the weight must "
+            "be (out, in) with in the input's last dim"
+        )
+    flat = F.reshape(x, (-1, x.shape[-1])) if x.ndim != 2 else x
+    out = F.matmul(flat, w, transpose_b=True)
+    if bias is not None:
+        out = F.add(out, bias)
+    return out if x.ndim == 2 else F.reshape(out, (*x.shape[:-1], w.shape[0]))
+
+
+def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dilation=1, groups=1):  # noqa: A002
+    return F.conv2d(input, weight, bias, stride, pad_mode, padding, dilation, groups)
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    return F.adaptive_avg_pool2d(input, output_size)
+
+
+def max_pool2d(
+    x, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+):
+    """The maximum of each window (NCHW); `padding`: an int or (height, width) on both sides."""
+    _pool_options(
+        "max_pool2d", dilation=dilation, return_indices=return_indices, ceil_mode=ceil_mode
+    )
+    pads = _symmetric("max_pool2d", padding)
+    mode = "pad" if any(pads) else "valid"
+    return F.max_pool(x, kernel_size, kernel_size if stride is None else stride, mode, pads)
+
+
+def avg_pool2d(
+    input_x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
+    """The mean of each window (NCHW); the zeros of `padding` count in it when
+    count_include_pad; `divisor_override` divides each window's sum instead."""
+    _pool_options("avg_pool2d", ceil_mode=ceil_mode)
+    x = F.as_tensor(input_x)
+    pads = _symmetric("avg_pool2d", padding)
+    strides = kernel_size if stride is None else stride
+    kernel = F._pair("avg_pool2d", "kernel_size", kernel_size)
+    if any(pads) and not count_include_pad and divisor_override is None:
+        return F.avg_pool(x, kernel_size, strides, "pad", pads)
+    if any(pads):
+        x = F.pad(x, [(0, 0), (0, 0), pads[:2], pads[2:]])
+    mean = F.avg_pool(x, kernel_size, strides, "valid")
+    if divisor_override is None:
+        return mean
+    if not isinstance(divisor_override, int) or divisor_override == 0:
+        raise ValueError(
+            f"For 'avg_pool2d', divisor_override must be a nonzero int, got {divisor_override!r}"
+        )
+    return F.mul(mean, kernel[0] * kernel[1] / divisor_override)
+
+
+def _symmetric(name: str, padding) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of an int or (height, width) padding."""
+    pair = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    if len(pair) != 2 or not all(isinstance(p, int) and p >= 0 for p in pair):
+        raise ValueError(
+            f"For '{name}', padding must be a non-negative int or two of them, got {padding!r}"
+        )
+    return (pair[0], pair[0], pair[1], pair[1])
+
+
+def _pool_options(name: str, dilation=1, return_indices=False, ceil_mode=False) -> None:
+    if dilation not in (1, (1, 1)):
+        raise NotImplementedError(f"ops.{name}: dilation={dilation!r} is not supported (only 1)")
+    if return_indices:
+        raise NotImplementedError(f"ops.{name}: return_indices=True is not supported")
+    if ceil_mode:
+        raise NotImplementedError(f"ops.{name}: ceil_mode=True is not supported")

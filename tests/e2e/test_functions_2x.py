@@ -1,0 +1,363 @@
+"""MindSpore 2.x's functions at `cellc.ops` (math_func.py, nn_func.py): each against a numpy
+formula of MindSpore's documented rule, evaluated eagerly (outside a cell) and compiled (all in
+one cell, one compile); the gradients of the ones with derivatives of their own against float64
+central finite differences of the compiled forward."""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+import pytest
+from support.cells import GradAll, Lambda
+from support.finite_differences import numeric_vjp
+
+from cellc import Tensor, ops
+from cellc import dtype as mstype
+
+RNG = np.random.default_rng(7)
+A = RNG.uniform(-2, 2, (3, 4))
+B = RNG.uniform(0.5, 2, (3, 4))
+P = RNG.uniform(0.05, 0.95, (3, 4))  # probabilities
+V = RNG.uniform(-1, 1, 4)
+W = RNG.uniform(-1, 1, (5, 4))
+IMG = RNG.uniform(-1, 1, (2, 3, 6, 6))
+INDEX = np.array([2, 0, 2])
+ERF = np.vectorize(math.erf)
+
+
+def _softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def _elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * (np.exp(np.minimum(x, 0)) - 1))
+
+
+def _pool(x, k, s, reduce):
+    n, c, h, w = x.shape
+    rows, cols = (h - k) // s + 1, (w - k) // s + 1
+    out = np.empty((n, c, rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            out[:, :, i, j] = reduce(x[:, :, i * s : i * s + k, j * s : j * s + k], axis=(2, 3))
+    return out
+
+
+def _padded(x, p, value=0.0):
+    return np.pad(x, [(0, 0), (0, 0), (p, p), (p, p)], constant_values=value)
+
+
+def _count(h, k, s, p):  # how many real (unpadded) rows each window of a padded axis covers
+    return np.array(
+        [min(i * s - p + k, h) - max(i * s - p, 0) for i in range((h + 2 * p - k) // s + 1)]
+    )
+
+
+SELU = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+CASES = {
+    # name: (cellc function of (a, b, p, v, w, img, index), numpy reference of the same)
+    "add": (lambda a, b, *_: ops.add(a, b), lambda a, b, *_: a + b),
+    "sub": (lambda a, b, *_: ops.subtract(a, b), lambda a, b, *_: a - b),
+    "mul": (lambda a, b, *_: ops.multiply(a, 2.0), lambda a, b, *_: a * 2),
+    "div": (lambda a, b, *_: ops.div(a, b), lambda a, b, *_: a / b),
+    "div-floor": (
+        lambda a, b, *_: ops.div(a, b, rounding_mode="floor"),
+        lambda a, b, *_: np.floor(a / b),
+    ),
+    "div-trunc": (
+        lambda a, b, *_: ops.div(a, b, rounding_mode="trunc"),
+        lambda a, b, *_: np.trunc(a / b),
+    ),
+    "neg": (lambda a, *_: ops.negative(a), lambda a, *_: -a),
+    "maximum": (lambda a, b, *_: ops.maximum(a, b), lambda a, b, *_: np.maximum(a, b)),
+    "minimum": (lambda a, b, *_: ops.minimum(a, b), lambda a, b, *_: np.minimum(a, b)),
+    "pow": (lambda a, b, *_: ops.pow(b, a), lambda a, b, *_: b**a),
+    "addcmul": (lambda a, b, p, *_: ops.addcmul(a, b, p, 0.5), lambda a, b, p, *_: a + 0.5 * b * p),
+    "addcdiv": (lambda a, b, p, *_: ops.addcdiv(a, p, b, 2), lambda a, b, p, *_: a + 2 * p / b),
+    "lerp": (lambda a, b, p, *_: ops.lerp(a, b, p), lambda a, b, p, *_: a + p * (b - a)),
+    "xlogy": (
+        lambda a, b, *_: ops.xlogy(ops.relu(a), b),
+        lambda a, b, *_: np.where(a > 0, np.maximum(a, 0) * np.log(b), 0.0),
+    ),
+    "tanh": (lambda a, *_: ops.tanh(a), lambda a, *_: np.tanh(a)),
+    "sin-cos": (lambda a, *_: ops.sin(a) + ops.cos(a), lambda a, *_: np.sin(a) + np.cos(a)),
+    "erf": (lambda a, *_: ops.erf(a), lambda a, *_: ERF(a)),
+    "sign": (lambda a, *_: ops.sign(a), lambda a, *_: np.sign(a)),
+    "reciprocal": (lambda a, b, *_: ops.reciprocal(b), lambda a, b, *_: 1 / b),
+    "rsqrt": (lambda a, b, *_: ops.rsqrt(b), lambda a, b, *_: 1 / np.sqrt(b)),
+    "log1p": (lambda a, b, *_: ops.log1p(b), lambda a, b, *_: np.log1p(b)),
+    "floor": (lambda a, *_: ops.floor(a * 3.0), lambda a, *_: np.floor(a * 3)),
+    "ceil": (lambda a, *_: ops.ceil(a * 3.0), lambda a, *_: np.ceil(a * 3)),
+    "isnan-isinf-isfinite": (
+        lambda a, b, *_: ops.stack(
+            [ops.isnan(ops.log(a)), ops.isinf(ops.log(a * 0.0)), ops.isfinite(ops.log(a))]
+        ),
+        lambda a, b, *_: np.stack([a < 0, a == a, a > 0]),
+    ),
+    "amax": (lambda a, *_: ops.amax(a, 1, True), lambda a, *_: a.max(1, keepdims=True)),
+    "amin": (lambda a, *_: ops.amin(a), lambda a, *_: a.min()),
+    "var": (lambda a, *_: ops.var(a, 1, ddof=1), lambda a, *_: a.var(1, ddof=1)),
+    "std": (lambda a, *_: ops.std(a, (0, 1), keepdims=True), lambda a, *_: a.std(keepdims=True)),
+    "logsumexp": (
+        lambda a, *_: ops.logsumexp(a * 30.0, 1),
+        lambda a, *_: (
+            np.log(np.exp(a * 30 - (a * 30).max(1, keepdims=True)).sum(1)) + (a * 30).max(1)
+        ),
+    ),
+    "norm": (lambda a, *_: ops.norm(a), lambda a, *_: np.linalg.norm(a)),
+    "norm-1": (lambda a, *_: ops.norm(a, 1, 1), lambda a, *_: np.abs(a).sum(1)),
+    "norm-inf": (lambda a, *_: ops.norm(a, float("inf"), 0), lambda a, *_: np.abs(a).max(0)),
+    "broadcast-to": (
+        lambda a, b, p, v, *_: ops.broadcast_to(v, (2, -1)),
+        lambda a, b, p, v, *_: np.broadcast_to(v, (2, 4)),
+    ),
+    "expand-dims": (lambda a, *_: ops.expand_dims(a, 1), lambda a, *_: a[:, None]),
+    "flatten": (
+        lambda *args: ops.flatten(args[5], start_dim=2),
+        lambda *args: args[5].reshape(2, 3, 36),
+    ),
+    "permute": (
+        lambda *args: ops.permute(args[5], (0, 2, 3, 1)),
+        lambda *args: args[5].transpose(0, 2, 3, 1),
+    ),
+    "swapaxes": (lambda *args: ops.swapaxes(args[5], 1, -1), lambda *args: args[5].swapaxes(1, 3)),
+    "t": (lambda a, *_: ops.t(a), lambda a, *_: a.T),
+    "flip": (lambda a, *_: ops.flip(a, (0, 1)), lambda a, *_: a[::-1, ::-1]),
+    "narrow": (lambda a, *_: ops.narrow(a, 1, 1, 2), lambda a, *_: a[:, 1:3]),
+    "chunk": (lambda a, *_: ops.chunk(a, 3, 1)[1], lambda a, *_: a[:, 2:4]),
+    "index-select": (
+        lambda *args: ops.index_select(args[0], 1, args[6]),
+        lambda *args: args[0][:, args[6]],
+    ),
+    "masked-fill": (
+        lambda a, *_: ops.masked_fill(a, a > 0.5, 9.0),
+        lambda a, *_: np.where(a > 0.5, 9.0, a),
+    ),
+    "tril": (lambda a, *_: ops.tril(a, 1), lambda a, *_: np.tril(a, 1)),
+    "triu": (lambda a, *_: ops.triu(a, -1), lambda a, *_: np.triu(a, -1)),
+    "outer": (lambda a, b, p, v, *_: ops.outer(v, v), lambda a, b, p, v, *_: np.outer(v, v)),
+    "bmm": (
+        lambda *args: ops.bmm(args[5][0], args[5][1]),
+        lambda *args: args[5][0] @ args[5][1],
+    ),
+    "vstack": (lambda a, b, p, v, *_: ops.vstack([v, v]), lambda a, b, p, v, *_: np.vstack([v, v])),
+    "hstack": (lambda a, b, *_: ops.hstack([a, b]), lambda a, b, *_: np.hstack([a, b])),
+    "one-hot": (
+        lambda *args: ops.one_hot(args[6], 4, 2.0, -1.0, 0),
+        lambda *args: np.where(np.arange(4)[:, None] == args[6], 2.0, -1.0),
+    ),
+    "clip": (lambda a, *_: ops.clip(a, -1, 1), lambda a, *_: np.clip(a, -1, 1)),
+    "gelu": (lambda a, *_: ops.gelu(a), lambda a, *_: a * (1 + ERF(a / np.sqrt(2))) / 2),
+    "leaky-relu": (lambda a, *_: ops.leaky_relu(a, 0.1), lambda a, *_: np.where(a > 0, a, 0.1 * a)),
+    "elu": (lambda a, *_: ops.elu(a, 0.5), lambda a, *_: _elu(a, 0.5)),
+    "celu": (lambda a, *_: ops.celu(a, 2.0), lambda a, *_: 2 * _elu(a / 2)),
+    "selu": (lambda a, *_: ops.selu(a), lambda a, *_: SELU[0] * _elu(a, SELU[1])),
+    "relu6": (lambda a, *_: ops.relu6(a * 4.0), lambda a, *_: np.clip(a * 4, 0, 6)),
+    "hardtanh": (lambda a, *_: ops.hardtanh(a, -0.5, 1.5), lambda a, *_: np.clip(a, -0.5, 1.5)),
+    "hardswish": (
+        lambda a, *_: ops.hardswish(a * 2.0),
+        lambda a, *_: 2 * a * np.clip(2 * a + 3, 0, 6) / 6,
+    ),
+    "hardsigmoid": (
+        lambda a, *_: ops.hardsigmoid(a * 2.0),
+        lambda a, *_: np.clip(2 * a + 3, 0, 6) / 6,
+    ),
+    "silu": (lambda a, *_: ops.silu(a), lambda a, *_: a / (1 + np.exp(-a))),
+    "softplus": (
+        lambda a, *_: ops.softplus(a, 2.0, 3.0),
+        lambda a, *_: np.where(2 * a > 3, a, _softplus(2 * a) / 2),
+    ),
+    "mish": (lambda a, *_: ops.mish(a), lambda a, *_: a * np.tanh(_softplus(a))),
+    "softsign": (lambda a, *_: ops.softsign(a), lambda a, *_: a / (1 + np.abs(a))),
+    "logsigmoid": (lambda a, *_: ops.logsigmoid(a), lambda a, *_: -_softplus(-a)),
+    "smooth-l1": (
+        lambda a, b, *_: ops.smooth_l1_loss(a, b, 0.5),
+        lambda a, b, *_: np.where(np.abs(a - b) < 0.5, (a - b) ** 2, np.abs(a - b) - 0.25),
+    ),
+    "kl-div": (
+        lambda a, b, p, *_: ops.kl_div(a, p, "batchmean"),
+        lambda a, b, p, *_: (p * (np.log(p) - a)).sum() / 3,
+    ),
+    "bce": (
+        lambda a, b, p, *_: ops.binary_cross_entropy(p, ops.sigmoid(a), b),
+        lambda a, b, p, *_: np.mean(
+            -b * (_sig(a) * np.log(p + 1e-12) + (1 - _sig(a)) * np.log(1 - p + 1e-12))
+        ),
+    ),
+    "dense": (
+        lambda *args: ops.dense(args[0], args[4], args[3][:1]),
+        lambda *args: args[0] @ args[4].T + args[3][0],
+    ),
+    "max-pool2d": (
+        lambda *args: ops.max_pool2d(args[5], 3, 2, 1),
+        lambda *args: _pool(_padded(args[5], 1, -np.inf), 3, 2, np.max),
+    ),
+    "avg-pool2d": (
+        lambda *args: ops.avg_pool2d(args[5], 3, 2, 1),
+        lambda *args: _pool(_padded(args[5], 1), 3, 2, np.mean),
+    ),
+    "avg-pool2d-exclude-pad": (
+        lambda *args: ops.avg_pool2d(args[5], 3, 2, 1, count_include_pad=False),
+        lambda *args: (
+            _pool(_padded(args[5], 1), 3, 2, np.sum)
+            / np.outer(_count(6, 3, 2, 1), _count(6, 3, 2, 1))
+        ),
+    ),
+    "avg-pool2d-divisor": (
+        lambda *args: ops.avg_pool2d(args[5], 2, divisor_override=3),
+        lambda *args: _pool(args[5], 2, 2, np.sum) / 3,
+    ),
+    "conv2d": (
+        lambda *args: ops.conv2d(args[5], args[5][:, :, :3, :3], pad_mode="same"),
+        lambda *args: _conv_same(args[5], args[5][:, :, :3, :3]),
+    ),
+}
+
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _conv_same(x, w):
+    padded = _padded(x, 1)
+    out = np.zeros((x.shape[0], w.shape[0], 6, 6))
+    for i in range(6):
+        for j in range(6):
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", padded[:, :, i : i + 3, j : j + 3], w)
+    return out
+
+
+def _inputs(dtype=np.float64):
+    arrays = [A, B, P, V, W, IMG]
+    return [Tensor(a.astype(dtype)) for a in arrays] + [Tensor(INDEX.astype(np.int32))]
+
+
+def _check(name, got, want, rtol):
+    got = got.asnumpy()
+    assert got.shape == np.shape(want), (name, got.shape, np.shape(want))
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, err_msg=name)
+
+
+@pytest.mark.filterwarnings("ignore:.*encountered in log:RuntimeWarning")  # isnan's NaNs
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_eager_matches_the_documented_rule(name):
+    fn, reference = CASES[name]
+    _check(name, fn(*_inputs()), reference(A, B, P, V, W, IMG, INDEX), 1e-12)
+
+
+def test_compiled_matches_the_documented_rule():
+    names = sorted(CASES)
+    outputs = Lambda(lambda *args: tuple(CASES[n][0](*args) for n in names))(*_inputs(np.float32))
+    for name, got in zip(names, outputs, strict=True):
+        _check(name, got, CASES[name][1](A, B, P, V, W, IMG, INDEX), 2e-5)
+
+
+def test_dtypes_follow_mindspore():
+    assert ops.one_hot(Tensor(INDEX), 3).dtype == mstype.int64
+    assert ops.one_hot(Tensor(INDEX), 3, 1.0, 0.0).dtype == mstype.float32
+    assert ops.reciprocal(Tensor(np.array([2, 4], np.int32))).dtype == mstype.float32
+    assert ops.isnan(Tensor(A)).dtype == mstype.bool_
+    assert ops.eye(3, 2).dtype == mstype.float32 and ops.eye(3, 2).shape == (3, 2)
+    np.testing.assert_array_equal(
+        ops.linspace(0, 1, 5).asnumpy(), np.linspace(0, 1, 5, dtype=np.float32)
+    )
+    assert ops.full_like(Tensor(INDEX.astype(np.int32)), 7).dtype == mstype.int32
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: ops.div(Tensor(A), 2.0, rounding_mode="round"), "rounding_mode must be None"),
+        (lambda: ops.norm(Tensor(A), 3), "ord=3"),
+        (lambda: ops.max_pool2d(Tensor(IMG), 2, ceil_mode=True), "ceil_mode=True"),
+        (lambda: ops.softplus(Tensor(A), 0), "'beta' cannot be 0"),
+        (lambda: ops.kl_div(Tensor(A), Tensor(P), "avg"), "must be in"),
+        (lambda: ops.dense(Tensor(A), Tensor(W.T)), r"input \(3, 4\) and weight \(4, 5\)"),
+        (lambda: ops.chunk(Tensor(A), 0), "must be greater than 0"),
+        (lambda: ops.prod(Tensor(A)), "cellc has no mindspore.ops.prod yet"),
+    ],
+)
+def test_what_cellc_does_not_do_says_so(call, message):
+    with pytest.raises((ValueError, NotImplementedError, AttributeError), match=message):
+        call()
+
+
+GRADIENTS = {
+    "softplus": lambda a: ops.softplus(a, 2.0, 3.0),
+    "silu-mish": lambda a: ops.silu(a) * ops.mish(a),
+    "celu-selu": lambda a: ops.celu(a, 0.7) + ops.selu(a),
+    "logsigmoid-softsign": lambda a: ops.logsigmoid(a) * ops.softsign(a),
+    "logsumexp": lambda a: ops.logsumexp(a, 1, True),
+    "var-std": lambda a: ops.var(a, 0) + ops.std(a, 1, keepdims=True),
+    "norm": lambda a: ops.norm(a, dim=1),
+    "smooth-l1": lambda a, b: ops.smooth_l1_loss(a, b, 0.8, "sum"),
+    "kl-div": lambda a, p: ops.kl_div(a, p),
+    "bce": lambda p, b: ops.binary_cross_entropy(p, b * 0.4, b),
+    "lerp-xlogy": lambda a, b, p: ops.lerp(a, b, p) * ops.xlogy(p, b),
+    "floor-is-flat": lambda a: ops.floor(a * 3.0) * a,
+    "dense": lambda a, w: ops.dense(a, w),
+    "avg-pool2d": lambda x: ops.avg_pool2d(x, 3, 2, 1),
+}
+SHAPES = {"a": A, "b": B, "p": P, "w": W, "x": IMG}
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENTS))
+def test_compiled_vjp_matches_finite_differences(name):
+    fn = GRADIENTS[name]
+    names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+    args = [SHAPES[n].copy() for n in names]
+    if name == "floor-is-flat":  # away from the jumps
+        args[0] = np.round(args[0] * 3) / 3 + 0.15
+    if name == "smooth-l1":  # away from the switching point
+        args[0] = np.where(np.abs(np.abs(args[0] - args[1]) - 0.8) < 0.05, args[1] + 0.3, args[0])
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    forward = Lambda(fn)
+    out = forward(*[Tensor(a) for a in args]).asnumpy()
+    sens = rng.uniform(-1, 1, out.shape)
+    got = GradAll(Lambda(fn))(*[Tensor(a) for a in args], Tensor(sens))
+    got = got if isinstance(got, tuple) else (got,)
+    for g, e in zip(got, numeric_vjp(forward, args, sens), strict=True):
+        np.testing.assert_allclose(g.asnumpy(), e, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+def _methods(a, b, p):
+    return (
+        a.tanh() + a.sigmoid() * a.sin() - a.cos().erf().sign(),
+        a.add(b).sub(p).mul(2.0).div(b).neg().pow(2),
+        a.maximum(b).minimum(p).square() + b.reciprocal() + b.rsqrt() + b.log1p(),
+        a.floor() + a.ceil() + a.clamp(-1.0, 1.0),
+        a.softmax(0).matmul(b.t()),
+        a.unsqueeze(0).permute(2, 0, 1).swapaxes(0, 1).flip(2).narrow(2, 1, 2),
+        a.tril(1).triu(-1).masked_fill(a > 1.0, 5.0),
+        a.var(1, 1) + a.std(1) + a.amax(1) + a.amin(1) + a.norm(dim=1) + a.logsumexp(1),
+        a.gather(Tensor(INDEX.astype(np.int32)), 1).broadcast_to((2, 3, 3)),
+        p.expand_as(a.unsqueeze(0).broadcast_to((2, 3, 4))),
+    )
+
+
+def _methods_reference(a, b, p):
+    logsumexp = np.log(np.exp(a).sum(1))
+    return (
+        np.tanh(a) + _sig(a) * np.sin(a) - np.sign(ERF(np.cos(a))),
+        (-((a + b - p) * 2 / b)) ** 2,
+        np.minimum(np.maximum(a, b), p) ** 2 + 1 / b + 1 / np.sqrt(b) + np.log1p(b),
+        np.floor(a) + np.ceil(a) + np.clip(a, -1, 1),
+        (np.exp(a) / np.exp(a).sum(0)) @ b.T,
+        a[None].transpose(2, 0, 1).swapaxes(0, 1)[:, :, ::-1][:, :, 1:3],
+        np.where(a > 1, 5.0, np.triu(np.tril(a, 1), -1)),
+        a.var(1, ddof=1) + a.std(1) + a.max(1) + a.min(1) + np.linalg.norm(a, axis=1) + logsumexp,
+        np.broadcast_to(a[:, INDEX], (2, 3, 3)),
+        np.broadcast_to(P, (2, 3, 4)),
+    )
+
+
+def test_tensor_methods_eager_and_compiled():
+    want = _methods_reference(A, B, P)
+    eager = _methods(Tensor(A), Tensor(B), Tensor(P))
+    compiled = Lambda(_methods)(*(Tensor(x.astype(np.float32)) for x in (A, B, P)))
+    for index, (e, c, w) in enumerate(zip(eager, compiled, want, strict=True)):
+        _check(f"eager {index}", e, w, 1e-12)
+        _check(f"compiled {index}", c, w, 2e-5)
+    assert Tensor(INDEX).numpy().tolist() == Tensor(INDEX).tolist() == INDEX.tolist()

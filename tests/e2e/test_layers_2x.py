@@ -1,0 +1,174 @@
+"""MindSpore's layers built on the 2.x functions: Embedding, PReLU, GroupNorm, the activations
+SiLU/Mish/Softplus/ReLU6/Hardtanh, Identity, ZeroPad2d and the losses BCELoss, SmoothL1Loss,
+HuberLoss and KLDivLoss. Values against numpy formulas of MindSpore's documented rules,
+compiled; the gradients of the learned weights against closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support.cells import GradInputsAndWeights
+
+from cellc import Tensor, nn
+
+RNG = np.random.default_rng(3)
+X = RNG.uniform(-3, 3, (2, 4, 3, 3))
+Y = RNG.uniform(-3, 3, (2, 4, 3, 3))
+P = RNG.uniform(0.05, 0.95, (2, 5))
+IDS = np.array([[1, 0, 3], [3, 3, 2]], np.int32)
+
+
+def _softplus(x):
+    return np.log1p(np.exp(x))
+
+
+def _group_norm(x, groups, gamma, beta, eps=1e-5):
+    grouped = x.reshape(x.shape[0], groups, -1)
+    normalized = (grouped - grouped.mean(2, keepdims=True)) / np.sqrt(
+        grouped.var(2, keepdims=True) + eps
+    )
+    return normalized.reshape(x.shape) * gamma[:, None, None] + beta[:, None, None]
+
+
+ACTIVATIONS = {
+    "SiLU": (nn.SiLU(), lambda x: x / (1 + np.exp(-x))),
+    "Mish": (nn.Mish(), lambda x: x * np.tanh(_softplus(x))),
+    "Softplus": (nn.Softplus(2, 4), lambda x: np.where(2 * x > 4, x, _softplus(2 * x) / 2)),
+    "ReLU6": (nn.ReLU6(), lambda x: np.clip(x, 0, 6)),
+    "Hardtanh": (nn.Hardtanh(-0.5, 2.0), lambda x: np.clip(x, -0.5, 2.0)),
+    "Identity": (nn.Identity(), lambda x: x),
+    "PReLU-1": (nn.PReLU(), lambda x: np.where(x > 0, x, 0.25 * x)),
+    "PReLU-4": (
+        nn.PReLU(4, [0.1, 0.2, 0.3, 0.4]),
+        lambda x: np.where(x > 0, x, np.array([0.1, 0.2, 0.3, 0.4])[:, None, None] * x),
+    ),
+    "GroupNorm": (nn.GroupNorm(2, 4), lambda x: _group_norm(x, 2, np.ones(4), np.zeros(4))),
+    "ZeroPad2d": (
+        nn.ZeroPad2d((1, 2, 0, 1)),
+        lambda x: np.pad(x, [(0, 0), (0, 0), (0, 1), (1, 2)]),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_layer_values(name):
+    layer, reference = ACTIVATIONS[name]
+    got = layer(Tensor(X.astype(np.float32))).asnumpy()
+    np.testing.assert_allclose(got, reference(X), rtol=2e-5, atol=2e-5)
+
+
+LOSSES = {
+    "BCELoss": (
+        nn.BCELoss(reduction="sum"),
+        P,
+        np.round(P),
+        lambda p, y: -(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)).sum(),
+    ),
+    "SmoothL1Loss": (
+        nn.SmoothL1Loss(0.7),
+        X,
+        Y,
+        lambda a, b: np.where(np.abs(a - b) < 0.7, 0.5 * (a - b) ** 2 / 0.7, np.abs(a - b) - 0.35),
+    ),
+    "HuberLoss": (
+        nn.HuberLoss(delta=1.5),
+        X,
+        Y,
+        lambda a, b: np.mean(
+            np.where(np.abs(a - b) <= 1.5, 0.5 * (a - b) ** 2, 1.5 * (np.abs(a - b) - 0.75))
+        ),
+    ),
+    "KLDivLoss": (
+        nn.KLDivLoss("batchmean"),
+        np.log(P),
+        P[::-1],
+        lambda logp, q: (q * (np.log(q) - logp)).sum() / 2,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_loss_values(name):
+    loss, logits, labels, reference = LOSSES[name]
+    got = loss(Tensor(logits.astype(np.float32)), Tensor(labels.astype(np.float32))).asnumpy()
+    np.testing.assert_allclose(got, reference(logits, labels), rtol=2e-5, atol=2e-5)
+
+
+def test_embedding_looks_up_rows_and_zeroes_the_padding_row():
+    table = RNG.uniform(-1, 1, (4, 3)).astype(np.float32)
+    gather = nn.Embedding(4, 3, embedding_table=Tensor(table), padding_idx=3)
+    one_hot = nn.Embedding(4, 3, use_one_hot=True, embedding_table=Tensor(table))
+    want = table[IDS]
+    np.testing.assert_allclose(one_hot(Tensor(IDS)).asnumpy(), want, rtol=1e-6)
+    want[IDS == 3] = 0
+    got = gather(Tensor(IDS)).asnumpy()
+    assert got.shape == (2, 3, 3)
+    np.testing.assert_array_equal(got, want)
+    drawn = nn.Embedding(50, 8).embedding_table.asnumpy()  # 'normal': N(0, 0.01)
+    assert drawn.shape == (50, 8) and 0.005 < drawn.std() < 0.02
+
+
+def test_a_bad_embedding_or_group_count_is_named():
+    with pytest.raises(ValueError, match="padding_idx must be in"):
+        nn.Embedding(4, 3, padding_idx=4)
+    with pytest.raises(ValueError, match="num_channels 6 must be divisible by num_groups 4"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match="'PReLU', the input's channels"):
+        nn.PReLU(3)(Tensor(X))
+
+
+class Scored(nn.Cell):
+    """sum(layer(x) * weights): a scalar whose gradients reach every weight of the layer."""
+
+    def __init__(self, layer, weights):
+        super().__init__()
+        self.layer = layer
+        self.weights = Tensor(weights)
+
+    def construct(self, x):
+        return (self.layer(x) * self.weights).sum()
+
+
+SCORES = RNG.uniform(-1, 1, X.shape)
+
+
+def _prelu_grads(layer):
+    return [(SCORES * np.minimum(X, 0)).sum(axis=(0, 2, 3))]
+
+
+def _group_norm_grads(layer):
+    normalized = _group_norm(X, 2, np.ones(4), np.zeros(4))
+    return [(SCORES * normalized).sum(axis=(0, 2, 3)), SCORES.sum(axis=(0, 2, 3))]
+
+
+def _embedding_grads(layer):
+    scores = SCORES[:, 0, :3, :3].reshape(2, 3, 3)
+    table = np.zeros((4, 3))
+    np.add.at(table, IDS, scores)
+    return [table]
+
+
+@pytest.mark.parametrize(
+    ("make", "closed_form"),
+    [
+        (lambda: nn.PReLU(4, [0.1, -0.2, 0.3, 0.5]), _prelu_grads),
+        (
+            lambda: nn.GroupNorm(2, 4, gamma_init=Tensor(np.array([1.0, 2, 0.5, -1]))),
+            _group_norm_grads,
+        ),
+        (lambda: nn.Embedding(4, 3), _embedding_grads),
+    ],
+    ids=["PReLU", "GroupNorm", "Embedding"],
+)
+def test_weight_gradients_match_closed_forms(make, closed_form):
+    """d sum(layer(x) * scores) / d weights: PReLU's slopes get the scores times min(x, 0),
+    GroupNorm's gamma the scores times the normalized input and beta the scores, and each row
+    of the embedding table the scores of the positions that looked it up."""
+    layer = make()
+    is_embedding = isinstance(layer, nn.Embedding)
+    scores = SCORES[:, 0, :3, :3].reshape(2, 3, 3) if is_embedding else SCORES
+    net = Scored(layer, scores.astype(np.float32))
+    x = Tensor(IDS) if is_embedding else Tensor(X.astype(np.float32))
+    _, grads = GradInputsAndWeights(net)(x)
+    for got, want in zip(grads, closed_form(layer), strict=True):
+        np.testing.assert_allclose(got.asnumpy(), want, rtol=2e-5, atol=2e-5)
