@@ -37,7 +37,8 @@ class _Conv(Cell):
     def add_bias(self, y):
         if not self.has_bias:
             return y
-        return y + ops.functional.reshape(self.bias, (-1, 1, 1))
+        # one bias per channel (axis 1), over the spatial dims after it (1 for Conv1d, 2 for 2d)
+        return y + ops.functional.reshape(self.bias, (-1,) + (1,) * (y.ndim - 2))
 
 
 def _check_channels(name: str, in_channels, out_channels, group):

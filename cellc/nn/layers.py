@@ -273,6 +273,36 @@ class ZeroPad2d(Cell):
         return ops.pad(x, self.padding)
 
 
+class Upsample(Cell):
+    """`ops.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor)`:
+    'nearest', 'linear' (3-D) or 'bilinear' (4-D)."""
+
+    def __init__(
+        self,
+        size=None,
+        scale_factor=None,
+        mode="nearest",
+        align_corners=None,
+        recompute_scale_factor=None,
+    ):
+        super().__init__()
+        self.size = size
+        self.scale_factor = scale_factor
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def construct(self, x):
+        return ops.interpolate(
+            x,
+            self.size,
+            self.scale_factor,
+            self.mode,
+            self.align_corners,
+            self.recompute_scale_factor,
+        )
+
+
 # Every public layer of this module (a new class needs no line elsewhere).
 __all__ = sorted(
     name

@@ -25,6 +25,7 @@ __all__ = [
     "hardsigmoid",
     "hardswish",
     "hardtanh",
+    "interpolate",
     "kl_div",
     "leaky_relu",
     "logsigmoid",
@@ -254,3 +255,96 @@ def _pool_options(name: str, dilation=1, return_indices=False, ceil_mode=False) 
         raise NotImplementedError(f"ops.{name}: return_indices=True is not supported")
     if ceil_mode:
         raise NotImplementedError(f"ops.{name}: ceil_mode=True is not supported")
+
+
+# --- resizing ------------------------------------------------------------------------------
+
+
+def interpolate(
+    input,  # noqa: A002
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+):
+    """`input` (N, C, L) or (N, C, H, W) resized to `size`, or to floor(size * scale_factor),
+    by 'nearest' (source index floor(i * in / out), as MindSpore's ResizeNearestNeighborV2),
+    'linear' (3-D) or 'bilinear' (4-D): source coordinate i * (in - 1) / (out - 1) with
+    `align_corners`, else (i + 0.5) * in / out - 0.5 clamped at 0. Each axis is a gather of
+    constant indices (two, weighted, for the linear modes), so the gradient flows back to the
+    source pixels."""
+    x = F.as_tensor(input)
+    spatial = x.ndim - 2
+    if spatial not in (1, 2):
+        raise ValueError(f"For 'interpolate', the input must be 3-D or 4-D, got shape {x.shape}")
+    linear = {1: "linear", 2: "bilinear"}[spatial]
+    if mode not in ("nearest", linear):
+        raise NotImplementedError(
+            f"ops.interpolate: mode {mode!r} on a {x.ndim}-D input is not supported (only "
+            f"'nearest' and '{linear}')"
+        )
+    if align_corners is not None and mode == "nearest":
+        raise ValueError("For 'interpolate', 'align_corners' is only valid in the linear modes")
+    sizes = _output_sizes(x.shape[2:], size, scale_factor, recompute_scale_factor)
+    for axis, (old, new) in enumerate(zip(x.shape[2:], sizes), start=2):
+        if old == new and mode == "nearest":
+            continue
+        if mode == "nearest":
+            x = F.gather(x, F.as_tensor(_nearest(old, new)), axis)
+        else:
+            x = _lerp_along(x, axis, old, new, bool(align_corners))
+    return x
+
+
+def _output_sizes(shape, size, scale_factor, recompute_scale_factor) -> tuple[int, ...]:
+    if (size is None) == (scale_factor is None):
+        raise ValueError(
+            "For 'interpolate', exactly one of 'size' and 'scale_factor' must be given"
+        )
+    if size is not None:
+        if recompute_scale_factor:
+            raise ValueError(
+                "For 'interpolate', it is incorrect to set 'recompute_scale_factor' to True"
+                " after specifying an explicit 'size'."
+            )
+        sizes = (size,) * len(shape) if isinstance(size, int) else tuple(size)
+    else:
+        factors = (
+            (scale_factor,) * len(shape)
+            if isinstance(scale_factor, (int, float))
+            else tuple(scale_factor)
+        )
+        if len(factors) != len(shape) or not all(f > 0 for f in factors):
+            raise ValueError(
+                f"For 'interpolate', scale_factor must be {len(shape)} positive numbers, got "
+                f"{scale_factor!r}"
+            )
+        sizes = tuple(int(np.floor(n * f)) for n, f in zip(shape, factors))
+    if len(sizes) != len(shape) or not all(isinstance(n, int) and n > 0 for n in sizes):
+        raise ValueError(
+            f"For 'interpolate', size must be {len(shape)} positive ints, got {size!r}"
+        )
+    return sizes
+
+
+def _nearest(old: int, new: int) -> np.ndarray:
+    return np.minimum(np.floor(np.arange(new) * (old / new)).astype(np.int32), old - 1)
+
+
+def _lerp_along(x, axis: int, old: int, new: int, align_corners: bool):
+    """x resized along `axis` by linear interpolation between the two nearest sources."""
+    target = np.arange(new, dtype=np.float64)
+    if align_corners:
+        source = target * ((old - 1) / (new - 1)) if new > 1 else np.zeros(new)
+    else:
+        source = np.maximum((target + 0.5) * (old / new) - 0.5, 0.0)
+    lower = np.minimum(np.floor(source).astype(np.int32), old - 1)
+    upper = np.minimum(lower + 1, old - 1)
+    weight = (source - lower).reshape((new,) + (1,) * (x.ndim - axis - 1))
+    below = F.gather(x, F.as_tensor(lower), axis)
+    above = F.gather(x, F.as_tensor(upper), axis)
+    if not x.dtype.is_float:
+        raise TypeError(f"For 'interpolate', the linear modes need a float input, got {x.dtype}")
+    fraction = F.as_tensor(weight.astype(x.dtype.numpy))
+    return F.add(below, F.mul(F.sub(above, below), fraction))

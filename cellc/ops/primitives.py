@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from cellc import dtype as mstype
 from cellc.errors import UnsupportedError
 
 from . import function
 from . import functional as F
+from . import nn_func as function_nn
 
 
 class Primitive:
@@ -602,6 +605,46 @@ class Flatten(Primitive):
 
     def __call__(self, x):
         return F.flatten(x)
+
+
+class ResizeNearestNeighbor(Primitive):
+    """`ResizeNearestNeighbor(size)(x)`: (N, C, H, W) -> (N, C, *size), each output pixel the
+    source pixel floor(i * in / out) (align_corners: round(i * (in - 1) / (out - 1)))."""
+
+    name = "ResizeNearestNeighbor"
+
+    def __init__(self, size, align_corners: bool = False):
+        self.size = tuple(size) if not isinstance(size, int) else (size, size)
+        self.align_corners = align_corners
+
+    def __call__(self, x):
+        if not self.align_corners:
+            return function_nn.interpolate(x, self.size, mode="nearest")
+        x = F.as_tensor(x)
+        for axis, (old, new) in enumerate(zip(x.shape[2:], self.size), start=2):
+            scale = (old - 1) / (new - 1) if new > 1 else 0.0
+            index = np.minimum(np.round(np.arange(new) * scale), old - 1).astype(np.int32)
+            x = F.gather(x, F.as_tensor(index), axis)
+        return x
+
+
+class ResizeBilinearV2(Primitive):
+    """`ResizeBilinearV2(align_corners, half_pixel_centers)(x, size)`: bilinear resizing of
+    (N, C, H, W) to `size`, as `ops.interpolate(mode='bilinear')` (half_pixel_centers must be
+    `not align_corners`, the two conventions it has)."""
+
+    name = "ResizeBilinearV2"
+
+    def __init__(self, align_corners: bool = False, half_pixel_centers: bool = False):
+        if half_pixel_centers == align_corners:
+            raise NotImplementedError(
+                "ResizeBilinearV2: only half_pixel_centers = not align_corners is supported"
+            )
+        self.align_corners = align_corners
+
+    def __call__(self, x, size):
+        size = tuple(int(s) for s in (size.asnumpy() if hasattr(size, "asnumpy") else size))
+        return function_nn.interpolate(x, size, mode="bilinear", align_corners=self.align_corners)
 
 
 # Every public primitive class of this module (a new class needs no line elsewhere).

@@ -13,7 +13,7 @@ import pytest
 from support.cells import GradAll, Lambda
 from support.finite_differences import numeric_vjp
 
-from cellc import Tensor, ops
+from cellc import Tensor, nn, ops
 from cellc import dtype as mstype
 
 RNG = np.random.default_rng(7)
@@ -361,3 +361,69 @@ def test_tensor_methods_eager_and_compiled():
         _check(f"eager {index}", e, w, 1e-12)
         _check(f"compiled {index}", c, w, 2e-5)
     assert Tensor(INDEX).numpy().tolist() == Tensor(INDEX).tolist() == INDEX.tolist()
+
+
+def _torch_like_nearest(x, out):  # source floor(i * in / out) per spatial axis
+    for axis, new in enumerate(out, start=2):
+        old = x.shape[axis]
+        x = np.take(x, np.minimum((np.arange(new) * old) // new, old - 1), axis)
+    return x
+
+
+def _bilinear(x, out, align_corners):
+    """Separable linear interpolation, written out per output pixel."""
+    for axis, new in enumerate(out, start=2):
+        old = x.shape[axis]
+        moved = np.moveaxis(x, axis, -1)
+        result = np.empty(moved.shape[:-1] + (new,))
+        for i in range(new):
+            if align_corners:
+                src = i * (old - 1) / (new - 1) if new > 1 else 0.0
+            else:
+                src = max((i + 0.5) * old / new - 0.5, 0.0)
+            lo = min(int(np.floor(src)), old - 1)
+            hi = min(lo + 1, old - 1)
+            result[..., i] = moved[..., lo] * (1 - (src - lo)) + moved[..., hi] * (src - lo)
+        x = np.moveaxis(result, -1, axis)
+    return x
+
+
+RESIZES = {
+    "nearest-up": (dict(scale_factor=2.0), lambda x: _torch_like_nearest(x, (12, 12))),
+    "nearest-size": (dict(size=(4, 9)), lambda x: _torch_like_nearest(x, (4, 9))),
+    "bilinear": (dict(size=(9, 4), mode="bilinear"), lambda x: _bilinear(x, (9, 4), False)),
+    "bilinear-corners": (
+        dict(size=(11, 7), mode="bilinear", align_corners=True),
+        lambda x: _bilinear(x, (11, 7), True),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESIZES))
+def test_interpolate_and_upsample(name):
+    kwargs, reference = RESIZES[name]
+    want = reference(IMG)
+    _check(name, ops.interpolate(Tensor(IMG), **kwargs), want, 1e-12)
+    _check(name, nn.Upsample(**kwargs)(Tensor(IMG.astype(np.float32))), want, 2e-6)
+
+
+def test_linear_interpolation_of_sequences():
+    seq = IMG[:, :, 0, :]
+    got = ops.interpolate(Tensor(seq), size=10, mode="linear", align_corners=True)
+    _check("linear", got, _bilinear(seq, (10,), True), 1e-12)
+    with pytest.raises(NotImplementedError, match="mode 'bicubic'"):
+        ops.interpolate(Tensor(IMG), size=3, mode="bicubic")
+    with pytest.raises(ValueError, match="exactly one of 'size' and 'scale_factor'"):
+        ops.interpolate(Tensor(IMG))
+
+
+def test_resize_primitives_and_the_gradient_of_bilinear():
+    x = Tensor(IMG.astype(np.float32))
+    _check("nn", ops.ResizeNearestNeighbor((3, 5))(x), _torch_like_nearest(IMG, (3, 5)), 2e-6)
+    resized = ops.ResizeBilinearV2(True, False)(x, (8, 8))
+    _check("bilinear-v2", resized, _bilinear(IMG, (8, 8), True), 2e-6)
+    forward = Lambda(lambda v: ops.interpolate(v, size=(5, 8), mode="bilinear"))
+    sens = RNG.uniform(-1, 1, (2, 3, 5, 8))
+    (got,) = GradAll(forward)(Tensor(IMG), Tensor(sens))
+    (want,) = numeric_vjp(forward, [IMG.copy()], sens)
+    np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-6, atol=1e-8)

@@ -172,3 +172,30 @@ def test_weight_gradients_match_closed_forms(make, closed_form):
     _, grads = GradInputsAndWeights(net)(x)
     for got, want in zip(grads, closed_form(layer), strict=True):
         np.testing.assert_allclose(got.asnumpy(), want, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize(
+    ("batch", "pad_mode", "stride"), [(5, "same", 1), (2, "valid", 2), (3, "pad", 1)]
+)
+def test_conv1d_adds_its_bias_per_channel(batch, pad_mode, stride):
+    """(N, C, L) -> (N, O, L'): sum over c, k of w[o, c, 0, k] * x[n, c, l * stride + k - pad]
+    + bias[o]; with N == O (5), a bias broadcast along the batch would also run, wrongly."""
+    conv = nn.Conv1d(3, 5, 3, stride, pad_mode, padding=1, has_bias=True, bias_init="normal")
+    x = RNG.uniform(-1, 1, (batch, 3, 7)).astype(np.float32)
+    w, b = conv.weight.asnumpy()[:, :, 0, :], conv.bias.asnumpy()
+    pad = {"same": 1, "valid": 0, "pad": 1}[pad_mode]
+    padded = np.pad(x, [(0, 0), (0, 0), (pad, pad)])
+    length = (padded.shape[2] - 3) // stride + 1
+    want = (
+        np.stack(
+            [
+                np.einsum("nck,ock->no", padded[:, :, i * stride : i * stride + 3], w)
+                for i in range(length)
+            ],
+            axis=2,
+        )
+        + b[None, :, None]
+    )
+    got = conv(Tensor(x)).asnumpy()
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
