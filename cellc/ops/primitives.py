@@ -7,7 +7,7 @@ import numpy as np
 from cellc import dtype as mstype
 from cellc.errors import UnsupportedError
 
-from . import function
+from . import function, math_func
 from . import functional as F
 from . import nn_func as function_nn
 
@@ -645,6 +645,306 @@ class ResizeBilinearV2(Primitive):
     def __call__(self, x, size):
         size = tuple(int(s) for s in (size.asnumpy() if hasattr(size, "asnumpy") else size))
         return function_nn.interpolate(x, size, mode="bilinear", align_corners=self.align_corners)
+
+
+class Floor(_Elementwise):
+    name, fn = "Floor", math_func.floor
+
+
+class Ceil(_Elementwise):
+    name, fn = "Ceil", math_func.ceil
+
+
+class Log1p(_Elementwise):
+    name, fn = "Log1p", math_func.log1p
+
+
+class Reciprocal(_Elementwise):
+    name, fn = "Reciprocal", math_func.reciprocal
+
+
+class Rsqrt(_Elementwise):
+    name, fn = "Rsqrt", math_func.rsqrt
+
+
+class ReLU6(_Elementwise):
+    name, fn = "ReLU6", function_nn.relu6
+
+
+class Xlogy(_Elementwise):
+    name, fn = "Xlogy", math_func.xlogy
+
+
+class StopGradient(_Elementwise):
+    name, fn = "StopGradient", F.stop_gradient
+
+
+class SquaredDifference(Primitive):
+    """`SquaredDifference()(x, y)`: (x - y) ** 2, broadcast."""
+
+    name = "SquaredDifference"
+
+    def __call__(self, x, y):
+        return F.square(F.sub(x, y))
+
+
+class DivNoNan(Primitive):
+    """`DivNoNan()(x, y)`: x / y, and 0 where y is 0."""
+
+    name = "DivNoNan"
+
+    def __call__(self, x, y):
+        y = F.as_tensor(y, x if isinstance(x, F.Tensor) else None)
+        zero = F.equal(y, 0)
+        safe = F.select(zero, F.as_tensor(1, y), y)
+        return F.select(zero, 0, F.div(x, safe))
+
+
+class AddN(Primitive):
+    """`AddN()(inputs)`: the elementwise sum of a tuple or list of tensors."""
+
+    name = "AddN"
+
+    def __call__(self, inputs):
+        inputs = list(inputs)
+        if not inputs:
+            raise ValueError("For 'AddN', the inputs must not be empty")
+        total = F.as_tensor(inputs[0])
+        for x in inputs[1:]:
+            total = F.add(total, x)
+        return total
+
+
+class BiasAdd(Primitive):
+    """`BiasAdd(data_format='NCHW')(x, bias)`: bias (C,) added along the channel axis (1, or
+    the last for 'NHWC')."""
+
+    name = "BiasAdd"
+
+    def __init__(self, data_format: str = "NCHW"):
+        if data_format not in ("NCHW", "NHWC", "NCDHW"):
+            raise ValueError(
+                f"For 'BiasAdd', data_format must be 'NCHW', 'NHWC' or 'NCDHW', got {data_format!r}"
+            )
+        self.data_format = data_format
+
+    def __call__(self, x, bias):
+        x, bias = F.as_tensor(x), F.as_tensor(bias)
+        if self.data_format == "NHWC" or x.ndim < 2:
+            return F.add(x, bias)
+        return F.add(x, F.reshape(bias, (-1,) + (1,) * (x.ndim - 2)))
+
+
+class ReduceMin(_Reduce):
+    """`ReduceMin(keep_dims=False)(x, axis=())`."""
+
+    name, fn = "ReduceMin", F.reduce_min
+
+
+class _ReduceBool(Primitive):
+    largest = True
+
+    def __init__(self, keep_dims: bool = False):
+        F.check_bool_flag(self.name, "keep_dims", keep_dims)
+        self.keep_dims = keep_dims
+
+    def __call__(self, x, axis=()):
+        x = F.as_tensor(x)
+        if x.dtype is not mstype.bool_:
+            raise TypeError(f"For '{self.name}', the input must be a bool tensor, got {x.dtype}")
+        values = F.cast(x, mstype.float32)
+        reduce = F.reduce_max if self.largest else F.reduce_min
+        return F.greater(reduce(values, axis, self.keep_dims), 0.5)
+
+
+class ReduceAny(_ReduceBool):
+    """`ReduceAny(keep_dims=False)(x, axis=())`: whether any element of the bool x is True."""
+
+    name, largest = "ReduceAny", True
+
+
+class ReduceAll(_ReduceBool):
+    """`ReduceAll(keep_dims=False)(x, axis=())`: whether every element is True."""
+
+    name, largest = "ReduceAll", False
+
+
+class _ArgWithValue(Primitive):
+    largest = True
+
+    def __init__(self, axis: int = 0, keep_dims: bool = False):
+        self.axis = axis
+        self.keep_dims = keep_dims
+
+    def __call__(self, x):
+        values, index = function._extreme(x, self.axis, self.keep_dims, None, None, self.largest)
+        return F.cast(index, mstype.int32), values
+
+
+class ArgMaxWithValue(_ArgWithValue):
+    """`ArgMaxWithValue(axis=0, keep_dims=False)(x)`: (int32 index, value) of the maximum."""
+
+    name, largest = "ArgMaxWithValue", True
+
+
+class ArgMinWithValue(_ArgWithValue):
+    """`ArgMinWithValue(axis=0, keep_dims=False)(x)`: (int32 index, value) of the minimum."""
+
+    name, largest = "ArgMinWithValue", False
+
+
+class Shape(Primitive):
+    """`Shape()(x)`: x's shape, a tuple of ints (shapes are static)."""
+
+    name = "Shape"
+
+    def __call__(self, x):
+        return tuple(F.as_tensor(x).shape)
+
+
+class Rank(Primitive):
+    name = "Rank"
+
+    def __call__(self, x):
+        return F.as_tensor(x).ndim
+
+
+class Size(Primitive):
+    name = "Size"
+
+    def __call__(self, x):
+        return int(F.as_tensor(x).size)
+
+
+class DType(Primitive):
+    name = "DType"
+
+    def __call__(self, x):
+        return F.as_tensor(x).dtype
+
+
+class Zeros(Primitive):
+    """`Zeros()(shape, dtype)`."""
+
+    name = "Zeros"
+
+    def __call__(self, size, dtype=None):
+        return function.zeros(size, dtype)
+
+
+class Ones(Primitive):
+    """`Ones()(shape, dtype)`."""
+
+    name = "Ones"
+
+    def __call__(self, size, dtype=None):
+        return function.ones(size, dtype)
+
+
+class Eye(Primitive):
+    """`Eye()(n, m, dtype)`."""
+
+    name = "Eye"
+
+    def __call__(self, n, m, t):
+        return math_func.eye(n, m, t)
+
+
+class Unstack(Primitive):
+    """`Unstack(axis=0)(x)`: the slices of x along `axis`, each without that axis."""
+
+    name = "Unstack"
+
+    def __init__(self, axis: int = 0):
+        self.axis = axis
+
+    def __call__(self, x):
+        x = F.as_tensor(x)
+        axis = F._single_axis("Unstack", self.axis, x.ndim)
+        pieces = F.split(x, axis, [1] * x.shape[axis])
+        return tuple(F.squeeze(piece, axis) for piece in pieces)
+
+
+class L2Normalize(Primitive):
+    """`L2Normalize(axis=0, epsilon=1e-4)(x)`: x / sqrt(max(sum(x**2 over axis), epsilon))."""
+
+    name = "L2Normalize"
+
+    def __init__(self, axis=0, epsilon: float = 1e-4):
+        self.axis = axis
+        self.epsilon = float(epsilon)
+
+    def __call__(self, x):
+        x = F.as_tensor(x)
+        squares = F.reduce_sum(F.mul(x, x), self.axis, keep_dims=True)
+        return F.div(x, F.sqrt(F.maximum(squares, self.epsilon)))
+
+
+class SigmoidCrossEntropyWithLogits(Primitive):
+    """`SigmoidCrossEntropyWithLogits()(logits, labels)`: the per-element
+    binary cross-entropy of sigmoid(logits), computed stably."""
+
+    name = "SigmoidCrossEntropyWithLogits"
+
+    def __call__(self, logits, labels):
+        return function.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+
+
+class SoftmaxCrossEntropyWithLogits(Primitive):
+    """`SoftmaxCrossEntropyWithLogits()(logits, labels)`: (loss per sample, its gradient
+    softmax(logits) - labels), logits and labels (N, C)."""
+
+    name = "SoftmaxCrossEntropyWithLogits"
+
+    def __call__(self, logits, labels):
+        logits = F.as_tensor(logits)
+        if logits.ndim != 2:
+            raise ValueError(
+                f"For 'SoftmaxCrossEntropyWithLogits', logits must be 2-D (N, C), got shape "
+                f"{logits.shape}"
+            )
+        loss = F.neg(F.reduce_sum(F.mul(labels, F.log_softmax(logits, -1)), -1))
+        return loss, F.sub(F.softmax(logits, -1), labels)
+
+
+class SparseSoftmaxCrossEntropyWithLogits(Primitive):
+    """`SparseSoftmaxCrossEntropyWithLogits(is_grad=False)(logits, labels)`: the mean over the
+    samples of -log_softmax(logits)[label]; with is_grad, its gradient with respect to logits."""
+
+    name = "SparseSoftmaxCrossEntropyWithLogits"
+
+    def __init__(self, is_grad: bool = False):
+        self.is_grad = is_grad
+
+    def __call__(self, logits, labels):
+        logits = F.as_tensor(logits)
+        hot = F.one_hot(labels, logits.shape[-1], logits.dtype)
+        if self.is_grad:
+            return F.div(F.sub(F.softmax(logits, -1), hot), float(logits.shape[0]))
+        return F.reduce_mean(F.neg(F.reduce_sum(F.mul(hot, F.log_softmax(logits, -1)), -1)))
+
+
+class LayerNorm(Primitive):
+    """`LayerNorm(begin_norm_axis=1, begin_params_axis=1, epsilon=1e-7)(x, gamma, beta)`:
+    (y, mean, variance), normalized over the axes from begin_norm_axis on, scaled and shifted
+    over those from begin_params_axis on."""
+
+    name = "LayerNorm"
+
+    def __init__(self, begin_norm_axis=1, begin_params_axis=1, epsilon=1e-7):
+        self.begin_norm_axis = begin_norm_axis
+        self.begin_params_axis = begin_params_axis
+        self.epsilon = float(epsilon)
+
+    def __call__(self, x, gamma, beta):
+        x = F.as_tensor(x)
+        start = self.begin_norm_axis % x.ndim
+        axes = tuple(range(start, x.ndim))
+        mean = F.reduce_mean(x, axes, keep_dims=True)
+        centered = F.sub(x, mean)
+        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
+        normalized = F.div(centered, F.sqrt(F.add(variance, self.epsilon)))
+        return F.add(F.mul(normalized, gamma), beta), mean, variance
 
 
 # Every public primitive class of this module (a new class needs no line elsewhere).

@@ -427,3 +427,72 @@ def test_resize_primitives_and_the_gradient_of_bilinear():
     (got,) = GradAll(forward)(Tensor(IMG), Tensor(sens))
     (want,) = numeric_vjp(forward, [IMG.copy()], sens)
     np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-6, atol=1e-8)
+
+
+def _primitives(a, b, p, mask):
+    index, values = ops.ArgMaxWithValue(1, keep_dims=True)(a)
+    loss, dlogits = ops.SoftmaxCrossEntropyWithLogits()(a, p / p.sum(1, keepdims=True))
+    y, mean, variance = ops.LayerNorm(1, 1)(a, b[0], p[0])
+    return (
+        ops.Floor()(a) + ops.Ceil()(a) + ops.ReLU6()(a * 4.0),
+        ops.Log1p()(b) + ops.Reciprocal()(b) + ops.Rsqrt()(b) + ops.Xlogy()(p, b),
+        ops.SquaredDifference()(a, b) + ops.DivNoNan()(a, ops.relu(a)),
+        ops.AddN()((a, b, p)) + ops.BiasAdd()(a, b[0]),
+        ops.ReduceMin(keep_dims=True)(a, 1),
+        ops.ReduceAny()(mask, 1),
+        ops.ReduceAll()(mask, 0),
+        index,
+        values,
+        ops.ArgMinWithValue()(a)[0],
+        ops.Unstack(1)(a)[2],
+        ops.L2Normalize(1)(a),
+        ops.SigmoidCrossEntropyWithLogits()(a, p),
+        loss,
+        dlogits,
+        ops.SparseSoftmaxCrossEntropyWithLogits()(a, Tensor(INDEX.astype(np.int32))),
+        y,
+        mean,
+        variance,
+        ops.StopGradient()(a) * ops.Size()(a) + ops.Rank()(a) + ops.Shape()(a)[1],
+    )
+
+
+def _primitives_reference(a, b, p, mask):
+    softmax = np.exp(a) / np.exp(a).sum(1, keepdims=True)
+    q = p / p.sum(1, keepdims=True)
+    centered = a - a.mean(1, keepdims=True)
+    variance = (centered**2).mean(1, keepdims=True)
+    return (
+        np.floor(a) + np.ceil(a) + np.clip(a * 4, 0, 6),
+        np.log1p(b) + 1 / b + 1 / np.sqrt(b) + p * np.log(b),
+        (a - b) ** 2 + np.where(a > 0, 1.0, 0.0),
+        a + b + p + a + b[0],
+        a.min(1, keepdims=True),
+        mask.any(1),
+        mask.all(0),
+        a.argmax(1)[:, None],
+        a.max(1, keepdims=True),
+        a.argmin(0),
+        a[:, 2],
+        a / np.sqrt(np.maximum((a * a).sum(1, keepdims=True), 1e-4)),
+        np.maximum(a, 0) - a * p + np.log1p(np.exp(-np.abs(a))),
+        -(q * np.log(softmax)).sum(1),
+        softmax - q,
+        -np.log(softmax[np.arange(3), INDEX]).mean(),
+        centered / np.sqrt(variance + 1e-7) * B[0] + P[0],
+        a.mean(1, keepdims=True),
+        variance,
+        a * 12 + 2 + 4,
+    )
+
+
+def test_primitives_eager_and_compiled():
+    mask = A > 0
+    want = _primitives_reference(A, B, P, mask)
+    eager = _primitives(Tensor(A), Tensor(B), Tensor(P), Tensor(mask))
+    arrays = [Tensor(x.astype(np.float32)) for x in (A, B, P)] + [Tensor(mask)]
+    compiled = Lambda(_primitives)(*arrays)
+    for index, (e, c, w) in enumerate(zip(eager, compiled, want, strict=True)):
+        _check(f"eager {index}", e, w, 1e-12)
+        _check(f"compiled {index}", c, w, 2e-5)
+    assert compiled[7].dtype == mstype.int32 and compiled[5].dtype == mstype.bool_
