@@ -17,6 +17,7 @@ from . import (
     loss_scale,
     normalization,
     optim,
+    padding,
     pooling,
     wrap,
 )
@@ -30,6 +31,7 @@ from .loss import *  # noqa: F403
 from .loss_scale import *  # noqa: F403  (float16 training)
 from .normalization import *  # noqa: F403
 from .optim import *  # noqa: F403  (optimizers and learning-rate cells)
+from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .wrap import *  # noqa: F403  (training cells)
 
@@ -45,6 +47,7 @@ __all__ = [
     *normalization.__all__,
     *activation.__all__,
     *conv.__all__,
+    *padding.__all__,
     *pooling.__all__,
     *optim.__all__,
     *wrap.__all__,

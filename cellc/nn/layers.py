@@ -256,21 +256,53 @@ class Embedding(Cell):
         return ops.functional.reshape(rows, (*ids.shape, self.embedding_size))
 
 
-class ZeroPad2d(Cell):
-    """Zeros around the last two dims: `padding` an int, or (left, right, top, bottom)."""
+class PixelShuffle(Cell):
+    """(N, C * r * r, H, W) -> (N, C, H * r, W * r): each group of r * r channels becomes an
+    r x r block of pixels."""
 
-    def __init__(self, padding):
+    def __init__(self, upscale_factor):
         super().__init__()
-        pads = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
-        if len(pads) != 4 or not all(isinstance(p, int) and p >= 0 for p in pads):
+        if not isinstance(upscale_factor, int) or upscale_factor < 1:
             raise ValueError(
-                "For 'ZeroPad2d', padding must be a non-negative int or 4 of them (left, right, "
-                f"top, bottom), got {padding!r}"
+                f"For 'PixelShuffle', upscale_factor must be a positive int, got {upscale_factor!r}"
             )
-        self.padding = pads
+        self.upscale_factor = upscale_factor
 
     def construct(self, x):
-        return ops.pad(x, self.padding)
+        F = ops.functional
+        r = self.upscale_factor
+        *lead, channels, height, width = x.shape
+        if len(lead) < 1 or channels % (r * r):
+            raise ValueError(
+                f"For 'PixelShuffle', the input {x.shape} must be (..., C * {r * r}, H, W)"
+            )
+        batch = int(np.prod(lead))
+        blocks = F.reshape(x, (batch, channels // (r * r), r, r, height, width))
+        moved = F.transpose(blocks, (0, 1, 4, 2, 5, 3))
+        return F.reshape(moved, (*lead, channels // (r * r), height * r, width * r))
+
+
+class Threshold(Cell):
+    """x where x > threshold, else value."""
+
+    def __init__(self, threshold, value):
+        super().__init__()
+        self.threshold, self.value = threshold, value
+
+    def construct(self, x):
+        return ops.where(x > self.threshold, x, self.value)
+
+
+class Unflatten(Cell):
+    """Dim `axis` split into `unflattened_size`."""
+
+    def __init__(self, axis, unflattened_size):
+        super().__init__()
+        self.axis, self.unflattened_size = axis, tuple(unflattened_size)
+
+    def construct(self, x):
+        axis = self.axis % x.ndim
+        return ops.reshape(x, (*x.shape[:axis], *self.unflattened_size, *x.shape[axis + 1 :]))
 
 
 class Upsample(Cell):

@@ -261,4 +261,50 @@ class GroupNorm(Cell):
         return normalized * F.reshape(self.gamma, per_channel) + F.reshape(self.beta, per_channel)
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
+class InstanceNorm2d(Cell):
+    """Each sample's channels normalized over their own H x W (in training and inference
+    alike), then scaled by gamma and shifted by beta (`affine`): y = (x - mean) /
+    sqrt(var + eps) * gamma + beta, var biased. (MindSpore's `momentum` is accepted; there are
+    no running statistics to update.)"""
+
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        gamma_init="ones",
+        beta_init="zeros",
+    ):
+        super().__init__()
+        if not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(
+                f"For 'InstanceNorm2d', num_features must be a positive int, got {num_features!r}"
+            )
+        self.num_features = num_features
+        self.eps = float(eps)
+        self.gamma = Parameter(
+            _initial(gamma_init, (num_features,), "InstanceNorm2d"),
+            name="gamma",
+            requires_grad=affine,
+        )
+        self.beta = Parameter(
+            _initial(beta_init, (num_features,), "InstanceNorm2d"),
+            name="beta",
+            requires_grad=affine,
+        )
+
+    def construct(self, x):
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"For 'InstanceNorm2d', the input {x.shape} must be (N, {self.num_features}, H, W)"
+            )
+        mean = F.reduce_mean(x, (2, 3), keep_dims=True)
+        centered = x - mean
+        variance = F.reduce_mean(F.square(centered), (2, 3), keep_dims=True)
+        normalized = centered / F.sqrt(variance + self.eps)
+        shape = (self.num_features, 1, 1)
+        return normalized * F.reshape(self.gamma, shape) + F.reshape(self.beta, shape)
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm"]

@@ -95,4 +95,77 @@ class Flatten(Cell):
         return ops.functional.flatten(x, self.start_dim, self.end_dim)
 
 
-__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "Flatten", "MaxPool2d"]
+class _Pool1d(Cell):
+    """A 2-D pool of unit height over (N, C, L)."""
+
+    def __init__(self, name, pool, kernel_size, stride, pad_mode, padding):
+        super().__init__()
+        for what, value in (("kernel_size", kernel_size), ("stride", stride)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"For '{name}', {what} must be a positive int, got {value!r}")
+        left, right = (padding, padding) if isinstance(padding, int) else tuple(padding)
+        self.name, self.pool = name, pool
+        self.kernel_size, self.stride = kernel_size, stride
+        self.pad_mode, self.padding = pad_mode, (0, 0, left, right)
+
+    def construct(self, x):
+        F = ops.functional
+        if x.ndim != 3:
+            raise ValueError(f"For '{self.name}', the input must be 3-D (N, C, L), got {x.shape}")
+        y = self.pool(
+            F.expand_dims(x, 2),
+            (1, self.kernel_size),
+            (1, self.stride),
+            self.pad_mode,
+            self.padding,
+        )
+        return F.squeeze(y, 2)
+
+
+class MaxPool1d(_Pool1d):
+    """The maximum of each kernel_size window of (N, C, L) moved by stride."""
+
+    def __init__(
+        self,
+        kernel_size=1,
+        stride=1,
+        pad_mode="valid",
+        padding=0,
+        dilation=1,
+        return_indices=False,
+        ceil_mode=False,
+    ):
+        if dilation != 1 or return_indices or ceil_mode:
+            raise UnsupportedError(
+                "For 'MaxPool1d', cellc supports dilation=1, return_indices=False and "
+                "ceil_mode=False only"
+            )
+        super().__init__(
+            "MaxPool1d", ops.functional.max_pool, kernel_size, stride, pad_mode, padding
+        )
+
+
+class AvgPool1d(_Pool1d):
+    """The mean of each kernel_size window of (N, C, L) moved by stride (padding not
+    counted)."""
+
+    def __init__(
+        self,
+        kernel_size=1,
+        stride=1,
+        pad_mode="valid",
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+    ):
+        if ceil_mode or (padding and count_include_pad):
+            raise UnsupportedError(
+                "For 'AvgPool1d', cellc supports ceil_mode=False, and padding only with "
+                "count_include_pad=False"
+            )
+        super().__init__(
+            "AvgPool1d", ops.functional.avg_pool, kernel_size, stride, pad_mode, padding
+        )
+
+
+__all__ = ["AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Flatten", "MaxPool1d", "MaxPool2d"]

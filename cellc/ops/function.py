@@ -7,6 +7,8 @@ or 'none' like MindSpore's.
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from cellc import dtype as mstype
@@ -275,15 +277,56 @@ def tile(input, dims) -> Tensor:  # noqa: A002
 
 
 def pad(input_x, padding, mode="constant", value=None) -> Tensor:
-    """Zero padding, `padding` = (left, right) of the last dim, then of the one before, ...
-    (MindSpore 2.x's `ops.pad`); only mode 'constant' with value 0 or None."""
-    if mode != "constant" or value not in (None, 0, 0.0):
-        raise NotImplementedError("ops.pad: only mode='constant' with value 0 is supported")
+    """input_x padded: `padding` = (left, right) of the last dim, then of the one before, ...
+    (MindSpore 2.x's `ops.pad`). mode 'constant' fills with `value` (0 by default); 'reflect'
+    mirrors the input without repeating its edge, 'replicate' repeats the edge, 'circular'
+    wraps around (those three are gathers of constant indices)."""
     x = F.as_tensor(input_x)
+    padding = tuple(int(p) for p in padding)
+    if len(padding) % 2 or len(padding) // 2 > x.ndim or builtins.min(padding, default=0) < 0:
+        raise ValueError(
+            f"For 'pad', padding must be non-negative (left, right) pairs for at most {x.ndim} "
+            f"dims, got {padding!r}"
+        )
     pairs = [(0, 0)] * x.ndim
     for i in range(len(padding) // 2):
         pairs[x.ndim - 1 - i] = (padding[2 * i], padding[2 * i + 1])
-    return F.pad(x, pairs)
+    if mode == "constant":
+        padded = F.pad(x, pairs)
+        if value is None or value == 0:
+            return padded
+        border = np.ones([n + a + b if a or b else 1 for n, (a, b) in zip(x.shape, pairs)], bool)
+        border[
+            tuple(slice(a, a + n) if a or b else slice(None) for n, (a, b) in zip(x.shape, pairs))
+        ] = False
+        return F.select(Tensor(border), F.cast(F.as_tensor(value, x), x.dtype), padded)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ValueError(
+            "For 'pad', mode must be 'constant', 'reflect', 'replicate' or 'circular', got "
+            f"{mode!r}"
+        )
+    for axis, (before, after) in enumerate(pairs):
+        if before or after:
+            x = F.gather(x, Tensor(_pad_indices(mode, x.shape[axis], before, after)), axis)
+    return x
+
+
+def _pad_indices(mode: str, size: int, before: int, after: int) -> np.ndarray:
+    index = np.arange(-before, size + after)
+    if mode == "replicate":
+        return np.clip(index, 0, size - 1).astype(np.int32)
+    if mode == "circular":
+        if before > size or after > size:
+            raise ValueError(
+                f"For 'pad', circular padding ({before}, {after}) exceeds the size {size}"
+            )
+        return (index % size).astype(np.int32)
+    if before >= size or after >= size:
+        raise ValueError(
+            f"For 'pad', reflect padding ({before}, {after}) must be less than the size {size}"
+        )
+    index = np.abs(index)
+    return np.where(index >= size, 2 * (size - 1) - index, index).astype(np.int32)
 
 
 # --- losses ---------------------------------------------------------------------------------

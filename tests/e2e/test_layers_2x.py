@@ -199,3 +199,86 @@ def test_conv1d_adds_its_bias_per_channel(batch, pad_mode, stride):
     got = conv(Tensor(x)).asnumpy()
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def _pixel_shuffle(x, r):
+    n, c, h, w = x.shape
+    return (
+        x.reshape(n, c // (r * r), r, r, h, w)
+        .transpose(0, 1, 4, 2, 5, 3)
+        .reshape(n, c // (r * r), h * r, w * r)
+    )
+
+
+def _instance_norm(x, eps=1e-5):
+    mean = x.mean((2, 3), keepdims=True)
+    return (x - mean) / np.sqrt(x.var((2, 3), keepdims=True) + eps)
+
+
+SEQ = X.reshape(2, 4, 9)
+SHAPING = {
+    "ConstantPad2d": (
+        nn.ConstantPad2d((1, 0, 2, 1), -2.0),
+        X,
+        lambda x: np.pad(x, [(0, 0), (0, 0), (2, 1), (1, 0)], constant_values=-2),
+    ),
+    "ConstantPad1d": (
+        nn.ConstantPad1d(2, 3.0),
+        SEQ,
+        lambda x: np.pad(x, [(0, 0), (0, 0), (2, 2)], constant_values=3),
+    ),
+    "ZeroPad2d": (
+        nn.ZeroPad2d((1, 2, 0, 1)),
+        X,
+        lambda x: np.pad(x, [(0, 0), (0, 0), (0, 1), (1, 2)]),
+    ),
+    "ReflectionPad2d": (
+        nn.ReflectionPad2d((2, 1, 1, 2)),
+        X,
+        lambda x: np.pad(x, [(0, 0), (0, 0), (1, 2), (2, 1)], mode="reflect"),
+    ),
+    "ReflectionPad1d": (
+        nn.ReflectionPad1d((3, 1)),
+        SEQ,
+        lambda x: np.pad(x, [(0, 0), (0, 0), (3, 1)], mode="reflect"),
+    ),
+    "ReplicationPad2d": (
+        nn.ReplicationPad2d(2),
+        X,
+        lambda x: np.pad(x, [(0, 0), (0, 0), (2, 2), (2, 2)], mode="edge"),
+    ),
+    "MaxPool1d": (
+        nn.MaxPool1d(3, 2),
+        SEQ,
+        lambda x: np.stack([x[:, :, i : i + 3].max(2) for i in range(0, 7, 2)], 2),
+    ),
+    "AvgPool1d": (nn.AvgPool1d(2, 2), SEQ, lambda x: (x[:, :, 0:8:2] + x[:, :, 1:8:2]) / 2),
+    "PixelShuffle": (nn.PixelShuffle(2), X, lambda x: _pixel_shuffle(x, 2)),
+    "Threshold": (nn.Threshold(0.5, -1.0), X, lambda x: np.where(x > 0.5, x, -1.0)),
+    "Unflatten": (nn.Unflatten(2, (3, 3)), SEQ, lambda x: x.reshape(2, 4, 3, 3)),
+    "InstanceNorm2d": (nn.InstanceNorm2d(4), X, _instance_norm),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPING))
+def test_shaping_layer_values(name):
+    layer, x, reference = SHAPING[name]
+    got = layer(Tensor(x.astype(np.float32))).asnumpy()
+    want = reference(x)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+
+
+def test_reflection_padding_sends_each_gradient_back_to_its_source():
+    """d sum(pad(x) * s) / dx: each input element gets the scores of every place it was copied
+    to (np.pad's reflect, applied to the index grid, says where)."""
+    x = X[:, :, :, :].astype(np.float32)
+    pad = nn.ReflectionPad2d((2, 1, 1, 2))
+    scores = RNG.uniform(-1, 1, (2, 4, 6, 6))
+    net = Scored(pad, scores.astype(np.float32))
+    (grad,), _ = GradInputsAndWeights(net)(Tensor(x))
+    sources = np.pad(np.arange(9).reshape(3, 3), [(1, 2), (2, 1)], mode="reflect")
+    want = np.zeros((2, 4, 9))
+    for (i, j), source in np.ndenumerate(sources):
+        want[:, :, source] += scores[:, :, i, j]
+    np.testing.assert_allclose(grad.asnumpy(), want.reshape(2, 4, 3, 3), rtol=1e-5, atol=1e-6)
