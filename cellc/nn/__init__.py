@@ -19,6 +19,7 @@ from . import (
     optim,
     padding,
     pooling,
+    rnns,
     wrap,
 )
 from .activation import *  # noqa: F403
@@ -33,6 +34,7 @@ from .normalization import *  # noqa: F403
 from .optim import *  # noqa: F403  (optimizers and learning-rate cells)
 from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
+from .rnns import *  # noqa: F403  (RNN, GRU, LSTM)
 from .wrap import *  # noqa: F403  (training cells)
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     *conv.__all__,
     *padding.__all__,
     *pooling.__all__,
+    *rnns.__all__,
     *optim.__all__,
     *wrap.__all__,
     *loss_scale.__all__,

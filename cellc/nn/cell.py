@@ -12,6 +12,7 @@ and gradient it calls is compiled on its own, the collective running between the
 
 from __future__ import annotations
 
+import inspect
 from collections import OrderedDict
 
 from cellc import context
@@ -176,7 +177,7 @@ class Cell:
 
     def __call__(self, *args, **kwargs):
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: keyword arguments are not supported")
+            args = _positional(type(self).__name__, self._body(), args, kwargs)
         if tracing.current() is not None:
             if callable(getattr(self, "bprop", None)):  # a custom gradient: kept as a call
                 return frontend_grad.call_with_bprop(tracing.current(), self, args)
@@ -259,6 +260,31 @@ class CellList(Cell):
 
     def append(self, cell):
         setattr(self, str(len(self._cells)), cell)
+
+
+def _positional(name: str, body, args: tuple, kwargs: dict) -> tuple:
+    """The arguments of `body(*args, **kwargs)` as positional ones (a compiled cell takes its
+    inputs in order): up to the last one given, with the defaults of those skipped."""
+    try:
+        bound = inspect.signature(body).bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{name}.construct: {error}") from None
+    parameters = list(inspect.signature(body).parameters.values())
+    if any(p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in parameters if p.name in kwargs):
+        raise TypeError(
+            f"{name}: keyword-only and **kwargs arguments of construct are not supported; "
+            "pass them by position"
+        )
+    given = [i for i, p in enumerate(parameters) if p.name in bound.arguments]
+    positional = []
+    for parameter in parameters[: max(given) + 1]:
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            positional.extend(bound.arguments.get(parameter.name, ()))
+        elif parameter.name in bound.arguments:
+            positional.append(bound.arguments[parameter.name])
+        else:
+            positional.append(parameter.default)
+    return tuple(positional)
 
 
 __all__ = ["Cell", "CellList", "Module", "ParameterTuple", "SequentialCell"]
