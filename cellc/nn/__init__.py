@@ -20,6 +20,7 @@ from . import (
     padding,
     pooling,
     rnns,
+    transformer,
     wrap,
 )
 from .activation import *  # noqa: F403
@@ -35,6 +36,7 @@ from .optim import *  # noqa: F403  (optimizers and learning-rate cells)
 from .padding import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .rnns import *  # noqa: F403  (RNN, GRU, LSTM)
+from .transformer import *  # noqa: F403  (MultiheadAttention, Transformer layers)
 from .wrap import *  # noqa: F403  (training cells)
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     *padding.__all__,
     *pooling.__all__,
     *rnns.__all__,
+    *transformer.__all__,
     *optim.__all__,
     *wrap.__all__,
     *loss_scale.__all__,
