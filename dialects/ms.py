@@ -97,6 +97,8 @@ def element_type(name: str) -> ir.Type:
         "f16": ir.F16Type.get,
         "f32": ir.F32Type.get,
         "f64": ir.F64Type.get,
+        "i8": lambda: ir.IntegerType.get_signless(8),
+        "i16": lambda: ir.IntegerType.get_signless(16),
         "i32": lambda: ir.IntegerType.get_signless(32),
         "i64": lambda: ir.IntegerType.get_signless(64),
         "i1": lambda: ir.IntegerType.get_signless(1),

@@ -1612,7 +1612,7 @@ class BatchMatMulOp(Op):
 
 
 # Bool tensors are stored as bytes by the back ends (compiler/lowering/bool_tensors_to_i8.py).
-CAST_ELEMENTS = ("i1", "f16", "f32", "f64", "i32", "i64")
+CAST_ELEMENTS = ("i1", "f16", "f32", "f64", "i8", "i16", "i32", "i64")
 
 
 class CastOp(Op):

@@ -3,7 +3,7 @@
 Each row names one element type in every spelling cellc meets: MLIR's (`f32`, `i1`), numpy's and
 the artifact manifest's (`float32`, `bool`), MindSpore's printed name (`Float32`) and the
 command line's (`f32`, `bool`). The rows are in MindSpore's implicit promotion order for binary
-arithmetic (bool < int32 < int64 < float16 < float32 < float64): of two operands, the one whose
+arithmetic (bool < int8 < int16 < int32 < int64 < float16 < float32 < float64): of two operands, the one whose
 row comes first is cast to the other's type.
 
 The runtime is the lowest layer (it imports nothing else of cellc), so the table lives here and
@@ -37,6 +37,8 @@ class ElementType:
 
 ELEMENT_TYPES = (
     ElementType("i1", "bool", "Bool", "bool"),
+    ElementType("i8", "int8", "Int8", "i8"),
+    ElementType("i16", "int16", "Int16", "i16"),
     ElementType("i32", "int32", "Int32", "i32"),
     ElementType("i64", "int64", "Int64", "i64"),
     ElementType("f16", "float16", "Float16", "f16"),

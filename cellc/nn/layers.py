@@ -305,6 +305,21 @@ class Unflatten(Cell):
         return ops.reshape(x, (*x.shape[:axis], *self.unflattened_size, *x.shape[axis + 1 :]))
 
 
+class OneHot(Cell):
+    """`ops.one_hot(indices, depth, on_value, off_value, axis)` in `dtype`."""
+
+    def __init__(self, axis=-1, depth=1, on_value=1.0, off_value=0.0, dtype=None):
+        super().__init__()
+        self.axis, self.depth = axis, depth
+        self.on_value, self.off_value, self.dtype = on_value, off_value, dtype
+
+    def construct(self, indices):
+        hot = ops.one_hot(
+            indices, self.depth, float(self.on_value), float(self.off_value), self.axis
+        )
+        return hot if self.dtype is None else ops.cast(hot, self.dtype)
+
+
 class Upsample(Cell):
     """`ops.interpolate(x, size, scale_factor, mode, align_corners, recompute_scale_factor)`:
     'nearest', 'linear' (3-D) or 'bilinear' (4-D)."""

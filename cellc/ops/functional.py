@@ -94,8 +94,27 @@ def mul(lhs, rhs):
     return _binary("Mul", ms_ops.MulOp, lhs, rhs)
 
 
-def div(lhs, rhs):
-    return _binary("Div", ms_ops.DivOp, lhs, rhs)
+def div(lhs, rhs, *, rounding_mode=None):
+    """lhs / rhs (MindSpore's `Div`, `ops.div`): integers and bools are divided as float32, as
+    MindSpore divides them; `rounding_mode` 'floor' rounds the quotient down (FloorDiv, in the
+    operands' type), 'trunc' toward zero."""
+    if rounding_mode == "floor":
+        return floor_div(lhs, rhs)
+    if rounding_mode not in (None, "trunc"):
+        raise ValueError(
+            f"For 'div', rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
+        )
+    like = lhs if isinstance(lhs, Tensor) else rhs if isinstance(rhs, Tensor) else None
+    lhs, rhs = promote(as_tensor(lhs, like), as_tensor(rhs, like))
+    if rounding_mode == "trunc":
+        quotient = floor_div(abs(lhs), abs(rhs)) if not lhs.dtype.is_float else None
+        if quotient is not None:  # integers: |a| // |b| with the quotient's sign
+            return mul(quotient, mul(sign(lhs), sign(rhs)))
+        exact = apply("Div", ms_ops.DivOp, [lhs, rhs])
+        return mul(sign(exact), floor_div(abs(exact), 1.0))
+    if not lhs.dtype.is_float:
+        lhs, rhs = cast(lhs, mstype.float32), cast(rhs, mstype.float32)
+    return apply("Div", ms_ops.DivOp, [lhs, rhs])
 
 
 def maximum(lhs, rhs):

@@ -20,6 +20,7 @@ from . import functional as F
 
 __all__ = [
     "add",
+    "addn",
     "addcdiv",
     "addcmul",
     "amax",
@@ -30,6 +31,7 @@ __all__ = [
     "chunk",
     "clip",
     "cos",
+    "cumsum",
     "div",
     "divide",
     "erf",
@@ -97,16 +99,7 @@ def mul(input, other):  # noqa: A002
 
 def div(input, other, *, rounding_mode=None):  # noqa: A002
     """input / other; `rounding_mode` 'floor' rounds the quotient down, 'trunc' toward zero."""
-    if rounding_mode is None:
-        return F.div(input, other)
-    if rounding_mode == "floor":
-        return F.floor_div(input, other)
-    if rounding_mode == "trunc":
-        quotient = F.div(input, other)
-        return F.mul(F.sign(quotient), floor(F.abs(quotient)))
-    raise ValueError(
-        f"For 'div', rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
-    )
+    return F.div(input, other, rounding_mode=rounding_mode)
 
 
 def floor_divide(input, other):  # noqa: A002
@@ -464,3 +457,50 @@ def full_like(input, fill_value, *, dtype=None):  # noqa: A002
 
 def clip(input, min=None, max=None):  # noqa: A001, A002
     return F.clip_by_value(input, min, max)
+
+
+def addn(x):
+    """The elementwise sum of a tuple or list of tensors."""
+    tensors = [F.as_tensor(t) for t in x]
+    if not tensors:
+        raise ValueError("For 'addn', the input must not be empty")
+    total = tensors[0]
+    for t in tensors[1:]:
+        total = F.add(total, t)
+    return total
+
+
+def cumsum(input, axis, dtype=None):  # noqa: A002
+    """The running sums along `axis` (in `dtype` when given)."""
+    x = F.as_tensor(input)
+    if dtype is not None:
+        x = F.cast(x, dtype)
+    return prefix_sums(x, axis)
+
+
+def prefix_sums(x, axis, exclusive=False, reverse=False):
+    """Running sums along `axis` in log2(n) steps, each the tensor plus itself shifted by a
+    power of two (Hillis and Steele): exact for integers, and differentiable as adds, slices
+    and pads are. `exclusive` leaves each element out of its own sum; `reverse` sums from the
+    end."""
+    x = F.as_tensor(x)
+    axis = F._single_axis("CumSum", axis, x.ndim)
+    if reverse:
+        x = flip(x, (axis,))
+    size = x.shape[axis]
+    if exclusive and size:
+        x = _shifted(x, axis, 1)
+    shift = 1
+    while shift < size:
+        x = F.add(x, _shifted(x, axis, shift))
+        shift *= 2
+    return flip(x, (axis,)) if reverse else x
+
+
+def _shifted(x, axis: int, shift: int):
+    """x moved `shift` places forward along `axis`, zeros coming in at the front."""
+    size = x.shape[axis]
+    kept = F.getitem(x, (slice(None),) * axis + (slice(0, size - shift),))
+    pairs = [(0, 0)] * x.ndim
+    pairs[axis] = (shift, 0)
+    return F.pad(kept, pairs)

@@ -679,6 +679,20 @@ class StopGradient(_Elementwise):
     name, fn = "StopGradient", F.stop_gradient
 
 
+class CumSum(Primitive):
+    """`CumSum(exclusive=False, reverse=False)(x, axis)`: running sums along `axis`."""
+
+    name = "CumSum"
+
+    def __init__(self, exclusive: bool = False, reverse: bool = False):
+        F.check_bool_flag("CumSum", "exclusive", exclusive)
+        F.check_bool_flag("CumSum", "reverse", reverse)
+        self.exclusive, self.reverse = exclusive, reverse
+
+    def __call__(self, x, axis):
+        return math_func.prefix_sums(x, int(axis), self.exclusive, self.reverse)
+
+
 class SquaredDifference(Primitive):
     """`SquaredDifference()(x, y)`: (x - y) ** 2, broadcast."""
 

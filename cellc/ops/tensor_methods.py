@@ -314,6 +314,30 @@ class TensorMethods:
     def logsumexp(self, dim, keepdim=False):
         return M.logsumexp(self, dim, keepdim)
 
+    def cumsum(self, axis=None, dtype=None):
+        x = self if axis is not None else F.reshape(self, (-1,))
+        return M.cumsum(x, 0 if axis is None else axis, dtype)
+
+    def equal(self, other):
+        return F.equal(self, other)
+
+    def not_equal(self, other):
+        return F.not_equal(self, other)
+
+    def greater(self, other):
+        return F.greater(self, other)
+
+    def greater_equal(self, other):
+        return F.greater_equal(self, other)
+
+    def less(self, other):
+        return F.less(self, other)
+
+    def less_equal(self, other):
+        return F.less_equal(self, other)
+
+    eq, ne, gt, ge, lt, le = equal, not_equal, greater, greater_equal, less, less_equal
+
 
 def _comparable(other) -> bool:
     return isinstance(other, (Tensor, bool, int, float, np.number, np.ndarray, list, tuple))

@@ -496,3 +496,71 @@ def test_primitives_eager_and_compiled():
         _check(f"eager {index}", e, w, 1e-12)
         _check(f"compiled {index}", c, w, 2e-5)
     assert compiled[7].dtype == mstype.int32 and compiled[5].dtype == mstype.bool_
+
+
+def _small_ints(a, b):
+    return (
+        a + b,
+        a * b,
+        a // b,
+        a % b,
+        ops.maximum(a, b),
+        a > b,
+        ops.cast(a, mstype.float32) * 0.5,
+        ops.cumsum(a, 0),
+        ops.abs(a),
+        ops.where(a > 0, a, b),
+        ops.cast(a, mstype.int64),
+        a / b,
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_int8_and_int16_compute_like_numpy(dtype):
+    a, b = np.array([3, -7, 5, 100], dtype), np.array([2, 3, -4, 27], dtype)
+    want = (
+        a + b,
+        a * b,
+        a // b,
+        a % b,
+        np.maximum(a, b),
+        a > b,
+        a.astype(np.float32) * 0.5,
+        np.cumsum(a, dtype=dtype),
+        np.abs(a),
+        np.where(a > 0, a, b),
+        a.astype(np.int64),
+        (a / b).astype(np.float32),
+    )
+    eager = _small_ints(Tensor(a), Tensor(b))
+    compiled = Lambda(_small_ints)(Tensor(a), Tensor(b))
+    for index, (e, c, w) in enumerate(zip(eager, compiled, want, strict=True)):
+        for got in (e, c):
+            assert got.asnumpy().dtype == w.dtype, index
+            np.testing.assert_array_equal(got.asnumpy(), w, err_msg=str(index))
+
+
+def test_cumsum_and_division_modes():
+    x = Tensor(A)
+    _check("cumsum", ops.cumsum(x, 1), np.cumsum(A, 1), 1e-12)
+    _check("method", x.cumsum(0), np.cumsum(A, 0), 1e-12)
+    _check("exclusive", ops.CumSum(exclusive=True)(x, 1), np.cumsum(A, 1) - A, 1e-12)
+    _check("reverse", ops.CumSum(reverse=True)(x, 0), np.cumsum(A[::-1], 0)[::-1], 1e-12)
+    ints = Tensor(np.array([7, -7, 7, -7])), Tensor(np.array([2, 2, -2, -2]))
+    assert (ints[0] / ints[1]).dtype == mstype.float32
+    np.testing.assert_array_equal(ops.div(*ints, rounding_mode="trunc").asnumpy(), [3, -3, -3, 3])
+    np.testing.assert_array_equal(ops.div(*ints, rounding_mode="floor").asnumpy(), [3, -4, -4, 3])
+    np.testing.assert_array_equal(ops.addn(ints).asnumpy(), [9, -5, 5, -9])
+    grad = GradAll(Lambda(lambda v: ops.cumsum(v, 1)))(Tensor(A), Tensor(np.ones_like(A)))[0]
+    np.testing.assert_allclose(grad.asnumpy(), np.tile(np.arange(4, 0, -1.0), (3, 1)))
+
+
+def test_tensor_comparisons_and_one_hot_cell():
+    x, y = Tensor(np.array([1, 2, 3])), Tensor(np.array([1, 3, 2]))
+    assert x.equal(y).tolist() == [True, False, False]
+    assert x.ne(y).tolist() == [False, True, True]
+    assert x.gt(y).tolist() == [False, False, True] and x.le(y).tolist() == [True, True, False]
+    hot = nn.OneHot(axis=0, depth=3, on_value=5.0, off_value=-1.0)(
+        Tensor(np.array([2, 0], np.int32))
+    )
+    np.testing.assert_array_equal(hot.asnumpy(), [[-1, 5], [-1, -1], [5, -1]])
