@@ -6,8 +6,8 @@ for its own process only).
 the only authority on these names: a MindSpore module cellc lacks is an import error that says
 so ("cellc has no mindspore.mindrecord yet"), never a second copy of a cellc file loaded
 under a MindSpore name. A name a cellc module lacks raises `missing(...)` from the module's
-`__getattr__` ("cellc has no mindspore.nn.LSTM yet"; `cellc run` and `cellc compile` say the
-same for `from mindspore.nn import LSTM`).
+`__getattr__` ("cellc has no mindspore.nn.Conv3d yet"; `cellc run` and `cellc compile` say the
+same for `from mindspore.nn import Conv3d`).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def mindspore_path(module: str) -> str:
 
 
 def missing(module: str, name: str) -> AttributeError:
-    """The error for a MindSpore name that cellc lacks (`nn.LSTM`): cellc's modules raise it
+    """The error for a MindSpore name that cellc lacks (`nn.Conv3d`): cellc's modules raise it
     from their `__getattr__`."""
     path = f"{module}.{name}" if module else name
     if name.startswith("__"):  # Python's own probes (`__wrapped__`): the usual message

@@ -177,14 +177,14 @@ class InternalError(click.ClickException):
 
 def _unsupported(error: BaseException) -> str | None:
     """A MindSpore API that cellc does not provide, met as an import or attribute error:
-    "cellc has no mindspore.nn.LSTM yet"."""
+    "cellc has no mindspore.nn.Conv3d yet"."""
     from cellc import compat
 
     root = (getattr(error, "name", None) or "").partition(".")[0]
     if isinstance(error, ModuleNotFoundError) and root in compat.ALIASES:
         return str(error)  # the compat finder's own message
     if isinstance(error, ImportError) and root == "cellc":
-        # `from mindspore.nn import LSTM`: Python's message names cellc's module and its file
+        # `from mindspore.nn import Conv3d`: Python's message names cellc's module and its file
         name = _CANNOT_IMPORT.match(str(error))
         if name:
             return str(compat.missing(compat.mindspore_path(error.name), name.group(1)))

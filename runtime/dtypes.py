@@ -3,8 +3,9 @@
 Each row names one element type in every spelling cellc meets: MLIR's (`f32`, `i1`), numpy's and
 the artifact manifest's (`float32`, `bool`), MindSpore's printed name (`Float32`) and the
 command line's (`f32`, `bool`). The rows are in MindSpore's implicit promotion order for binary
-arithmetic (bool < int8 < int16 < int32 < int64 < float16 < float32 < float64): of two operands, the one whose
-row comes first is cast to the other's type.
+arithmetic (bool < int8 < int16 < int32 < int64 < float16 < float32 < float64): of two operands,
+the one whose row comes first is cast to the other's type. (No unsigned, bfloat16 or complex
+types: MLIR's arithmetic is on signless integers, and those would need their own ops.)
 
 The runtime is the lowest layer (it imports nothing else of cellc), so the table lives here and
 the dialect, the compiler, the user API and the command line import it.

@@ -217,9 +217,11 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; lr_t = lr sqrt(1 - b2^t) / (1 - b1^t);
-    p -= lr_t * m / (sqrt(v) + eps), with (b1 m + (1 - b1) g) for m under `use_nesterov`
-    (MindSpore's ApplyAdam; the powers are the state `beta1_power`, `beta2_power`)."""
+    """m += (g - m) (1 - b1); v += (g^2 - v) (1 - b2); lr_t = lr sqrt(1 - b2^t) / (1 - b1^t);
+    p -= lr_t * m / (sqrt(v) + eps), with (b1 m + (1 - b1) g) for m under `use_nesterov`: the
+    operations, their order and 1 - b computed in float32, of MindSpore's CPU kernel (nnacl's
+    AdamFp32), so that losses match MindSpore's bit for bit. The powers are the state
+    `beta1_power`, `beta2_power`."""
 
     def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
                  use_locking=False, use_nesterov=False, weight_decay=0.0, loss_scale=1.0,
@@ -238,20 +240,26 @@ class Adam(Optimizer):
     def apply(self, gradients):
         beta1_power = assign(self.beta1_power, self.beta1_power * self.beta1)
         beta2_power = assign(self.beta2_power, self.beta2_power * self.beta2)
-        correction = F.sqrt(1.0 - beta2_power) / (1.0 - beta1_power)
+        keep1, keep2 = _one_minus(self.beta1), _one_minus(self.beta2)
         for i, (p, g, m, v) in enumerate(
             zip(self.parameters, gradients, self.moment1, self.moment2)
         ):
-            m_new = assign(m, m * self.beta1 + g * (1 - self.beta1))
-            v_new = assign(v, v * self.beta2 + g * g * (1 - self.beta2))
-            step = m_new * self.beta1 + g * (1 - self.beta1) if self.use_nesterov else m_new
-            lr_t = correction * self.get_lr(i)
+            lr_t = self.get_lr(i) * F.sqrt(1.0 - beta2_power) / (1.0 - beta1_power)
+            m_new = assign(m, m + (g - m) * keep1)
+            v_new = assign(v, v + (g * g - v) * keep2)
+            step = m_new * self.beta1 + g * keep1 if self.use_nesterov else m_new
             assign(p, p - lr_t * step / (F.sqrt(v_new) + self.eps))
 
 
+def _one_minus(beta: float) -> float:
+    """1 - beta as MindSpore's float32 kernels compute it (1 - 0.9 is 0.100000024 there)."""
+    return float(np.float32(1.0) - np.float32(beta))
+
+
 class AdamWeightDecay(Optimizer):
-    """Adam without bias correction and with decoupled weight decay:
-    p -= lr * (m / (sqrt(v) + eps) + weight_decay * p) (MindSpore's AdamWeightDecay)."""
+    """Adam without bias correction and with decoupled weight decay: m += (g - m) (1 - b1),
+    v += (g^2 - v) (1 - b2), p -= lr * (m / (sqrt(v) + eps) + weight_decay * p), in the order
+    of MindSpore's CPU kernel (nnacl's AdamWeightDecayFp32)."""
 
     def __init__(self, params, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-6,
                  weight_decay=0.0):  # fmt: skip
@@ -266,8 +274,8 @@ class AdamWeightDecay(Optimizer):
         for i, (p, g, m, v, decay) in enumerate(
             zip(self.parameters, gradients, self.moments1, self.moments2, self._decoupled)
         ):
-            m_new = assign(m, m * self.beta1 + g * (1 - self.beta1))
-            v_new = assign(v, v * self.beta2 + g * g * (1 - self.beta2))
+            m_new = assign(m, m + (g - m) * _one_minus(self.beta1))
+            v_new = assign(v, v + (g * g - v) * _one_minus(self.beta2))
             update = m_new / (F.sqrt(v_new) + self.eps)
             if decay:
                 update = update + p * decay

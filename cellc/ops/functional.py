@@ -892,14 +892,26 @@ def _relu6(x):
 
 
 def hsigmoid(x):
-    """relu6(x + 3) / 6 (MindSpore's `HSigmoid`)."""
+    """relu6(x + 3) / 6 (MindSpore's `HSigmoid`; divided, not multiplied by 1/6, so that the
+    values are MindSpore's to the last bit)."""
     x = as_tensor(x)
     _require_float("HSigmoid", x)
-    return mul(_relu6(add(x, 3.0)), 1 / 6)
+    return div(_relu6(add(x, 3.0)), 6.0)
 
 
 def hswish(x):
-    """x * relu6(x + 3) / 6 (MindSpore's `HSwish`)."""
+    """x * relu6(x + 3) / 6 (MindSpore's `HSwish`, in that order)."""
     x = as_tensor(x)
     _require_float("HSwish", x)
-    return mul(x, hsigmoid(x))
+    return div(mul(x, _relu6(add(x, 3.0))), 6.0)
+
+
+def __getattr__(name: str):
+    """MindSpore's `ops.functional` also holds every function of its 2.x API (`F.vmap`,
+    `F.argmax`, `F.avg_pool2d`): a name this module does not define is looked up in
+    `cellc.ops`, so that `from mindspore.ops.functional import vmap` works."""
+    from cellc import compat, ops
+
+    if name.startswith("__") or name not in ops.__all__:
+        raise compat.missing("ops.functional", name)
+    return getattr(ops, name)
