@@ -23,7 +23,7 @@ from .grad_operation import GradOperation
 from .math_func import *  # noqa: F403  (MindSpore 2.x's math and array functions)
 from .nn_func import *  # noqa: F403  (MindSpore 2.x's activations, losses, pools)
 from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
-from .state import Assign, Depend, assign, depend, dropout
+from .state import Assign, Depend, Dropout, Dropout2D, Dropout3D, assign, depend, dropout
 
 __all__ = [
     *collective.__all__,
@@ -32,6 +32,9 @@ __all__ = [
     *nn_func.__all__,
     "Assign",
     "Depend",
+    "Dropout",
+    "Dropout2D",
+    "Dropout3D",
     "GradOperation",
     "assign",
     "depend",

@@ -96,20 +96,81 @@ def dropout_keep(x, keep_prob: float, training: bool = True):
     x = F.as_tensor(x)
     if not training or keep_prob == 1.0:
         return x
+    return F.mul(x, scaled_mask(x, x.shape, keep_prob))
+
+
+def scaled_mask(x: Tensor, shape, keep_prob: float) -> Tensor:
+    """A fresh dropout mask of `shape` in x's dtype: 1/keep_prob with probability keep_prob,
+    else 0 (traced: a hidden weight drawn at every call)."""
     if not x.dtype.is_float:
         raise TypeError(f"For 'Dropout', the input must be a float tensor, got {x.dtype}")
     tracer = tracing.current()
     if tracer is not None:
-        mask = Tensor(_symbol=tracer.random_mask(x.spec, keep_prob))
-    else:
-        mask = Tensor(bernoulli_mask(context.random_generator(), x.shape, x.dtype, keep_prob))
-    return F.mul(x, mask)
+        spec = type(x.spec)(tuple(shape), x.spec.element)
+        return Tensor(_symbol=tracer.random_mask(spec, keep_prob))
+    return Tensor(bernoulli_mask(context.random_generator(), tuple(shape), x.dtype, keep_prob))
 
 
 def bernoulli_mask(generator: np.random.Generator, shape, dtype, keep_prob: float):
     """A dropout mask: 1/keep_prob with probability keep_prob, else 0."""
     keep = generator.random(shape) < keep_prob
     return (keep / np.float64(keep_prob)).astype(dtype.numpy)
+
+
+class Dropout(Primitive):
+    """`Dropout(keep_prob=0.5)(x)`: (x with each element zeroed with probability 1 - keep_prob
+    and the rest scaled by 1/keep_prob, the 0/1 mask in x's dtype)."""
+
+    name = "Dropout"
+
+    def __init__(self, keep_prob=0.5, Seed0=0, Seed1=0):  # noqa: N803 (MindSpore's names)
+        if not isinstance(keep_prob, (int, float)) or not 0 < keep_prob <= 1:
+            raise ValueError(
+                f"For 'Dropout', the 'keep_prob' must be in (0.0, 1.0], got {keep_prob!r}"
+            )
+        self.keep_prob = float(keep_prob)
+
+    def __call__(self, x):
+        x = F.as_tensor(x)
+        if self.keep_prob == 1.0:
+            return F.mul(x, 1.0), F.add(F.mul(x, 0.0), 1.0)
+        mask = scaled_mask(x, x.shape, self.keep_prob)
+        return F.mul(x, mask), F.cast(F.greater(mask, 0.0), x.dtype)
+
+
+class Dropout2D(Primitive):
+    """`Dropout2D(keep_prob=0.5)(x)`: whole channels of (N, C, H, W) zeroed with probability
+    1 - keep_prob, the rest scaled by 1/keep_prob; and the bool mask, shaped like x."""
+
+    name = "Dropout2D"
+    _spatial = 2
+
+    def __init__(self, keep_prob=0.5):
+        if not isinstance(keep_prob, (int, float)) or not 0 <= keep_prob <= 1:
+            raise ValueError(
+                f"For '{self.name}', the 'keep_prob' must be in [0.0, 1.0], got {keep_prob!r}"
+            )
+        self.keep_prob = float(keep_prob)
+
+    def __call__(self, x):
+        x = F.as_tensor(x)
+        if x.ndim != 2 + self._spatial:
+            raise ValueError(
+                f"For '{self.name}', the input must be {2 + self._spatial}-D, got shape {x.shape}"
+            )
+        if self.keep_prob == 0.0:
+            zeros = F.mul(x, 0.0)
+            return zeros, F.greater(zeros, 1.0)
+        if self.keep_prob == 1.0:
+            return F.mul(x, 1.0), F.greater(F.add(F.mul(x, 0.0), 1.0), 0.0)
+        channels = x.shape[:2] + (1,) * self._spatial
+        mask = scaled_mask(x, channels, self.keep_prob)
+        return F.mul(x, mask), F.broadcast_to(F.greater(mask, 0.0), x.shape)
+
+
+class Dropout3D(Dropout2D):
+    name = "Dropout3D"
+    _spatial = 3
 
 
 class Assign(Primitive):
@@ -126,4 +187,4 @@ class Depend(Primitive):
         return depend(value, expr)
 
 
-__all__ = ["Assign", "Depend", "assign", "depend", "dropout"]
+__all__ = ["Assign", "Depend", "Dropout", "Dropout2D", "Dropout3D", "assign", "depend", "dropout"]

@@ -120,8 +120,11 @@ class TensorMethods:
     def T(self):
         return self.transpose()
 
-    def astype(self, dtype: mstype.DType) -> Tensor:
-        """The tensor converted to `dtype` (MindSpore's `Tensor.astype`; traced, an `ms.cast`)."""
+    def astype(self, dtype, copy=True) -> Tensor:
+        """The tensor converted to `dtype`: a cellc dtype, a numpy one (np.float32) or its name
+        ('float32'), as MindSpore's `Tensor.astype` takes (traced, an `ms.cast`)."""
+        if not isinstance(dtype, mstype.DType):
+            dtype = mstype.from_numpy(dtype)
         return F.cast(self, dtype)
 
     def abs(self):

@@ -564,3 +564,33 @@ def test_tensor_comparisons_and_one_hot_cell():
         Tensor(np.array([2, 0], np.int32))
     )
     np.testing.assert_array_equal(hot.asnumpy(), [[-1, 5], [-1, -1], [5, -1]])
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_dropout_primitives_return_the_mask_they_applied(compiled):
+    x = Tensor(RNG.uniform(1, 2, (4, 8, 5, 5)).astype(np.float32))
+
+    def run(fn):
+        return Lambda(fn)(x) if compiled else fn(x)
+
+    out, mask = run(lambda v: ops.Dropout(keep_prob=0.6)(v))
+    m = mask.asnumpy()
+    assert mask.dtype == mstype.float32 and set(np.unique(m)) <= {0.0, 1.0}
+    assert 0.5 < m.mean() < 0.7
+    np.testing.assert_allclose(out.asnumpy(), x.asnumpy() * m / np.float32(0.6), rtol=1e-6)
+    again, _ = run(lambda v: ops.Dropout(keep_prob=0.6)(v))
+    assert not np.array_equal(again.asnumpy(), out.asnumpy())  # a fresh mask per call
+    out, mask = run(lambda v: ops.Dropout2D(keep_prob=0.5)(v))
+    m = mask.asnumpy()
+    assert mask.dtype == mstype.bool_ and m.shape == x.shape
+    assert (m == m[:, :, :1, :1]).all()  # whole channels
+    np.testing.assert_allclose(out.asnumpy(), np.where(m, x.asnumpy() * 2, 0), rtol=1e-6)
+
+
+def test_astype_takes_numpy_dtypes_and_names():
+    x = Tensor(np.array([1.5, -2.5]))
+    assert x.astype(np.float32).dtype == mstype.float32
+    assert x.astype("int16").dtype == mstype.int16
+    assert x.astype(np.int32).tolist() == [1, -2]
+    with pytest.raises(TypeError, match="unsupported dtype uint8; cellc supports bool, int8"):
+        x.astype(np.uint8)
