@@ -12,6 +12,7 @@ from cellc.parameter import Parameter
 from cellc.tensor import Tensor
 
 from .cell import Cell
+from .normalization import _numpy_dtype
 
 
 def _initial(init, shape, *_) -> np.ndarray:
@@ -55,6 +56,7 @@ class Dense(Cell):
         bias_init=None,
         has_bias: bool = True,
         activation=None,
+        dtype=None,
     ):
         super().__init__()
         self.in_channels = in_channels
@@ -63,10 +65,12 @@ class Dense(Cell):
             weight_init = HeUniform(math.sqrt(5))
         if bias_init is None:
             bias_init = Uniform(1 / math.sqrt(in_channels))
-        self.weight = Parameter(_initial(weight_init, (out_channels, in_channels)), name="weight")
+        cast = _numpy_dtype(dtype)
+        weight = _initial(weight_init, (out_channels, in_channels)).astype(cast)
+        self.weight = Parameter(weight, name="weight")
         self.has_bias = has_bias
         if has_bias:
-            self.bias = Parameter(_initial(bias_init, (out_channels,)), name="bias")
+            self.bias = Parameter(_initial(bias_init, (out_channels,)).astype(cast), name="bias")
         self.matmul = ops.MatMul(transpose_b=True)
         if isinstance(activation, str):
             activation = _ACTIVATIONS[activation.lower()]()
@@ -272,7 +276,7 @@ class PixelShuffle(Cell):
         F = ops.functional
         r = self.upscale_factor
         *lead, channels, height, width = x.shape
-        if len(lead) < 1 or channels % (r * r):
+        if x.ndim < 3 or channels % (r * r):
             raise ValueError(
                 f"For 'PixelShuffle', the input {x.shape} must be (..., C * {r * r}, H, W)"
             )
@@ -280,6 +284,32 @@ class PixelShuffle(Cell):
         blocks = F.reshape(x, (batch, channels // (r * r), r, r, height, width))
         moved = F.transpose(blocks, (0, 1, 4, 2, 5, 3))
         return F.reshape(moved, (*lead, channels // (r * r), height * r, width * r))
+
+
+class PixelUnshuffle(Cell):
+    """(N, C, H * r, W * r) -> (N, C * r * r, H, W): PixelShuffle undone."""
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        if not isinstance(downscale_factor, int) or downscale_factor < 1:
+            raise ValueError(
+                f"For 'PixelUnshuffle', downscale_factor must be a positive int, got "
+                f"{downscale_factor!r}"
+            )
+        self.downscale_factor = downscale_factor
+
+    def construct(self, x):
+        F = ops.functional
+        r = self.downscale_factor
+        *lead, channels, height, width = x.shape
+        if x.ndim < 3 or height % r or width % r:
+            raise ValueError(
+                f"For 'PixelUnshuffle', the input {x.shape} must be (..., C, H * {r}, W * {r})"
+            )
+        batch = int(np.prod(lead))
+        blocks = F.reshape(x, (batch, channels, height // r, r, width // r, r))
+        moved = F.transpose(blocks, (0, 1, 3, 5, 2, 4))
+        return F.reshape(moved, (*lead, channels * r * r, height // r, width // r))
 
 
 class Threshold(Cell):

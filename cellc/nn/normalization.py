@@ -30,7 +30,19 @@ from .cell import Cell
 F = ops.functional
 
 
-def _initial(init, shape, what: str) -> np.ndarray:
+def _initial(init, shape, what: str, dtype=None) -> np.ndarray:
+    """The initial value of a normalization weight, in `dtype` (a cellc or numpy dtype; None:
+    float32)."""
+    return _value(init, shape, what).astype(_numpy_dtype(dtype))
+
+
+def _numpy_dtype(dtype) -> np.dtype:
+    if dtype is None:
+        return np.dtype(np.float32)
+    return np.dtype(dtype.numpy if isinstance(dtype, mstype.DType) else dtype)
+
+
+def _value(init, shape, what: str) -> np.ndarray:
     if isinstance(init, Tensor):
         init = init.asnumpy()
     if isinstance(init, (int, float)) and not isinstance(init, bool):
@@ -63,6 +75,7 @@ class _BatchNorm(Cell):
         moving_var_init="ones",
         use_batch_statistics=None,
         data_format="NCHW",
+        dtype=None,
     ):
         super().__init__()
         name = type(self).__name__
@@ -85,15 +98,17 @@ class _BatchNorm(Cell):
         self.affine = affine
         self.use_batch_statistics = use_batch_statistics
         self.moving_mean = Parameter(
-            _initial(moving_mean_init, shape, name), name="mean", requires_grad=False
+            _initial(moving_mean_init, shape, name, dtype), name="mean", requires_grad=False
         )
         self.moving_variance = Parameter(
-            _initial(moving_var_init, shape, name), name="variance", requires_grad=False
+            _initial(moving_var_init, shape, name, dtype), name="variance", requires_grad=False
         )
         self.gamma = Parameter(
-            _initial(gamma_init, shape, name), name="gamma", requires_grad=affine
+            _initial(gamma_init, shape, name, dtype), name="gamma", requires_grad=affine
         )
-        self.beta = Parameter(_initial(beta_init, shape, name), name="beta", requires_grad=affine)
+        self.beta = Parameter(
+            _initial(beta_init, shape, name, dtype), name="beta", requires_grad=affine
+        )
 
     def _uses_batch_statistics(self) -> bool:
         if self.use_batch_statistics is None:
@@ -163,6 +178,7 @@ class LayerNorm(Cell):
         gamma_init="ones",
         beta_init="zeros",
         epsilon=1e-7,
+        dtype=None,
     ):
         super().__init__()
         if not isinstance(normalized_shape, (tuple, list)):
@@ -175,9 +191,11 @@ class LayerNorm(Cell):
         self.begin_params_axis = begin_params_axis
         self.epsilon = float(epsilon)
         self.gamma = Parameter(
-            _initial(gamma_init, self.normalized_shape, "LayerNorm"), name="gamma"
+            _initial(gamma_init, self.normalized_shape, "LayerNorm", dtype), name="gamma"
         )
-        self.beta = Parameter(_initial(beta_init, self.normalized_shape, "LayerNorm"), name="beta")
+        self.beta = Parameter(
+            _initial(beta_init, self.normalized_shape, "LayerNorm", dtype), name="beta"
+        )
 
     def construct(self, x):
         rank = x.ndim
@@ -222,7 +240,7 @@ class GroupNorm(Cell):
         affine=True,
         gamma_init="ones",
         beta_init="zeros",
-        dtype=mstype.float32,
+        dtype=None,
     ):
         super().__init__()
         if not (isinstance(num_groups, int) and isinstance(num_channels, int)) or num_groups < 1:
@@ -240,10 +258,14 @@ class GroupNorm(Cell):
         self.eps = float(eps)
         self.affine = affine
         self.gamma = Parameter(
-            _initial(gamma_init, (num_channels,), "GroupNorm"), name="gamma", requires_grad=affine
+            _initial(gamma_init, (num_channels,), "GroupNorm", dtype),
+            name="gamma",
+            requires_grad=affine,
         )
         self.beta = Parameter(
-            _initial(beta_init, (num_channels,), "GroupNorm"), name="beta", requires_grad=affine
+            _initial(beta_init, (num_channels,), "GroupNorm", dtype),
+            name="beta",
+            requires_grad=affine,
         )
 
     def construct(self, x):

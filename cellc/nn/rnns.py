@@ -1,5 +1,5 @@
 """Recurrent layers, as MindSpore's: RNN, GRU, LSTM (stacked, optionally bidirectional, with
-`seq_length` for padded batches).
+`seq_length` for padded batches), and their one-step cells RNNCell, GRUCell, LSTMCell.
 
 Shapes are static, so the time loop is unrolled when the cell is traced: each step is a few
 ops on (batch, hidden) tensors, and the compiled program grows with the sequence length (a
@@ -27,6 +27,7 @@ from cellc.tensor import Tensor
 
 from .cell import Cell
 from .dropout import Dropout
+from .normalization import _numpy_dtype
 
 F = ops.functional
 
@@ -88,7 +89,7 @@ class _RNNBase(Cell):
                     shapes[f"bias_ih_{suffix}"] = (gate_size,)
                     shapes[f"bias_hh_{suffix}"] = (gate_size,)
                 for attribute, shape in shapes.items():
-                    value = np.random.uniform(-bound, bound, shape).astype(np.float32)
+                    value = np.random.uniform(-bound, bound, shape).astype(_numpy_dtype(dtype))
                     setattr(self, attribute, Parameter(value, name=attribute))
                 self._weights.append(tuple(shapes) + (None, None) * (not has_bias))
 
@@ -176,23 +177,106 @@ class _RNNBase(Cell):
         return F.stack(outputs, 0), state
 
     def _step(self, gates_x, state, w_hh, b_hh):
-        hidden = state[0] if self.mode == "LSTM" else state
-        gates_h = F.matmul(hidden, w_hh, transpose_b=True)
-        if b_hh is not None:
-            gates_h = F.add(gates_h, b_hh)
-        if self.mode == "LSTM":
-            i, f, g, o = F.split(F.add(gates_x, gates_h), 1, [self.hidden_size] * 4)
-            cell = F.add(F.mul(F.sigmoid(f), state[1]), F.mul(F.sigmoid(i), F.tanh(g)))
-            return F.mul(F.sigmoid(o), F.tanh(cell)), cell
-        if self.mode == "GRU":
-            x_r, x_z, x_n = F.split(gates_x, 1, [self.hidden_size] * 3)
-            h_r, h_z, h_n = F.split(gates_h, 1, [self.hidden_size] * 3)
-            reset = F.sigmoid(F.add(x_r, h_r))
-            update = F.sigmoid(F.add(x_z, h_z))
-            new = F.tanh(F.add(x_n, F.mul(reset, h_n)))
-            return F.add(new, F.mul(update, F.sub(hidden, new)))
-        total = F.add(gates_x, gates_h)
-        return F.tanh(total) if self.mode == "RNN_TANH" else F.relu(total)
+        return _cell_step(self.mode, self.hidden_size, gates_x, state, w_hh, b_hh)
+
+
+def _cell_step(mode, hidden_size, gates_x, state, w_hh, b_hh):
+    """One step of a recurrent cell: the new state from the input's gate products `gates_x`
+    (x W_ih^T + b_ih) and the state (h, or (h, c) for an LSTM)."""
+    hidden = state[0] if mode == "LSTM" else state
+    gates_h = F.matmul(hidden, w_hh, transpose_b=True)
+    if b_hh is not None:
+        gates_h = F.add(gates_h, b_hh)
+    if mode == "LSTM":
+        i, f, g, o = F.split(F.add(gates_x, gates_h), 1, [hidden_size] * 4)
+        cell = F.add(F.mul(F.sigmoid(f), state[1]), F.mul(F.sigmoid(i), F.tanh(g)))
+        return F.mul(F.sigmoid(o), F.tanh(cell)), cell
+    if mode == "GRU":
+        x_r, x_z, x_n = F.split(gates_x, 1, [hidden_size] * 3)
+        h_r, h_z, h_n = F.split(gates_h, 1, [hidden_size] * 3)
+        reset = F.sigmoid(F.add(x_r, h_r))
+        update = F.sigmoid(F.add(x_z, h_z))
+        new = F.tanh(F.add(x_n, F.mul(reset, h_n)))
+        return F.add(new, F.mul(update, F.sub(hidden, new)))
+    total = F.add(gates_x, gates_h)
+    return F.tanh(total) if mode == "RNN_TANH" else F.relu(total)
+
+
+class _CellBase(Cell):
+    """One step of a recurrent layer: weight_ih (gates * hidden, input), weight_hh, bias_ih,
+    bias_hh, from U(-1/sqrt(hidden), 1/sqrt(hidden)); x (batch, input) or (input,)."""
+
+    def __init__(self, mode, input_size, hidden_size, has_bias=True, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        for what, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"For '{name}', {what} must be a positive int, got {value!r}")
+        self.mode, self.input_size, self.hidden_size, self.has_bias = (
+            mode,
+            input_size,
+            hidden_size,
+            has_bias,
+        )
+        gate_size = _GATES[mode] * hidden_size
+        bound = 1 / math.sqrt(hidden_size)
+        shapes = {"weight_ih": (gate_size, input_size), "weight_hh": (gate_size, hidden_size)}
+        if has_bias:
+            shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
+        for attribute, shape in shapes.items():
+            value = np.random.uniform(-bound, bound, shape).astype(_numpy_dtype(dtype))
+            setattr(self, attribute, Parameter(value, name=attribute))
+
+    def construct(self, x, hx=None):
+        name = type(self).__name__
+        batched = x.ndim == 2
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"For '{name}', the input must be (batch, {self.input_size}) or "
+                f"({self.input_size},), got shape {x.shape}"
+            )
+        if not batched:
+            x = F.expand_dims(x, 0)
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            zeros = Tensor(np.zeros((x.shape[0], self.hidden_size)), dtype=x.dtype)
+            hx = (zeros, zeros) if lstm else zeros
+        elif not batched:
+            hx = tuple(F.expand_dims(h, 0) for h in hx) if lstm else F.expand_dims(hx, 0)
+        gates_x = F.matmul(x, self.weight_ih, transpose_b=True)
+        b_hh = None
+        if self.has_bias:
+            gates_x, b_hh = F.add(gates_x, self.bias_ih), self.bias_hh
+        out = _cell_step(self.mode, self.hidden_size, gates_x, hx, self.weight_hh, b_hh)
+        if batched:
+            return out
+        return tuple(F.squeeze(o, 0) for o in out) if lstm else F.squeeze(out, 0)
+
+
+class RNNCell(_CellBase):
+    """h' = tanh (or relu: `nonlinearity`)(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+
+    def __init__(self, input_size, hidden_size, has_bias=True, nonlinearity="tanh", dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"For 'RNNCell', nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+            )
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(mode, input_size, hidden_size, has_bias, dtype)
+
+
+class GRUCell(_CellBase):
+    """One GRU step (gates r, z, n)."""
+
+    def __init__(self, input_size, hidden_size, has_bias=True, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, has_bias, dtype)
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step: (x, (h, c)) -> (h', c')."""
+
+    def __init__(self, input_size, hidden_size, has_bias=True, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, has_bias, dtype)
 
 
 def _reversal(times, lengths, steps):
@@ -238,4 +322,4 @@ class LSTM(_RNNBase):
         super().__init__("LSTM", *args, **kwargs)
 
 
-__all__ = ["GRU", "LSTM", "RNN"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]

@@ -282,3 +282,14 @@ def test_reflection_padding_sends_each_gradient_back_to_its_source():
     for (i, j), source in np.ndenumerate(sources):
         want[:, :, source] += scores[:, :, i, j]
     np.testing.assert_allclose(grad.asnumpy(), want.reshape(2, 4, 3, 3), rtol=1e-5, atol=1e-6)
+
+
+def test_pixel_unshuffle_undoes_pixel_shuffle_also_without_a_batch():
+    x = Tensor(X.reshape(2, 4, 3, 3).astype(np.float32))
+    shuffled = nn.PixelShuffle(2)(x)
+    np.testing.assert_array_equal(shuffled.asnumpy(), _pixel_shuffle(X.astype(np.float32), 2))
+    np.testing.assert_array_equal(nn.PixelUnshuffle(2)(shuffled).asnumpy(), x.asnumpy())
+    single = nn.PixelShuffle(2)(Tensor(np.arange(16.0).reshape(4, 2, 2)))
+    np.testing.assert_array_equal(
+        single.asnumpy(), _pixel_shuffle(np.arange(16.0).reshape(1, 4, 2, 2), 2)[0]
+    )

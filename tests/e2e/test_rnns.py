@@ -159,3 +159,53 @@ def test_bad_arguments_are_named():
         nn.RNN(2, 3)(Tensor(np.zeros((4, 2, 2), np.float32)), Tensor(np.zeros((2, 3), np.float32)))
     with pytest.raises(TypeError, match="unexpected keyword argument 'hidden'"):
         nn.RNN(2, 3)(Tensor(np.zeros((4, 2, 2), np.float32)), hidden=None)
+
+
+@pytest.mark.parametrize(
+    ("make", "mode"),
+    [
+        (lambda: nn.RNNCell(3, 4), "RNN_TANH"),
+        (lambda: nn.RNNCell(3, 4, nonlinearity="relu"), "RNN_RELU"),
+        (lambda: nn.GRUCell(3, 4), "GRU"),
+        (lambda: nn.LSTMCell(3, 4), "LSTM"),
+    ],
+    ids=["rnn-tanh", "rnn-relu", "gru", "lstm"],
+)
+def test_one_step_cells_follow_the_equations(make, mode):
+    cell = make()
+    weights = [
+        getattr(cell, n).asnumpy().astype(np.float64)
+        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    ]
+    x, h, c = RNG.uniform(-1, 1, (2, 3)), RNG.uniform(-1, 1, (2, 4)), RNG.uniform(-1, 1, (2, 4))
+    state = (h, c) if mode == "LSTM" else h
+    want = _cell(mode, x, state, *weights)
+    given = (
+        tuple(Tensor(s.astype(np.float32)) for s in state)
+        if mode == "LSTM"
+        else Tensor(h.astype(np.float32))
+    )
+    got = cell(Tensor(x.astype(np.float32)), given)
+    for g, w in zip(
+        got if mode == "LSTM" else (got,), want if mode == "LSTM" else (want,), strict=True
+    ):
+        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-5, atol=1e-6)
+    unbatched = cell(Tensor(x[0].astype(np.float32)))  # (input,), state zeros
+    zero = np.zeros((1, 4))
+    first = _cell(mode, x[:1], (zero, zero) if mode == "LSTM" else zero, *weights)
+    first = first[0] if mode == "LSTM" else first
+    np.testing.assert_allclose(
+        (unbatched[0] if mode == "LSTM" else unbatched).asnumpy(), first[0], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_float16_weights_where_dtype_asks_for_them():
+    from cellc import dtype as mstype
+
+    rnn = nn.RNN(4, 3, dtype=mstype.float16)
+    assert all(p.dtype == mstype.float16 for p in rnn.trainable_params())
+    out, _ = rnn(Tensor(np.ones((2, 1, 4), np.float16)))
+    assert out.dtype == mstype.float16
+    for layer in (nn.Dense(4, 3, dtype=mstype.float16), nn.LayerNorm((4,), dtype=mstype.float16)):
+        assert {p.dtype for p in layer.trainable_params()} == {mstype.float16}
+    assert nn.BatchNorm2d(3, dtype=mstype.float16).moving_mean.dtype == mstype.float16
