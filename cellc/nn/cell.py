@@ -58,7 +58,9 @@ class Cell:
             self._params.pop(name, None)
             self._cells[name] = value
             if self._auto_prefix:
-                value.update_parameters_name(name + ".")
+                # the full path: a cell appended to a CellList the parent already holds
+                # (cell_list1.0.weight) is named under the list's own prefix
+                value.update_parameters_name(self.__dict__.get("_name_prefix", "") + name + ".")
         else:
             self._params.pop(name, None)
             self._cells.pop(name, None)
@@ -90,6 +92,9 @@ class Cell:
     def update_parameters_name(self, prefix: str = "", recurse: bool = True):
         for name, param in self.parameters_and_names(expand=recurse):
             param.name = prefix + name
+        if recurse:  # the prefix each cell below names its later children with
+            for path, cell in self.cells_and_names():
+                cell.__dict__["_name_prefix"] = prefix + (path + "." if path else "")
 
     # --- walking parameters and cells (MindSpore's order) ------------------------------------
 
@@ -227,14 +232,24 @@ class SequentialCell(Cell):
 
     def __init__(self, *args):
         super().__init__()
+        if len(args) == 1 and isinstance(args[0], dict):  # an OrderedDict of named cells
+            for name, cell in args[0].items():
+                setattr(self, name, cell)
+            return
         cells = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
-        for index, cell in enumerate(cells):
-            setattr(self, str(index), cell)
+        for cell in cells:
+            self.append(cell)
 
     def construct(self, x):
         for cell in self._cells.values():
             x = cell(x)
         return x
+
+    def append(self, cell):
+        setattr(self, str(len(self._cells)), cell)
+
+    def __iter__(self):
+        return iter(self._cells.values())
 
     def __len__(self):
         return len(self._cells)
@@ -260,6 +275,11 @@ class CellList(Cell):
 
     def append(self, cell):
         setattr(self, str(len(self._cells)), cell)
+
+    def extend(self, cells):
+        for cell in cells:
+            self.append(cell)
+        return self
 
 
 def _positional(name: str, body, args: tuple, kwargs: dict) -> tuple:

@@ -54,3 +54,20 @@ __all__ = [
 
 def __getattr__(name: str):
     raise compat.missing("ops", name)
+
+
+def _function_api(module: str):
+    """A module `__getattr__` for `ops.functional` and `ops.function`: MindSpore's modules of
+    those names hold every 2.x function (`from mindspore.ops.functional import vmap`), so a
+    name they do not define is looked up here."""
+
+    def lookup(name: str):
+        if name.startswith("__") or name not in __all__:
+            raise compat.missing(module, name)
+        return globals()[name]
+
+    return lookup
+
+
+functional.__getattr__ = _function_api("ops.functional")
+function.__getattr__ = _function_api("ops.function")

@@ -438,13 +438,3 @@ def clip_by_global_norm(x, clip_norm=1.0, use_norm=None):
 def cast(input, dtype):  # noqa: A002 (MindSpore's name)
     """`input` converted to `dtype` (MindSpore 2.x's `ops.cast`)."""
     return F.cast(input, dtype)
-
-
-def __getattr__(name: str):
-    """MindSpore's `ops.function` package holds every 2.x function (`ops.function.tanh`): the
-    ones defined elsewhere in cellc.ops are looked up there."""
-    from cellc import compat, ops
-
-    if name.startswith("__") or name not in ops.__all__:
-        raise compat.missing("ops.function", name)
-    return getattr(ops, name)

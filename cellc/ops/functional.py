@@ -904,14 +904,3 @@ def hswish(x):
     x = as_tensor(x)
     _require_float("HSwish", x)
     return div(mul(x, _relu6(add(x, 3.0))), 6.0)
-
-
-def __getattr__(name: str):
-    """MindSpore's `ops.functional` also holds every function of its 2.x API (`F.vmap`,
-    `F.argmax`, `F.avg_pool2d`): a name this module does not define is looked up in
-    `cellc.ops`, so that `from mindspore.ops.functional import vmap` works."""
-    from cellc import compat, ops
-
-    if name.startswith("__") or name not in ops.__all__:
-        raise compat.missing("ops.functional", name)
-    return getattr(ops, name)

@@ -97,3 +97,31 @@ def test_grad_operation_flags_must_be_bool():
         ops.GradOperation(get_all=1)
     with pytest.raises(TypeError, match="sens_param"):
         ops.GradOperation(sens_param="yes")
+
+
+def test_cells_appended_to_held_containers_are_named_under_their_path():
+    """MindSpore's names for parameters of cells added after the container was assigned: the
+    container's own path comes first (two CellLists holding a Dense each do not clash)."""
+    from collections import OrderedDict
+
+    class Net(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.CellList()
+            self.second = nn.CellList()
+            self.first.append(nn.Dense(2, 2))
+            self.second.extend([nn.Dense(2, 2)])
+            self.body = nn.SequentialCell(OrderedDict([("fc", nn.Dense(2, 3)), ("act", nn.ReLU())]))
+            self.body.append(nn.Dense(3, 1))
+
+    names = [p.name for p in Net().trainable_params()]
+    assert names == [
+        "first.0.weight",
+        "first.0.bias",
+        "second.0.weight",
+        "second.0.bias",
+        "body.fc.weight",
+        "body.fc.bias",
+        "body.2.weight",
+        "body.2.bias",
+    ]
