@@ -12,6 +12,13 @@ from .layers import L1Loss, MSELoss, SoftmaxCrossEntropyWithLogits  # noqa: F401
 
 __all__ = [
     "BCELoss",
+    "CosineEmbeddingLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelSoftMarginLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "HuberLoss",
@@ -147,3 +154,79 @@ class KLDivLoss(LossBase):
 
     def construct(self, logits, labels):
         return ops.kl_div(logits, labels, self.reduction)
+
+
+class MarginRankingLoss(LossBase):
+    """`ops.margin_ranking_loss(input1, input2, target, margin, reduction)`."""
+
+    def __init__(self, margin=0.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def construct(self, input1, input2, target):
+        return ops.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class HingeEmbeddingLoss(LossBase):
+    """`ops.hinge_embedding_loss(logits, labels, margin, reduction)`."""
+
+    def __init__(self, margin=1.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def construct(self, logits, labels):
+        return ops.hinge_embedding_loss(logits, labels, self.margin, self.reduction)
+
+
+class SoftMarginLoss(LossBase):
+    """`ops.soft_margin_loss(logits, labels, reduction)`."""
+
+    def construct(self, logits, labels):
+        return ops.soft_margin_loss(logits, labels, self.reduction)
+
+
+class MultiLabelSoftMarginLoss(LossBase):
+    """`ops.multilabel_soft_margin_loss(x, target, weight, reduction)`."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.weight = weight
+
+    def construct(self, x, target):
+        return ops.multilabel_soft_margin_loss(x, target, self.weight, self.reduction)
+
+
+class GaussianNLLLoss(LossBase):
+    """`ops.gaussian_nll_loss(logits, labels, var, full, eps, reduction)`."""
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def construct(self, logits, labels, var):
+        return ops.gaussian_nll_loss(logits, labels, var, self.full, self.eps, self.reduction)
+
+
+class CosineEmbeddingLoss(LossBase):
+    """`ops.cosine_embedding_loss(logits_x1, logits_x2, labels, margin, reduction)`."""
+
+    def __init__(self, margin=0.0, reduction="mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def construct(self, logits_x1, logits_x2, labels):
+        return ops.cosine_embedding_loss(logits_x1, logits_x2, labels, self.margin, self.reduction)
+
+
+class TripletMarginLoss(LossBase):
+    """`ops.triplet_margin_loss(x, positive, negative, margin, p, eps, swap, reduction)`."""
+
+    def __init__(self, p=2, swap=False, eps=1e-06, reduction="mean", margin=1.0):
+        super().__init__(reduction)
+        self.p, self.swap, self.eps, self.margin = p, swap, eps, margin
+
+    def construct(self, x, positive, negative, margin=None):
+        margin = self.margin if margin is None else margin
+        return ops.triplet_margin_loss(
+            x, positive, negative, margin, self.p, self.eps, self.swap, self.reduction
+        )

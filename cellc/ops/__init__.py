@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (tensor_methods: Tensor's operators)
     math_func,
     nn_func,
     primitives,
+    random_func,
     tensor_methods,
 )
 from .collective import *  # noqa: F403  (AllReduce, AllGather, Broadcast, ReduceOp)
@@ -23,6 +24,7 @@ from .grad_operation import GradOperation
 from .math_func import *  # noqa: F403  (MindSpore 2.x's math and array functions)
 from .nn_func import *  # noqa: F403  (MindSpore 2.x's activations, losses, pools)
 from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
+from .random_func import *  # noqa: F403  (randn, rand, randint, ...: outside compiled code)
 from .state import Assign, Depend, Dropout, Dropout2D, Dropout3D, assign, depend, dropout
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "vjp",
     "vmap",
     *primitives.__all__,
+    *random_func.__all__,
 ]
 
 

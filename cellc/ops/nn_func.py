@@ -19,6 +19,13 @@ __all__ = [
     "binary_cross_entropy",
     "celu",
     "conv2d",
+    "cosine_embedding_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "margin_ranking_loss",
+    "multilabel_soft_margin_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
     "dense",
     "elu",
     "gelu",
@@ -168,6 +175,84 @@ def binary_cross_entropy(logits, labels, weight=None, reduction="mean"):
     if weight is not None:
         loss = F.mul(loss, weight)
     return reduce_loss(loss, reduction, "binary_cross_entropy")
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    loss = F.maximum(F.add(F.neg(F.mul(target, F.sub(input1, input2))), float(margin)), 0.0)
+    return reduce_loss(loss, reduction, "margin_ranking_loss")
+
+
+def hinge_embedding_loss(inputs, targets, margin=1.0, reduction="mean"):
+    """x where the target is 1, max(0, margin - x) where it is -1 (MindSpore's rule: each part
+    masked by the target's sign)."""
+    x, t = F.as_tensor(inputs), F.as_tensor(targets)
+    positive = F.mul(F.cast(F.greater(t, 0), x.dtype), x)
+    negative_mask = F.cast(F.less(t, 0), x.dtype)
+    negative = F.maximum(F.sub(F.mul(negative_mask, float(margin)), F.mul(negative_mask, x)), 0.0)
+    return reduce_loss(F.add(positive, negative), reduction, "hinge_embedding_loss")
+
+
+def soft_margin_loss(input, target, reduction="mean"):  # noqa: A002
+    """log(1 + exp(-target * input))."""
+    return reduce_loss(F.softplus(F.neg(F.mul(target, input))), reduction, "soft_margin_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):  # noqa: A002
+    """The mean over classes (the last dim) of t log(1 + e^-x) + (1 - t) log(1 + e^x),
+    weighted by `weight`."""
+    x, t = F.as_tensor(input), F.as_tensor(target)
+    loss = F.add(F.mul(t, F.softplus(F.neg(x))), F.mul(F.sub(1.0, t), F.softplus(x)))
+    if weight is not None:
+        loss = F.mul(loss, weight)
+    loss = F.div(F.reduce_sum(loss, x.ndim - 1), float(x.shape[-1]))
+    return reduce_loss(loss, reduction, "multilabel_soft_margin_loss")
+
+
+def gaussian_nll_loss(x, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log(max(var, eps)) + (x - target)^2 / max(var, eps)), plus 0.5 log(2 pi) when
+    `full`; a var without the last dim of x is broadcast along it."""
+    if not isinstance(eps, float) or eps <= 0:
+        raise ValueError(f"For 'gaussian_nll_loss', 'eps' must be a positive float, but got {eps}.")
+    x, var = F.as_tensor(x), F.as_tensor(var)
+    if x.shape != var.shape and x.shape[:-1] == var.shape:
+        var = F.expand_dims(var, -1)
+    clamped = F.maximum(var, eps)
+    loss = F.mul(F.add(F.log(clamped), F.div(F.square(F.sub(x, target)), clamped)), 0.5)
+    if full:
+        loss = F.add(loss, 0.5 * float(np.log(2 * np.pi)))
+    return reduce_loss(loss, reduction, "gaussian_nll_loss")
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """1 - cos(input1, input2) where the target is 1, max(0, cos - margin) where it is -1
+    (the cosine over dim 1)."""
+    x1, x2, t = F.as_tensor(input1), F.as_tensor(input2), F.as_tensor(target)
+    dot = F.reduce_sum(F.mul(x1, x2), 1)
+    norms = F.mul(F.sqrt(F.reduce_sum(F.square(x1), 1)), F.sqrt(F.reduce_sum(F.square(x2), 1)))
+    cosine = F.div(dot, norms)
+    positive = F.select(F.equal(t, 1), F.sub(1.0, cosine), 0.0)
+    negative = F.select(F.equal(t, -1), F.maximum(F.sub(cosine, float(margin)), 0.0), 0.0)
+    return reduce_loss(F.add(positive, negative), reduction, "cosine_embedding_loss")
+
+
+def triplet_margin_loss(
+    anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction="mean"
+):
+    """max(d(a, pos) - d(a, neg) + margin, 0), d the p-norm of the difference plus eps over
+    dim 1; `swap` uses the smaller of d(a, neg) and d(pos, neg)."""
+
+    def distance(a, b):
+        diff = F.abs(F.add(F.sub(a, b), float(eps)))
+        if p == 2:
+            return F.sqrt(F.reduce_sum(F.square(diff), 1))
+        return F.pow(F.reduce_sum(F.pow(diff, float(p)), 1), 1.0 / p)
+
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = F.minimum(d_neg, distance(positive, negative))
+    loss = F.maximum(F.add(F.sub(d_pos, d_neg), float(margin)), 0.0)
+    return reduce_loss(loss, reduction, "triplet_margin_loss")
 
 
 # --- layers as functions -------------------------------------------------------------------

@@ -293,3 +293,78 @@ def test_pixel_unshuffle_undoes_pixel_shuffle_also_without_a_batch():
     np.testing.assert_array_equal(
         single.asnumpy(), _pixel_shuffle(np.arange(16.0).reshape(1, 4, 2, 2), 2)[0]
     )
+
+
+def _soft(x):
+    return np.log1p(np.exp(x))
+
+
+T = np.where(RNG.uniform(-1, 1, (3, 4)) > 0, 1.0, -1.0)
+U, V = RNG.uniform(-1, 1, (3, 4)), RNG.uniform(-1, 1, (3, 4))
+COS = (U * V).sum(1) / np.sqrt((U * U).sum(1) * (V * V).sum(1))
+MORE_LOSSES = {
+    "MarginRankingLoss": (
+        lambda: nn.MarginRankingLoss(0.2),
+        (U, V, T),
+        lambda a, b, t: np.maximum(-t * (a - b) + 0.2, 0).mean(),
+    ),
+    "HingeEmbeddingLoss": (
+        lambda: nn.HingeEmbeddingLoss(0.5, "sum"),
+        (U, T),
+        lambda x, t: np.where(t > 0, x, np.maximum(0.5 - x, 0)).sum(),
+    ),
+    "SoftMarginLoss": (lambda: nn.SoftMarginLoss(), (U, T), lambda x, t: _soft(-t * x).mean()),
+    "MultiLabelSoftMarginLoss": (
+        lambda: nn.MultiLabelSoftMarginLoss(reduction="none"),
+        (U, (T > 0).astype(float)),
+        lambda x, t: (t * _soft(-x) + (1 - t) * _soft(x)).mean(1),
+    ),
+    "GaussianNLLLoss": (
+        lambda: nn.GaussianNLLLoss(full=True),
+        (U, V, np.abs(U[:, 0]) + 0.1),
+        lambda x, y, v: (
+            0.5 * (np.log(v[:, None]) + (x - y) ** 2 / v[:, None]) + 0.5 * np.log(2 * np.pi)
+        ).mean(),
+    ),
+    "CosineEmbeddingLoss": (
+        lambda: nn.CosineEmbeddingLoss(0.1, "none"),
+        (U, V, T[:, 0]),
+        lambda a, b, t: np.where(t == 1, 1 - COS, np.maximum(COS - 0.1, 0)),
+    ),
+    "TripletMarginLoss": (
+        lambda: nn.TripletMarginLoss(margin=0.5),
+        (U, V, T),
+        lambda a, p, n: np.maximum(
+            np.linalg.norm(a - p + 1e-6, axis=1) - np.linalg.norm(a - n + 1e-6, axis=1) + 0.5, 0
+        ).mean(),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_LOSSES))
+def test_more_losses_follow_their_formulas(name):
+    make, args, reference = MORE_LOSSES[name]
+    got = make()(*(Tensor(a.astype(np.float32)) for a in args)).asnumpy()
+    np.testing.assert_allclose(got, reference(*args), rtol=2e-5, atol=2e-6)
+
+
+def test_random_functions_are_seeded_and_refused_inside_a_construct():
+    from cellc import ops, set_seed
+
+    set_seed(7)
+    first = ops.randn(2, 3).asnumpy()
+    set_seed(7)
+    assert np.array_equal(ops.randn((2, 3)).asnumpy(), first)
+    assert ops.rand(4, seed=1).asnumpy().tolist() == ops.rand(4, seed=1).asnumpy().tolist()
+    ints = ops.randint(2, 5, (100,)).asnumpy()
+    assert ints.dtype == np.int64 and ints.min() >= 2 and ints.max() < 5
+    assert ops.randn_like(Tensor(np.zeros((2, 2), np.float64))).dtype == Tensor(np.zeros(1)).dtype
+    drawn = ops.uniform((1000,), Tensor(1.0), Tensor(2.0)).asnumpy()
+    assert 1 <= drawn.min() and drawn.max() < 2
+
+    class Noisy(nn.Cell):
+        def construct(self, x):
+            return x + ops.randn(2)
+
+    with pytest.raises(Exception, match="ops.randn inside a compiled construct"):
+        Noisy()(Tensor(np.zeros(2, np.float32)))
