@@ -286,6 +286,84 @@ class PixelShuffle(Cell):
         return F.reshape(moved, (*lead, channels // (r * r), height * r, width * r))
 
 
+class ChannelShuffle(Cell):
+    """(N, C, ...) with its channels in `groups` groups interleaved: channel g * (C / groups) + i
+    moves to i * groups + g."""
+
+    def __init__(self, groups):
+        super().__init__()
+        if not isinstance(groups, int) or groups < 1:
+            raise ValueError(f"For 'ChannelShuffle', groups must be a positive int, got {groups!r}")
+        self.groups = groups
+
+    def construct(self, x):
+        F = ops.functional
+        if x.ndim < 3 or x.shape[1] % self.groups:
+            raise ValueError(
+                f"For 'ChannelShuffle', the input {x.shape} must be (N, C, ...) with C divisible "
+                f"by groups {self.groups}"
+            )
+        n, c, *rest = x.shape
+        grouped = F.reshape(x, (n, self.groups, c // self.groups, *rest))
+        order = (0, 2, 1, *range(3, grouped.ndim))
+        return F.reshape(F.transpose(grouped, order), x.shape)
+
+
+class BiDense(Cell):
+    """y = x1^T A x2 + b per output: weight (out_channels, in1_channels, in2_channels), from
+    U(+-1/sqrt(in1_channels)) unless given, over the last dims of x1 and x2."""
+
+    def __init__(
+        self,
+        in1_channels,
+        in2_channels,
+        out_channels,
+        weight_init=None,
+        bias_init=None,
+        has_bias=True,
+        dtype=None,
+    ):
+        super().__init__()
+        for what, value in (
+            ("in1_channels", in1_channels),
+            ("in2_channels", in2_channels),
+            ("out_channels", out_channels),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"For 'BiDense', {what} must be a positive int, got {value!r}")
+        self.in1_channels, self.in2_channels = in1_channels, in2_channels
+        self.out_channels, self.has_bias = out_channels, has_bias
+        bound = 1 / math.sqrt(in1_channels)
+        shape = (out_channels, in1_channels, in2_channels)
+        cast = _numpy_dtype(dtype)
+        weight = _initial(Uniform(bound) if weight_init is None else weight_init, shape)
+        self.weight = Parameter(weight.astype(cast), name="weight")
+        if has_bias:
+            bias = _initial(Uniform(bound) if bias_init is None else bias_init, (out_channels,))
+            self.bias = Parameter(bias.astype(cast), name="bias")
+
+    def construct(self, input1, input2):
+        F = ops.functional
+        if input1.shape[:-1] != input2.shape[:-1] or (input1.shape[-1], input2.shape[-1]) != (
+            self.in1_channels,
+            self.in2_channels,
+        ):
+            raise ValueError(
+                f"For 'BiDense', the inputs {input1.shape} and {input2.shape} must agree but for "
+                f"their last dims, which must be {self.in1_channels} and {self.in2_channels}"
+            )
+        lead = input1.shape[:-1]
+        x1 = F.reshape(input1, (-1, self.in1_channels))
+        x2 = F.reshape(input2, (-1, self.in2_channels))
+        # (in1, out * in2): x1 A contracts in1 first, then each output row meets x2
+        weight = F.reshape(F.transpose(self.weight, (1, 0, 2)), (self.in1_channels, -1))
+        partial = F.reshape(F.matmul(x1, weight), (-1, self.out_channels, self.in2_channels))
+        out = F.reduce_sum(F.mul(partial, F.expand_dims(x2, 1)), 2)
+        if self.has_bias:
+            out = F.add(out, self.bias)
+        return F.reshape(out, (*lead, self.out_channels))
+
+
 class PixelUnshuffle(Cell):
     """(N, C, H * r, W * r) -> (N, C * r * r, H, W): PixelShuffle undone."""
 

@@ -283,11 +283,13 @@ class GroupNorm(Cell):
         return normalized * F.reshape(self.gamma, per_channel) + F.reshape(self.beta, per_channel)
 
 
-class InstanceNorm2d(Cell):
-    """Each sample's channels normalized over their own H x W (in training and inference
+class _InstanceNorm(Cell):
+    """Each sample's channels normalized over their own spatial dims (in training and inference
     alike), then scaled by gamma and shifted by beta (`affine`): y = (x - mean) /
     sqrt(var + eps) * gamma + beta, var biased. (MindSpore's `momentum` is accepted; there are
     no running statistics to update.)"""
+
+    spatial = 2
 
     def __init__(
         self,
@@ -297,36 +299,57 @@ class InstanceNorm2d(Cell):
         affine=True,
         gamma_init="ones",
         beta_init="zeros",
+        dtype=None,
     ):
         super().__init__()
+        name = type(self).__name__
         if not isinstance(num_features, int) or num_features < 1:
             raise ValueError(
-                f"For 'InstanceNorm2d', num_features must be a positive int, got {num_features!r}"
+                f"For '{name}', num_features must be a positive int, got {num_features!r}"
             )
         self.num_features = num_features
         self.eps = float(eps)
         self.gamma = Parameter(
-            _initial(gamma_init, (num_features,), "InstanceNorm2d"),
-            name="gamma",
-            requires_grad=affine,
+            _initial(gamma_init, (num_features,), name, dtype), name="gamma", requires_grad=affine
         )
         self.beta = Parameter(
-            _initial(beta_init, (num_features,), "InstanceNorm2d"),
-            name="beta",
-            requires_grad=affine,
+            _initial(beta_init, (num_features,), name, dtype), name="beta", requires_grad=affine
         )
 
     def construct(self, x):
-        if x.ndim != 4 or x.shape[1] != self.num_features:
+        rank = 2 + self.spatial
+        if x.ndim != rank or x.shape[1] != self.num_features:
             raise ValueError(
-                f"For 'InstanceNorm2d', the input {x.shape} must be (N, {self.num_features}, H, W)"
+                f"For '{type(self).__name__}', the input {x.shape} must be {rank}-D with "
+                f"{self.num_features} channels at axis 1"
             )
-        mean = F.reduce_mean(x, (2, 3), keep_dims=True)
+        axes = tuple(range(2, rank))
+        mean = F.reduce_mean(x, axes, keep_dims=True)
         centered = x - mean
-        variance = F.reduce_mean(F.square(centered), (2, 3), keep_dims=True)
+        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
         normalized = centered / F.sqrt(variance + self.eps)
-        shape = (self.num_features, 1, 1)
+        shape = (self.num_features,) + (1,) * self.spatial
         return normalized * F.reshape(self.gamma, shape) + F.reshape(self.beta, shape)
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm2d", "LayerNorm"]
+class InstanceNorm1d(_InstanceNorm):
+    spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    spatial = 3
+
+
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LayerNorm",
+]

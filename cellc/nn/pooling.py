@@ -49,8 +49,9 @@ class MaxPool2d(_Pool2d):
 
 
 class AvgPool2d(_Pool2d):
-    """The mean of each kernel_size window moved by stride; pad_mode 'valid' or 'same' (the
-    padding is not counted)."""
+    """The mean of each kernel_size window moved by stride; pad_mode 'valid', 'same' (the padding
+    not counted) or 'pad' (counted with count_include_pad, MindSpore's default);
+    `divisor_override` divides each window's sum instead."""
 
     def __init__(
         self,
@@ -63,13 +64,34 @@ class AvgPool2d(_Pool2d):
         divisor_override=None,
         data_format="NCHW",
     ):
-        if ceil_mode or divisor_override or (padding and count_include_pad):
-            raise UnsupportedError(
-                "For 'AvgPool2d', cellc supports ceil_mode=False, no divisor_override, and "
-                "padding only with count_include_pad=False"
-            )
+        if ceil_mode:
+            raise UnsupportedError("For 'AvgPool2d', cellc supports ceil_mode=False only")
         pool = ops.functional.avg_pool
         super().__init__("AvgPool2d", pool, kernel_size, stride, pad_mode, padding, data_format)
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def construct(self, x):
+        F = ops.functional
+        explicit = self.pad_mode.lower() == "pad" and (self.count_include_pad and self.padding)
+        if not explicit and self.divisor_override is None:
+            return super().construct(x)
+        # the zeros of the padding count in each window (or a fixed divisor): pad, then pool
+        kernel = F._pair("AvgPool2d", "kernel_size", self.kernel_size)
+        pads = F.window_padding(
+            "AvgPool2d",
+            x.shape[2:],
+            self.pad_mode,
+            kernel,
+            F._pair("AvgPool2d", "stride", self.stride),
+            padding=self.padding,
+        )
+        if any(pads):
+            x = F.pad(x, [(0, 0), (0, 0), pads[:2], pads[2:]])
+        mean = F.avg_pool(x, kernel, self.stride, "valid")
+        if self.divisor_override is None:
+            return mean
+        return F.mul(mean, kernel[0] * kernel[1] / self.divisor_override)
 
 
 class AdaptiveAvgPool2d(Cell):

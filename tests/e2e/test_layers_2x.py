@@ -368,3 +368,59 @@ def test_random_functions_are_seeded_and_refused_inside_a_construct():
 
     with pytest.raises(Exception, match="ops.randn inside a compiled construct"):
         Noisy()(Tensor(np.zeros(2, np.float32)))
+
+
+def test_channel_shuffle_instance_norm_1d_and_avg_pool_counting_padding():
+    x = RNG.uniform(-1, 1, (2, 6, 3, 3))
+    got = nn.ChannelShuffle(3)(Tensor(x.astype(np.float32))).asnumpy()
+    np.testing.assert_array_equal(
+        got, x.reshape(2, 3, 2, 3, 3).transpose(0, 2, 1, 3, 4).reshape(x.shape).astype(np.float32)
+    )
+    seq = RNG.uniform(-1, 1, (2, 4, 7))
+    want = (seq - seq.mean(2, keepdims=True)) / np.sqrt(seq.var(2, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(
+        nn.InstanceNorm1d(4)(Tensor(seq.astype(np.float32))).asnumpy(), want, rtol=2e-5, atol=2e-5
+    )
+    counted = nn.AvgPool2d(3, 2, pad_mode="pad", padding=1)(
+        Tensor(IMG_SMALL.astype(np.float32))
+    ).asnumpy()
+    padded = np.pad(IMG_SMALL, [(0, 0), (0, 0), (1, 1), (1, 1)])
+    want = np.stack(
+        [
+            [padded[:, :, i : i + 3, j : j + 3].mean((2, 3)) for j in range(0, 5, 2)]
+            for i in range(0, 5, 2)
+        ]
+    )
+    np.testing.assert_allclose(counted, want.transpose(2, 3, 0, 1), rtol=2e-5, atol=2e-6)
+
+
+IMG_SMALL = RNG.uniform(-1, 1, (1, 2, 5, 5))
+
+
+def test_bidense_is_a_bilinear_form_per_output():
+    layer = nn.BiDense(3, 4, 5)
+    x1, x2 = RNG.uniform(-1, 1, (2, 7, 3)), RNG.uniform(-1, 1, (2, 7, 4))
+    got = layer(Tensor(x1.astype(np.float32)), Tensor(x2.astype(np.float32))).asnumpy()
+    want = np.einsum("bti,oij,btj->bto", x1, layer.weight.asnumpy(), x2) + layer.bias.asnumpy()
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-6)
+
+
+def test_channel_dropout_layers_drop_whole_channels_in_training_only():
+    x = Tensor(RNG.uniform(1, 2, (4, 16, 3, 3)).astype(np.float32))
+    layer = nn.Dropout2d(0.5)
+    np.testing.assert_array_equal(
+        layer(x).asnumpy(), x.asnumpy()
+    )  # a new cell is in inference mode
+    layer.set_train()
+    out = layer(x).asnumpy()
+    kept = out[:, :, :1, :1] != 0
+    assert ((out != 0) == kept).all()  # all of a channel, or none of it
+    np.testing.assert_allclose(
+        out[np.broadcast_to(kept, out.shape)],
+        2 * x.asnumpy()[np.broadcast_to(kept, out.shape)],
+        rtol=1e-6,
+    )
+    seq = nn.Dropout1d(0.5)
+    seq.set_train()
+    out = seq(Tensor(RNG.uniform(1, 2, (4, 16, 5)).astype(np.float32))).asnumpy()
+    assert ((out != 0) == (out[:, :, :1] != 0)).all()
