@@ -305,6 +305,19 @@ class DivOp(ElementwiseBinaryOp):
         return super().infer(operands, attrs)
 
 
+class PowOp(ElementwiseBinaryOp):
+    """Elementwise power `lhs ** rhs` with numpy broadcasting (MindSpore's `Pow`): a negative base
+    with an integral exponent is defined (`(-2) ** 3` is -8), integers raise integers.
+
+    ```mlir
+    %c = "ms.pow"(%x, %y) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.pow"
+    numpy = staticmethod(np.power)
+
+
 class MaximumOp(ElementwiseBinaryOp):
     """Elementwise maximum with numpy broadcasting (NaN-propagating, like numpy's `maximum`).
 

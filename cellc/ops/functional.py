@@ -7,8 +7,6 @@ never run this way: calling a cell compiles it (see `cellc.nn.Cell`).
 
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 
 from cellc import dtype as mstype
@@ -349,24 +347,23 @@ def square(x):
 
 
 def power(x, exponent):
-    """x ** exponent (MindSpore's `Pow`). A Python-number exponent: repeated products for an
-    integer in [-8, 8] (the reciprocal for a negative one), sqrt for 0.5, else
-    exp(p * log(x)) (defined for x > 0). A Tensor exponent: exp(exponent * log(x)) (x > 0)."""
+    """x ** exponent (MindSpore's `Pow`). A Python-number exponent: repeated products for a
+    positive integer up to 8 on a float tensor, sqrt for 0.5, else the `ms.pow` op; a Tensor
+    exponent: `ms.pow`, the two promoted to one dtype (integers raise integers; a negative base
+    with an integral exponent is defined)."""
+    if isinstance(exponent, Tensor) or isinstance(x, Tensor) is False:
+        return _binary("Pow", ms_ops.PowOp, x, exponent)
     x = as_tensor(x)
-    if isinstance(exponent, Tensor):
-        return exp(mul(log(x), exponent))
-    if not isinstance(exponent, (int, float, np.number)):
+    if not isinstance(exponent, (int, float, np.number)) or isinstance(exponent, bool):
         raise TypeError(f"For 'Pow', the exponent must be a number or a Tensor, got {exponent!r}")
-    if float(exponent).is_integer() and -8 <= exponent <= 8:
-        if exponent == 0:
-            return add(mul(x, 0.0), 1.0)
+    if x.dtype.is_float and float(exponent).is_integer() and 1 <= exponent <= 8:
         result = x
-        for _ in range(int(builtins.abs(exponent)) - 1):
+        for _ in range(int(exponent) - 1):
             result = mul(result, x)
-        return result if exponent > 0 else div(1.0, result)
-    if exponent == 0.5:
+        return result
+    if x.dtype.is_float and exponent == 0.5:
         return sqrt(x)
-    return exp(mul(log(x), float(exponent)))
+    return _binary("Pow", ms_ops.PowOp, x, exponent)
 
 
 def pow(x, exponent):  # MindSpore's `ops.pow`

@@ -50,6 +50,9 @@ class TensorMethods:
     def __pow__(self, exponent):
         return F.power(self, exponent)
 
+    def __rpow__(self, base):
+        return F.power(F.as_tensor(base, self), self)
+
     def __neg__(self):
         return F.neg(self)
 

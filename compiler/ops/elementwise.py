@@ -1,4 +1,4 @@
-"""Elementwise ops: add, sub, mul, div, maximum, minimum (numpy broadcasting), neg, relu,
+"""Elementwise ops: add, sub, mul, div, pow, maximum, minimum (numpy broadcasting), neg, relu,
 relu_grad, exp, log, tanh, sigmoid, sqrt, sin, cos, abs, sign, stop_gradient, constant.
 
 Each op's lowering and VJP rule sit side by side. Every lowering is one `linalg.generic` whose
@@ -85,6 +85,39 @@ def vjp_div(ct, lhs, rhs, *, out):
         unbroadcast(ms.div(ct, rhs), lhs),
         unbroadcast(ms.neg(ms.div(ms.mul(ct, out), rhs)), rhs),
     ]
+
+
+def _pow(base: ir.Value, exponent: ir.Value) -> ir.Value:
+    """base ** exponent: math.powf, in f32 for f16 (no f16 pow in libm); integers through f64
+    (exact below 2**53) and back, truncated as C truncates."""
+    element = base.type
+    if lb.is_float(element):
+        if ir.FloatType(element).width >= 32:
+            return math.powf(base, exponent)
+        f32 = ir.F32Type.get()
+        wide = math.powf(arith.extf(f32, base), arith.extf(f32, exponent))
+        return arith.truncf(element, wide)
+    f64 = ir.F64Type.get()
+    power = math.powf(arith.sitofp(f64, base), arith.sitofp(f64, exponent))
+    return arith.fptosi(element, power)
+
+
+@lowering(ms.PowOp)
+def lower_pow(op, lhs, rhs):
+    """ms.pow(x, y) -> linalg.generic{math.powf} with broadcasting maps"""
+    return _generic(op, [lhs, rhs], _pow)
+
+
+@vjp(ms.PowOp)
+def vjp_pow(ct, lhs, rhs, *, out):
+    """d x**y = (ct * y * x**(y - 1), ct * out * log(x)), the log of a negative x taken at 1 (a
+    zero gradient there), as MindSpore's Pow bprop does."""
+    one = ms.constant(1.0, ms.spec_of(lhs).with_shape(()))
+    zero = ms.constant(0.0, ms.spec_of(lhs).with_shape(()))
+    d_base = ms.mul(ms.mul(rhs, ms.pow(lhs, ms.sub(rhs, one))), ct)
+    safe = ms.select(ms.less(lhs, zero), one, lhs)
+    d_exponent = ms.mul(ms.mul(out, ms.log(safe)), ct)
+    return [unbroadcast(d_base, lhs), unbroadcast(d_exponent, rhs)]
 
 
 # maximum/minimum send ct to the operand that is selected. Since MindSpore 2.2 a tie splits it

@@ -94,6 +94,7 @@ CASES = {
         [(positive, (2, 3)), (positive, (2, 3))],
     ),
     "floor_mod": (ms.floor_mod, [(positive, (2, 3)), (positive, (2, 3))]),
+    "pow": (ms.pow, [(positive, (2, 3)), (away_from_zero, (2, 3))]),
     "gather": (lambda x: ms.gather(x, indices(), axis=1), [(away_from_zero, (2, 3))]),
     "gather_grad": (
         lambda ct: ms.gather_grad(ct, indices(), axis=1, size=4),

@@ -64,6 +64,21 @@ def test_binary_broadcasting(op, shapes, seed):
     check_body_vjp(BINARY[op], [lhs, rhs], rng)
 
 
+@SETTINGS
+@given(shapes=broadcast_pairs(), seed=seeds)
+def test_pow_broadcasting(shapes, seed):
+    """x ** y for a positive base (where both partials exist); a negative base with an
+    integral exponent takes the base's partial only (MindSpore's rule), tested below."""
+    rng = np.random.default_rng(seed)
+    check_body_vjp(ms.pow, [positive(rng, shapes[0]), away_from_zero(rng, shapes[1])], rng)
+
+
+def test_pow_of_a_negative_base_with_an_integral_exponent():
+    rng = np.random.default_rng(5)
+    base = -positive(rng, (2, 3))
+    check_body_vjp(lambda x: ms.pow(x, ms.constant(3.0, ms.spec_of(x).with_shape(()))), [base], rng)
+
+
 UNARY = {
     "neg": (ms.neg, away_from_zero),
     "relu": (ms.relu, away_from_zero),

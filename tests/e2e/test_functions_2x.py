@@ -594,3 +594,41 @@ def test_astype_takes_numpy_dtypes_and_names():
     assert x.astype(np.int32).tolist() == [1, -2]
     with pytest.raises(TypeError, match="unsupported dtype uint8; cellc supports bool, int8"):
         x.astype(np.uint8)
+
+
+def _powers(x, y, n):
+    return (x**y, x**3.0, x ** (-2), 2.0**y, n**n, n**2, x.astype(mstype.float16) ** 3.5, x**2.5)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in power:RuntimeWarning")
+def test_pow_is_exact_for_integral_exponents_and_defined_for_negative_bases():
+    """x ** y as one op (math.powf): (-2) ** 3 is -8 (exp(y log x) gave NaN), 3 ** 4 is 81
+    exactly, integers raise integers; eager and compiled agree with numpy."""
+    x = np.array([-2.0, 0.5, 3.0, -1.5], np.float32)
+    y = np.array([3.0, -1.0, 4.0, 2.0], np.float32)
+    n = np.array([1, 2, 3, 4], np.int32)
+    want = (
+        x**y,
+        x**3,
+        x ** (-2.0),
+        2.0**y,
+        n**n,
+        n**2,
+        x.astype(np.float16) ** np.float16(3.5),
+        x**2.5,
+    )
+    args = (Tensor(x), Tensor(y), Tensor(n))
+    for got_all in (_powers(*args), Lambda(_powers)(*args)):
+        for index, (got, w) in enumerate(zip(got_all, want, strict=True)):
+            assert got.asnumpy().dtype == w.dtype, index
+            np.testing.assert_allclose(
+                got.asnumpy(), w, rtol=2e-3 if w.dtype == np.float16 else 1e-6, err_msg=str(index)
+            )
+    grad = GradAll(Lambda(lambda a, b: a**b))(
+        Tensor(x.astype(np.float64)), Tensor(y.astype(np.float64)), Tensor(np.ones(4))
+    )
+    xd, yd = x.astype(np.float64), y.astype(np.float64)
+    np.testing.assert_allclose(grad[0].asnumpy(), yd * xd ** (yd - 1), rtol=1e-12)
+    np.testing.assert_allclose(
+        grad[1].asnumpy(), np.where(xd < 0, 0.0, xd**yd * np.log(np.abs(xd))), rtol=1e-12
+    )

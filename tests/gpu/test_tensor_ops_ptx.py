@@ -72,6 +72,12 @@ CASES = {
     "bool-inputs": lambda: (Lambda(bool_inputs), [MASK, A]),
     # no kernel at all: the plan only copies, the PTX image is empty
     "copies-only": lambda: (Lambda(lambda mask, x: (x, mask)), [MASK, A]),
+    "pow": lambda: (
+        Lambda(
+            lambda a, b: (a**b, ops.pow(a.astype(mstype.int32), 3), a.astype(mstype.float16) ** b)
+        ),
+        [A, B],
+    ),
     "tensor-ops-gradient": lambda: (
         GradAll(Lambda(differentiable)),
         [A, B, np.array(1.0, np.float32)],
