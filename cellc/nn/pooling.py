@@ -118,30 +118,26 @@ class Flatten(Cell):
 
 
 class _Pool1d(Cell):
-    """A 2-D pool of unit height over (N, C, L)."""
+    """A 1-D pool of (N, C, L): its 2-D pool over a unit height (`pool2d`)."""
 
-    def __init__(self, name, pool, kernel_size, stride, pad_mode, padding):
+    def __init__(self, name, pool2d):
         super().__init__()
-        for what, value in (("kernel_size", kernel_size), ("stride", stride)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"For '{name}', {what} must be a positive int, got {value!r}")
-        left, right = (padding, padding) if isinstance(padding, int) else tuple(padding)
-        self.name, self.pool = name, pool
-        self.kernel_size, self.stride = kernel_size, stride
-        self.pad_mode, self.padding = pad_mode, (0, 0, left, right)
+        self.name = name
+        self.pool2d = pool2d
 
     def construct(self, x):
         F = ops.functional
         if x.ndim != 3:
             raise ValueError(f"For '{self.name}', the input must be 3-D (N, C, L), got {x.shape}")
-        y = self.pool(
-            F.expand_dims(x, 2),
-            (1, self.kernel_size),
-            (1, self.stride),
-            self.pad_mode,
-            self.padding,
-        )
-        return F.squeeze(y, 2)
+        return F.squeeze(self.pool2d(F.expand_dims(x, 2)), 2)
+
+
+def _unit_height(name: str, kernel_size, stride, padding):
+    for what, value in (("kernel_size", kernel_size), ("stride", stride)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"For '{name}', {what} must be a positive int, got {value!r}")
+    left, right = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    return (1, kernel_size), (1, stride), (0, 0, left, right)
 
 
 class MaxPool1d(_Pool1d):
@@ -157,19 +153,14 @@ class MaxPool1d(_Pool1d):
         return_indices=False,
         ceil_mode=False,
     ):
-        if dilation != 1 or return_indices or ceil_mode:
-            raise UnsupportedError(
-                "For 'MaxPool1d', cellc supports dilation=1, return_indices=False and "
-                "ceil_mode=False only"
-            )
-        super().__init__(
-            "MaxPool1d", ops.functional.max_pool, kernel_size, stride, pad_mode, padding
-        )
+        kernel, strides, pads = _unit_height("MaxPool1d", kernel_size, stride, padding)
+        pool = MaxPool2d(kernel, strides, pad_mode, pads, dilation, return_indices, ceil_mode)
+        super().__init__("MaxPool1d", pool)
 
 
 class AvgPool1d(_Pool1d):
-    """The mean of each kernel_size window of (N, C, L) moved by stride (padding not
-    counted)."""
+    """The mean of each kernel_size window of (N, C, L) moved by stride; 'pad' padding
+    counted or not (`count_include_pad`)."""
 
     def __init__(
         self,
@@ -180,14 +171,9 @@ class AvgPool1d(_Pool1d):
         ceil_mode=False,
         count_include_pad=True,
     ):
-        if ceil_mode or (padding and count_include_pad):
-            raise UnsupportedError(
-                "For 'AvgPool1d', cellc supports ceil_mode=False, and padding only with "
-                "count_include_pad=False"
-            )
-        super().__init__(
-            "AvgPool1d", ops.functional.avg_pool, kernel_size, stride, pad_mode, padding
-        )
+        kernel, strides, pads = _unit_height("AvgPool1d", kernel_size, stride, padding)
+        pool = AvgPool2d(kernel, strides, pad_mode, pads, ceil_mode, count_include_pad)
+        super().__init__("AvgPool1d", pool)
 
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "Flatten", "MaxPool1d", "MaxPool2d"]

@@ -221,7 +221,7 @@ class TransformerEncoderLayer(Cell):
         return self.dropout2(self.dense2(self.dropout(self.activation(self.dense1(x)))))
 
 
-class TransformerDecoderLayer(Cell):
+class TransformerDecoderLayer(TransformerEncoderLayer):
     """Self-attention, attention over the encoder's `memory`, then a feed-forward block; each
     with dropout, a residual and a LayerNorm (after, or before with `norm_first`)."""
 
@@ -237,24 +237,15 @@ class TransformerDecoderLayer(Cell):
         norm_first=False,
         dtype=None,
     ):
-        super().__init__()
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first
-        )
+        super().__init__(
+            d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+            norm_first,
+        )  # fmt: skip
         self.multihead_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, batch_first=batch_first
         )
-        self.dense1 = Dense(d_model, dim_feedforward)
-        self.dense2 = Dense(dim_feedforward, d_model)
-        self.dropout = Dropout(p=dropout)
-        self.dropout1 = Dropout(p=dropout)
-        self.dropout2 = Dropout(p=dropout)
         self.dropout3 = Dropout(p=dropout)
-        self.norm1 = LayerNorm((d_model,), epsilon=layer_norm_eps)
-        self.norm2 = LayerNorm((d_model,), epsilon=layer_norm_eps)
         self.norm3 = LayerNorm((d_model,), epsilon=layer_norm_eps)
-        self.activation = _activation(activation)
-        self.norm_first = norm_first
 
     def construct(
         self,
@@ -273,9 +264,6 @@ class TransformerDecoderLayer(Cell):
         x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask))
         x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask))
         return self.norm3(x + self._ff_block(x))
-
-    def _sa_block(self, x, attn_mask, key_padding_mask):
-        return self.dropout1(self.self_attn(x, x, x, key_padding_mask, False, attn_mask)[0])
 
     def _mha_block(self, x, memory, attn_mask, key_padding_mask):
         out = self.multihead_attn(x, memory, memory, key_padding_mask, False, attn_mask)[0]

@@ -720,13 +720,7 @@ class AddN(Primitive):
     name = "AddN"
 
     def __call__(self, inputs):
-        inputs = list(inputs)
-        if not inputs:
-            raise ValueError("For 'AddN', the inputs must not be empty")
-        total = F.as_tensor(inputs[0])
-        for x in inputs[1:]:
-            total = F.add(total, x)
-        return total
+        return math_func.addn(inputs)
 
 
 class BiasAdd(Primitive):
