@@ -13,6 +13,9 @@ from cellc.communication import engine as _engine
 
 GRAPH_MODE = 0
 PYNATIVE_MODE = 1
+# MindSpore's `jit_syntax_level` values (set_context(jit_syntax_level=ms.STRICT)): cellc traces
+# Python, so every level means the same to it.
+STRICT, COMPATIBLE, LAX = 0, 1, 2
 
 # PyNative is MindSpore 2.x's default mode; where the two modes' results differ, cellc follows
 # the mode set (GradOperation's get_by_list without weights)

@@ -25,7 +25,17 @@ from .math_func import *  # noqa: F403  (MindSpore 2.x's math and array function
 from .nn_func import *  # noqa: F403  (MindSpore 2.x's activations, losses, pools)
 from .primitives import *  # noqa: F403  (every primitive: primitives.__all__)
 from .random_func import *  # noqa: F403  (randn, rand, randint, ...: outside compiled code)
-from .state import Assign, Depend, Dropout, Dropout2D, Dropout3D, assign, depend, dropout
+from .state import (
+    Assign,
+    Depend,
+    Dropout,
+    Dropout2D,
+    Dropout3D,
+    assign,
+    batch_norm,
+    depend,
+    dropout,
+)
 
 __all__ = [
     *collective.__all__,
@@ -39,6 +49,7 @@ __all__ = [
     "Dropout3D",
     "GradOperation",
     "assign",
+    "batch_norm",
     "depend",
     "dropout",
     "functional",

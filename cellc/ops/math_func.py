@@ -68,6 +68,7 @@ __all__ = [
     "rsqrt",
     "sign",
     "sin",
+    "slice",
     "std",
     "sub",
     "subtract",
@@ -504,3 +505,10 @@ def _shifted(x, axis: int, shift: int):
     pairs = [(0, 0)] * x.ndim
     pairs[axis] = (shift, 0)
     return F.pad(kept, pairs)
+
+
+def slice(input_x, begin, size):  # noqa: A001  (MindSpore's name)
+    """`size` elements from `begin` along each dim (-1: the rest of the dim)."""
+    x = F.as_tensor(input_x)
+    end = [x.shape[d] if n == -1 else b + n for d, (b, n) in enumerate(zip(begin, size))]
+    return F.python_slice("Slice", x, list(begin), end, [1] * len(begin))

@@ -15,7 +15,9 @@ from .function import reduce_loss
 
 __all__ = [
     "adaptive_avg_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
+    "bias_add",
     "binary_cross_entropy",
     "celu",
     "conv2d",
@@ -321,6 +323,34 @@ def avg_pool2d(
             f"For 'avg_pool2d', divisor_override must be a nonzero int, got {divisor_override!r}"
         )
     return F.mul(mean, kernel[0] * kernel[1] / divisor_override)
+
+
+def avg_pool1d(
+    input_x, kernel_size=1, stride=1, padding=0, ceil_mode=False, count_include_pad=True
+):
+    """The mean of each window of (N, C, L): avg_pool2d over a unit height."""
+    x = F.as_tensor(input_x)
+    if x.ndim != 3:
+        raise ValueError(f"For 'avg_pool1d', the input must be 3-D (N, C, L), got {x.shape}")
+    if not isinstance(padding, int):
+        raise ValueError(f"For 'avg_pool1d', padding must be an int, got {padding!r}")
+    pooled = avg_pool2d(
+        F.expand_dims(x, 2),
+        (1, kernel_size),
+        (1, stride),
+        (0, padding),
+        ceil_mode,
+        count_include_pad,
+    )
+    return F.squeeze(pooled, 2)
+
+
+def bias_add(input_x, bias):
+    """input_x + bias along the channel axis 1."""
+    x = F.as_tensor(input_x)
+    if not 2 <= x.ndim <= 5:
+        raise ValueError(f"For 'bias_add', the input must be 2-D to 5-D, got shape {x.shape}")
+    return F.add(x, F.reshape(bias, (-1,) + (1,) * (x.ndim - 2)))
 
 
 def _symmetric(name: str, padding) -> tuple[int, int, int, int]:

@@ -117,6 +117,34 @@ def bernoulli_mask(generator: np.random.Generator, shape, dtype, keep_prob: floa
     return (keep / np.float64(keep_prob)).astype(dtype.numpy)
 
 
+def batch_norm(
+    input_x, running_mean, running_var, weight, bias, training=False, momentum=0.1, eps=1e-5
+):
+    """Batch normalization over every axis but the channels (axis 1): with `training`, by the
+    batch's statistics, and running_mean/running_var (Parameters) move toward them by
+    `momentum` (the variance unbiased); else by the running statistics."""
+    x = F.as_tensor(input_x)
+    axes = tuple(a for a in range(x.ndim) if a != 1)
+    channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        mean = F.reduce_mean(x, axes, keep_dims=True)
+        centered = F.sub(x, mean)
+        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
+        count = int(np.prod(x.shape)) // x.shape[1]
+        for running, value in ((running_mean, mean), (running_var, variance)):
+            if not isinstance(running, Parameter):
+                continue
+            value = F.stop_gradient(F.reshape(value, (x.shape[1],)))
+            if running is running_var and count > 1:
+                value = F.mul(value, count / (count - 1))
+            assign(running, F.add(F.mul(running, 1.0 - momentum), F.mul(value, float(momentum))))
+    else:
+        mean, variance = F.reshape(running_mean, channel), F.reshape(running_var, channel)
+        centered = F.sub(x, mean)
+    normalized = F.div(centered, F.sqrt(F.add(variance, float(eps))))
+    return F.add(F.mul(normalized, F.reshape(weight, channel)), F.reshape(bias, channel))
+
+
 class Dropout(Primitive):
     """`Dropout(keep_prob=0.5)(x)`: (x with each element zeroed with probability 1 - keep_prob
     and the rest scaled by 1/keep_prob, the 0/1 mask in x's dtype)."""
@@ -187,4 +215,14 @@ class Depend(Primitive):
         return depend(value, expr)
 
 
-__all__ = ["Assign", "Depend", "Dropout", "Dropout2D", "Dropout3D", "assign", "depend", "dropout"]
+__all__ = [
+    "Assign",
+    "Depend",
+    "Dropout",
+    "Dropout2D",
+    "Dropout3D",
+    "assign",
+    "batch_norm",
+    "depend",
+    "dropout",
+]

@@ -632,3 +632,37 @@ def test_pow_is_exact_for_integral_exponents_and_defined_for_negative_bases():
     np.testing.assert_allclose(
         grad[1].asnumpy(), np.where(xd < 0, 0.0, xd**yd * np.log(np.abs(xd))), rtol=1e-12
     )
+
+
+def test_batch_norm_bias_add_avg_pool1d_and_slice_functions():
+    from cellc import Parameter
+
+    x = IMG.astype(np.float32)
+    mean = Parameter(Tensor(np.zeros(3, np.float32)), name="running_mean")
+    var = Parameter(Tensor(np.ones(3, np.float32)), name="running_var")
+    gamma, beta = np.array([1.0, 2.0, 0.5], np.float32), np.array([0.0, -1.0, 1.0], np.float32)
+    got = ops.batch_norm(
+        Tensor(x), mean, var, Tensor(gamma), Tensor(beta), training=True, momentum=0.2
+    )
+    m, v = IMG.mean((0, 2, 3)), IMG.var((0, 2, 3))
+    want = (IMG - m[:, None, None]) / np.sqrt(v[:, None, None] + 1e-5) * gamma[
+        :, None, None
+    ] + beta[:, None, None]
+    _check("batch_norm", got, want, 2e-5)
+    count = IMG.size // 3
+    np.testing.assert_allclose(mean.asnumpy(), 0.2 * m, rtol=1e-5)
+    np.testing.assert_allclose(var.asnumpy(), 0.8 + 0.2 * v * count / (count - 1), rtol=1e-5)
+    inferred = ops.batch_norm(Tensor(x), mean, var, Tensor(gamma), Tensor(beta))
+    running = (IMG - mean.asnumpy()[:, None, None]) / np.sqrt(var.asnumpy()[:, None, None] + 1e-5)
+    _check(
+        "batch_norm inference", inferred, running * gamma[:, None, None] + beta[:, None, None], 2e-5
+    )
+    _check("bias_add", ops.bias_add(Tensor(x), Tensor(beta)), x + beta[:, None, None], 1e-6)
+    seq = IMG[:, :, 0, :]
+    _check(
+        "avg_pool1d",
+        ops.avg_pool1d(Tensor(seq), 2, 2),
+        (seq[:, :, 0::2] + seq[:, :, 1::2]) / 2,
+        1e-12,
+    )
+    _check("slice", ops.slice(Tensor(IMG), (0, 1, 2, 0), (2, -1, 3, 4)), IMG[:, 1:, 2:5, :4], 1e-12)
