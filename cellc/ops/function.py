@@ -29,6 +29,7 @@ __all__ = [
     "clip_by_value",
     "concat",
     "cross_entropy",
+    "eq",
     "equal",
     "exp",
     "fill",
