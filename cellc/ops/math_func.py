@@ -335,7 +335,11 @@ def flip(input, dims):  # noqa: A002
     x = F.as_tensor(input)
     axes = F.normalize_axes("flip", tuple(dims) if not isinstance(dims, int) else dims, x.ndim)
     return F.getitem(
-        x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))
+        x,
+        tuple(
+            builtins.slice(None, None, -1) if a in axes else builtins.slice(None)
+            for a in range(x.ndim)
+        ),
     )
 
 
@@ -348,7 +352,7 @@ def narrow(input, axis, start, length):  # noqa: A002
             f"For 'narrow', start {start} and length {length} do not fit dim {axis} of size "
             f"{x.shape[axis]}"
         )
-    return F.getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+    return F.getitem(x, (builtins.slice(None),) * axis + (builtins.slice(start, start + length),))
 
 
 def chunk(input, chunks, axis=0):  # noqa: A002
@@ -501,13 +505,13 @@ def prefix_sums(x, axis, exclusive=False, reverse=False):
 def _shifted(x, axis: int, shift: int):
     """x moved `shift` places forward along `axis`, zeros coming in at the front."""
     size = x.shape[axis]
-    kept = F.getitem(x, (slice(None),) * axis + (slice(0, size - shift),))
+    kept = F.getitem(x, (builtins.slice(None),) * axis + (builtins.slice(0, size - shift),))
     pairs = [(0, 0)] * x.ndim
     pairs[axis] = (shift, 0)
     return F.pad(kept, pairs)
 
 
-def slice(input_x, begin, size):  # noqa: A001  (MindSpore's name)
+def slice(input_x, begin, size):  # noqa: A001  (MindSpore's name; the builtin is builtins.slice here)
     """`size` elements from `begin` along each dim (-1: the rest of the dim)."""
     x = F.as_tensor(input_x)
     end = [x.shape[d] if n == -1 else b + n for d, (b, n) in enumerate(zip(begin, size))]

@@ -108,8 +108,8 @@ MISSING = [
     ("from mindspore import lazy_inline", "cellc has no mindspore.lazy_inline yet"),
     ("from mindspore import amp", "cellc has no mindspore.amp yet"),
     ("from mindspore.amp import DynamicLossScaler", "cellc has no mindspore.amp yet"),
-    ("import mindspore.mint", "cellc has no mindspore.mint yet"),
-    ("from mindspore.mint import nn", "cellc has no mindspore.mint yet"),
+    ("import mindspore.hypercomplex", "cellc has no mindspore.hypercomplex yet"),
+    ("from mindspore.hypercomplex import nn", "cellc has no mindspore.hypercomplex yet"),
     (
         "from mindspore.communication.comm_func import all_reduce",
         "cellc has no mindspore.communication.comm_func yet",
@@ -134,7 +134,7 @@ MISSING = [
     ("from mindspore.profiler import Profiler", "cellc has no mindspore.profiler yet"),
     ("from mindspore.mindrecord import FileWriter", "cellc has no mindspore.mindrecord yet"),
     ("import mindspore.common.context", "cellc has no mindspore.common.context yet"),
-    ("import luojianet_ms.mint", "cellc has no luojianet_ms.mint yet"),
+    ("import luojianet_ms.hypercomplex", "cellc has no luojianet_ms.hypercomplex yet"),
     ("from luojianet_ms.nn import Conv3d", "cellc has no mindspore.nn.Conv3d yet"),
 ]
 

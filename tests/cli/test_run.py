@@ -106,10 +106,10 @@ def test_an_unsupported_op_names_the_script_line(tmp_path):
 
 
 def test_an_unsupported_module_names_the_script_line(tmp_path):
-    script = write_script(tmp_path, "s.py", "import os\nimport mindspore.mint as mint\n")
+    script = write_script(tmp_path, "s.py", "import os\nimport mindspore.hypercomplex as hc\n")
     result = invoke("run", script)
     assert result.exit_code == 1
-    assert f"{script}:2: error: cellc has no mindspore.mint yet" in result.stderr
+    assert f"{script}:2: error: cellc has no mindspore.hypercomplex yet" in result.stderr
 
 
 def test_a_shape_mistake_in_a_cell_names_the_construct_line(tmp_path):
