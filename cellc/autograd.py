@@ -96,6 +96,28 @@ def jit(function=None, **options):
     return JitFunction(function)
 
 
+def mutable(input_data, dynamic_len=False):
+    """MindSpore's `mutable`: marks an input as a variable, not a constant, for its graph
+    compiler. cellc traces Tensors as inputs anyway, so the value itself is returned."""
+    return input_data
+
+
+class JitConfig:
+    """MindSpore's `JitConfig(jit_level=..., exc_mode=..., ...)`, given to `jit` or
+    `Cell.set_jit_config`: kept, and changes nothing (cellc always compiles ahead of time)."""
+
+    def __init__(self, jit_level="", exc_mode="auto", jit_syntax_level="", debug_level="",
+                 infer_boost="off", **kwargs):  # fmt: skip
+        self.jit_config_dict = {
+            "jit_level": jit_level,
+            "exc_mode": exc_mode,
+            "jit_syntax_level": jit_syntax_level,
+            "debug_level": debug_level,
+            "infer_boost": infer_boost,
+            **kwargs,
+        }
+
+
 class GradFunction:
     """What `grad` and `value_and_grad` return (see the module's docstring)."""
 

@@ -199,6 +199,11 @@ class Cell:
             self.__dict__["_cellc_split"] = True
             return self._body()(*as_tensors(args))
 
+    def set_jit_config(self, jit_config):
+        """MindSpore's `Cell.set_jit_config(JitConfig(...))`: kept (`jit_config`), and changes
+        nothing: cellc compiles ahead of time."""
+        self.__dict__["_jit_config"] = jit_config
+
     def compile(self, *args, target: str = "cpu"):
         """Compiles for these example arguments (MindSpore's `Cell.compile`) and returns the
         compiled program; calling the cell compiles on first use anyway."""

@@ -671,6 +671,44 @@ def getitem(x: Tensor, index) -> Tensor:
     return result if result.shape == tuple(final_shape) else reshape(result, final_shape)
 
 
+def setitem(x: Tensor, index, value) -> Tensor:
+    """x with x[index] = value, as a new tensor (MindSpore's `Tensor.__setitem__`): the
+    positions `index` selects (numpy's rules, a bool mask included, read off a constant grid of
+    x's positions) take `value` broadcast to their shape, through a gather of the flattened value
+    and a select. An index holding a traced Tensor would select data-dependent positions:
+    refused."""
+    x = as_tensor(x)
+    entries = index if isinstance(index, tuple) else (index,)
+    concrete = []
+    for entry in entries:
+        if isinstance(entry, Tensor):
+            if entry._value is None:
+                raise UnsupportedError(
+                    "assigning through a traced Tensor index selects data-dependent positions, "
+                    "which cellc's compiled code cannot hold; use ops.where(mask, value, x)"
+                )
+            entry = entry.asnumpy()
+        concrete.append(entry)
+    positions = np.arange(max(x.size, 1)).reshape(x.shape) if x.size else np.zeros(x.shape, int)
+    try:
+        selected = np.asarray(positions[tuple(concrete)])
+    except (IndexError, TypeError) as error:
+        raise IndexError(f"index {index!r} for a tensor of shape {x.shape}: {error}") from None
+    mask = np.zeros(x.size, bool)
+    mask[selected.ravel()] = True
+    source = np.zeros(x.size, np.int32)
+    source[selected.ravel()] = np.arange(selected.size, dtype=np.int32)
+    v = as_tensor(value, x)
+    if v.dtype is not x.dtype:
+        v = cast(v, x.dtype)
+    flat_value = reshape(broadcast_to(v, selected.shape), (selected.size,))
+    if selected.size == 0:
+        return x
+    placed = gather(flat_value, Tensor(source), 0)
+    updated = select(Tensor(mask), placed, reshape(x, (x.size,)))
+    return reshape(updated, x.shape)
+
+
 def _index_entry(entry):
     """An index entry as int, slice, None, Ellipsis or an int Tensor."""
     if entry is None or entry is Ellipsis or isinstance(entry, slice):

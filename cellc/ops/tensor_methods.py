@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from cellc import dtype as mstype
+from cellc.parameter import Parameter
 from cellc.tensor import Tensor
 
 from . import functional as F
 from . import math_func as M
+from . import state
 
 
 class TensorMethods:
@@ -105,6 +107,15 @@ class TensorMethods:
 
     def __or__(self, other):
         return F.logical_or(self, other)
+
+    def __setitem__(self, index, value):
+        """self[index] = value: the tensor (a traced value inside a construct) now holds the
+        update; a Parameter is assigned it (MindSpore's in-place semantics)."""
+        updated = F.setitem(self, index, value)
+        if isinstance(self, Parameter):
+            state.assign(self, updated)
+            return
+        self._symbol, self._value = updated._symbol, updated._value
 
     def __getitem__(self, index):
         return F.getitem(self, index)

@@ -666,3 +666,58 @@ def test_batch_norm_bias_add_avg_pool1d_and_slice_functions():
         1e-12,
     )
     _check("slice", ops.slice(Tensor(IMG), (0, 1, 2, 0), (2, -1, 3, 4)), IMG[:, 1:, 2:5, :4], 1e-12)
+
+
+def test_setitem_updates_the_tensor_eagerly_in_a_construct_and_a_parameter():
+    """x[index] = value with numpy's rules (ints, slices, a bool mask, an int array); inside a
+    construct the traced tensor takes the update, a Parameter is assigned it; the gradient
+    reaches both the kept elements of x and the value."""
+    from cellc import Parameter
+
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    x[0, 1] = 10.0
+    x[:, 2] = Tensor(np.array([7.0, 8.0]))
+    x[np.array([True, False])] = -1
+    x[1, [0, 1]] = 5
+    np.testing.assert_array_equal(x.asnumpy(), [[-1, -1, -1], [5, 5, 8]])
+
+    def update(a, b):
+        a[:, 0] = b
+        a[a.shape[0] - 1] = 0.5
+        return a * 2
+
+    a, b = np.ones((3, 2)), np.array([1.0, 2.0, 3.0])
+    want = a.copy()
+    want[:, 0], want[-1] = b, 0.5
+    np.testing.assert_array_equal(Lambda(update)(Tensor(a), Tensor(b)).asnumpy(), want * 2)
+    sens = RNG.uniform(-1, 1, (3, 2))
+    d_a, d_b = GradAll(Lambda(update))(Tensor(a), Tensor(b), Tensor(sens))
+    kept = np.ones((3, 2))
+    kept[:, 0], kept[-1] = 0, 0
+    np.testing.assert_allclose(d_a.asnumpy(), 2 * sens * kept)
+    np.testing.assert_allclose(d_b.asnumpy(), [2 * sens[0, 0], 2 * sens[1, 0], 0.0])
+
+    weight = Parameter(Tensor(np.zeros(4, np.float32)), name="w")
+
+    class Writes(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.w = weight
+
+        def construct(self, v):
+            self.w[1:3] = v
+            return self.w * 1.0
+
+    Writes()(Tensor(np.array([4.0, 5.0], np.float32)))
+    np.testing.assert_array_equal(weight.asnumpy(), [0, 4, 5, 0])
+
+
+def test_mutable_and_jit_config_are_accepted():
+    import cellc
+
+    assert cellc.mutable((1, 2)) == (1, 2)
+    config = cellc.JitConfig(jit_level="O0")
+    cell = nn.ReLU()
+    cell.set_jit_config(config)
+    assert config.jit_config_dict["jit_level"] == "O0"
+    np.testing.assert_array_equal(cell(Tensor(np.array([-1.0, 2.0]))).asnumpy(), [0.0, 2.0])
