@@ -19,6 +19,7 @@ _API = {
     "set_seed": ("cellc.context", "set_seed"),
     "dtype": ("cellc.dtype", None),
     "nn": ("cellc.nn", None),
+    "tensor": ("cellc.tensor", None),  # a callable module: ms.tensor(data, dtype)
     "ops": ("cellc.ops", None),
     "dataset": ("cellc.dataset", None),
     "communication": ("cellc.communication", None),
@@ -34,6 +35,7 @@ _API = {
     "mutable": ("cellc.autograd", "mutable"),
     "JitConfig": ("cellc.autograd", "JitConfig"),
     "set_context": ("cellc.context", "set_context"),
+    "set_device": ("cellc.context", "set_device"),
     "get_context": ("cellc.context", "get_context"),
     "GRAPH_MODE": ("cellc.context", "GRAPH_MODE"),
     "PYNATIVE_MODE": ("cellc.context", "PYNATIVE_MODE"),

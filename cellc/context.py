@@ -22,6 +22,15 @@ STRICT, COMPATIBLE, LAX = 0, 1, 2
 _settings = {"mode": PYNATIVE_MODE, "device_target": "CPU", "device_id": 0}
 
 
+def set_device(device_target, device_id=None) -> None:
+    """MindSpore 2.5's `mindspore.set_device('CPU' | 'GPU', device_id)`: set_context's
+    device_target (and device_id)."""
+    settings = {"device_target": device_target}
+    if device_id is not None:
+        settings["device_id"] = device_id
+    set_context(**settings)
+
+
 def set_context(**kwargs) -> None:
     """MindSpore's `set_context(mode=..., device_target=...)`; `runtime_num_threads=N` sets
     the thread count of compiled CPU code (`CELLC_NUM_THREADS`; 0: the cores the process may

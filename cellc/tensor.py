@@ -6,6 +6,9 @@ MindSpore's `Tensor(shape=[1], dtype=Float32, value= [ 2.15359993e+01])`.
 
 from __future__ import annotations
 
+import sys
+import types
+
 import numpy as np
 
 from cellc.frontend import tracing
@@ -262,3 +265,15 @@ def _format_nested(array: np.ndarray, element, depth: int) -> str:
         return "[" + ", ".join(element(v) for v in array) + "]"
     rows = ",\n" + " " * (depth + 1)
     return "[" + rows.join(_format_nested(sub, element, depth + 1) for sub in array) + "]"
+
+
+class _TensorModule(types.ModuleType):
+    """This module, callable: MindSpore 2.x's `mindspore.tensor(input_data, dtype=None)` makes a
+    Tensor, and `cellc.tensor` (which `mindspore.tensor` is under cellc's aliases) is this
+    module."""
+
+    def __call__(self, input_data=None, dtype=None, **kwargs):
+        return Tensor(input_data, dtype=dtype, **kwargs)
+
+
+sys.modules[__name__].__class__ = _TensorModule

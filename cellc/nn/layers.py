@@ -343,7 +343,6 @@ class BiDense(Cell):
             self.bias = Parameter(bias.astype(cast), name="bias")
 
     def construct(self, input1, input2):
-        F = ops.functional
         if input1.shape[:-1] != input2.shape[:-1] or (input1.shape[-1], input2.shape[-1]) != (
             self.in1_channels,
             self.in2_channels,
@@ -352,16 +351,7 @@ class BiDense(Cell):
                 f"For 'BiDense', the inputs {input1.shape} and {input2.shape} must agree but for "
                 f"their last dims, which must be {self.in1_channels} and {self.in2_channels}"
             )
-        lead = input1.shape[:-1]
-        x1 = F.reshape(input1, (-1, self.in1_channels))
-        x2 = F.reshape(input2, (-1, self.in2_channels))
-        # (in1, out * in2): x1 A contracts in1 first, then each output row meets x2
-        weight = F.reshape(F.transpose(self.weight, (1, 0, 2)), (self.in1_channels, -1))
-        partial = F.reshape(F.matmul(x1, weight), (-1, self.out_channels, self.in2_channels))
-        out = F.reduce_sum(F.mul(partial, F.expand_dims(x2, 1)), 2)
-        if self.has_bias:
-            out = F.add(out, self.bias)
-        return F.reshape(out, (*lead, self.out_channels))
+        return ops.bidense(input1, input2, self.weight, self.bias if self.has_bias else None)
 
 
 class PixelUnshuffle(Cell):

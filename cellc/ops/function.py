@@ -284,14 +284,23 @@ def pad(input_x, padding, mode="constant", value=None) -> Tensor:
     wraps around (those three are gathers of constant indices)."""
     x = F.as_tensor(input_x)
     padding = tuple(int(p) for p in padding)
-    if len(padding) % 2 or len(padding) // 2 > x.ndim or builtins.min(padding, default=0) < 0:
+    if len(padding) % 2 or len(padding) // 2 > x.ndim:
         raise ValueError(
-            f"For 'pad', padding must be non-negative (left, right) pairs for at most {x.ndim} "
-            f"dims, got {padding!r}"
+            f"For 'pad', padding must be (left, right) pairs for at most {x.ndim} dims, got "
+            f"{padding!r}"
         )
     pairs = [(0, 0)] * x.ndim
     for i in range(len(padding) // 2):
         pairs[x.ndim - 1 - i] = (padding[2 * i], padding[2 * i + 1])
+    if builtins.min(padding, default=0) < 0:  # a negative side crops
+        crop = tuple(
+            builtins.slice(-builtins.min(a, 0), n + builtins.min(b, 0))
+            for n, (a, b) in zip(x.shape, pairs)
+        )
+        if any(c.start >= c.stop for c, n in zip(crop, x.shape) if n):
+            raise ValueError(f"For 'pad', padding {padding!r} crops all of {x.shape}")
+        x = F.getitem(x, crop)
+        pairs = [(builtins.max(a, 0), builtins.max(b, 0)) for a, b in pairs]
     if mode == "constant":
         padded = F.pad(x, pairs)
         if value is None or value == 0:

@@ -77,7 +77,12 @@ __all__ = [
     "tanh",
     "tril",
     "triu",
+    "diagonal",
+    "nanmean",
+    "std_mean",
     "var",
+    "var_mean",
+    "vector_norm",
     "vstack",
     "xlogy",
 ]
@@ -516,3 +521,61 @@ def slice(input_x, begin, size):  # noqa: A001  (MindSpore's name; the builtin i
     x = F.as_tensor(input_x)
     end = [x.shape[d] if n == -1 else b + n for d, (b, n) in enumerate(zip(begin, size))]
     return F.python_slice("Slice", x, list(begin), end, [1] * len(begin))
+
+
+def var_mean(input, axis=None, ddof=0, keepdims=False):  # noqa: A002
+    """(variance, mean) over `axis`."""
+    return var(input, axis, ddof, keepdims), F.reduce_mean(input, axis, keepdims)
+
+
+def std_mean(input, axis=None, ddof=0, keepdims=False):  # noqa: A002
+    """(standard deviation, mean) over `axis`."""
+    return std(input, axis, ddof, keepdims), F.reduce_mean(input, axis, keepdims)
+
+
+def nanmean(input, axis=None, keepdims=False, *, dtype=None):  # noqa: A002
+    """The mean of the elements that are not NaN."""
+    x = F.as_tensor(input)
+    if dtype is not None:
+        x = F.cast(x, dtype)
+    nan = isnan(x)
+    total = F.reduce_sum(F.select(nan, 0, x), axis, keepdims)
+    count = F.reduce_sum(F.cast(F.logical_not(nan), x.dtype), axis, keepdims)
+    return F.div(total, count)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+    """The ord-norm of the elements over `dim` (all by default): 2, 1, inf, -inf, 0 (the count
+    of nonzeros) or any other p, (sum |x|^p)^(1/p)."""
+    x = F.as_tensor(x)
+    if dtype is not None:
+        x = F.cast(x, dtype)
+    magnitude = F.abs(x)
+    if ord == 2:
+        return F.sqrt(F.reduce_sum(F.mul(x, x), dim, keepdim))
+    if ord == float("inf"):
+        return F.reduce_max(magnitude, dim, keepdim)
+    if ord == float("-inf"):
+        return F.reduce_min(magnitude, dim, keepdim)
+    if ord == 0:
+        return F.reduce_sum(F.cast(F.not_equal(x, 0), x.dtype), dim, keepdim)
+    if ord == 1:
+        return F.reduce_sum(magnitude, dim, keepdim)
+    return F.pow(F.reduce_sum(F.pow(magnitude, float(ord)), dim, keepdim), 1.0 / ord)
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):  # noqa: A002
+    """The diagonal of dims dim1 and dim2 (shifted by `offset`), as a new last dim."""
+    x = F.as_tensor(input)
+    first, second = dim1 % x.ndim, dim2 % x.ndim
+    if first == second:
+        raise ValueError(f"For 'diagonal', dim1 and dim2 must differ, got {dim1} and {dim2}")
+    rest = [d for d in range(x.ndim) if d not in (first, second)]
+    moved = F.transpose(x, (*rest, first, second))
+    rows, cols = x.shape[first], x.shape[second]
+    start_row, start_col = builtins.max(-offset, 0), builtins.max(offset, 0)
+    length = builtins.max(builtins.min(rows - start_row, cols - start_col), 0)
+    lead = [x.shape[d] for d in rest]
+    flat = F.reshape(moved, (*lead, rows * cols))
+    index = (np.arange(length) + start_row) * cols + np.arange(length) + start_col
+    return F.gather(flat, Tensor(index.astype(np.int32)), len(lead))

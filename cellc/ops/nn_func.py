@@ -18,6 +18,7 @@ __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "bias_add",
+    "bidense",
     "binary_cross_entropy",
     "celu",
     "conv2d",
@@ -46,6 +47,7 @@ __all__ = [
     "smooth_l1_loss",
     "softplus",
     "softsign",
+    "tanhshrink",
 ]
 
 # --- activations ---------------------------------------------------------------------------
@@ -124,6 +126,12 @@ def softsign(x):
     """x / (1 + |x|)."""
     x = F.as_tensor(x)
     return F.div(x, F.add(F.abs(x), 1.0))
+
+
+def tanhshrink(input):  # noqa: A002
+    """x - tanh(x)."""
+    x = F.as_tensor(input)
+    return F.sub(x, F.tanh(x))
 
 
 def logsigmoid(x):
@@ -273,6 +281,21 @@ def dense(input, weight, bias=None):  # noqa: A002
     if bias is not None:
         out = F.add(out, bias)
     return out if x.ndim == 2 else F.reshape(out, (*x.shape[:-1], w.shape[0]))
+
+
+def bidense(input1, input2, weight, bias=None):
+    """x1^T A x2 (+ bias) per output, weight A (out, in1, in2), over the last dims."""
+    x1, x2, w = F.as_tensor(input1), F.as_tensor(input2), F.as_tensor(weight)
+    out, in1, in2 = w.shape
+    lead = x1.shape[:-1]
+    flat1, flat2 = F.reshape(x1, (-1, in1)), F.reshape(x2, (-1, in2))
+    partial = F.reshape(
+        F.matmul(flat1, F.reshape(F.transpose(w, (1, 0, 2)), (in1, out * in2))), (-1, out, in2)
+    )
+    result = F.reduce_sum(F.mul(partial, F.expand_dims(flat2, 1)), 2)
+    if bias is not None:
+        result = F.add(result, bias)
+    return F.reshape(result, (*lead, out))
 
 
 def conv2d(input, weight, bias=None, stride=1, pad_mode="valid", padding=0, dilation=1, groups=1):  # noqa: A002

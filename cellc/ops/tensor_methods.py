@@ -141,6 +141,10 @@ class TensorMethods:
             dtype = mstype.from_numpy(dtype)
         return F.cast(self, dtype)
 
+    def type(self, dtype=None):
+        """The dtype's name (`'Float32'`), or the tensor converted to `dtype`."""
+        return str(self.dtype) if dtype is None else self.astype(dtype)
+
     def abs(self):
         return F.abs(self)
 

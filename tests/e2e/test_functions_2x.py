@@ -721,3 +721,31 @@ def test_mutable_and_jit_config_are_accepted():
     cell.set_jit_config(config)
     assert config.jit_config_dict["jit_level"] == "O0"
     np.testing.assert_array_equal(cell(Tensor(np.array([-1.0, 2.0]))).asnumpy(), [0.0, 2.0])
+
+
+def test_more_reductions_norms_diagonal_and_cropping_pad():
+    x = Tensor(A)
+    variance, mean = ops.var_mean(x, 1, ddof=1)
+    _check("var_mean", variance, A.var(1, ddof=1), 1e-12)
+    _check("var_mean mean", mean, A.mean(1), 1e-12)
+    _check("std_mean", ops.std_mean(x, 0)[0], A.std(0), 1e-12)
+    with_nan = A.copy()
+    with_nan[0, 1] = np.nan
+    _check("nanmean", ops.nanmean(Tensor(with_nan), 1), np.nanmean(with_nan, 1), 1e-12)
+    for order in (2, 1, 3, float("inf"), 0):
+        _check(
+            f"vector_norm {order}",
+            ops.vector_norm(x, order, 1),
+            np.linalg.norm(A, order, axis=1),
+            1e-12,
+        )
+    _check("diagonal", ops.diagonal(Tensor(IMG), 1, 2, 3), np.diagonal(IMG, 1, 2, 3), 1e-12)
+    _check("diagonal below", ops.diagonal(x, -1), np.diagonal(A, -1), 1e-12)
+    _check("tanhshrink", ops.tanhshrink(x), A - np.tanh(A), 1e-12)
+    cropped = ops.pad(x, (-1, 2, 1, -1))
+    _check("pad crops", cropped, np.pad(A[:-1, 1:], [(1, 0), (0, 2)]), 1e-12)
+    import cellc
+
+    made = cellc.tensor([1, 2, 3], cellc.float32)
+    assert made.dtype == mstype.float32 and made.type() == "Float32"
+    assert made.type(mstype.int32).dtype == mstype.int32
