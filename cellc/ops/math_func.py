@@ -544,9 +544,10 @@ def nanmean(input, axis=None, keepdims=False, *, dtype=None):  # noqa: A002
     return F.div(total, count)
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
-    """The ord-norm of the elements over `dim` (all by default): 2, 1, inf, -inf, 0 (the count
+def vector_norm(x, ord=2, axis=None, keepdims=False, *, dtype=None):  # noqa: A002
+    """The ord-norm of the elements over `axis` (all by default): 2, 1, inf, -inf, 0 (the count
     of nonzeros) or any other p, (sum |x|^p)^(1/p)."""
+    dim, keepdim = axis, keepdims
     x = F.as_tensor(x)
     if dtype is not None:
         x = F.cast(x, dtype)
