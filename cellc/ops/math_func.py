@@ -21,6 +21,7 @@ from . import functional as F
 __all__ = [
     "add",
     "addn",
+    "argsort",
     "addcdiv",
     "addcmul",
     "amax",
@@ -69,12 +70,14 @@ __all__ = [
     "sign",
     "sin",
     "slice",
+    "sort",
     "std",
     "sub",
     "subtract",
     "swapaxes",
     "t",
     "tanh",
+    "topk",
     "tril",
     "triu",
     "diagonal",
@@ -580,3 +583,45 @@ def diagonal(input, offset=0, dim1=0, dim2=1):  # noqa: A002
     flat = F.reshape(moved, (*lead, rows * cols))
     index = (np.arange(length) + start_row) * cols + np.arange(length) + start_col
     return F.gather(flat, Tensor(index.astype(np.int32)), len(lead))
+
+
+def topk(input, k, dim=None, largest=True, sorted=True):  # noqa: A002
+    """(values, int32 indices) of the k largest (or smallest) elements along `dim` (the last by
+    default), in order. Each is one argmax of what is left (the first of a tie), picked with a
+    one-hot product, so the values' gradient reaches the elements picked; k steps are unrolled,
+    so this is for small k."""
+    x = F.as_tensor(input)
+    axis = x.ndim - 1 if dim is None else dim % x.ndim
+    size = x.shape[axis]
+    if not isinstance(k, int) or not 0 <= k <= size:
+        raise ValueError(f"For 'topk', k must be an int in [0, {size}], got {k!r}")
+    moved = swapaxes(x, axis, -1) if axis != x.ndim - 1 else x
+    keys = moved if largest else F.neg(moved)
+    if not keys.dtype.is_float:
+        keys = F.cast(keys, mstype.float64)
+    excluded = F.mul(keys, 0.0)  # -inf where an element is taken already
+    values, indices = [], []
+    for _ in range(k):
+        index = F.arg_reduce("TopK", F.add(keys, excluded), -1)
+        hot = F.one_hot(index, size, moved.dtype)
+        values.append(F.reduce_sum(F.mul(moved, hot), -1))
+        indices.append(F.cast(index, mstype.int32))
+        excluded = F.select(F.greater(F.cast(hot, keys.dtype), 0.5), float("-inf"), excluded)
+    if not k:
+        empty = F.getitem(moved, (Ellipsis, builtins.slice(0, 0)))
+        return empty, F.cast(empty, mstype.int32)
+    top, where = F.stack(values, -1), F.stack(indices, -1)
+    if axis != x.ndim - 1:
+        top, where = swapaxes(top, axis, -1), swapaxes(where, axis, -1)
+    return top, where
+
+
+def sort(input_x, axis=-1, descending=False):
+    """(sorted values, int32 indices) along `axis`: ascending unless `descending` (topk of the
+    whole axis; for short axes)."""
+    x = F.as_tensor(input_x)
+    return topk(x, x.shape[axis], axis % x.ndim, largest=descending)
+
+
+def argsort(input, axis=-1, descending=False):  # noqa: A002
+    return sort(input, axis, descending)[1]

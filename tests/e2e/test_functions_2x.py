@@ -749,3 +749,33 @@ def test_more_reductions_norms_diagonal_and_cropping_pad():
     made = cellc.tensor([1, 2, 3], cellc.float32)
     assert made.dtype == mstype.float32 and made.type() == "Float32"
     assert made.type(mstype.int32).dtype == mstype.int32
+
+
+def _ranked(x):
+    values, indices = ops.topk(x, 2)
+    low, low_at = ops.topk(x, 3, dim=0, largest=False)
+    ascending, order = ops.sort(x, 1)
+    return values, indices, low, low_at, ascending, order, ops.argsort(x, 1, descending=True)
+
+
+def test_topk_sort_and_argsort_pick_in_order_first_of_a_tie():
+    x = np.array([[3.0, 1.0, 4.0, 1.0], [5.0, 9.0, 2.0, 6.0], [1.0, 1.0, 8.0, 0.5]])
+    stable = np.argsort(x, 1, kind="stable")
+    want = (
+        -np.sort(-x, 1)[:, :2],
+        np.argsort(-x, 1, kind="stable")[:, :2],
+        np.sort(x, 0),
+        np.argsort(x, 0, kind="stable"),
+        np.sort(x, 1),
+        stable,
+        np.argsort(-x, 1, kind="stable"),
+    )
+    for got_all in (_ranked(Tensor(x)), Lambda(_ranked)(Tensor(x.astype(np.float32)))):
+        for index, (got, w) in enumerate(zip(got_all, want, strict=True)):
+            np.testing.assert_array_equal(got.asnumpy(), w, err_msg=str(index))
+        assert got_all[1].dtype == mstype.int32
+    sens = RNG.uniform(-1, 1, (3, 2))
+    (grad,) = GradAll(Lambda(lambda v: ops.topk(v, 2)[0]))(Tensor(x), Tensor(sens))
+    picked = np.zeros_like(x)
+    np.put_along_axis(picked, want[1], sens, 1)
+    np.testing.assert_allclose(grad.asnumpy(), picked)
