@@ -32,6 +32,7 @@ __all__ = [
     "chunk",
     "clip",
     "cos",
+    "cumprod",
     "cumsum",
     "div",
     "divide",
@@ -65,7 +66,9 @@ __all__ = [
     "outer",
     "permute",
     "pow",
+    "prod",
     "reciprocal",
+    "repeat_interleave",
     "rsqrt",
     "sign",
     "sin",
@@ -85,6 +88,7 @@ __all__ = [
     "std_mean",
     "var",
     "var_mean",
+    "vecdot",
     "vector_norm",
     "vstack",
     "xlogy",
@@ -491,6 +495,78 @@ def cumsum(input, axis, dtype=None):  # noqa: A002
     return prefix_sums(x, axis)
 
 
+def cumprod(input, dim, dtype=None):  # noqa: A002
+    """The running products along `dim` (log2(n) shifted multiplies, as prefix_sums adds)."""
+    x = F.as_tensor(input)
+    if dtype is not None:
+        x = F.cast(x, dtype)
+    axis = F._single_axis("CumProd", dim, x.ndim)
+    shift = 1
+    while shift < x.shape[axis]:
+        x = F.mul(x, _shifted(x, axis, shift, fill=1))
+        shift *= 2
+    return x
+
+
+def prod(input, axis=None, keep_dims=False, dtype=None):  # noqa: A002
+    """The product over `axis` (all by default): halves multiplied together, log2(n) times
+    (exact for integers; the gradient of each factor the product of the others, zeros
+    included)."""
+    x = F.as_tensor(input)
+    if dtype is not None:
+        x = F.cast(x, dtype)
+    axes = F.normalize_axes("ReduceProd", axis, x.ndim)
+    for a in axes:
+        while x.shape[a] > 1:
+            size = x.shape[a]
+            if size % 2:  # a factor of one makes the length even
+                pairs = [(0, 0)] * x.ndim
+                pairs[a] = (0, 1)
+                x = F.add(F.pad(x, pairs), _ones_at_end(x, a))
+                size += 1
+            half = size // 2
+            lower = F.getitem(x, (builtins.slice(None),) * a + (builtins.slice(0, half),))
+            upper = F.getitem(x, (builtins.slice(None),) * a + (builtins.slice(half, size),))
+            x = F.mul(lower, upper)
+    if not keep_dims:
+        x = F.squeeze(x, axes) if axes else x
+    return x
+
+
+def _ones_at_end(x, axis: int):
+    """A constant of x's shape with one more element along `axis`: 1 at that last place."""
+    shape = list(x.shape)
+    shape[axis] += 1
+    ones = np.zeros(shape, x.dtype.numpy)
+    ones[(builtins.slice(None),) * axis + (-1,)] = 1
+    return Tensor(ones)
+
+
+def repeat_interleave(input, repeats, axis=None):  # noqa: A002
+    """Each element repeated `repeats` (an int) times along `axis` (None: of the flattened
+    input)."""
+    x = F.as_tensor(input)
+    if axis is None:
+        x, axis = F.reshape(x, (x.size,)), 0
+    if not isinstance(repeats, int) or repeats < 0:
+        raise NotImplementedError(
+            f"ops.repeat_interleave: repeats must be a non-negative int, got {repeats!r}"
+        )
+    axis %= x.ndim
+    expanded = F.expand_dims(x, axis + 1)
+    shape = list(expanded.shape)
+    shape[axis + 1] = repeats
+    tiled = F.broadcast_to(expanded, tuple(shape))
+    out = list(x.shape)
+    out[axis] *= repeats
+    return F.reshape(tiled, tuple(out))
+
+
+def vecdot(x, y, *, axis=-1):
+    """sum(x * y) along `axis`."""
+    return F.reduce_sum(F.mul(x, y), axis)
+
+
 def prefix_sums(x, axis, exclusive=False, reverse=False):
     """Running sums along `axis` in log2(n) steps, each the tensor plus itself shifted by a
     power of two (Hillis and Steele): exact for integers, and differentiable as adds, slices
@@ -510,13 +586,18 @@ def prefix_sums(x, axis, exclusive=False, reverse=False):
     return flip(x, (axis,)) if reverse else x
 
 
-def _shifted(x, axis: int, shift: int):
-    """x moved `shift` places forward along `axis`, zeros coming in at the front."""
+def _shifted(x, axis: int, shift: int, fill=0):
+    """x moved `shift` places forward along `axis`, `fill` (0 or 1) coming in at the front."""
     size = x.shape[axis]
     kept = F.getitem(x, (builtins.slice(None),) * axis + (builtins.slice(0, size - shift),))
     pairs = [(0, 0)] * x.ndim
     pairs[axis] = (shift, 0)
-    return F.pad(kept, pairs)
+    padded = F.pad(kept, pairs)
+    if fill == 0:
+        return padded
+    front = np.zeros(x.shape, x.dtype.numpy)
+    front[(builtins.slice(None),) * axis + (builtins.slice(0, shift),)] = fill
+    return F.add(padded, Tensor(front))
 
 
 def slice(input_x, begin, size):  # noqa: A001  (MindSpore's name; the builtin is builtins.slice here)

@@ -29,6 +29,7 @@ __all__ = [
     "multilabel_soft_margin_loss",
     "soft_margin_loss",
     "triplet_margin_loss",
+    "upsample",
     "dense",
     "elu",
     "gelu",
@@ -486,3 +487,6 @@ def _lerp_along(x, axis: int, old: int, new: int, align_corners: bool):
         raise TypeError(f"For 'interpolate', the linear modes need a float input, got {x.dtype}")
     fraction = F.as_tensor(weight.astype(x.dtype.numpy))
     return F.add(below, F.mul(F.sub(above, below), fraction))
+
+
+upsample = interpolate  # MindSpore's `ops.upsample`: the same function

@@ -276,7 +276,7 @@ def test_dtypes_follow_mindspore():
         (lambda: ops.kl_div(Tensor(A), Tensor(P), "avg"), "must be in"),
         (lambda: ops.dense(Tensor(A), Tensor(W.T)), r"input \(3, 4\) and weight \(4, 5\)"),
         (lambda: ops.chunk(Tensor(A), 0), "must be greater than 0"),
-        (lambda: ops.prod(Tensor(A)), "cellc has no mindspore.ops.prod yet"),
+        (lambda: ops.geqrf(Tensor(A)), "cellc has no mindspore.ops.geqrf yet"),
     ],
 )
 def test_what_cellc_does_not_do_says_so(call, message):
@@ -779,3 +779,37 @@ def test_topk_sort_and_argsort_pick_in_order_first_of_a_tie():
     picked = np.zeros_like(x)
     np.put_along_axis(picked, want[1], sens, 1)
     np.testing.assert_allclose(grad.asnumpy(), picked)
+
+
+def _products(x):
+    return (
+        ops.prod(x),
+        ops.prod(x, 1, keep_dims=True),
+        ops.prod(x, (0,)),
+        ops.cumprod(x, 1),
+        ops.repeat_interleave(x, 2, 1),
+        ops.repeat_interleave(x, 3),
+        ops.vecdot(x, x, axis=0),
+    )
+
+
+def test_prod_cumprod_repeat_interleave_vecdot():
+    x = np.array([[2.0, 0.0, 3.0], [1.5, -2.0, 4.0], [0.5, 1.0, -1.0]])
+    want = (
+        np.prod(x),
+        np.prod(x, 1, keepdims=True),
+        np.prod(x, 0),
+        np.cumprod(x, 1),
+        np.repeat(x, 2, 1),
+        np.repeat(x, 3),
+        (x * x).sum(0),
+    )
+    for got_all in (_products(Tensor(x)), Lambda(_products)(Tensor(x.astype(np.float32)))):
+        for index, (got, w) in enumerate(zip(got_all, want, strict=True)):
+            np.testing.assert_allclose(got.asnumpy(), w, rtol=1e-6, err_msg=str(index))
+    assert ops.prod(Tensor(np.arange(1, 8))).asnumpy() == 5040
+    # d prod / dx_i = the product of the others, also where a factor is zero
+    (grad,) = GradAll(Lambda(lambda v: ops.prod(v, 1)))(Tensor(x), Tensor(np.ones(3)))
+    others = np.stack([[np.prod(np.delete(row, i)) for i in range(3)] for row in x])
+    np.testing.assert_allclose(grad.asnumpy(), others)
+    assert ops.upsample is ops.interpolate
