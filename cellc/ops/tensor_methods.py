@@ -335,6 +335,35 @@ class TensorMethods:
     def logsumexp(self, dim, keepdim=False):
         return M.logsumexp(self, dim, keepdim)
 
+    def prod(self, axis=None, keep_dims=False, dtype=None):
+        return M.prod(self, axis, keep_dims, dtype)
+
+    def all(self, axis=None, keep_dims=False):
+        """Whether every element (along `axis`) is nonzero."""
+        return _truth(self, axis, keep_dims, every=True)
+
+    def any(self, axis=None, keep_dims=False):
+        """Whether some element (along `axis`) is nonzero."""
+        return _truth(self, axis, keep_dims, every=False)
+
+    def topk(self, k, dim=None, largest=True, sorted=True):
+        return M.topk(self, k, dim, largest, sorted)
+
+    def sort(self, axis=-1, descending=False):
+        return M.sort(self, axis, descending)
+
+    def argsort(self, axis=-1, descending=False):
+        return M.argsort(self, axis, descending)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return M.diagonal(self, offset, axis1, axis2)
+
+    def repeat_interleave(self, repeats, dim=None):
+        return M.repeat_interleave(self, repeats, dim)
+
+    def nanmean(self, axis=None, keepdims=False, *, dtype=None):
+        return M.nanmean(self, axis, keepdims, dtype=dtype)
+
     def cumsum(self, axis=None, dtype=None):
         x = self if axis is not None else F.reshape(self, (-1,))
         return M.cumsum(x, 0 if axis is None else axis, dtype)
@@ -358,6 +387,13 @@ class TensorMethods:
         return F.less_equal(self, other)
 
     eq, ne, gt, ge, lt, le = equal, not_equal, greater, greater_equal, less, less_equal
+
+
+def _truth(x, axis, keep_dims, every: bool):
+    nonzero = F.cast(F.not_equal(x, 0), mstype.float32) if x.dtype is not mstype.bool_ else None
+    values = nonzero if nonzero is not None else F.cast(x, mstype.float32)
+    reduce = F.reduce_min if every else F.reduce_max
+    return F.greater(reduce(values, () if axis is None else axis, keep_dims), 0.5)
 
 
 def _comparable(other) -> bool:

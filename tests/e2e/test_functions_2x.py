@@ -813,3 +813,37 @@ def test_prod_cumprod_repeat_interleave_vecdot():
     others = np.stack([[np.prod(np.delete(row, i)) for i in range(3)] for row in x])
     np.testing.assert_allclose(grad.asnumpy(), others)
     assert ops.upsample is ops.interpolate
+
+
+def _methods_more(x):
+    return (
+        x.prod(1),
+        x.all(),
+        x.any(1),
+        (x > 0).all(0),
+        x.topk(1)[1],
+        x.sort(0)[0],
+        x.argsort(1, descending=True),
+        x.diagonal(),
+        x.repeat_interleave(2, 0),
+        x.nanmean(0),
+    )
+
+
+def test_more_tensor_methods_eager_and_compiled():
+    x = np.array([[1.0, 0.0, 2.0], [2.0, 3.0, -1.0], [0.5, 4.0, 1.0]])
+    want = (
+        np.prod(x, 1),
+        np.array(x.all()),
+        x.any(1),
+        (x > 0).all(0),
+        np.argsort(-x, 1, kind="stable")[:, :1],
+        np.sort(x, 0),
+        np.argsort(-x, 1, kind="stable"),
+        np.diagonal(x),
+        np.repeat(x, 2, 0),
+        x.mean(0),
+    )
+    for got_all in (_methods_more(Tensor(x)), Lambda(_methods_more)(Tensor(x.astype(np.float32)))):
+        for index, (got, w) in enumerate(zip(got_all, want, strict=True)):
+            np.testing.assert_allclose(got.asnumpy(), w, rtol=1e-6, err_msg=str(index))
