@@ -126,24 +126,24 @@ class _BatchNorm(Cell):
         axes = tuple(a for a in range(x.ndim) if a != 1)
         channel = (1, self.num_features) + (1,) * (x.ndim - 2)  # broadcasts along axis 1
         if self._uses_batch_statistics():
-            mean = F.reduce_mean(x, axes, keep_dims=True)
-            centered = x - mean
-            variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
-            self._update_moving_statistics(mean, variance, math.prod(x.shape) // x.shape[1])
+            mean, centered, variance = F.moments(x, axes)
+            count = math.prod(x.shape) // x.shape[1]
+            momentum = self.momentum
+            ops.state.update_running_statistics(
+                self.moving_mean,
+                self.moving_variance,
+                mean,
+                variance,
+                count,
+                keep=momentum,
+                take=1.0 - momentum,
+            )
         else:
             mean = F.reshape(self.moving_mean, channel)
             variance = F.reshape(self.moving_variance, channel)
             centered = x - mean
-        normalized = centered / F.sqrt(variance + self.eps)
+        normalized = F.standardized(centered, variance, self.eps)
         return normalized * F.reshape(self.gamma, channel) + F.reshape(self.beta, channel)
-
-    def _update_moving_statistics(self, mean, variance, count: int):
-        mean = F.stop_gradient(F.reshape(mean, (self.num_features,)))
-        variance = F.stop_gradient(F.reshape(variance, (self.num_features,)))
-        unbiased = variance * (count / (count - 1)) if count > 1 else variance
-        keep = self.momentum
-        ops.assign(self.moving_mean, self.moving_mean * keep + mean * (1.0 - keep))
-        ops.assign(self.moving_variance, self.moving_variance * keep + unbiased * (1.0 - keep))
 
     def __repr__(self) -> str:
         return (
@@ -207,11 +207,8 @@ class LayerNorm(Cell):
                 f"{self.begin_params_axis} on must be normalized_shape {self.normalized_shape}"
             )
         axes = tuple(range(norm_axis, rank))
-        mean = F.reduce_mean(x, axes, keep_dims=True)
-        centered = x - mean
-        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
-        normalized = centered / F.sqrt(variance + self.epsilon)
-        return normalized * self.gamma + self.beta
+        _, centered, variance = F.moments(x, axes)
+        return F.standardized(centered, variance, self.epsilon) * self.gamma + self.beta
 
     @staticmethod
     def _axis(what: str, axis: int, rank: int) -> int:
@@ -275,10 +272,8 @@ class GroupNorm(Cell):
                 f"{self.num_channels} at axis 1"
             )
         grouped = F.reshape(x, (x.shape[0], self.num_groups, -1))
-        mean = F.reduce_mean(grouped, 2, keep_dims=True)
-        centered = grouped - mean
-        variance = F.reduce_mean(F.square(centered), 2, keep_dims=True)
-        normalized = F.reshape(centered / F.sqrt(variance + self.eps), x.shape)
+        _, centered, variance = F.moments(grouped, 2)
+        normalized = F.reshape(F.standardized(centered, variance, self.eps), x.shape)
         per_channel = (self.num_channels,) + (1,) * (x.ndim - 2)
         return normalized * F.reshape(self.gamma, per_channel) + F.reshape(self.beta, per_channel)
 
@@ -324,10 +319,8 @@ class _InstanceNorm(Cell):
                 f"{self.num_features} channels at axis 1"
             )
         axes = tuple(range(2, rank))
-        mean = F.reduce_mean(x, axes, keep_dims=True)
-        centered = x - mean
-        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
-        normalized = centered / F.sqrt(variance + self.eps)
+        _, centered, variance = F.moments(x, axes)
+        normalized = F.standardized(centered, variance, self.eps)
         shape = (self.num_features,) + (1,) * self.spatial
         return normalized * F.reshape(self.gamma, shape) + F.reshape(self.beta, shape)
 

@@ -601,6 +601,19 @@ def batch_matmul(a, b, transpose_a=False, transpose_b=False) -> Tensor:
     )
 
 
+def moments(x, axes):
+    """The statistics a normalization divides by: the mean over `axes` (kept), x minus it, and
+    the biased variance (kept)."""
+    mean = reduce_mean(x, axes, keep_dims=True)
+    centered = sub(x, mean)
+    return mean, centered, reduce_mean(square(centered), axes, keep_dims=True)
+
+
+def standardized(centered, variance, eps):
+    """centered / sqrt(variance + eps)."""
+    return div(centered, sqrt(add(variance, float(eps))))
+
+
 def reduce_min(x, axis=(), keep_dims=False):
     """The minimum over `axis`: -max(-x) (MindSpore's `ReduceMin`)."""
     return neg(reduce_max(neg(as_tensor(x)), axis, keep_dims))

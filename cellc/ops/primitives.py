@@ -946,10 +946,8 @@ class LayerNorm(Primitive):
         x = F.as_tensor(x)
         start = self.begin_norm_axis % x.ndim
         axes = tuple(range(start, x.ndim))
-        mean = F.reduce_mean(x, axes, keep_dims=True)
-        centered = F.sub(x, mean)
-        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
-        normalized = F.div(centered, F.sqrt(F.add(variance, self.epsilon)))
+        mean, centered, variance = F.moments(x, axes)
+        normalized = F.standardized(centered, variance, self.epsilon)
         return F.add(F.mul(normalized, gamma), beta), mean, variance
 
 

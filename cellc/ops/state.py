@@ -127,22 +127,35 @@ def batch_norm(
     axes = tuple(a for a in range(x.ndim) if a != 1)
     channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     if training:
-        mean = F.reduce_mean(x, axes, keep_dims=True)
-        centered = F.sub(x, mean)
-        variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
+        mean, centered, variance = F.moments(x, axes)
         count = int(np.prod(x.shape)) // x.shape[1]
-        for running, value in ((running_mean, mean), (running_var, variance)):
-            if not isinstance(running, Parameter):
-                continue
-            value = F.stop_gradient(F.reshape(value, (x.shape[1],)))
-            if running is running_var and count > 1:
-                value = F.mul(value, count / (count - 1))
-            assign(running, F.add(F.mul(running, 1.0 - momentum), F.mul(value, float(momentum))))
+        update_running_statistics(
+            running_mean,
+            running_var,
+            mean,
+            variance,
+            count,
+            keep=1.0 - momentum,
+            take=float(momentum),
+        )
     else:
         mean, variance = F.reshape(running_mean, channel), F.reshape(running_var, channel)
         centered = F.sub(x, mean)
-    normalized = F.div(centered, F.sqrt(F.add(variance, float(eps))))
+    normalized = F.standardized(centered, variance, eps)
     return F.add(F.mul(normalized, F.reshape(weight, channel)), F.reshape(bias, channel))
+
+
+def update_running_statistics(running_mean, running_var, mean, variance, count, keep, take):
+    """A batch normalization's running statistics (the Parameters among them) moved toward the
+    batch's: running * keep + batch * take, the variance made unbiased (count / (count - 1)),
+    the batch's statistics held constant."""
+    for running, value in ((running_mean, mean), (running_var, variance)):
+        if not isinstance(running, Parameter):
+            continue
+        value = F.stop_gradient(F.reshape(value, (running.shape[0],)))
+        if running is running_var and count > 1:
+            value = F.mul(value, count / (count - 1))
+        assign(running, F.add(F.mul(running, keep), F.mul(value, take)))
 
 
 class Dropout(Primitive):

@@ -86,9 +86,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     x = F.as_tensor(input)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     axes = tuple(range(x.ndim - len(shape), x.ndim))
-    centered = F.sub(x, F.reduce_mean(x, axes, keep_dims=True))
-    variance = F.reduce_mean(F.square(centered), axes, keep_dims=True)
-    y = F.div(centered, F.sqrt(F.add(variance, float(eps))))
+    _, centered, variance = F.moments(x, axes)
+    y = F.standardized(centered, variance, eps)
     if weight is not None:
         y = F.mul(y, weight)
     return y if bias is None else F.add(y, bias)
