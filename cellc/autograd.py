@@ -102,6 +102,30 @@ def mutable(input_data, dynamic_len=False):
     return input_data
 
 
+def jit_class(cls):
+    """MindSpore's `jit_class` (1.x: `ms_class`): lets a plain class's attributes and methods be
+    used in graph mode. cellc traces Python as it runs, so the class is returned as it is."""
+    if not isinstance(cls, type):
+        raise TypeError(f"jit_class decorates a class, not {type(cls).__name__}")
+    return cls
+
+
+def compile_hint(function=None, **options):
+    """MindSpore's `lazy_inline` and `no_inline`: how its graph compiler should inline a cell's
+    graph. cellc inlines every call before lowering, so the hint changes nothing; the decorated
+    function is returned as it is, with or without options."""
+    if function is None:
+        return lambda inner: inner
+    return function
+
+
+def is_tensor(obj) -> bool:
+    """MindSpore's `is_tensor`: whether `obj` is a Tensor (a Parameter is one)."""
+    from cellc.tensor import Tensor
+
+    return isinstance(obj, Tensor)
+
+
 class JitConfig:
     """MindSpore's `JitConfig(jit_level=..., exc_mode=..., ...)`, given to `jit` or
     `Cell.set_jit_config`: kept, and changes nothing (cellc always compiles ahead of time)."""

@@ -99,8 +99,34 @@ class Tensor(TensorLike):
     def size(self) -> int:
         return int(np.prod(self._shape, dtype=np.int64))
 
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return np.dtype(self._dtype.numpy).itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.itemsize
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """Bytes from one element to the next along each dimension (row-major)."""
+        strides, step = [], self.itemsize
+        for dim in reversed(self._shape):
+            strides.append(step)
+            step *= max(dim, 1)
+        return tuple(reversed(strides))
+
     def dim(self) -> int:
         return self.ndim
+
+    @classmethod
+    def from_numpy(cls, array: np.ndarray) -> Tensor:
+        """A Tensor over `array`'s memory (no copy when it is C-contiguous and native), as
+        MindSpore's: writes to the array show in the tensor."""
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"Tensor.from_numpy takes a numpy.ndarray, not {type(array).__name__}")
+        return cls(array)
 
     def _traced(self, value) -> Tensor:
         return Tensor(_symbol=value)

@@ -105,7 +105,7 @@ RESOLVED = [
 # (import line, the message)
 MISSING = [
     ("from mindspore.nn import Conv3d", "cellc has no mindspore.nn.Conv3d yet"),
-    ("from mindspore import lazy_inline", "cellc has no mindspore.lazy_inline yet"),
+    ("from mindspore import Profiler", "cellc has no mindspore.Profiler yet"),
     ("from mindspore import amp", "cellc has no mindspore.amp yet"),
     ("from mindspore.amp import DynamicLossScaler", "cellc has no mindspore.amp yet"),
     ("import mindspore.hypercomplex", "cellc has no mindspore.hypercomplex yet"),
