@@ -121,8 +121,6 @@ def compile_hint(function=None, **options):
 
 def is_tensor(obj) -> bool:
     """MindSpore's `is_tensor`: whether `obj` is a Tensor (a Parameter is one)."""
-    from cellc.tensor import Tensor
-
     return isinstance(obj, Tensor)
 
 

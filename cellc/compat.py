@@ -61,6 +61,8 @@ _RENAMED = {
     "ops.operations.comm_ops": "ops",
     "ops.operations": "ops",
     "ops.primitive": "ops",
+    "train.amp": "amp",
+    "train.loss_scale_manager": "amp",
     "train.serialization": "serialization",
 }
 

@@ -127,35 +127,6 @@ def get_seed() -> int | None:
     return _random["seed"]
 
 
-def run_check() -> None:
-    """MindSpore's installation check: compiles and runs a multiplication of two tensors on the
-    chosen target and compares it with numpy's, printing the version and the outcome."""
-    import cellc
-    from cellc import nn, ops
-    from cellc.tensor import Tensor
-
-    class Multiply(nn.Cell):
-        def construct(self, x, y):
-            return ops.mul(x, y)
-
-    print(f"cellc version: {cellc.__version__}")
-    x = _numpy.array([1.0, 2.0, 3.0, 4.0], _numpy.float32)
-    y = _numpy.array([2.0, 2.0, 2.0, 2.0], _numpy.float32)
-    platform = "GPU" if target() == "cuda" else "CPU"
-    try:
-        result = Multiply()(Tensor(x), Tensor(y)).asnumpy()
-    except Exception as error:  # the check reports what failed, as MindSpore's does
-        print(f"The installation check failed on platform [{platform}]: {error}")
-        return
-    if _numpy.array_equal(result, x * y):
-        print(
-            "The result of multiplication calculation is correct, cellc has been installed "
-            f"on platform [{platform}] successfully!"
-        )
-    else:
-        print(f"The result of multiplication calculation is wrong: {result} (expected {x * y})")
-
-
 def random_generator():
     """The generator of dropout masks (seeded by `set_seed`, else from the OS's entropy)."""
     if _random["generator"] is None:

@@ -46,11 +46,9 @@ class Parameter(Tensor, WeightLike):
 
     __str__ = __repr__
 
-    # Parameters are identified by object, like MindSpore's (two equal-valued weights differ).
+    # Parameters hash by object, like MindSpore's (two equal-valued weights differ), and compare
+    # elementwise as Tensors do (`self.counter == 3` is a bool Tensor, as MindSpore's amp uses).
     __hash__ = object.__hash__
-
-    def __eq__(self, other):
-        return self is other
 
 
 class ParameterTuple(tuple):

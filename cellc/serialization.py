@@ -29,9 +29,11 @@ import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from cellc import runtime
 from cellc.compiler.pipeline import atomic_write
 from cellc.frontend import export  # noqa: F401  (mindspore.train.serialization.export)
 from cellc.runtime.dtypes import ELEMENT_TYPES
+from cellc.runtime.errors import UnsupportedError
 
 from .errors import CellcError
 from .parameter import Parameter
@@ -237,3 +239,15 @@ def load_param_into_net(net, parameter_dict, strict_load=False, **kwargs):
     param_not_load = [name for name in own if name not in parameter_dict]
     ckpt_not_load = [name for name in parameter_dict if name not in own]
     return param_not_load, ckpt_not_load
+
+
+def load(file_name, **kwargs):
+    """MindSpore's `mindspore.load(file_name)`: the graph a `mindspore.export(...,
+    file_format="MINDIR")` wrote, which `nn.GraphCell(graph)` runs. In cellc that file is a
+    cellc artifact, and the graph is its loaded `cellc.runtime.Module`; an encrypted file
+    (`dec_key`) cannot be one."""
+    if kwargs.get("dec_key") is not None:
+        raise UnsupportedError("cellc.load: encrypted graphs (dec_key) are not supported")
+    if not os.path.isfile(file_name):
+        raise ValueError(f"load: the file '{file_name}' does not exist")
+    return runtime.load(file_name)

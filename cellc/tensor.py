@@ -263,11 +263,17 @@ def _to_array(data, dtype: mstype.DType | None) -> np.ndarray:
 
 def format_values(array: np.ndarray) -> str:
     """The body MindSpore prints after `value=`: C++ `setw(15) scientific setprecision(8)` for
-    floats, ints right-aligned to the widest element, bools `setw(5)`; `%g` for a 0-d tensor."""
+    floats (`setw(11) setprecision(4)` for float16), ints right-aligned to the widest element,
+    bools `setw(5)`; `%g` for a 0-d tensor."""
     if array.ndim == 0:
         value = array.item()
         return str(value) if isinstance(value, bool) else f"{value:g}"
-    if array.dtype.kind == "f":
+    if array.dtype == np.float16:  # MindSpore's float16: setw(11) setprecision(4)
+
+        def element(v):
+            return f"{float(v):11.4e}"
+
+    elif array.dtype.kind == "f":
 
         def element(v):
             return f"{float(v):15.8e}"

@@ -67,19 +67,29 @@ def compile(
 
 def export(net, *inputs, file_name, file_format="CELLC", target="cpu", dynamic_batch=False) -> str:
     """Writes the artifact of `net(*inputs)` to `file_name` (`.cellc` appended if missing).
+    MindSpore's `file_format="MINDIR"` writes the same artifact as `file_name.mindir`, with a
+    warning that it is cellc's format (what `cellc.load` and `nn.GraphCell` run), not MindIR.
 
     An input described as MindSpore does, `Tensor(shape=[None, 784], dtype=...)`, or
     `dynamic_batch=True` (the first axis of every input) compiles once for any batch size: the
     artifact takes every such dimension at any size, the same for all of them."""
-    if str(file_format).upper() != "CELLC":
+    file_format = str(file_format).upper()
+    if file_format not in ("CELLC", "MINDIR"):
         raise UnsupportedError(
             f"cellc cannot write file_format='{file_format}': it writes its own artifacts, "
             "file_format='CELLC' (a .cellc file holding native code that cellc.runtime and "
-            "the C runtime load), not MINDIR, ONNX or AIR"
+            "the C runtime load), not ONNX or AIR"
         )
+    if file_format == "MINDIR":
+        warnings.warn(
+            "cellc writes its own artifact (native code for cellc.runtime, `cellc.load` and "
+            "nn.GraphCell) under the .mindir name: MindSpore's tools cannot read it",
+            stacklevel=2,
+        )
+    suffix = "." + file_format.lower()
     path = str(file_name)
-    if not path.endswith(".cellc"):
-        path += ".cellc"
+    if not path.endswith(suffix):
+        path += suffix
     axes = tuple(
         tuple(axis for axis, d in enumerate(getattr(arg, "shape", ())) if d == -1)
         or ((0,) if dynamic_batch and _is_tensor(arg) and len(arg.shape) else ())

@@ -178,4 +178,50 @@ class ForwardValueAndGrad(Cell):
         return loss, grads
 
 
-__all__ = ["DistributedGradReducer", "ForwardValueAndGrad", "TrainOneStepCell", "WithEvalCell"]
+__all__ = [
+    "DistributedGradReducer",
+    "ForwardValueAndGrad",
+    "GraphCell",
+    "TrainOneStepCell",
+    "WithEvalCell",
+]
+
+
+class GraphCell(Cell):
+    """MindSpore's `nn.GraphCell(graph)`: a cell that runs a loaded graph (`cellc.load` of an
+    exported artifact) on its inputs. The graph is compiled code already, so the cell runs it
+    directly; it cannot be called inside another cell's construct (that is traced)."""
+
+    def __init__(self, graph, params_init=None, obf_random_seed=None):
+        super().__init__()
+        entries = getattr(graph, "entries", None)
+        if entries is None:
+            raise TypeError(
+                f"GraphCell: graph must be what cellc.load returned, not {type(graph).__name__}"
+            )
+        if len(entries) != 1:
+            raise ValueError(
+                f"GraphCell: the graph has {len(entries)} entries ({', '.join(entries)}); "
+                "it runs one"
+            )
+        if params_init:
+            for name, value in params_init.items():
+                graph.set_parameter(name, value.asnumpy() if isinstance(value, Tensor) else value)
+        self.graph = graph
+        self._entry = next(iter(entries.values()))
+
+    def __call__(self, *inputs):
+        if any(isinstance(x, Tensor) and x._symbol is not None for x in inputs):
+            raise TypeError(
+                "GraphCell runs compiled code: it cannot be called inside a traced construct"
+            )
+        outputs = self._entry(*(x.asnumpy() if isinstance(x, Tensor) else x for x in inputs))
+        return _as_tensors(outputs)
+
+
+def _as_tensors(value):
+    if isinstance(value, np.ndarray):
+        return Tensor(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_as_tensors(item) for item in value)
+    return value

@@ -21,6 +21,10 @@ _API = {
     "save_checkpoint": "cellc.serialization",
     "load_checkpoint": "cellc.serialization",
     "load_param_into_net": "cellc.serialization",
+    # and the loss-scale managers
+    "LossScaleManager": "cellc.amp",
+    "FixedLossScaleManager": "cellc.amp",
+    "DynamicLossScaleManager": "cellc.amp",
 }
 
 __all__ = sorted(_API)

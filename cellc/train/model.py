@@ -12,8 +12,9 @@
 - prediction: the network itself, in evaluation mode.
 
 `dataset_sink_mode=True` runs the same loop (as MindSpore does on CPU); with `sink_size > 0`
-an "epoch" as the callbacks count it is `sink_size` steps. `amp_level` other than "O0" is
-accepted and ignored: cellc computes in the network's dtypes.
+an "epoch" as the callbacks count it is `sink_size` steps. The training step is
+`amp.build_train_network`'s: with a `loss_scale_manager`, a loss-scaled step; `amp_level` other
+than "O0" is accepted, and cellc computes in the network's dtypes (cellc.amp).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import sys
 
 import numpy as np
 
+from cellc import amp
 from cellc.nn.cell import Cell
 from cellc.nn.layers import WithLossCell
-from cellc.nn.wrap import TrainOneStepCell, WithEvalCell
+from cellc.nn.wrap import WithEvalCell
 from cellc.tensor import Tensor
 
 from .callback import CallbackList, InternalCallbackParam, RunContext, as_callback_list
@@ -84,6 +86,7 @@ class Model:
         self._loss_fn = loss_fn
         self._optimizer = optimizer
         self._amp_level = amp_level
+        self._loss_scale_manager = kwargs.get("loss_scale_manager")
         self._train_network = self._build_train_network()
         self._metric_fns = get_metrics(metrics)
         self._eval_network = eval_network
@@ -94,12 +97,17 @@ class Model:
     # --- the networks --------------------------------------------------------------------
 
     def _build_train_network(self) -> Cell:
-        network = self._network
-        if self._loss_fn is not None:
-            network = WithLossCell(network, self._loss_fn)
         if self._optimizer is not None:
-            network = TrainOneStepCell(network, self._optimizer)
-        return network
+            return amp.build_train_network(
+                self._network,
+                self._optimizer,
+                self._loss_fn,
+                level=self._amp_level,
+                loss_scale_manager=self._loss_scale_manager,
+            )
+        if self._loss_fn is not None:
+            return WithLossCell(self._network, self._loss_fn)
+        return self._network
 
     def _build_eval_network(self) -> None:
         if not self._metric_fns:

@@ -149,10 +149,11 @@ def numpy_loss(network: Network, sens, frozen):
 
 def expected_structure(grad_op, weights, input_grads, param_grads, params):
     """MindSpore's return structure for `grad_op(net, weights)`, filled with `*_grads`."""
+    position = {id(p): i for i, p in enumerate(params)}  # Parameters compare elementwise
     if isinstance(weights, ParameterTuple):
-        weights_part = tuple(param_grads[params.index(w)] for w in weights)
+        weights_part = tuple(param_grads[position[id(w)]] for w in weights)
     elif weights is not None:
-        weights_part = param_grads[params.index(weights)]
+        weights_part = param_grads[position[id(weights)]]
     if grad_op.get_all and grad_op.get_by_list:
         return tuple(input_grads), weights_part
     if grad_op.get_by_list:
