@@ -26,7 +26,10 @@ def lower_reshape(op, x):
 
 @lowering(ms.TransposeOp)
 def lower_transpose(op, x, *, perm):
-    """ms.transpose(x) -> linalg.transpose(x, perm)"""
+    """ms.transpose(x) -> linalg.transpose(x, perm); the identity permutation (a 0-d or 1-d
+    tensor's `.T`) -> x itself (linalg has no transpose of rank 0)."""
+    if list(perm) == list(range(len(perm))):
+        return x
     init = lb.empty(lb.ranked(op.results[0].type))
     return linalg.transpose(x, outs=[init], permutation=list(perm)).results[0]
 

@@ -147,3 +147,12 @@ def test_integer_results_have_no_gradient():
     a = np.array([[0.1, 0.5], [0.7, 0.2]])
     (g,) = grad(Tensor(a), Tensor(np.ones((2, 2))))
     np.testing.assert_allclose(g.asnumpy(), np.full((2, 2), 1.0))  # d(a * const) = const
+
+
+def test_transposing_a_scalar_or_a_vector_is_the_identity():
+    # MindSpore's tests/st/tensor: `Tensor(1).T` (linalg has no rank-0 transpose: MLIR asserted)
+    net = Lambda(lambda x, v: (x.T, v.T, ops.transpose(v, (0,)) * 2))
+    scalar, vector, doubled = net(Tensor(1), Tensor(np.array([1.0, 2.0], np.float32)))
+    assert scalar.asnumpy() == 1 and scalar.dtype == mstype.int64
+    np.testing.assert_array_equal(vector.asnumpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(doubled.asnumpy(), [2.0, 4.0])
