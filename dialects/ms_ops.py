@@ -318,6 +318,24 @@ class PowOp(ElementwiseBinaryOp):
     numpy = staticmethod(np.power)
 
 
+class Atan2Op(ElementwiseBinaryOp):
+    """The angle of the point (rhs, lhs), `atan(lhs / rhs)` in the right quadrant, in [-pi, pi],
+    with numpy broadcasting (MindSpore's Atan2; floats only).
+
+    ```mlir
+    %c = "ms.atan2"(%y, %x) : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.atan2"
+    numpy = staticmethod(np.arctan2)
+
+    @classmethod
+    def infer(cls, operands, attrs):
+        _require_float(cls.name, operands[0])
+        return super().infer(operands, attrs)
+
+
 class MaximumOp(ElementwiseBinaryOp):
     """Elementwise maximum with numpy broadcasting (NaN-propagating, like numpy's `maximum`).
 
@@ -503,6 +521,198 @@ class ErfOp(ElementwiseUnaryOp):
 
     name = "ms.erf"
     numpy = staticmethod(np.vectorize(math.erf, otypes=[np.float64]))
+
+
+class TanOp(ElementwiseUnaryOp):
+    """Tangent.
+
+    ```mlir
+    %y = "ms.tan"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.tan"
+    numpy = staticmethod(np.tan)
+
+
+class AtanOp(ElementwiseUnaryOp):
+    """Arctangent, in (-pi/2, pi/2).
+
+    ```mlir
+    %y = "ms.atan"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.atan"
+    numpy = staticmethod(np.arctan)
+
+
+class AsinOp(ElementwiseUnaryOp):
+    """Arcsine, in [-pi/2, pi/2] (NaN outside [-1, 1]).
+
+    ```mlir
+    %y = "ms.asin"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.asin"
+    numpy = staticmethod(np.arcsin)
+
+
+class AcosOp(ElementwiseUnaryOp):
+    """Arccosine, in [0, pi] (NaN outside [-1, 1]).
+
+    ```mlir
+    %y = "ms.acos"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.acos"
+    numpy = staticmethod(np.arccos)
+
+
+class SinhOp(ElementwiseUnaryOp):
+    """Hyperbolic sine.
+
+    ```mlir
+    %y = "ms.sinh"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.sinh"
+    numpy = staticmethod(np.sinh)
+
+
+class CoshOp(ElementwiseUnaryOp):
+    """Hyperbolic cosine.
+
+    ```mlir
+    %y = "ms.cosh"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.cosh"
+    numpy = staticmethod(np.cosh)
+
+
+class AsinhOp(ElementwiseUnaryOp):
+    """Inverse hyperbolic sine.
+
+    ```mlir
+    %y = "ms.asinh"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.asinh"
+    numpy = staticmethod(np.arcsinh)
+
+
+class AcoshOp(ElementwiseUnaryOp):
+    """Inverse hyperbolic cosine (NaN below 1).
+
+    ```mlir
+    %y = "ms.acosh"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.acosh"
+    numpy = staticmethod(np.arccosh)
+
+
+class AtanhOp(ElementwiseUnaryOp):
+    """Inverse hyperbolic tangent (NaN outside [-1, 1]).
+
+    ```mlir
+    %y = "ms.atanh"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.atanh"
+    numpy = staticmethod(np.arctanh)
+
+
+class Log2Op(ElementwiseUnaryOp):
+    """Base-2 logarithm.
+
+    ```mlir
+    %y = "ms.log2"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.log2"
+    numpy = staticmethod(np.log2)
+
+
+class Log10Op(ElementwiseUnaryOp):
+    """Base-10 logarithm.
+
+    ```mlir
+    %y = "ms.log10"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.log10"
+    numpy = staticmethod(np.log10)
+
+
+class Log1pOp(ElementwiseUnaryOp):
+    """log(1 + x), accurate for x near 0.
+
+    ```mlir
+    %y = "ms.log1p"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.log1p"
+    numpy = staticmethod(np.log1p)
+
+
+class Expm1Op(ElementwiseUnaryOp):
+    """exp(x) - 1, accurate for x near 0.
+
+    ```mlir
+    %y = "ms.expm1"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.expm1"
+    numpy = staticmethod(np.expm1)
+
+
+class ErfcOp(ElementwiseUnaryOp):
+    """The complementary error function, 1 - erf(x), accurate where erf(x) is near 1.
+
+    ```mlir
+    %y = "ms.erfc"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.erfc"
+    numpy = staticmethod(np.vectorize(math.erfc, otypes=[np.float64]))
+
+
+class TruncOp(ElementwiseUnaryOp):
+    """Rounds toward zero (MindSpore's Trunc).
+
+    ```mlir
+    %y = "ms.trunc"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.trunc"
+    numpy = staticmethod(np.trunc)
+
+
+class RoundOp(ElementwiseUnaryOp):
+    """Rounds to the nearest integer, halves to even (MindSpore's Round).
+
+    ```mlir
+    %y = "ms.round"(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    ```
+    """
+
+    name = "ms.round"
+    numpy = staticmethod(np.round)
 
 
 class CosOp(ElementwiseUnaryOp):

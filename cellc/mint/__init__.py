@@ -125,5 +125,19 @@ def unsqueeze(input, dim):  # noqa: A002
     return ops.unsqueeze(input, dim)
 
 
+# The elementwise math functions, whose signatures mint shares with ops (one tensor; atan2,
+# remainder, fmod, logaddexp, hypot: two).
+_ELEMENTWISE = (
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "asin", "asinh", "atan", "atan2", "atanh", "cosh", "deg2rad", "erfc", "exp2", "expm1", "fix",
+    "fmod", "frac", "hypot", "log10", "log1p", "log2", "logaddexp", "rad2deg", "remainder",
+    "signbit", "sinc", "sinh", "tan", "trunc", "round", "nan_to_num", "xlogy", "floor", "ceil",
+    "sign", "isnan", "isinf", "isfinite", "negative", "subtract", "multiply", "true_divide",
+)  # fmt: skip
+__all__ += list(_ELEMENTWISE)
+
+
 def __getattr__(name: str):
+    if name in _ELEMENTWISE:
+        return getattr(ops, name)
     raise compat.missing("mint", name)

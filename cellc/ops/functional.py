@@ -161,6 +161,57 @@ def erf(x):
     return apply("Erf", ms_ops.ErfOp, [as_tensor(x)])
 
 
+def _floating(x) -> Tensor:
+    """x, an integer or bool tensor converted to Float32 (as MindSpore's math functions take
+    them)."""
+    x = as_tensor(x)
+    return x if x.dtype.is_float else cast(x, mstype.float32)
+
+
+# Functions of one float tensor, each an op of its own: name -> (primitive name, op class).
+_MATH_FUNCTIONS = {
+    "tan": ("Tan", ms_ops.TanOp),
+    "atan": ("Atan", ms_ops.AtanOp),
+    "asin": ("Asin", ms_ops.AsinOp),
+    "acos": ("ACos", ms_ops.AcosOp),
+    "sinh": ("Sinh", ms_ops.SinhOp),
+    "cosh": ("Cosh", ms_ops.CoshOp),
+    "asinh": ("Asinh", ms_ops.AsinhOp),
+    "acosh": ("Acosh", ms_ops.AcoshOp),
+    "atanh": ("Atanh", ms_ops.AtanhOp),
+    "log2": ("Log2", ms_ops.Log2Op),
+    "log10": ("Log10", ms_ops.Log10Op),
+    "log1p": ("Log1p", ms_ops.Log1pOp),
+    "expm1": ("Expm1", ms_ops.Expm1Op),
+    "erfc": ("Erfc", ms_ops.ErfcOp),
+}
+
+
+def math_function(name: str, x) -> Tensor:
+    """`_MATH_FUNCTIONS[name]` of x (an integer x as Float32)."""
+    primitive, op_class = _MATH_FUNCTIONS[name]
+    return apply(primitive, op_class, [_floating(x)])
+
+
+def trunc(x) -> Tensor:
+    """x rounded toward zero; an integer x is itself."""
+    x = as_tensor(x)
+    return x if not x.dtype.is_float else apply("Trunc", ms_ops.TruncOp, [x])
+
+
+def round_half_even(x) -> Tensor:
+    """x rounded to the nearest integer, halves to even; an integer x is itself."""
+    x = as_tensor(x)
+    return x if not x.dtype.is_float else apply("Round", ms_ops.RoundOp, [x])
+
+
+def atan2(y, x) -> Tensor:
+    """The angle of (x, y) in [-pi, pi], broadcast; integers as Float32."""
+    like = y if isinstance(y, Tensor) else x if isinstance(x, Tensor) else None
+    y, x = promote(_floating(as_tensor(y, like)), _floating(as_tensor(x, like)))
+    return apply("Atan2", ms_ops.Atan2Op, [y, x])
+
+
 def cos(x):
     return apply("Cos", ms_ops.CosOp, [as_tensor(x)])
 

@@ -19,6 +19,46 @@ from cellc.tensor import Tensor
 from . import functional as F
 
 __all__ = [
+    "absolute",
+    "acos",
+    "acosh",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "cosh",
+    "count_nonzero",
+    "deg2rad",
+    "erfc",
+    "exp2",
+    "expm1",
+    "fix",
+    "fmod",
+    "frac",
+    "hypot",
+    "log10",
+    "log2",
+    "logaddexp",
+    "nan_to_num",
+    "nansum",
+    "rad2deg",
+    "remainder",
+    "round",
+    "signbit",
+    "sinc",
+    "sinh",
+    "tan",
+    "trace",
+    "true_divide",
+    "trunc",
     "add",
     "addn",
     "argsort",
@@ -194,8 +234,177 @@ def rsqrt(input):  # noqa: A002
 
 
 def log1p(input):  # noqa: A002
-    """log(1 + input)."""
-    return F.log(F.add(input, 1.0))
+    """log(1 + input), accurate near 0."""
+    return F.math_function("log1p", input)
+
+
+def tan(input):  # noqa: A002
+    return F.math_function("tan", input)
+
+
+def atan(input):  # noqa: A002
+    return F.math_function("atan", input)
+
+
+def asin(input):  # noqa: A002
+    return F.math_function("asin", input)
+
+
+def acos(input):  # noqa: A002
+    return F.math_function("acos", input)
+
+
+def sinh(input):  # noqa: A002
+    return F.math_function("sinh", input)
+
+
+def cosh(input):  # noqa: A002
+    return F.math_function("cosh", input)
+
+
+def asinh(input):  # noqa: A002
+    return F.math_function("asinh", input)
+
+
+def acosh(input):  # noqa: A002
+    return F.math_function("acosh", input)
+
+
+def atanh(input):  # noqa: A002
+    return F.math_function("atanh", input)
+
+
+def log2(input):  # noqa: A002
+    return F.math_function("log2", input)
+
+
+def log10(input):  # noqa: A002
+    return F.math_function("log10", input)
+
+
+def expm1(input):  # noqa: A002
+    """exp(input) - 1, accurate near 0."""
+    return F.math_function("expm1", input)
+
+
+def erfc(input):  # noqa: A002
+    """1 - erf(input), accurate where erf is near 1."""
+    return F.math_function("erfc", input)
+
+
+def atan2(input, other):  # noqa: A002
+    """The angle of the point (other, input), in [-pi, pi]."""
+    return F.atan2(input, other)
+
+
+def trunc(input):  # noqa: A002
+    """Rounded toward zero."""
+    return F.trunc(input)
+
+
+def round(input, *, decimals=0):  # noqa: A001, A002
+    """Rounded to `decimals` places, halves to even (MindSpore's Round)."""
+    if not isinstance(decimals, int) or isinstance(decimals, bool):
+        raise TypeError(f"For 'round', decimals must be an int, got {decimals!r}")
+    if decimals == 0:
+        return F.round_half_even(input)
+    scale = 10.0**decimals
+    return F.div(F.round_half_even(F.mul(input, scale)), scale)
+
+
+def exp2(input):  # noqa: A002
+    """2 ** input (an integer input as Float32)."""
+    return F.pow(2.0, F._floating(input))
+
+
+def deg2rad(x):
+    return F.mul(F.as_tensor(x), float(np.pi / 180))
+
+
+def rad2deg(x):
+    return F.mul(F.as_tensor(x), float(180 / np.pi))
+
+
+def sinc(input):  # noqa: A002
+    """sin(pi x) / (pi x), 1 at 0."""
+    x = F._floating(input)
+    scaled = F.mul(x, float(np.pi))
+    safe = F.select(F.equal(x, 0.0), full_like(x, 1.0), scaled)
+    return F.select(F.equal(x, 0.0), full_like(x, 1.0), F.div(F.sin(safe), safe))
+
+
+def frac(input):  # noqa: A002
+    """The fractional part, input - trunc(input), with input's sign."""
+    return F.sub(input, trunc(input))
+
+
+def fmod(input, other):  # noqa: A002
+    """The remainder of input / other rounded toward zero (C's fmod: the sign of input)."""
+    x = F.as_tensor(input)
+    quotient = F.div(x, other, rounding_mode="trunc")
+    return F.sub(x, F.mul(quotient, other))
+
+
+def remainder(input, other):  # noqa: A002
+    """The remainder with the sign of `other` (Python's %)."""
+    return F.floor_mod(input, other)
+
+
+def logaddexp(input, other):  # noqa: A002
+    """log(exp(input) + exp(other)), without overflow."""
+    high = F.maximum(input, other)
+    low = F.minimum(input, other)
+    return F.add(high, log1p(F.exp(F.sub(low, high))))
+
+
+def hypot(input, other):  # noqa: A002
+    return F.sqrt(F.add(F.mul(input, input), F.mul(other, other)))
+
+
+def nansum(input, axis=None, keepdims=False, *, dtype=None):  # noqa: A002
+    """The sum with NaNs taken as zero."""
+    x = F.as_tensor(input)
+    cleared = F.select(isnan(x), full_like(x, 0), x) if x.dtype.is_float else x
+    total = F.reduce_sum(cleared, () if axis is None else axis, keepdims)
+    return total if dtype is None else F.cast(total, dtype)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):  # noqa: A002
+    """NaN -> `nan`, +inf -> `posinf` (the dtype's largest), -inf -> `neginf` (its lowest)."""
+    x = F.as_tensor(input)
+    if not x.dtype.is_float:
+        return x
+    info = np.finfo(x.dtype.numpy)
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    x = F.select(isnan(x), full_like(x, nan), x)
+    x = F.select(F.equal(x, float("inf")), full_like(x, posinf), x)
+    return F.select(F.equal(x, float("-inf")), full_like(x, neginf), x)
+
+
+def signbit(input):  # noqa: A002
+    """Whether the sign bit is set (True for -0.0 and negative values)."""
+    x = F.as_tensor(input)
+    if not x.dtype.is_float:
+        return F.less(x, 0)
+    # -0.0 is less than nothing, but 1 / -0.0 is -inf
+    return F.logical_or(F.less(x, 0.0), F.less(F.div(1.0, x), 0.0))
+
+
+def count_nonzero(input, axis=(), keep_dims=False, dtype=mstype.int32):  # noqa: A002
+    """How many elements (along `axis`) are nonzero."""
+    nonzero = F.cast(F.not_equal(F.as_tensor(input), 0), mstype.float32)
+    counted = F.reduce_sum(nonzero, () if axis is None else axis, keep_dims)
+    return F.cast(counted, dtype)
+
+
+def trace(input):  # noqa: A002
+    """The sum of the main diagonal of a 2-D tensor."""
+    return F.reduce_sum(diagonal(input), (), False)
+
+
+arctan, arcsin, arccos, arcsinh, arccosh, arctanh = atan, asin, acos, asinh, acosh, atanh
+arctan2, fix, absolute, true_divide = atan2, trunc, F.abs, div
 
 
 def floor(input):  # noqa: A002

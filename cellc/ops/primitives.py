@@ -661,6 +661,66 @@ class Reciprocal(_Elementwise):
     name, fn = "Reciprocal", math_func.reciprocal
 
 
+class Tan(_Elementwise):
+    name, fn = "Tan", math_func.tan
+
+
+class Atan(_Elementwise):
+    name, fn = "Atan", math_func.atan
+
+
+class Asin(_Elementwise):
+    name, fn = "Asin", math_func.asin
+
+
+class ACos(_Elementwise):
+    name, fn = "ACos", math_func.acos
+
+
+class Sinh(_Elementwise):
+    name, fn = "Sinh", math_func.sinh
+
+
+class Cosh(_Elementwise):
+    name, fn = "Cosh", math_func.cosh
+
+
+class Asinh(_Elementwise):
+    name, fn = "Asinh", math_func.asinh
+
+
+class Acosh(_Elementwise):
+    name, fn = "Acosh", math_func.acosh
+
+
+class Atanh(_Elementwise):
+    name, fn = "Atanh", math_func.atanh
+
+
+class Expm1(_Elementwise):
+    name, fn = "Expm1", math_func.expm1
+
+
+class Erfc(_Elementwise):
+    name, fn = "Erfc", math_func.erfc
+
+
+class Trunc(_Elementwise):
+    name, fn = "Trunc", math_func.trunc
+
+
+class Round(_Elementwise):
+    name, fn = "Round", math_func.round
+
+
+class Atan2(_Elementwise):
+    name, fn = "Atan2", math_func.atan2
+
+
+class Sinc(_Elementwise):
+    name, fn = "Sinc", math_func.sinc
+
+
 class Rsqrt(_Elementwise):
     name, fn = "Rsqrt", math_func.rsqrt
 

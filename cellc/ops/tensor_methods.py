@@ -14,9 +14,9 @@ from cellc import dtype as mstype
 from cellc.parameter import Parameter
 from cellc.tensor import Tensor
 
+from . import function, state
 from . import functional as F
 from . import math_func as M
-from . import state
 
 
 class TensorMethods:
@@ -388,6 +388,19 @@ class TensorMethods:
 
     eq, ne, gt, ge, lt, le = equal, not_equal, greater, greater_equal, less, less_equal
 
+    def dot(self, other):
+        """The inner product of two 1-D tensors (numpy's matmul otherwise)."""
+        return function.matmul(self, other)
+
+    def tile(self, reps):
+        return function.tile(self, reps)
+
+    def type_as(self, other):
+        return F.cast(self, other.dtype)
+
+    def view_as(self, other):
+        return F.reshape(self, other.shape)
+
 
 def _truth(x, axis, keep_dims, every: bool):
     nonzero = F.cast(F.not_equal(x, 0), mstype.float32) if x.dtype is not mstype.bool_ else None
@@ -400,10 +413,34 @@ def _comparable(other) -> bool:
     return isinstance(other, (Tensor, bool, int, float, np.number, np.ndarray, list, tuple))
 
 
+# MindSpore's Tensor methods that are its 2.x function of the same name applied to the tensor
+# (`x.atan2(y)` is `ops.atan2(x, y)`), attached as such.
+_FUNCTION_METHODS = (
+    "tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arctan", "arcsin",
+    "arccos", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "log2", "log10", "log1p",
+    "expm1", "erfc", "trunc", "fix", "round", "exp2", "deg2rad", "rad2deg", "sinc", "frac", "fmod",
+    "remainder", "logaddexp", "hypot", "nansum", "nan_to_num", "signbit", "count_nonzero", "trace",
+    "absolute", "negative", "divide", "true_divide", "subtract", "multiply", "floor_divide",
+    "xlogy", "lerp", "outer", "index_select", "bmm", "narrow", "vecdot",
+)  # fmt: skip
+
+
+def _method_of(function):
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+
+    method.__name__ = function.__name__
+    method.__doc__ = function.__doc__
+    return method
+
+
 def _attach() -> None:
     for name, member in vars(TensorMethods).items():
         if name not in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
             setattr(Tensor, name, member)
+    for name in _FUNCTION_METHODS:
+        if name not in vars(TensorMethods):
+            setattr(Tensor, name, _method_of(getattr(M, name)))
 
 
 _attach()

@@ -303,6 +303,195 @@ def vjp_erf(ct, x, *, out):
     return [ms.mul(ct, ms.mul(scale, ms.exp(ms.neg(ms.mul(x, x)))))]
 
 
+def _in_f32(scalar_op):
+    """`scalar_op` on f32 or f64 as it is, on f16 through f32 (libm has no f16 functions)."""
+
+    def apply(*operands: ir.Value) -> ir.Value:
+        element = operands[0].type
+        if ir.FloatType(element).width >= 32:
+            return scalar_op(*operands)
+        f32 = ir.F32Type.get()
+        return arith.truncf(element, scalar_op(*(arith.extf(f32, x) for x in operands)))
+
+    return apply
+
+
+def _log1p(x: ir.Value) -> ir.Value:
+    """log(1 + x) to about an ulp: log(u) * x / (u - 1) with u = 1 + x (Goldberg's; MLIR's
+    math.log1p lowers to log(1 + x), which loses x's digits below u's ulp), x where u is 1 and
+    log(u) where u is infinite."""
+    one = lb.scalar_constant(x.type, 1.0)
+    u = arith.addf(one, x)
+    log_u = math.log(u)
+    value = arith.mulf(log_u, arith.divf(x, arith.subf(u, one)))
+    value = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, u, one), x, value)
+    infinite = arith.cmpf(arith.CmpFPredicate.OEQ, u, lb.scalar_constant(x.type, float("inf")))
+    return arith.select(infinite, log_u, value)
+
+
+def _expm1(x: ir.Value) -> ir.Value:
+    """exp(x) - 1 to about an ulp: (u - 1) * (x / log(u)) with u = exp(x) (Kahan's; MLIR's
+    math.expm1 lowers to exp(x) - 1), x where u is 1, -1 where u - 1 is, u where u is infinite."""
+    one = lb.scalar_constant(x.type, 1.0)
+    u = math.exp(x)
+    u_minus_one = arith.subf(u, one)
+    value = arith.mulf(u_minus_one, arith.divf(x, math.log(u)))
+    value = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, u, one), x, value)
+    minus_one = arith.cmpf(arith.CmpFPredicate.OEQ, u_minus_one, arith.negf(one))
+    value = arith.select(minus_one, u_minus_one, value)
+    infinite = arith.cmpf(arith.CmpFPredicate.OEQ, u, lb.scalar_constant(x.type, float("inf")))
+    return arith.select(infinite, u, value)
+
+
+def _trunc(x: ir.Value) -> ir.Value:
+    """Rounded toward zero: floor of a non-negative x, ceil of a negative one (the GPU lowering
+    has no math.trunc)."""
+    negative = arith.cmpf(arith.CmpFPredicate.OLT, x, lb.scalar_constant(x.type, 0.0))
+    return arith.select(negative, math.ceil(x), math.floor(x))
+
+
+# The math-dialect functions (libm's, vectorized by LLVM where it has them): op -> math op.
+_MATH_FUNCTIONS = {
+    ms.TanOp: math.tan,
+    ms.AtanOp: math.atan,
+    ms.AsinOp: math.asin,
+    ms.AcosOp: math.acos,
+    ms.SinhOp: math.sinh,
+    ms.CoshOp: math.cosh,
+    ms.AsinhOp: math.asinh,
+    ms.AcoshOp: math.acosh,
+    ms.AtanhOp: math.atanh,
+    ms.Log2Op: math.log2,
+    ms.Log10Op: math.log10,
+    ms.Log1pOp: _log1p,
+    ms.Expm1Op: _expm1,
+    ms.ErfcOp: math.erfc,
+    ms.TruncOp: _trunc,
+    ms.RoundOp: math.roundeven,
+    ms.Atan2Op: math.atan2,
+}
+
+
+def _lower_math(op_class: type, function) -> None:
+    @lowering(op_class)
+    def lower(op, *operands):
+        return _generic(op, list(operands), _in_f32(function))
+
+    lower.__name__ = f"lower_{op_class.name.removeprefix('ms.')}"
+    lower.__doc__ = f"{op_class.name}(x) -> linalg.generic{{{function.__name__}}}"
+
+
+for _op_class, _function in _MATH_FUNCTIONS.items():
+    _lower_math(_op_class, _function)
+
+
+def _scalar(value: float, like: ir.Value) -> ir.Value:
+    return ms.constant(value, ms.spec_of(like).with_shape(()))
+
+
+def _one_minus_square(x: ir.Value) -> ir.Value:
+    return ms.sub(_scalar(1.0, x), ms.mul(x, x))
+
+
+@vjp(ms.TanOp)
+def vjp_tan(ct, x, *, out):
+    """d tan(x) = ct * (1 + tan(x)^2)."""
+    return [ms.mul(ct, ms.add(_scalar(1.0, x), ms.mul(out, out)))]
+
+
+@vjp(ms.AtanOp)
+def vjp_atan(ct, x, *, out):
+    """d atan(x) = ct / (1 + x^2)."""
+    return [ms.div(ct, ms.add(_scalar(1.0, x), ms.mul(x, x)))]
+
+
+@vjp(ms.AsinOp)
+def vjp_asin(ct, x, *, out):
+    """d asin(x) = ct / sqrt(1 - x^2)."""
+    return [ms.div(ct, ms.sqrt(_one_minus_square(x)))]
+
+
+@vjp(ms.AcosOp)
+def vjp_acos(ct, x, *, out):
+    """d acos(x) = -ct / sqrt(1 - x^2)."""
+    return [ms.neg(ms.div(ct, ms.sqrt(_one_minus_square(x))))]
+
+
+@vjp(ms.SinhOp)
+def vjp_sinh(ct, x, *, out):
+    """d sinh(x) = ct * cosh(x)."""
+    return [ms.mul(ct, ms.cosh(x))]
+
+
+@vjp(ms.CoshOp)
+def vjp_cosh(ct, x, *, out):
+    """d cosh(x) = ct * sinh(x)."""
+    return [ms.mul(ct, ms.sinh(x))]
+
+
+@vjp(ms.AsinhOp)
+def vjp_asinh(ct, x, *, out):
+    """d asinh(x) = ct / sqrt(x^2 + 1)."""
+    return [ms.div(ct, ms.sqrt(ms.add(ms.mul(x, x), _scalar(1.0, x))))]
+
+
+@vjp(ms.AcoshOp)
+def vjp_acosh(ct, x, *, out):
+    """d acosh(x) = ct / sqrt(x^2 - 1)."""
+    return [ms.div(ct, ms.sqrt(ms.sub(ms.mul(x, x), _scalar(1.0, x))))]
+
+
+@vjp(ms.AtanhOp)
+def vjp_atanh(ct, x, *, out):
+    """d atanh(x) = ct / (1 - x^2)."""
+    return [ms.div(ct, _one_minus_square(x))]
+
+
+@vjp(ms.Log2Op)
+def vjp_log2(ct, x, *, out):
+    """d log2(x) = ct / (x ln 2)."""
+    return [ms.div(ct, ms.mul(x, _scalar(pymath.log(2.0), x)))]
+
+
+@vjp(ms.Log10Op)
+def vjp_log10(ct, x, *, out):
+    """d log10(x) = ct / (x ln 10)."""
+    return [ms.div(ct, ms.mul(x, _scalar(pymath.log(10.0), x)))]
+
+
+@vjp(ms.Log1pOp)
+def vjp_log1p(ct, x, *, out):
+    """d log1p(x) = ct / (1 + x)."""
+    return [ms.div(ct, ms.add(x, _scalar(1.0, x)))]
+
+
+@vjp(ms.Expm1Op)
+def vjp_expm1(ct, x, *, out):
+    """d expm1(x) = ct * exp(x) = ct * (out + 1)."""
+    return [ms.mul(ct, ms.add(out, _scalar(1.0, x)))]
+
+
+@vjp(ms.ErfcOp)
+def vjp_erfc(ct, x, *, out):
+    """d erfc(x) = -ct * 2/sqrt(pi) * exp(-x**2)."""
+    scale = _scalar(-2 / pymath.sqrt(pymath.pi), x)
+    return [ms.mul(ct, ms.mul(scale, ms.exp(ms.neg(ms.mul(x, x)))))]
+
+
+defzero(ms.TruncOp)  # piecewise constant
+defzero(ms.RoundOp)
+
+
+@vjp(ms.Atan2Op)
+def vjp_atan2(ct, lhs, rhs, *, out):
+    """d atan2(y, x) = (ct * x / (x^2 + y^2), -ct * y / (x^2 + y^2))."""
+    radius = ms.add(ms.mul(lhs, lhs), ms.mul(rhs, rhs))
+    return [
+        unbroadcast(ms.div(ms.mul(ct, rhs), radius), lhs),
+        unbroadcast(ms.neg(ms.div(ms.mul(ct, lhs), radius)), rhs),
+    ]
+
+
 @lowering(ms.CosOp)
 def lower_cos(op, x):
     """ms.cos(x) -> linalg.generic{math.cos}"""

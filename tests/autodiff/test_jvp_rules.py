@@ -38,6 +38,20 @@ def shifted(rng, shape):
     return distinct(rng, shape) + 0.05
 
 
+def inside_unit(rng, shape):
+    """|x| in [0.1, 0.8]: inside the domains of asin, acos and atanh, away from their poles."""
+    return rng.uniform(0.1, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def above_one(rng, shape):
+    return rng.uniform(1.3, 3.0, shape)
+
+
+def off_the_steps(rng, shape):
+    """An integer plus 0.2 or 0.7: away from where trunc and round jump."""
+    return rng.integers(-3, 3, shape) + rng.choice([0.2, 0.7], shape)
+
+
 def indices():
     return ms.constant(np.array([2, 0, 2]), TensorSpec((3,), "i32"))
 
@@ -88,6 +102,23 @@ CASES = {
     "cos": (ms.cos, [(away_from_zero, (2, 3))]),
     "div": (ms.div, [(away_from_zero, (2, 3)), (away_from_zero, (2, 3))]),
     "erf": (ms.erf, [(away_from_zero, (2, 3))]),
+    "erfc": (ms.erfc, [(away_from_zero, (2, 3))]),
+    "tan": (ms.tan, [(inside_unit, (2, 3))]),
+    "atan": (ms.atan, [(away_from_zero, (2, 3))]),
+    "asin": (ms.asin, [(inside_unit, (2, 3))]),
+    "acos": (ms.acos, [(inside_unit, (2, 3))]),
+    "sinh": (ms.sinh, [(away_from_zero, (2, 3))]),
+    "cosh": (ms.cosh, [(away_from_zero, (2, 3))]),
+    "asinh": (ms.asinh, [(away_from_zero, (2, 3))]),
+    "acosh": (ms.acosh, [(above_one, (2, 3))]),
+    "atanh": (ms.atanh, [(inside_unit, (2, 3))]),
+    "log2": (ms.log2, [(positive, (2, 3))]),
+    "log10": (ms.log10, [(positive, (2, 3))]),
+    "log1p": (ms.log1p, [(positive, (2, 3))]),
+    "expm1": (ms.expm1, [(away_from_zero, (2, 3))]),
+    "trunc": (lambda x: ms.add(ms.trunc(x), ms.mul(x, x)), [(off_the_steps, (2, 3))]),
+    "round": (lambda x: ms.add(ms.round(x), ms.mul(x, x)), [(off_the_steps, (2, 3))]),
+    "atan2": (ms.atan2, [(away_from_zero, (2, 3)), (away_from_zero, (3,))]),
     "exp": (ms.exp, [(away_from_zero, (2, 3))]),
     "floor_div": (
         lambda x, y: ms.add(ms.floor_div(x, y), ms.mul(x, y)),

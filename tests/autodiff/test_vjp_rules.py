@@ -44,6 +44,20 @@ def positive(rng, shape):
     return rng.uniform(0.3, 2.0, shape)
 
 
+def inside_unit(rng, shape):
+    """|x| in [0.1, 0.8]: inside the domains of asin, acos and atanh, away from their poles."""
+    return rng.uniform(0.1, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def above_one(rng, shape):
+    return rng.uniform(1.3, 3.0, shape)
+
+
+def off_the_steps(rng, shape):
+    """An integer plus 0.2 or 0.7: away from where trunc and round jump."""
+    return rng.integers(-3, 3, shape) + rng.choice([0.2, 0.7], shape)
+
+
 BINARY = {
     "add": ms.add,
     "sub": ms.sub,
@@ -51,6 +65,7 @@ BINARY = {
     "div": ms.div,
     "maximum": ms.maximum,
     "minimum": ms.minimum,
+    "atan2": ms.atan2,
 }
 
 
@@ -92,6 +107,22 @@ UNARY = {
     "cos": (ms.cos, away_from_zero),
     "abs": (ms.abs, away_from_zero),
     "sign": (ms.sign, away_from_zero),
+    "tan": (ms.tan, inside_unit),
+    "atan": (ms.atan, away_from_zero),
+    "asin": (ms.asin, inside_unit),
+    "acos": (ms.acos, inside_unit),
+    "sinh": (ms.sinh, away_from_zero),
+    "cosh": (ms.cosh, away_from_zero),
+    "asinh": (ms.asinh, away_from_zero),
+    "acosh": (ms.acosh, above_one),
+    "atanh": (ms.atanh, inside_unit),
+    "log2": (ms.log2, positive),
+    "log10": (ms.log10, positive),
+    "log1p": (ms.log1p, positive),
+    "expm1": (ms.expm1, away_from_zero),
+    "erfc": (ms.erfc, away_from_zero),
+    "trunc": (ms.trunc, off_the_steps),
+    "round": (ms.round, off_the_steps),
 }
 
 

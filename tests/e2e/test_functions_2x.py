@@ -88,6 +88,58 @@ CASES = {
     "reciprocal": (lambda a, b, *_: ops.reciprocal(b), lambda a, b, *_: 1 / b),
     "rsqrt": (lambda a, b, *_: ops.rsqrt(b), lambda a, b, *_: 1 / np.sqrt(b)),
     "log1p": (lambda a, b, *_: ops.log1p(b), lambda a, b, *_: np.log1p(b)),
+    "tan-atan": (
+        lambda a, b, p, *_: ops.tan(p) + ops.arctan(a),
+        lambda a, b, p, *_: np.tan(p) + np.arctan(a),
+    ),
+    "asin-acos": (
+        lambda a, b, p, *_: ops.asin(p) * ops.arccos(-p),
+        lambda a, b, p, *_: np.arcsin(p) * np.arccos(-p),
+    ),
+    "sinh-cosh": (lambda a, *_: ops.sinh(a) - ops.cosh(a), lambda a, *_: np.sinh(a) - np.cosh(a)),
+    "asinh-acosh-atanh": (
+        lambda a, b, p, *_: ops.asinh(a) + ops.acosh(b + 1.0) + ops.arctanh(p - 0.5),
+        lambda a, b, p, *_: np.arcsinh(a) + np.arccosh(b + 1) + np.arctanh(p - 0.5),
+    ),
+    "log2-log10-exp2": (
+        lambda a, b, *_: ops.log2(b) + ops.log10(b) + ops.exp2(a),
+        lambda a, b, *_: np.log2(b) + np.log10(b) + np.exp2(a),
+    ),
+    "expm1": (lambda a, *_: ops.expm1(a * 1e-4), lambda a, *_: np.expm1(a * 1e-4)),
+    "erfc": (lambda a, *_: ops.erfc(a), lambda a, *_: 1 - ERF(a)),
+    "atan2": (lambda a, b, *_: ops.atan2(a, b - 1.2), lambda a, b, *_: np.arctan2(a, b - 1.2)),
+    "trunc-round-frac": (
+        lambda a, *_: ops.trunc(a * 3.0) + ops.round(a * 3.0) * 10 + ops.frac(a * 3.0) * 100,
+        lambda a, *_: np.trunc(a * 3) + np.round(a * 3) * 10 + (a * 3 - np.trunc(a * 3)) * 100,
+    ),
+    "round-decimals": (
+        lambda a, *_: ops.round(a, decimals=1),
+        lambda a, *_: np.round(a * 10) / 10,
+    ),
+    "fmod-remainder": (
+        lambda a, b, *_: ops.fmod(a * 3.0, b) + ops.remainder(a * 3.0, b) * 10,
+        lambda a, b, *_: np.fmod(a * 3, b) + np.mod(a * 3, b) * 10,
+    ),
+    "logaddexp-hypot": (
+        lambda a, b, *_: ops.logaddexp(a, b) + ops.hypot(a, b),
+        lambda a, b, *_: np.logaddexp(a, b) + np.hypot(a, b),
+    ),
+    "deg2rad-rad2deg-sinc": (
+        lambda a, *_: ops.deg2rad(a) + ops.rad2deg(a) + ops.sinc(a),
+        lambda a, *_: np.deg2rad(a) + np.rad2deg(a) + np.sinc(a),
+    ),
+    "nansum-nan_to_num": (
+        lambda a, b, *_: ops.nansum(ops.log(a), 1) + ops.nan_to_num(ops.log(a), 7.0).sum(1),
+        lambda a, b, *_: np.nansum(np.log(a), 1) + np.nan_to_num(np.log(a), nan=7.0).sum(1),
+    ),
+    "signbit-count_nonzero-trace": (
+        lambda a, *_: (
+            ops.signbit(a).astype(mstype.float32).sum()
+            + ops.count_nonzero(ops.trunc(a)).astype(mstype.float32)
+            + ops.trace(a)
+        ),
+        lambda a, *_: np.signbit(a).sum() + np.count_nonzero(np.trunc(a)) + np.trace(a),
+    ),
     "floor": (lambda a, *_: ops.floor(a * 3.0), lambda a, *_: np.floor(a * 3)),
     "ceil": (lambda a, *_: ops.ceil(a * 3.0), lambda a, *_: np.ceil(a * 3)),
     "isnan-isinf-isfinite": (
@@ -247,11 +299,27 @@ def test_eager_matches_the_documented_rule(name):
     _check(name, fn(*_inputs()), reference(A, B, P, V, W, IMG, INDEX), 1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:.*encountered in log:RuntimeWarning")
 def test_compiled_matches_the_documented_rule():
     names = sorted(CASES)
     outputs = Lambda(lambda *args: tuple(CASES[n][0](*args) for n in names))(*_inputs(np.float32))
     for name, got in zip(names, outputs, strict=True):
         _check(name, got, CASES[name][1](A, B, P, V, W, IMG, INDEX), 2e-5)
+
+
+def test_math_functions_in_float16_float64_and_integers():
+    """float16 computes through float32 (libm has no half functions); integers become Float32."""
+    fns = (ops.atan, ops.sinh, ops.log1p, ops.expm1, ops.erfc, ops.round)
+    refs = (np.arctan, np.sinh, np.log1p, np.expm1, lambda x: 1 - ERF(x), np.round)
+    x = np.array([0.25, -0.5, 1.5, 2.0])
+    for dtype, rtol in ((np.float16, 1e-3), (np.float64, 1e-12)):
+        outputs = Lambda(lambda t: tuple(f(t) for f in fns))(Tensor(x.astype(dtype)))
+        for f, ref, got in zip(fns, refs, outputs, strict=True):
+            assert got.dtype == mstype.from_numpy(np.dtype(dtype)), f.__name__
+            np.testing.assert_allclose(got.asnumpy(), ref(x), rtol=rtol, err_msg=f.__name__)
+    integers = Tensor(np.array([1, 2, 3], np.int32))
+    assert ops.tan(integers).dtype == mstype.float32
+    assert ops.trunc(integers).dtype == mstype.int32
 
 
 def test_dtypes_follow_mindspore():
@@ -297,6 +365,9 @@ GRADIENTS = {
     "bce": lambda p, b: ops.binary_cross_entropy(p, b * 0.4, b),
     "lerp-xlogy": lambda a, b, p: ops.lerp(a, b, p) * ops.xlogy(p, b),
     "floor-is-flat": lambda a: ops.floor(a * 3.0) * a,
+    "inverse-trig": lambda p: ops.asin(p) * ops.acos(p) + ops.atanh(p) * ops.tan(p),
+    "hyperbolic-logs": lambda a, b: ops.sinh(a) * ops.cosh(b) + ops.asinh(a) * ops.log2(b),
+    "atan2-expm1-erfc": lambda a, b: ops.atan2(a, b) * ops.expm1(a) + ops.erfc(a) * ops.log10(b),
     "dense": lambda a, w: ops.dense(a, w),
     "avg-pool2d": lambda x: ops.avg_pool2d(x, 3, 2, 1),
 }

@@ -34,7 +34,22 @@ class MLP(nn.Cell):
         return self.loss(self.fc2(self.fc1(x)), label)
 
 
+class MathFunctions(nn.Cell):
+    """Every math function of its own op (libm's on the CPU; libdevice-free on the GPU)."""
+
+    def construct(self, x, y):
+        inverse = ops.asin(y) + ops.acos(y) + ops.atanh(y) + ops.acosh(x + 2.0)
+        hyperbolic = ops.sinh(x) + ops.cosh(x) + ops.asinh(x) + ops.tan(y) + ops.atan(x)
+        logs = ops.log2(x * x + 1.0) + ops.log10(x * x + 1.0) + ops.log1p(x * x) + ops.expm1(y)
+        rounding = ops.erfc(x) + ops.trunc(x) + ops.round(x) + ops.atan2(x, y)
+        return inverse * hyperbolic + logs * rounding
+
+
 CASES = {
+    "math-functions": lambda: (
+        GradInputsAndWeights(MathFunctions()),
+        [Tensor(np.full((4, 8), 0.5, np.float32)), Tensor(np.full((4, 8), 0.25, np.float32))],
+    ),
     "seed-gradient": lambda: (GradInputsAndWeights(Net()), [X, Y]),
     "mlp-gradient": lambda: (
         GradInputsAndWeights(MLP()),
