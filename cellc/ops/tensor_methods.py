@@ -8,6 +8,9 @@ is traced inside a cell and evaluated at once outside one, like any primitive.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from cellc import dtype as mstype
@@ -151,11 +154,18 @@ class TensorMethods:
     def sqrt(self):
         return F.sqrt(self)
 
-    def max(self, axis=None, keepdims=False):
-        return F.reduce_max(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The maximum (over `axis`); with PyTorch's `dim`, MindSpore 2.x's overload:
+        (values, int64 indices) along it."""
+        if dim is not None:
+            return function.max(self, dim, bool(keepdim))
+        return F.reduce_max(self, axis, keepdims if keepdim is None else keepdim)
 
-    def min(self, axis=None, keepdims=False):
-        return F.reduce_min(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The minimum; with `dim`, (values, int64 indices) along it (as `max`)."""
+        if dim is not None:
+            return function.min(self, dim, bool(keepdim))
+        return F.reduce_min(self, axis, keepdims if keepdim is None else keepdim)
 
     def sum(self, axis=None, dtype=None, keepdims=False):
         total = F.reduce_sum(self, axis, keepdims)
@@ -388,6 +398,16 @@ class TensorMethods:
 
     eq, ne, gt, ge, lt, le = equal, not_equal, greater, greater_equal, less, less_equal
 
+    def mm(self, mat2):
+        """The product of two 2-D tensors."""
+        return F.matmul(self, mat2)
+
+    def chunk(self, chunks, axis=0, *, dim=None):
+        return M.chunk(self, chunks, axis if dim is None else dim)
+
+    def split(self, split_size_or_sections, axis=0, *, dim=None):
+        return function.split(self, split_size_or_sections, axis if dim is None else dim)
+
     def dot(self, other):
         """The inner product of two 1-D tensors (numpy's matmul otherwise)."""
         return function.matmul(self, other)
@@ -425,12 +445,36 @@ _FUNCTION_METHODS = (
 )  # fmt: skip
 
 
+# Methods whose axis MindSpore 2.x's overloads also take as PyTorch's `dim` (and `keepdim`).
+_TORCH_SPELLINGS = (
+    "sum", "mean", "argmax", "argmin", "cumsum", "sort", "argsort", "prod", "all", "any", "std",
+    "var", "amax", "amin", "nanmean", "squeeze", "expand_dims", "softmax", "nansum",
+    "count_nonzero",
+)  # fmt: skip
+
+
+def _torch_spellings(method):
+    """`method` taking `dim=` for its axis parameter and `keepdim=` for its keep-dims one."""
+    parameters = inspect.signature(method).parameters
+    axis = next((name for name in ("axis", "dim") if name in parameters), None)
+    keep = next((n for n in ("keepdims", "keep_dims", "keepdim") if n in parameters), None)
+
+    @functools.wraps(method)
+    def spelled(self, *args, **kwargs):
+        if "dim" in kwargs and axis not in (None, "dim"):
+            kwargs[axis] = kwargs.pop("dim")
+        if "keepdim" in kwargs and keep not in (None, "keepdim"):
+            kwargs[keep] = kwargs.pop("keepdim")
+        return method(self, *args, **kwargs)
+
+    return spelled
+
+
 def _method_of(function):
+    @functools.wraps(function)
     def method(self, *args, **kwargs):
         return function(self, *args, **kwargs)
 
-    method.__name__ = function.__name__
-    method.__doc__ = function.__doc__
     return method
 
 
@@ -441,6 +485,8 @@ def _attach() -> None:
     for name in _FUNCTION_METHODS:
         if name not in vars(TensorMethods):
             setattr(Tensor, name, _method_of(getattr(M, name)))
+    for name in _TORCH_SPELLINGS:
+        setattr(Tensor, name, _torch_spellings(getattr(Tensor, name)))
 
 
 _attach()

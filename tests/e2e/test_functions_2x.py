@@ -918,3 +918,35 @@ def test_more_tensor_methods_eager_and_compiled():
     for got_all in (_methods_more(Tensor(x)), Lambda(_methods_more)(Tensor(x.astype(np.float32)))):
         for index, (got, w) in enumerate(zip(got_all, want, strict=True)):
             np.testing.assert_allclose(got.asnumpy(), w, rtol=1e-6, err_msg=str(index))
+
+
+def test_tensor_methods_take_pytorch_spellings():
+    """MindSpore 2.x's Tensor overloads: `dim`/`keepdim` for the axis, `max(dim=)` giving
+    (values, indices), `mm`, `chunk`, the math functions as methods; eager and compiled."""
+
+    def methods(a, b):
+        values, indices = a.max(dim=1, keepdim=True)
+        return (
+            a.sum(dim=1, keepdim=True) + a.mean(dim=1, keepdim=True) + values,
+            indices,
+            a.cumsum(dim=0) + a.sort(dim=1)[0],
+            a.mm(b.T) + a.chunk(2, dim=0)[0].sum(),
+            a.atan2(b) + b.log2() + a.trunc() + a.nansum(dim=0),
+        )
+
+    def reference(a, b):
+        keep = {"axis": 1, "keepdims": True}
+        return (
+            a.sum(**keep) + a.mean(**keep) + a.max(**keep),
+            a.argmax(1)[:, None],
+            np.cumsum(a, 0) + np.sort(a, 1),
+            a @ b.T + a[:2].sum(),
+            np.arctan2(a, b) + np.log2(b) + np.trunc(a) + a.sum(0),
+        )
+
+    want = reference(A, B)
+    eager = methods(Tensor(A), Tensor(B))
+    compiled = Lambda(methods)(Tensor(A.astype(np.float32)), Tensor(B.astype(np.float32)))
+    for index, (e, c, w) in enumerate(zip(eager, compiled, want, strict=True)):
+        _check(f"eager {index}", e, w, 1e-12)
+        _check(f"compiled {index}", c, w, 2e-5)
