@@ -69,6 +69,27 @@ class _Sparse:
     def _parts(self) -> dict[str, Tensor]:
         raise NotImplementedError
 
+    def _with_values(self, values: np.ndarray):
+        """The same sparsity pattern holding `values`."""
+        raise NotImplementedError
+
+    def _dense_at_values(self, other) -> np.ndarray:
+        """`other` (dense, broadcast to the shape) at each stored value's position."""
+        raise NotImplementedError
+
+    # elementwise with a dense tensor: only the stored values change
+    def __mul__(self, other):
+        return self._with_values(self.values.asnumpy() * self._dense_at_values(other))
+
+    def __truediv__(self, other):
+        return self._with_values(self.values.asnumpy() / self._dense_at_values(other))
+
+    def __neg__(self):
+        return self._with_values(-self.values.asnumpy())
+
+    def abs(self):
+        return self._with_values(np.abs(self.values.asnumpy()))
+
     def __repr__(self) -> str:
         parts = ", ".join(f"{name}={part!r}" for name, part in self._parts().items())
         return f"{type(self).__name__}(shape={list(self.shape)}, dtype={self.dtype}, {parts})"
@@ -138,11 +159,6 @@ class CSRTensor(_Sparse):
     def astype(self, dtype: mstype.DType) -> CSRTensor:
         return CSRTensor(self.indptr, self.indices, self.values.astype(dtype), self.shape)
 
-    def abs(self) -> CSRTensor:
-        return CSRTensor(
-            self.indptr, self.indices, Tensor(np.abs(self.values.asnumpy())), self.shape
-        )
-
     def _with_values(self, values: np.ndarray) -> CSRTensor:
         return CSRTensor(self.indptr, self.indices, Tensor(values), self.shape)
 
@@ -150,15 +166,6 @@ class CSRTensor(_Sparse):
         """`other` (dense, broadcast to the shape) at each stored value's position."""
         dense = np.broadcast_to(_dense("CSRTensor", other), self.shape)
         return dense[self._rows(), self.indices.asnumpy()]
-
-    def __mul__(self, other) -> CSRTensor:
-        return self._with_values(self.values.asnumpy() * self._dense_at_values(other))
-
-    def __truediv__(self, other) -> CSRTensor:
-        return self._with_values(self.values.asnumpy() / self._dense_at_values(other))
-
-    def __neg__(self) -> CSRTensor:
-        return self._with_values(-self.values.asnumpy())
 
     def __add__(self, other) -> CSRTensor | Tensor:
         if isinstance(other, CSRTensor):
@@ -285,24 +292,12 @@ class COOTensor(_Sparse):
     def astype(self, dtype: mstype.DType) -> COOTensor:
         return COOTensor(self.indices, self.values.astype(dtype), self.shape)
 
-    def abs(self) -> COOTensor:
-        return self._with_values(np.abs(self.values.asnumpy()))
-
     def _with_values(self, values: np.ndarray) -> COOTensor:
         return COOTensor(self.indices, Tensor(values), self.shape)
 
     def _dense_at_values(self, other) -> np.ndarray:
         dense = np.broadcast_to(_dense("COOTensor", other), self.shape)
         return dense[tuple(self.indices.asnumpy().T)]
-
-    def __mul__(self, other) -> COOTensor:
-        return self._with_values(self.values.asnumpy() * self._dense_at_values(other))
-
-    def __truediv__(self, other) -> COOTensor:
-        return self._with_values(self.values.asnumpy() / self._dense_at_values(other))
-
-    def __neg__(self) -> COOTensor:
-        return self._with_values(-self.values.asnumpy())
 
     def __add__(self, other) -> COOTensor | Tensor:
         if isinstance(other, COOTensor):

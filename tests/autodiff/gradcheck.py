@@ -19,6 +19,21 @@ from cellc.dialects import TensorSpec, ms
 CONTEXT = ms.make_context()
 
 
+def inside_unit(rng, shape):
+    """|x| in [0.1, 0.8]: inside the domains of asin, acos and atanh, away from their poles."""
+    return rng.uniform(0.1, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def above_one(rng, shape):
+    """x in [1.3, 3]: inside acosh's domain, away from its pole."""
+    return rng.uniform(1.3, 3.0, shape)
+
+
+def off_the_steps(rng, shape):
+    """An integer plus 0.2 or 0.7: away from where trunc and round jump."""
+    return rng.integers(-3, 3, shape) + rng.choice([0.2, 0.7], shape)
+
+
 def f64(*shape) -> TensorSpec:
     return TensorSpec(shape, "f64")
 

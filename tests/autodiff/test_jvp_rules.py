@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import Program, f64
+from gradcheck import Program, above_one, f64, inside_unit, off_the_steps
 
 from cellc.dialects import TensorSpec, ms
 
@@ -36,20 +36,6 @@ def shifted(rng, shape):
     """`distinct` values halfway between those of another `distinct` draw (at least 0.03
     from each), so that comparing the two never ties."""
     return distinct(rng, shape) + 0.05
-
-
-def inside_unit(rng, shape):
-    """|x| in [0.1, 0.8]: inside the domains of asin, acos and atanh, away from their poles."""
-    return rng.uniform(0.1, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def above_one(rng, shape):
-    return rng.uniform(1.3, 3.0, shape)
-
-
-def off_the_steps(rng, shape):
-    """An integer plus 0.2 or 0.7: away from where trunc and round jump."""
-    return rng.integers(-3, 3, shape) + rng.choice([0.2, 0.7], shape)
 
 
 def indices():

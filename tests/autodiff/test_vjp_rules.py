@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gradcheck import Program, check_body_vjp, f64
+from gradcheck import Program, above_one, check_body_vjp, f64, inside_unit, off_the_steps
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,20 +42,6 @@ def away_from_zero(rng, shape, low=0.3, high=1.5):
 
 def positive(rng, shape):
     return rng.uniform(0.3, 2.0, shape)
-
-
-def inside_unit(rng, shape):
-    """|x| in [0.1, 0.8]: inside the domains of asin, acos and atanh, away from their poles."""
-    return rng.uniform(0.1, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def above_one(rng, shape):
-    return rng.uniform(1.3, 3.0, shape)
-
-
-def off_the_steps(rng, shape):
-    """An integer plus 0.2 or 0.7: away from where trunc and round jump."""
-    return rng.integers(-3, 3, shape) + rng.choice([0.2, 0.7], shape)
 
 
 BINARY = {

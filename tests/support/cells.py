@@ -1,8 +1,23 @@
-"""Small cells the tests share: a function as a cell, and gradients of a cell."""
+"""Small cells the tests share: a function as a cell, gradients of a cell, a one-weight
+linear model."""
 
 from __future__ import annotations
 
-from cellc import ParameterTuple, nn, ops
+import numpy as np
+
+from cellc import Parameter, ParameterTuple, Tensor, nn, ops
+
+
+class Linear(nn.Cell):
+    """x @ w with w = [[1], [2]]: at x = [[1, 1]] the MSE loss against 0 is 9 and its gradient
+    [6, 6], so one SGD step with learning rate 0.1 leaves w = [0.4, 1.4]."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = Parameter(Tensor(np.array([[1.0], [2.0]], np.float32)), name="w")
+
+    def construct(self, x):
+        return ops.MatMul()(x, self.w)
 
 
 class Lambda(nn.Cell):

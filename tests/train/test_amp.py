@@ -3,8 +3,9 @@ loss-scale managers, and Model / build_train_network building the loss-scaled st
 
 import numpy as np
 import pytest
+from support.cells import Linear
 
-from cellc import Model, Parameter, Tensor, amp, nn, ops
+from cellc import Model, Tensor, amp, nn
 from cellc import dtype as mstype
 
 
@@ -77,15 +78,6 @@ def test_dynamic_manager_rule():
     assert isinstance(manager.get_update_cell(), nn.DynamicLossScaleUpdateCell)
     fixed = amp.FixedLossScaleManager(128.0, drop_overflow_update=False)
     assert fixed.get_update_cell() is None and fixed.get_loss_scale() == 128.0
-
-
-class Linear(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.w = Parameter(Tensor(np.array([[1.0], [2.0]], np.float32)), name="w")
-
-    def construct(self, x):
-        return ops.MatMul()(x, self.w)
 
 
 X = Tensor(np.array([[1.0, 1.0]], np.float32))
