@@ -153,6 +153,8 @@ class DynamicLossScaler(LossScaler):
         self.counter = Parameter(Tensor(0, mstype.int32), name="counter")
 
     def adjust(self, grads_finite):
+        if not isinstance(grads_finite, Tensor):  # a Python bool
+            grads_finite = Tensor(np.array(bool(grads_finite)))
         one = ops.ones((), self.scale_value.dtype)
         scale_mul_factor = self.scale_value * self.scale_factor
         grown = ops.select(ops.isfinite(scale_mul_factor), scale_mul_factor, self.scale_value)
