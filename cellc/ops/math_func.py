@@ -19,6 +19,30 @@ from cellc.tensor import Tensor
 from . import functional as F
 
 __all__ = [
+    "float_power",
+    "copysign",
+    "heaviside",
+    "fmax",
+    "fmin",
+    "isclose",
+    "allclose",
+    "logical_xor",
+    "isposinf",
+    "isneginf",
+    "movedim",
+    "moveaxis",
+    "swapdims",
+    "unbind",
+    "roll",
+    "inner",
+    "addmm",
+    "addmv",
+    "baddbmm",
+    "addbmm",
+    "fliplr",
+    "flipud",
+    "positive",
+    "sgn",
     "absolute",
     "acos",
     "acosh",
@@ -401,6 +425,158 @@ def count_nonzero(input, axis=(), keep_dims=False, dtype=mstype.int32):  # noqa:
 def trace(input):  # noqa: A002
     """The sum of the main diagonal of a 2-D tensor."""
     return F.reduce_sum(diagonal(input), (), False)
+
+
+def float_power(input, exponent):  # noqa: A002
+    """input ** exponent in float64."""
+    return F.pow(
+        F.cast(F.as_tensor(input), mstype.float64), F.cast(F.as_tensor(exponent), mstype.float64)
+    )
+
+
+def copysign(input, other):  # noqa: A002
+    """|input| with the sign of `other` (-0.0 counts as negative)."""
+    x = F._floating(input)
+    return F.select(signbit(F.as_tensor(other, x)), F.neg(F.abs(x)), F.abs(x))
+
+
+def heaviside(input, values):  # noqa: A002
+    """0 below zero, 1 above, `values` at zero (NaN stays NaN)."""
+    x = F.as_tensor(input)
+    step = F.select(isnan(x), x, F.cast(F.greater(x, 0), x.dtype))
+    return F.select(F.equal(x, 0), F.as_tensor(values, x), step)
+
+
+def fmax(input, other):  # noqa: A002
+    """The larger element; where one is NaN, the other."""
+    x, y = F.as_tensor(input), F.as_tensor(other, F.as_tensor(input))
+    larger = F.maximum(x, y)
+    return F.select(isnan(x), y, F.select(isnan(y), x, larger))
+
+
+def fmin(input, other):  # noqa: A002
+    """The smaller element; where one is NaN, the other."""
+    x, y = F.as_tensor(input), F.as_tensor(other, F.as_tensor(input))
+    smaller = F.minimum(x, y)
+    return F.select(isnan(x), y, F.select(isnan(y), x, smaller))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """|input - other| <= atol + rtol * |other|, elementwise (equal infinities are close)."""
+    x, y = F.as_tensor(input), F.as_tensor(other, F.as_tensor(input))
+    close = F.less_equal(F.abs(F.sub(x, y)), F.add(F.mul(F.abs(y), rtol), atol))
+    close = F.logical_or(close, F.equal(x, y))
+    if equal_nan:
+        close = F.logical_or(close, F.logical_and(isnan(x), isnan(y)))
+    return close
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
+    """Whether every element is close (`isclose`): a Python bool, as MindSpore returns."""
+    return bool(np.all(isclose(input, other, rtol, atol, equal_nan).asnumpy()))
+
+
+def logical_xor(input, other):  # noqa: A002
+    return F.not_equal(
+        F.cast(F.as_tensor(input), mstype.bool_), F.cast(F.as_tensor(other), mstype.bool_)
+    )
+
+
+def isposinf(input):  # noqa: A002
+    x = F.as_tensor(input)
+    return F.equal(x, float("inf")) if x.dtype.is_float else F.not_equal(x, x)
+
+
+def isneginf(input):  # noqa: A002
+    x = F.as_tensor(input)
+    return F.equal(x, float("-inf")) if x.dtype.is_float else F.not_equal(x, x)
+
+
+def movedim(x, source, destination):
+    """x with the dims `source` moved to `destination` (the others keep their order)."""
+    x = F.as_tensor(x)
+    sources = [source] if isinstance(source, int) else list(source)
+    destinations = [destination] if isinstance(destination, int) else list(destination)
+    if len(sources) != len(destinations):
+        raise ValueError(
+            f"For 'movedim', source {source} and destination {destination} differ in length"
+        )
+    rank = builtins.max(x.ndim, 1)
+    sources = [d % rank for d in sources]
+    destinations = [d % rank for d in destinations]
+    rest = iter(d for d in range(x.ndim) if d not in sources)
+    placed = dict(zip(destinations, sources))
+    return F.transpose(x, tuple(placed[d] if d in placed else next(rest) for d in range(x.ndim)))
+
+
+def unbind(input, dim=0):  # noqa: A002
+    """The slices of `input` along `dim`, each without it."""
+    x = F.as_tensor(input)
+    dim = dim % builtins.max(x.ndim, 1)
+    return tuple(
+        F.getitem(x, (builtins.slice(None),) * dim + (index,)) for index in range(x.shape[dim])
+    )
+
+
+def roll(input, shifts, dims=None):  # noqa: A002
+    """Elements shifted along `dims` (the flattened tensor without), wrapping around."""
+    x = F.as_tensor(input)
+    if dims is None:
+        return F.reshape(roll(F.reshape(x, (-1,)), shifts, 0), x.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"For 'roll', shifts {shifts} and dims {dims} must have the same length")
+    for shift, dim in zip(shifts, dims):
+        size = x.shape[dim]
+        if size == 0 or shift % size == 0:
+            continue
+        cut = size - shift % size
+        head = (builtins.slice(None),) * (dim % x.ndim)
+        x = F.concat([F.getitem(x, head + (builtins.slice(cut, None),)),
+                      F.getitem(x, head + (builtins.slice(0, cut),))], dim)  # fmt: skip
+    return x
+
+
+def inner(input, other):  # noqa: A002
+    """The sum of products over the last dims of both."""
+    x, y = F.as_tensor(input), F.as_tensor(other)
+    if x.ndim == 0 or y.ndim == 0:
+        return F.mul(x, y)
+    depth = x.shape[-1]
+    rows, cols = F.reshape(x, (-1, depth)), F.reshape(y, (-1, depth))
+    product = F.matmul(rows, cols, transpose_b=True)
+    return F.reshape(product, x.shape[:-1] + y.shape[:-1])
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * (mat1 @ mat2)."""
+    return F.add(F.mul(input, beta), F.mul(F.matmul(mat1, mat2), alpha))
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * (mat @ vec)."""
+    product = F.reshape(F.matmul(mat, F.reshape(vec, (-1, 1))), (-1,))
+    return F.add(F.mul(input, beta), F.mul(product, alpha))
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * (batch1 @ batch2), batched."""
+    return F.add(F.mul(input, beta), F.mul(F.batch_matmul(batch1, batch2), alpha))
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * the sum over the batch of batch1[i] @ batch2[i]."""
+    total = F.reduce_sum(F.batch_matmul(batch1, batch2), (0,), False)
+    return F.add(F.mul(input, beta), F.mul(total, alpha))
+
+
+def fliplr(input):  # noqa: A002
+    return flip(input, (1,))
+
+
+def flipud(input):  # noqa: A002
+    return flip(input, (0,))
 
 
 arctan, arcsin, arccos, arcsinh, arccosh, arctanh = atan, asin, acos, asinh, acosh, atanh
@@ -915,3 +1091,6 @@ def sort(input_x, axis=-1, descending=False):
 
 def argsort(input, axis=-1, descending=False):  # noqa: A002
     return sort(input, axis, descending)[1]
+
+
+moveaxis, swapdims, positive, sgn = movedim, swapaxes, F.as_tensor, sign

@@ -398,6 +398,88 @@ class TensorMethods:
 
     eq, ne, gt, ge, lt, le = equal, not_equal, greater, greater_equal, less, less_equal
 
+    # dtype conversions and PyTorch's queries
+    def float(self):
+        return F.cast(self, mstype.float32)
+
+    def double(self):
+        return F.cast(self, mstype.float64)
+
+    def half(self):
+        return F.cast(self, mstype.float16)
+
+    def int(self):
+        return F.cast(self, mstype.int32)
+
+    def long(self):
+        return F.cast(self, mstype.int64)
+
+    def short(self):
+        return F.cast(self, mstype.int16)
+
+    def bool(self):
+        return F.cast(self, mstype.bool_)
+
+    def numel(self):
+        return self.size
+
+    nelement = numel
+
+    def ndimension(self):
+        return self.ndim
+
+    def element_size(self):
+        return self.itemsize
+
+    def is_floating_point(self):
+        return self.dtype.is_float
+
+    def is_signed(self):
+        return self.dtype is not mstype.bool_
+
+    def is_complex(self):
+        return False
+
+    def is_contiguous(self):
+        return True
+
+    def contiguous(self):
+        return self
+
+    def clone(self):
+        return F.mul(self, 1) if self.dtype is not mstype.bool_ else F.logical_and(self, True)
+
+    def reshape_as(self, other):
+        return F.reshape(self, other.shape)
+
+    def logical_and(self, other):
+        return F.logical_and(self, other)
+
+    def logical_or(self, other):
+        return F.logical_or(self, other)
+
+    def logical_not(self):
+        return F.logical_not(self)
+
+    def where(self, condition, y):
+        """self where `condition` holds, else y."""
+        return F.select(condition, self, F.as_tensor(y, self))
+
+    def repeat(self, *sizes):
+        """Tiled `sizes` times along each dim (PyTorch's repeat)."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        return function.tile(self, sizes)
+
+    def new_zeros(self, size, *, dtype=None):
+        return Tensor(np.zeros(size), dtype or self.dtype)
+
+    def new_ones(self, size, *, dtype=None):
+        return Tensor(np.ones(size), dtype or self.dtype)
+
+    def new_full(self, size, fill_value, *, dtype=None):
+        return Tensor(np.full(size, fill_value), dtype or self.dtype)
+
     def mm(self, mat2):
         """The product of two 2-D tensors."""
         return F.matmul(self, mat2)
@@ -441,7 +523,10 @@ _FUNCTION_METHODS = (
     "expm1", "erfc", "trunc", "fix", "round", "exp2", "deg2rad", "rad2deg", "sinc", "frac", "fmod",
     "remainder", "logaddexp", "hypot", "nansum", "nan_to_num", "signbit", "count_nonzero", "trace",
     "absolute", "negative", "divide", "true_divide", "subtract", "multiply", "floor_divide",
-    "xlogy", "lerp", "outer", "index_select", "bmm", "narrow", "vecdot",
+    "xlogy", "lerp", "outer", "index_select", "bmm", "narrow", "vecdot", "float_power",
+    "copysign", "heaviside", "fmax", "fmin", "isclose", "allclose", "logical_xor", "isposinf",
+    "isneginf", "movedim", "moveaxis", "swapdims", "unbind", "roll", "inner", "addmm", "addmv",
+    "baddbmm", "addbmm", "fliplr", "flipud", "positive", "sgn", "isnan", "isinf", "isfinite",
 )  # fmt: skip
 
 

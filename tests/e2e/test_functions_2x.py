@@ -950,3 +950,60 @@ def test_tensor_methods_take_pytorch_spellings():
     for index, (e, c, w) in enumerate(zip(eager, compiled, want, strict=True)):
         _check(f"eager {index}", e, w, 1e-12)
         _check(f"compiled {index}", c, w, 2e-5)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")  # int(NaN)
+def test_pytorch_style_functions_and_methods():
+    """fmax/fmin (NaN-ignoring), copysign, heaviside, isclose, roll, inner, movedim, unbind,
+    addmm/addmv/baddbmm/addbmm, float_power, dtype conversions: against numpy, eager and
+    compiled."""
+    x = A.copy()
+    x[0, 1] = np.nan
+    batch = RNG.uniform(-1, 1, (2, 3, 4))
+    square = RNG.uniform(-1, 1, (2, 4, 4))
+
+    def functions(a, b, p, w, bt, sq):
+        return (
+            a.fmax(b) + a.fmin(p),
+            a.copysign(-b) + ops.heaviside(a, p),
+            ops.isclose(a, a + 1e-9).astype(mstype.float32),
+            a.roll(1, 1) + ops.roll(a, (1, -1), (0, 1)),
+            a.inner(w),
+            ops.movedim(bt, (0, 1), (2, 0)),
+            a.unbind(0)[2],
+            ops.addmm(a, a, sq[0], beta=0.5, alpha=2.0),
+            ops.addmv(a[0], sq[1], w[0]) + ops.addbmm(sq[0], sq, sq),
+            ops.baddbmm(bt, bt, sq, beta=2.0, alpha=0.5),
+            a.float_power(2).astype(mstype.float32) + a.int().astype(mstype.float32),
+        )
+
+    def reference(a, b, p, w, bt, sq):
+        return (
+            np.fmax(a, b) + np.fmin(a, p),
+            np.copysign(a, -b) + np.heaviside(a, p),
+            np.isclose(a, a + 1e-9).astype(np.float32),
+            np.roll(a, 1, 1) + np.roll(a, (1, -1), (0, 1)),
+            np.inner(a, w),
+            np.moveaxis(bt, (0, 1), (2, 0)),
+            a[2],
+            0.5 * a + 2 * (a @ sq[0]),
+            a[0] + sq[1] @ w[0] + sq[0] + (sq @ sq).sum(0),
+            2 * bt + 0.5 * (bt @ sq),
+            a**2 + np.trunc(np.nan_to_num(a)),
+        )
+
+    args = (x, B, P, W, batch, square)
+    want = reference(*args)
+    eager = functions(*(Tensor(v) for v in args))
+    compiled = Lambda(functions)(*(Tensor(v.astype(np.float32)) for v in args))
+    for index, (e, c, w) in enumerate(zip(eager, compiled, want, strict=True)):
+        exact = 1e-12
+        if index == 10:  # int() of NaN is undefined: compare where a is a number (in float32)
+            e, c, w = (np.delete(np.ravel(np.asarray(v)), 1) for v in (e.asnumpy(), c.asnumpy(), w))
+            e, c, exact = Tensor(e), Tensor(c), 1e-6
+        np.testing.assert_allclose(e.asnumpy(), w, rtol=exact, atol=exact, err_msg=f"eager {index}")
+        np.testing.assert_allclose(
+            c.asnumpy(), w, rtol=2e-5, atol=2e-5, err_msg=f"compiled {index}"
+        )
+    assert ops.allclose(Tensor(A), Tensor(A + 1e-9)) is True
+    assert Tensor(A).numel() == 12 and Tensor(A).double().dtype == mstype.float64
