@@ -555,6 +555,63 @@ def _torch_spellings(method):
     return spelled
 
 
+def _assign_in_place(tensor: Tensor, updated: Tensor) -> None:
+    """`tensor` now holds `updated` (in its own dtype and shape), as `x[...] = updated` would
+    leave it: a traced tensor takes the traced value, a Parameter is assigned."""
+    updated = F.as_tensor(updated, tensor)
+    if updated.shape != tensor.shape:
+        if np.broadcast_shapes(updated.shape, tensor.shape) != tensor.shape:
+            raise ValueError(
+                f"an in-place update of a tensor of shape {tensor.shape} cannot take a result of "
+                f"shape {updated.shape}"
+            )
+        updated = F.broadcast_to(updated, tensor.shape)
+    updated = F.cast(updated, tensor.dtype)
+    if isinstance(tensor, Parameter):
+        state.assign(tensor, updated)
+        return
+    tensor._symbol, tensor._value = updated._symbol, updated._value
+
+
+def _in_place(function):
+    """The in-place form of a function of the tensor (`x.add_(y)`): x takes the result, and is
+    returned (MindSpore 2.x's in-place methods)."""
+
+    @functools.wraps(function)
+    def method(self, *args, **kwargs):
+        _assign_in_place(self, function(self, *args, **kwargs))
+        return self
+
+    return method
+
+
+# MindSpore 2.x's in-place methods: name_ -> the function whose result the tensor takes
+_IN_PLACE = {
+    "add_": lambda x, other, *, alpha=1: F.add(x, F.mul(other, alpha) if alpha != 1 else other),
+    "sub_": lambda x, other, *, alpha=1: F.sub(x, F.mul(other, alpha) if alpha != 1 else other),
+    "mul_": lambda x, other: F.mul(x, other),
+    "div_": lambda x, other, *, rounding_mode=None: F.div(x, other, rounding_mode=rounding_mode),
+    "clamp_": lambda x, min=None, max=None: F.clip_by_value(x, min, max),  # noqa: A002
+    "fill_": lambda x, value: F.as_tensor(value, x),
+    "zero_": lambda x: F.as_tensor(0, x),
+    "copy_": lambda x, src, non_blocking=False: F.as_tensor(src, x),
+    "exp_": lambda x: F.exp(x),
+    "log_": lambda x: F.log(x),
+    "sqrt_": lambda x: F.sqrt(x),
+    "tanh_": lambda x: F.tanh(x),
+    "sigmoid_": lambda x: F.sigmoid(x),
+    "neg_": lambda x: F.neg(x),
+    "abs_": lambda x: F.abs(x),
+    "floor_": lambda x: M.floor(x),
+    "ceil_": lambda x: M.ceil(x),
+    "pow_": lambda x, exponent: F.pow(x, exponent),
+    "masked_fill_": lambda x, mask, value: M.masked_fill(x, mask, value),
+    "addcmul_": lambda x, tensor1, tensor2, value=1: M.addcmul(x, tensor1, tensor2, value),
+    "addcdiv_": lambda x, tensor1, tensor2, value=1: M.addcdiv(x, tensor1, tensor2, value),
+    "lerp_": lambda x, end, weight: M.lerp(x, end, weight),
+}
+
+
 def _method_of(function):
     @functools.wraps(function)
     def method(self, *args, **kwargs):
@@ -572,6 +629,8 @@ def _attach() -> None:
             setattr(Tensor, name, _method_of(getattr(M, name)))
     for name in _TORCH_SPELLINGS:
         setattr(Tensor, name, _torch_spellings(getattr(Tensor, name)))
+    for name, update in _IN_PLACE.items():
+        setattr(Tensor, name, _in_place(update))
 
 
 _attach()

@@ -13,7 +13,7 @@ import pytest
 from support.cells import GradAll, Lambda
 from support.finite_differences import numeric_vjp
 
-from cellc import Tensor, nn, ops
+from cellc import Parameter, Tensor, nn, ops
 from cellc import dtype as mstype
 
 RNG = np.random.default_rng(7)
@@ -1007,3 +1007,39 @@ def test_pytorch_style_functions_and_methods():
         )
     assert ops.allclose(Tensor(A), Tensor(A + 1e-9)) is True
     assert Tensor(A).numel() == 12 and Tensor(A).double().dtype == mstype.float64
+
+
+def test_in_place_methods_update_the_tensor_eager_compiled_and_parameters():
+    """`x.add_(y)` and its kin: x takes the result (its dtype and shape kept) and is returned;
+    in a construct the traced tensor does, and a Parameter is assigned."""
+
+    class InPlace(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.w = Parameter(Tensor(np.zeros(4, np.float32)), name="w")
+
+        def construct(self, a, b):
+            x = a * 1.0
+            x.add_(b, alpha=2.0).sub_(1.0).mul_(b).div_(2.0).clamp_(-3.0, 3.0)
+            self.w.copy_(x)
+            y = b * 1.0
+            y.masked_fill_(y > 1.0, 0.0).addcmul_(y, y, 0.5).exp_()
+            return x, y
+
+    a, b = A[0], B[0]
+    x = np.clip(((a + 2 * b - 1) * b) / 2, -3, 3)
+    masked = np.where(b > 1, 0.0, b)
+    y = np.exp(masked + 0.5 * masked * masked)
+    cell = InPlace()
+    got_x, got_y = cell(Tensor(a.astype(np.float32)), Tensor(b.astype(np.float32)))
+    np.testing.assert_allclose(got_x.asnumpy(), x, rtol=2e-6)
+    np.testing.assert_allclose(got_y.asnumpy(), y, rtol=2e-6)
+    np.testing.assert_allclose(cell.w.asnumpy(), x, rtol=2e-6)
+    eager = Tensor(a)
+    assert eager.add_(b).mul_(2.0) is eager
+    np.testing.assert_allclose(eager.asnumpy(), (a + b) * 2, rtol=1e-12)
+    integers = Tensor(np.array([1, 2], np.int32))
+    integers.fill_(7.9).zero_()
+    assert integers.dtype == mstype.int32 and integers.asnumpy().tolist() == [0, 0]
+    with pytest.raises(ValueError, match="in-place update of a tensor of shape \\(4,\\)"):
+        Tensor(a).add_(Tensor(A))
