@@ -19,6 +19,8 @@ from cellc.tensor import Tensor
 from . import functional as F
 
 __all__ = [
+    "all",
+    "any",
     "float_power",
     "copysign",
     "heaviside",
@@ -425,6 +427,24 @@ def count_nonzero(input, axis=(), keep_dims=False, dtype=mstype.int32):  # noqa:
 def trace(input):  # noqa: A002
     """The sum of the main diagonal of a 2-D tensor."""
     return F.reduce_sum(diagonal(input), (), False)
+
+
+def all(input, axis=None, keep_dims=False):  # noqa: A001, A002
+    """Whether every element (along `axis`; None: all of them) is nonzero (True for bools)."""
+    return _truth(input, axis, keep_dims, every=True)
+
+
+def any(input, axis=None, keep_dims=False):  # noqa: A001, A002
+    """Whether some element (along `axis`) is nonzero."""
+    return _truth(input, axis, keep_dims, every=False)
+
+
+def _truth(input, axis, keep_dims, every: bool):  # noqa: A002
+    """A min (all) or max (any) over the elements as 0.0 / 1.0, compared with 0.5."""
+    x = F.as_tensor(input)
+    values = F.cast(x if x.dtype is mstype.bool_ else F.not_equal(x, 0), mstype.float32)
+    reduce = F.reduce_min if every else F.reduce_max
+    return F.greater(reduce(values, () if axis is None else axis, keep_dims), 0.5)
 
 
 def float_power(input, exponent):  # noqa: A002

@@ -818,9 +818,8 @@ class _ReduceBool(Primitive):
         x = F.as_tensor(x)
         if x.dtype is not mstype.bool_:
             raise TypeError(f"For '{self.name}', the input must be a bool tensor, got {x.dtype}")
-        values = F.cast(x, mstype.float32)
-        reduce = F.reduce_max if self.largest else F.reduce_min
-        return F.greater(reduce(values, axis, self.keep_dims), 0.5)
+        reduce = math_func.any if self.largest else math_func.all
+        return reduce(x, axis, self.keep_dims)
 
 
 class ReduceAny(_ReduceBool):

@@ -349,12 +349,10 @@ class TensorMethods:
         return M.prod(self, axis, keep_dims, dtype)
 
     def all(self, axis=None, keep_dims=False):
-        """Whether every element (along `axis`) is nonzero."""
-        return _truth(self, axis, keep_dims, every=True)
+        return M.all(self, axis, keep_dims)
 
     def any(self, axis=None, keep_dims=False):
-        """Whether some element (along `axis`) is nonzero."""
-        return _truth(self, axis, keep_dims, every=False)
+        return M.any(self, axis, keep_dims)
 
     def topk(self, k, dim=None, largest=True, sorted=True):
         return M.topk(self, k, dim, largest, sorted)
@@ -502,13 +500,6 @@ class TensorMethods:
 
     def view_as(self, other):
         return F.reshape(self, other.shape)
-
-
-def _truth(x, axis, keep_dims, every: bool):
-    nonzero = F.cast(F.not_equal(x, 0), mstype.float32) if x.dtype is not mstype.bool_ else None
-    values = nonzero if nonzero is not None else F.cast(x, mstype.float32)
-    reduce = F.reduce_min if every else F.reduce_max
-    return F.greater(reduce(values, () if axis is None else axis, keep_dims), 0.5)
 
 
 def _comparable(other) -> bool:
