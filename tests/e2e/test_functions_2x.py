@@ -106,6 +106,14 @@ CASES = {
         lambda a, b, *_: np.log2(b) + np.log10(b) + np.exp2(a),
     ),
     "expm1": (lambda a, *_: ops.expm1(a * 1e-4), lambda a, *_: np.expm1(a * 1e-4)),
+    "all-any": (
+        lambda a, *_: (
+            ops.all(a > -1.5, 1).astype(mstype.float32)
+            + ops.any(a > 1.5, 1).astype(mstype.float32) * 2
+            + ops.all(a).astype(mstype.float32) * 4
+        ),
+        lambda a, *_: (a > -1.5).all(1) + (a > 1.5).any(1) * 2 + (a != 0).all() * 4,
+    ),
     "erfc": (lambda a, *_: ops.erfc(a), lambda a, *_: 1 - ERF(a)),
     "atan2": (lambda a, b, *_: ops.atan2(a, b - 1.2), lambda a, b, *_: np.arctan2(a, b - 1.2)),
     "trunc-round-frac": (
