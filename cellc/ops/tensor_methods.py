@@ -463,10 +463,16 @@ class TensorMethods:
         """self where `condition` holds, else y."""
         return F.select(condition, self, F.as_tensor(y, self))
 
-    def repeat(self, *sizes):
-        """Tiled `sizes` times along each dim (PyTorch's repeat)."""
+    def repeat(self, *sizes, repeats=None, axis=None):
+        """Tiled `sizes` (or `repeats`) times along each dim (MindSpore 2.x's, as PyTorch's);
+        with `axis`, each element repeated along it (numpy's repeat, MindSpore 1.x's)."""
+        if repeats is not None:
+            sizes = (repeats,)
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
+        if axis is not None:
+            (count,) = sizes
+            return M.repeat_interleave(self, count, axis)
         return function.tile(self, sizes)
 
     def new_zeros(self, size, *, dtype=None):

@@ -1015,6 +1015,11 @@ def test_pytorch_style_functions_and_methods():
         )
     assert ops.allclose(Tensor(A), Tensor(A + 1e-9)) is True
     assert Tensor(A).numel() == 12 and Tensor(A).double().dtype == mstype.float64
+    small = np.array([[0.0, 1.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(
+        Tensor(small).repeat(2, 3, 4).asnumpy(), np.tile(small, (2, 3, 4))
+    )
+    np.testing.assert_array_equal(Tensor(small).repeat(2, axis=1).asnumpy(), small.repeat(2, 1))
 
 
 def test_in_place_methods_update_the_tensor_eager_compiled_and_parameters():
