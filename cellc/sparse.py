@@ -96,7 +96,7 @@ class _Sparse:
 
 
 class CSRTensor(_Sparse):
-    """A 2-D (or batched) matrix in compressed sparse row form: row `r`'s values are
+    """A 2-D matrix in compressed sparse row form: row `r`'s values are
     `values[indptr[r]:indptr[r + 1]]`, in the columns `indices[indptr[r]:indptr[r + 1]]`."""
 
     def __init__(self, indptr=None, indices=None, values=None, shape=None, csr_tensor=None):
@@ -127,6 +127,8 @@ class CSRTensor(_Sparse):
                 f"CSRTensor: indptr must run from 0 to the number of values "
                 f"({indices_.shape[0]}), got {indptr_[0]}..{indptr_[-1]}"
             )
+        if (np.diff(indptr_) < 0).any():
+            raise ValueError(f"CSRTensor: indptr must not decrease, got {indptr_.tolist()}")
         if indices_.size and (indices_.min() < 0 or indices_.max() >= shape[1]):
             raise ValueError(f"CSRTensor: column indices must lie in [0, {shape[1]})")
         self.indptr = indptr if isinstance(indptr, Tensor) else Tensor(indptr_)

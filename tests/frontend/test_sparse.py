@@ -80,6 +80,8 @@ def test_coo_sums_repeated_coordinates():
 def test_malformed_parts_are_named():
     with pytest.raises(ValueError, match="indptr must be 1-D of rows \\+ 1 = 3"):
         CSRTensor(Tensor([0, 1]), Tensor([0]), Tensor([1.0]), (2, 4))
+    with pytest.raises(ValueError, match="indptr must not decrease"):
+        CSRTensor(Tensor([0, 2, 1, 2]), Tensor([0, 1]), Tensor([1.0, 2.0]), (3, 4))
     with pytest.raises(ValueError, match="column indices must lie in \\[0, 4\\)"):
         CSRTensor(Tensor([0, 1, 1]), Tensor([4]), Tensor([1.0]), (2, 4))
     with pytest.raises(ValueError, match="indices must lie within shape \\(2, 2\\)"):
