@@ -636,6 +636,16 @@ def gather(x, indices, axis=0) -> Tensor:
     return apply("Gather", ms_ops.GatherOp, [x, indices], axis=axis)
 
 
+def scatter_add_slices(updates, indices, axis: int, size: int) -> Tensor:
+    """A zero tensor whose dim `axis` has `size` elements, with each slice of `updates` along
+    `axis` (one per index) added at its index: the transpose of `gather` (MindSpore's
+    UnsortedSegmentSum). Indices out of range add nothing."""
+    updates, indices = as_tensor(updates), as_tensor(indices)
+    if indices.dtype not in (mstype.int32, mstype.int64):
+        raise DTypeMismatchError(f"the indices must be int32 or int64, got {indices.dtype}")
+    return apply("GatherGrad", ms_ops.GatherGradOp, [updates, indices], axis=axis, size=size)
+
+
 def batch_matmul(a, b, transpose_a=False, transpose_b=False) -> Tensor:
     """Matrix products over the last two dims, batch dims broadcast (MindSpore's
     `BatchMatMul`); operands of lower rank get leading size-1 dims."""

@@ -19,6 +19,8 @@ from cellc.tensor import Tensor
 from . import functional as F
 
 __all__ = [
+    "index_add",
+    "unsorted_segment_sum",
     "all",
     "any",
     "float_power",
@@ -445,6 +447,31 @@ def _truth(input, axis, keep_dims, every: bool):  # noqa: A002
     values = F.cast(x if x.dtype is mstype.bool_ else F.not_equal(x, 0), mstype.float32)
     reduce = F.reduce_min if every else F.reduce_max
     return F.greater(reduce(values, () if axis is None else axis, keep_dims), 0.5)
+
+
+def unsorted_segment_sum(input_x, segment_ids, num_segments):
+    """Segment s of the result is the sum of the slices of `input_x` whose id is s (ids of
+    shape `input_x.shape[:k]`; ids outside [0, num_segments) are dropped)."""
+    ids = F.as_tensor(segment_ids)
+    x = F.as_tensor(input_x)
+    if x.shape[: ids.ndim] != ids.shape:
+        raise ValueError(
+            f"For 'UnsortedSegmentSum', segment_ids {ids.shape} must be a prefix of the input's "
+            f"shape {x.shape}"
+        )
+    return F.scatter_add_slices(x, ids, 0, int(num_segments))
+
+
+def index_add(x, indices, y, axis, use_lock=True, check_index_bound=True):
+    """x with the slices of y along `axis` added at `indices` (1-D, one per slice)."""
+    x, y, indices = F.as_tensor(x), F.as_tensor(y), F.as_tensor(indices)
+    axis = axis % builtins.max(x.ndim, 1)
+    if indices.ndim != 1 or y.ndim != x.ndim or y.shape[axis] != indices.shape[0]:
+        raise ValueError(
+            f"For 'index_add', y {y.shape} must have x's rank {x.ndim} and one slice along axis "
+            f"{axis} per index ({indices.shape})"
+        )
+    return F.add(x, F.scatter_add_slices(y, indices, axis, x.shape[axis]))
 
 
 def float_power(input, exponent):  # noqa: A002

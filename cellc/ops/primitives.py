@@ -721,6 +721,12 @@ class Sinc(_Elementwise):
     name, fn = "Sinc", math_func.sinc
 
 
+class UnsortedSegmentSum(_Elementwise):
+    """`UnsortedSegmentSum()(input_x, segment_ids, num_segments)`."""
+
+    name, fn = "UnsortedSegmentSum", math_func.unsorted_segment_sum
+
+
 class Rsqrt(_Elementwise):
     name, fn = "Rsqrt", math_func.rsqrt
 

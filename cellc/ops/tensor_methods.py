@@ -484,6 +484,11 @@ class TensorMethods:
     def new_full(self, size, fill_value, *, dtype=None):
         return Tensor(np.full(size, fill_value), dtype or self.dtype)
 
+    def index_add(self, dim, index, source, *, alpha=1):
+        """self with alpha times the slices of `source` along `dim` added at `index` (MindSpore
+        2.x's overload, as PyTorch's)."""
+        return M.index_add(self, index, source if alpha == 1 else F.mul(source, alpha), dim)
+
     def mm(self, mat2):
         """The product of two 2-D tensors."""
         return F.matmul(self, mat2)
@@ -606,6 +611,9 @@ _IN_PLACE = {
     "addcmul_": lambda x, tensor1, tensor2, value=1: M.addcmul(x, tensor1, tensor2, value),
     "addcdiv_": lambda x, tensor1, tensor2, value=1: M.addcdiv(x, tensor1, tensor2, value),
     "lerp_": lambda x, end, weight: M.lerp(x, end, weight),
+    "index_add_": lambda x, dim, index, source, *, alpha=1: x.index_add(
+        dim, index, source, alpha=alpha
+    ),
 }
 
 

@@ -55,6 +55,12 @@ def _count(h, k, s, p):  # how many real (unpadded) rows each window of a padded
     )
 
 
+def _index_added(x, index, rows):
+    out = np.array(x, dtype=np.float64)
+    np.add.at(out, index, rows)
+    return out
+
+
 SELU = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
 CASES = {
     # name: (cellc function of (a, b, p, v, w, img, index), numpy reference of the same)
@@ -106,6 +112,14 @@ CASES = {
         lambda a, b, *_: np.log2(b) + np.log10(b) + np.exp2(a),
     ),
     "expm1": (lambda a, *_: ops.expm1(a * 1e-4), lambda a, *_: np.expm1(a * 1e-4)),
+    "index_add": (
+        lambda a, b, p, v, w, img, index: ops.index_add(w, index, a, 0),
+        lambda a, b, p, v, w, img, index: _index_added(w, index, a),
+    ),
+    "unsorted_segment_sum": (
+        lambda a, b, p, v, w, img, index: ops.unsorted_segment_sum(a, index, 4),
+        lambda a, b, p, v, w, img, index: _index_added(np.zeros((4, 4)), index, a),
+    ),
     "all-any": (
         lambda a, *_: (
             ops.all(a > -1.5, 1).astype(mstype.float32)
@@ -373,6 +387,7 @@ GRADIENTS = {
     "bce": lambda p, b: ops.binary_cross_entropy(p, b * 0.4, b),
     "lerp-xlogy": lambda a, b, p: ops.lerp(a, b, p) * ops.xlogy(p, b),
     "floor-is-flat": lambda a: ops.floor(a * 3.0) * a,
+    "index-add": lambda a, w: ops.index_add(w, Tensor(INDEX.astype(np.int32)), a * a, 0),
     "inverse-trig": lambda p: ops.asin(p) * ops.acos(p) + ops.atanh(p) * ops.tan(p),
     "hyperbolic-logs": lambda a, b: ops.sinh(a) * ops.cosh(b) + ops.asinh(a) * ops.log2(b),
     "atan2-expm1-erfc": lambda a, b: ops.atan2(a, b) * ops.expm1(a) + ops.erfc(a) * ops.log10(b),
