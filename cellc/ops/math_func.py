@@ -496,21 +496,25 @@ def heaviside(input, values):  # noqa: A002
 
 def fmax(input, other):  # noqa: A002
     """The larger element; where one is NaN, the other."""
-    x, y = F.as_tensor(input), F.as_tensor(other, F.as_tensor(input))
-    larger = F.maximum(x, y)
-    return F.select(isnan(x), y, F.select(isnan(y), x, larger))
+    return _ignoring_nan(input, other, F.maximum)
 
 
 def fmin(input, other):  # noqa: A002
     """The smaller element; where one is NaN, the other."""
-    x, y = F.as_tensor(input), F.as_tensor(other, F.as_tensor(input))
-    smaller = F.minimum(x, y)
-    return F.select(isnan(x), y, F.select(isnan(y), x, smaller))
+    return _ignoring_nan(input, other, F.minimum)
+
+
+def _ignoring_nan(input, other, combine):  # noqa: A002
+    """combine(x, y), but where one of them is NaN, the other."""
+    x = F.as_tensor(input)
+    y = F.as_tensor(other, x)
+    return F.select(isnan(x), y, F.select(isnan(y), x, combine(x, y)))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
     """|input - other| <= atol + rtol * |other|, elementwise (equal infinities are close)."""
-    x, y = F.as_tensor(input), F.as_tensor(other, F.as_tensor(input))
+    x = F.as_tensor(input)
+    y = F.as_tensor(other, x)
     close = F.less_equal(F.abs(F.sub(x, y)), F.add(F.mul(F.abs(y), rtol), atol))
     close = F.logical_or(close, F.equal(x, y))
     if equal_nan:
@@ -530,13 +534,17 @@ def logical_xor(input, other):  # noqa: A002
 
 
 def isposinf(input):  # noqa: A002
-    x = F.as_tensor(input)
-    return F.equal(x, float("inf")) if x.dtype.is_float else F.not_equal(x, x)
+    return _is(input, float("inf"))
 
 
 def isneginf(input):  # noqa: A002
+    return _is(input, float("-inf"))
+
+
+def _is(input, infinity: float):  # noqa: A002
+    """Where the elements equal `infinity` (nowhere for integers)."""
     x = F.as_tensor(input)
-    return F.equal(x, float("-inf")) if x.dtype.is_float else F.not_equal(x, x)
+    return F.equal(x, infinity) if x.dtype.is_float else F.not_equal(x, x)
 
 
 def movedim(x, source, destination):
@@ -559,7 +567,7 @@ def movedim(x, source, destination):
 def unbind(input, dim=0):  # noqa: A002
     """The slices of `input` along `dim`, each without it."""
     x = F.as_tensor(input)
-    dim = dim % builtins.max(x.ndim, 1)
+    dim = F._single_axis("unbind", dim, x.ndim)
     return tuple(
         F.getitem(x, (builtins.slice(None),) * dim + (index,)) for index in range(x.shape[dim])
     )

@@ -931,9 +931,7 @@ class Unstack(Primitive):
 
     def __call__(self, x):
         x = F.as_tensor(x)
-        axis = F._single_axis("Unstack", self.axis, x.ndim)
-        pieces = F.split(x, axis, [1] * x.shape[axis])
-        return tuple(F.squeeze(piece, axis) for piece in pieces)
+        return math_func.unbind(x, F._single_axis("Unstack", self.axis, x.ndim))
 
 
 class L2Normalize(Primitive):

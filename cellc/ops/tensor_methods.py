@@ -396,28 +396,7 @@ class TensorMethods:
 
     eq, ne, gt, ge, lt, le = equal, not_equal, greater, greater_equal, less, less_equal
 
-    # dtype conversions and PyTorch's queries
-    def float(self):
-        return F.cast(self, mstype.float32)
-
-    def double(self):
-        return F.cast(self, mstype.float64)
-
-    def half(self):
-        return F.cast(self, mstype.float16)
-
-    def int(self):
-        return F.cast(self, mstype.int32)
-
-    def long(self):
-        return F.cast(self, mstype.int64)
-
-    def short(self):
-        return F.cast(self, mstype.int16)
-
-    def bool(self):
-        return F.cast(self, mstype.bool_)
-
+    # PyTorch's queries (its dtype conversions, `x.float()`, are _CONVERSIONS)
     def numel(self):
         return self.size
 
@@ -587,6 +566,26 @@ def _in_place(function):
     return method
 
 
+# PyTorch's dtype conversions, which MindSpore 2.x's Tensor has: `x.float()` is x as Float32
+_CONVERSIONS = {
+    "float": mstype.float32,
+    "double": mstype.float64,
+    "half": mstype.float16,
+    "int": mstype.int32,
+    "long": mstype.int64,
+    "short": mstype.int16,
+    "bool": mstype.bool_,
+}
+
+
+def _conversion(dtype: mstype.DType):
+    def convert(self):
+        return F.cast(self, dtype)
+
+    convert.__doc__ = f"The tensor as {dtype}."
+    return convert
+
+
 # MindSpore 2.x's in-place methods: name_ -> the function whose result the tensor takes
 _IN_PLACE = {
     "add_": lambda x, other, *, alpha=1: F.add(x, F.mul(other, alpha) if alpha != 1 else other),
@@ -636,6 +635,8 @@ def _attach() -> None:
         setattr(Tensor, name, _torch_spellings(getattr(Tensor, name)))
     for name, update in _IN_PLACE.items():
         setattr(Tensor, name, _in_place(update))
+    for name, dtype in _CONVERSIONS.items():
+        setattr(Tensor, name, _conversion(dtype))
 
 
 _attach()

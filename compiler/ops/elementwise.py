@@ -87,16 +87,25 @@ def vjp_div(ct, lhs, rhs, *, out):
     ]
 
 
+def _in_f32(scalar_op):
+    """`scalar_op` on f32 or f64 as it is, on f16 through f32 (libm has no f16 functions)."""
+
+    def apply(*operands: ir.Value) -> ir.Value:
+        element = operands[0].type
+        if ir.FloatType(element).width >= 32:
+            return scalar_op(*operands)
+        f32 = ir.F32Type.get()
+        return arith.truncf(element, scalar_op(*(arith.extf(f32, x) for x in operands)))
+
+    return apply
+
+
 def _pow(base: ir.Value, exponent: ir.Value) -> ir.Value:
     """base ** exponent: math.powf, in f32 for f16 (no f16 pow in libm); integers through f64
     (exact below 2**53) and back, truncated as C truncates."""
     element = base.type
     if lb.is_float(element):
-        if ir.FloatType(element).width >= 32:
-            return math.powf(base, exponent)
-        f32 = ir.F32Type.get()
-        wide = math.powf(arith.extf(f32, base), arith.extf(f32, exponent))
-        return arith.truncf(element, wide)
+        return _in_f32(math.powf)(base, exponent)
     f64 = ir.F64Type.get()
     power = math.powf(arith.sitofp(f64, base), arith.sitofp(f64, exponent))
     return arith.fptosi(element, power)
@@ -301,19 +310,6 @@ def vjp_erf(ct, x, *, out):
     """d erf(x) = ct * 2/sqrt(pi) * exp(-x**2)."""
     scale = ms.constant(2 / pymath.sqrt(pymath.pi), ms.spec_of(x).with_shape(()))
     return [ms.mul(ct, ms.mul(scale, ms.exp(ms.neg(ms.mul(x, x)))))]
-
-
-def _in_f32(scalar_op):
-    """`scalar_op` on f32 or f64 as it is, on f16 through f32 (libm has no f16 functions)."""
-
-    def apply(*operands: ir.Value) -> ir.Value:
-        element = operands[0].type
-        if ir.FloatType(element).width >= 32:
-            return scalar_op(*operands)
-        f32 = ir.F32Type.get()
-        return arith.truncf(element, scalar_op(*(arith.extf(f32, x) for x in operands)))
-
-    return apply
 
 
 def _log1p(x: ir.Value) -> ir.Value:
