@@ -21,17 +21,17 @@ def run_function(fn, args):
     program = compiled_program(
         fn, args, target=context.target(), random_generator=context.random_generator
     )
-    return _wrap(program(args))
+    return wrap_results(program(args))
 
 
 def as_tensors(args) -> tuple:
     return tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
 
 
-def _wrap(result):
+def wrap_results(result):
     """The compiled code's numpy outputs, nested in tuples, as Tensors nested the same way."""
     if isinstance(result, tuple):
-        return tuple(_wrap(item) for item in result)
+        return tuple(wrap_results(item) for item in result)
     return Tensor._of_result(result)
 
 

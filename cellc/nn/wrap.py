@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cellc import context, ops
+from cellc.calling import wrap_results
 from cellc.communication import engine
 from cellc.communication.management import GlobalComm, check_group, get_group_size
 from cellc.ops import functional as F
@@ -216,12 +217,4 @@ class GraphCell(Cell):
                 "GraphCell runs compiled code: it cannot be called inside a traced construct"
             )
         outputs = self._entry(*(x.asnumpy() if isinstance(x, Tensor) else x for x in inputs))
-        return _as_tensors(outputs)
-
-
-def _as_tensors(value):
-    if isinstance(value, np.ndarray):
-        return Tensor(value)
-    if isinstance(value, (tuple, list)):
-        return type(value)(_as_tensors(item) for item in value)
-    return value
+        return wrap_results(outputs)
