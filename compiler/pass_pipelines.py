@@ -77,12 +77,21 @@ TO_LLVM = _sequence(
 LINALG_TO_LLVM = f"builtin.module({BUFFERIZE},{LINALG_TO_LOOPS},{TO_LLVM})"
 
 # LLVM IR optimization (`opt`) and code generation (`llc`) flags.
-# `-O2`, not `-O3`: the matmul micro-kernels are vectorized and unrolled by MLIR already, and
-# -O3's extra unrolling and unswitching made them slower (sgemm 1024^3 6.6 -> 5.7 ms, the
-# 256x1024^3 MLP gradient 11.6 -> 9.7 ms on 2 cores with -O2) while taking longer (a LeNet
-# training step's `opt`: 2.0 -> 1.3 s); the loop vectorizer runs at -O2 too.
-# `-vector-library=LIBMVEC`: loops calling exp/log/tanh... vectorize into glibc's libmvec
-# (`_ZGVdN8v_expf`...; linked by llvm_to_object), instead of staying scalar libm calls.
+# `opt` runs a short function pipeline of its own (OPT_PASSES), not `-O2`: the code MLIR hands it
+# is already tiled, vectorized and unrolled where it matters (the matmul micro-kernels), and
+# what is left for LLVM is to clean up the lowered address arithmetic, hoist invariants out of
+# the loops and vectorize the elementwise and reduction loops. `-O2`'s interprocedural passes,
+# inliner, loop idioms and repeated function simplifications bought nothing on this code.
+# A LeNet training step's module, three runs each: `opt` 0.88-1.18 -> 0.54-0.56 s of CPU, and
+# `llc` on the smaller IR 0.58-0.67 -> 0.52-0.56 s. The code runs as fast: 11 alternating rounds
+# each, all within 3% either way (the 256x1024^3 MLP gradient, the 1024^2 matmul gradient,
+# LeNet, MLP and ResNet-block training steps, a softmax of tanh and sigmoid over 256x4096).
+# - `inject-tli-mappings` before the vectorizer: without it, loops calling exp/log/tanh stay
+#   scalar (the softmax above ran 30% slower).
+# - `-vector-library=LIBMVEC`: such loops vectorize into glibc's libmvec (`_ZGVdN8v_expf`...;
+#   linked by llvm_to_object), instead of staying scalar libm calls.
+# (Before this, `-O2` rather than `-O3`: -O3's extra unrolling and unswitching made the
+# micro-kernels slower, sgemm 1024^3 5.7 -> 6.6 ms.)
 # `-disable-lsr`: Loop Strength Reduction took 58% of `llc`'s time on a LeNet training step's
 # code (1.0 of 1.7 s: the unrolled micro-kernels and gathers have hundreds of address uses per
 # loop), and the code ran as fast without it (6 alternating runs each, static steps: LeNet 2.78
@@ -91,10 +100,37 @@ LINALG_TO_LLVM = f"builtin.module({BUFFERIZE},{LINALG_TO_LOOPS},{TO_LLVM})"
 # `-unroll-threshold=50 -unroll-runtime=false`: LLVM's own loop unrolling (the micro-kernels are
 # unrolled by MLIR already) took a third of `opt` on a LeNet step; unrolling only small loops
 # and none by a runtime trip count ran as fast (6 alternating runs each: ResNet block, LeNet,
-# MLP steps, sgemm 1024^3 and a softmax of tanh and exp, all within noise) and `opt` + `llc` of
-# a LeNet step took 1.4 s of CPU instead of 1.9 (its export 2.6 -> 2.1 s, a ResNet block's 2.1 ->
-# 1.3). Without any unrolling (`-disable-loop-unrolling`, 0.95 s) the ResNet step ran 25% slower.
-OPT_FLAGS = ("-O2", "-unroll-threshold=50", "-unroll-runtime=false", "-vector-library=LIBMVEC")
+# MLP steps, sgemm 1024^3 and a softmax of tanh and exp, all within noise). Without any
+# unrolling (`-disable-loop-unrolling`) the ResNet step ran 25% slower.
+_INSTCOMBINE = "instcombine<no-verify-fixpoint>"  # one round each; no check for a fixpoint
+OPT_PASSES = _sequence(
+    "sroa",
+    "early-cse",
+    _INSTCOMBINE,
+    "simplifycfg",
+    "loop-mssa(loop-rotate,licm)",
+    "loop(indvars)",
+    "gvn",
+    "inject-tli-mappings",
+    "loop-vectorize",
+    # the cleanup after the vectorizers, as -O2's
+    "loop-load-elim",
+    _INSTCOMBINE,
+    "simplifycfg",
+    "slp-vectorizer",
+    "vector-combine",
+    _INSTCOMBINE,
+    "loop-unroll",
+    _INSTCOMBINE,
+    "loop-mssa(licm)",
+    "simplifycfg",
+)
+OPT_FLAGS = (
+    f"-passes=function({OPT_PASSES})",
+    "-unroll-threshold=50",
+    "-unroll-runtime=false",
+    "-vector-library=LIBMVEC",
+)
 LLC_FLAGS = ("-O3", "-disable-lsr", "-relocation-model=pic", "-filetype=obj")
 
 # ---------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """The CPU back end's end: an LLVM-dialect module to LLVM IR, an object, a shared library.
 
 `llvm_ir(module)` translates with MLIR's `translate_module_to_llvmir`; `emit_shared_library`
-optimizes it with LLVM's `opt -O2` (loop vectorization of the loops linalg became; exp/log/tanh
-vectorized through glibc's libmvec), compiles it with `llc -O3 -relocation-model=pic` for the
-chosen CPU -- in parts, one per core, at once (`emit_objects`) -- and links with
-`cc -shared -lmvec -lm`
+optimizes it with LLVM's `opt` (pass_pipelines.OPT_PASSES: loop vectorization of the loops
+linalg became; exp/log/tanh vectorized through glibc's libmvec), compiles it with
+`llc -O3 -relocation-model=pic` for the chosen CPU -- in parts, one per core, at once
+(`emit_objects`) -- and links with `cc -shared -lmvec -lm`
 (`-z defs`: an unresolved symbol fails here, not when the runtime loads the library).
 """
 

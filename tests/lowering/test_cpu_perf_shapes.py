@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -94,3 +95,17 @@ def test_portable_cpu_levels(tmp_path, cpu):
     b = rng.standard_normal((128, 256)).astype(np.float32)
     np.testing.assert_allclose(lib("large", a, b)[0], a @ b, rtol=1e-4, atol=1e-4)
     assert "fma" not in nm_listing(tmp_path / "lib.so", "--undefined-only")
+
+
+def test_transcendental_loops_call_vector_math(tmp_path):
+    """A loop of exp, log and tanh vectorizes into glibc's libmvec (`_ZGV...expf`), not one
+    scalar libm call per element: `opt`'s pipeline maps the library calls before vectorizing
+    (pass_pipelines.OPT_PASSES: without `inject-tli-mappings`, a softmax ran 30% slower)."""
+    functions = [
+        Function("transcendental", [spec((64, 256))], lambda x: ms.tanh(ms.log(ms.exp(x)))),
+    ]
+    lib = compile_functions(functions, tmp_path)
+    x = np.random.default_rng(2).uniform(-3, 3, (64, 256)).astype(np.float32)
+    np.testing.assert_allclose(lib("transcendental", x)[0], np.tanh(x), rtol=1e-5, atol=1e-6)
+    undefined = nm_listing(tmp_path / "lib.so", "--undefined-only")
+    assert re.search(r"_ZGV\w*_expf", undefined), undefined
