@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from cellc import context
+from cellc import dtype as mstype
 from cellc.errors import UnsupportedError
 from cellc.frontend.compiled import HOOKS, compiled_program
 from cellc.tensor import Tensor
@@ -29,10 +30,15 @@ def as_tensors(args) -> tuple:
 
 
 def wrap_results(result):
-    """The compiled code's numpy outputs, nested in tuples, as Tensors nested the same way."""
+    """The compiled code's numpy outputs, nested in tuples, as Tensors nested the same way;
+    the constants the model returns as they are (a dtype as MindSpore's)."""
     if isinstance(result, tuple):
         return tuple(wrap_results(item) for item in result)
-    return Tensor._of_result(result)
+    if isinstance(result, np.ndarray):
+        return Tensor._of_result(result)
+    if isinstance(result, np.dtype):
+        return mstype.from_numpy(result)
+    return result
 
 
 class CollectiveInConstruct(UnsupportedError):

@@ -32,6 +32,7 @@ import numpy as np
 
 from cellc.dialects.ms_ops import CallOp, ConstantOp, GradMode, GradOp, Op
 from cellc.dialects.types import TensorSpec
+from cellc.runtime.dtypes import BY_ELEMENT
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class Function:
     weights: list[tuple[Weight, Value]] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     outputs: list[Value] = field(default_factory=list)
-    output_structure: object = None  # an int (a leaf's index) or a tuple of structures
+    # an int (a leaf's index), a tuple of structures, or a `Constant`
+    output_structure: object = None
     location: SourceLocation | None = None
     updates: list[tuple[Weight, Value]] = field(default_factory=list)
     """The last value assigned to each weight assigned to, in the order of first assignment."""
@@ -145,11 +147,28 @@ class Program:
         return [weight for weight, _ in self.entry.updates]
 
 
+@dataclass(frozen=True)
+class Constant:
+    """A leaf of a construct's result that is a Python constant of the trace, not a Tensor:
+    None, a bool, int, float or str (`x.ndim`, `x.shape`'s ints, a flag), or a dtype
+    of the user API (`element`: its MLIR spelling, for the manifest). The compiled program
+    returns it as it is, as MindSpore's graph mode does."""
+
+    value: object = None
+    element: str | None = None  # a dtype's, when the constant is one
+
+
 def structure_json(structure):
-    """An output structure as the manifest stores it: `{"tensor": i}` or `{"tuple": [...]}`."""
+    """An output structure as the manifest stores it: `{"tensor": i}`, `{"tuple": [...]}`, or a
+    constant the program returns as it is: `{"constant": value}` (None, bool, int, float, str),
+    `{"dtype": numpy name}`."""
     if isinstance(structure, tuple):
         return {"tuple": [structure_json(s) for s in structure]}
-    return {"tensor": structure}
+    if isinstance(structure, int):
+        return {"tensor": structure}
+    if structure.element is not None:
+        return {"dtype": BY_ELEMENT[structure.element].numpy}
+    return {"constant": structure.value}
 
 
 # --- the canonical form: what the compiled code depends on, without MLIR --------------------

@@ -32,6 +32,7 @@ import threading
 import numpy as np
 
 from cellc.compiler.program import (
+    Constant,
     Function,
     Node,
     Program,
@@ -49,6 +50,7 @@ from cellc.dialects.ms_ops import (
     check_sizes,
 )
 from cellc.dialects.types import TensorSpec
+from cellc.runtime.dtypes import BY_ELEMENT
 from cellc.runtime.errors import DTypeMismatchError, ShapeMismatchError, UnsupportedError
 
 
@@ -367,9 +369,12 @@ def _is_tensor(arg) -> bool:
 # --- output structure ---------------------------------------------------------------------
 
 
+_CONSTANT_TYPES = (type(None), bool, int, float, str)
+
+
 def flatten(result) -> tuple[list, object]:
     """Leaves of a construct's result and its structure: an int (the leaf's index) for a
-    tensor, a tuple of structures for a tuple or list."""
+    tensor, a tuple of structures for a tuple or list, a `Constant` for a Python constant."""
     leaves: list = []
 
     def walk(item):
@@ -378,8 +383,14 @@ def flatten(result) -> tuple[list, object]:
         if isinstance(item, TensorLike):
             leaves.append(item)
             return len(leaves) - 1
+        if isinstance(item, _CONSTANT_TYPES):
+            return Constant(item)
+        element = getattr(item, "element", None)  # a dtype of the user API names its element
+        if isinstance(element, str) and element in BY_ELEMENT and not isinstance(item, type):
+            return Constant(item, element)
         raise UnsupportedError(
-            f"a cell must return Tensors or tuples of Tensors, got {type(item).__name__}"
+            "a cell must return Tensors, Python constants (None, bool, int, float, str, a "
+            f"dtype) or tuples of them, got {type(item).__name__}"
         )
 
     return leaves, walk(result)
@@ -389,6 +400,8 @@ def unflatten(structure, leaves):
     """The inverse of `flatten`: `leaves` nested as `structure` says."""
     if isinstance(structure, tuple):
         return tuple(unflatten(s, leaves) for s in structure)
+    if isinstance(structure, Constant):
+        return structure.value
     return leaves[structure]
 
 

@@ -451,6 +451,14 @@ def structure_leaves(structure: Any, fail, entry_name: str) -> list[int]:
         return [
             i for child in structure["tuple"] for i in structure_leaves(child, fail, entry_name)
         ]
+    if isinstance(structure, dict) and set(structure) == {"constant"}:
+        if not isinstance(structure["constant"], (type(None), bool, int, float, str)):
+            fail(f"entry '{entry_name}': structure constant {structure!r} is not a scalar")
+        return []
+    if isinstance(structure, dict) and set(structure) == {"dtype"}:
+        if structure["dtype"] not in DTYPES:
+            fail(f"entry '{entry_name}': structure {structure!r} names no known dtype")
+        return []
     fail(f"entry '{entry_name}': bad structure node {structure!r}")
     return []
 

@@ -55,10 +55,15 @@ def build_structure(structure: Mapping[str, Any]) -> Callable[[list], Any]:
 
     `{"tensor": i}` is output i itself, `{"tuple": [...]}` a tuple of its children -- the
     MindSpore GradOperation shapes: a bare tensor, a tuple, or (inputs_part, weights_part).
+    `{"constant": value}` is a Python constant the model returns as it is (`x.ndim`), and
+    `{"dtype": name}` a dtype, as a numpy dtype.
     """
     if "tensor" in structure:
         index = structure["tensor"]
         return lambda outputs: outputs[index]
+    if "constant" in structure or "dtype" in structure:
+        value = structure["constant"] if "constant" in structure else np.dtype(structure["dtype"])
+        return lambda outputs: value
     children = [build_structure(child) for child in structure["tuple"]]
     return lambda outputs: tuple(child(outputs) for child in children)
 

@@ -96,7 +96,8 @@ const cellc_tensor_info *cellc_entry_input(const cellc_entry *entry, int index);
 const cellc_tensor_info *cellc_entry_output(const cellc_entry *entry, int index);
 /* The name of the parameter a hidden output updates; NULL for a visible output. */
 const char *cellc_entry_output_update(const cellc_entry *entry, int index);
-/* The entry's manifest "structure" as JSON text, e.g. {"tuple": [{"tensor": 0}, ...]}. */
+/* The entry's manifest "structure" as JSON text, e.g. {"tuple": [{"tensor": 0}, ...]}; a
+ * constant the model returns beside its tensors is {"constant": 2} or {"dtype": "float32"}. */
 const char *cellc_entry_structure_json(const cellc_entry *entry);
 
 /* Run an entry: inputs[i] holds cellc_entry_input(entry, i)->nbytes bytes, row-major;

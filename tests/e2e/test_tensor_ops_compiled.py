@@ -14,8 +14,10 @@ import pytest
 from support.cells import GradAll, Lambda
 from support.finite_differences import numeric_vjp
 
-from cellc import Tensor, nn, ops
+import cellc
+from cellc import Tensor, nn, ops, runtime
 from cellc import dtype as mstype
+from cellc.errors import UnsupportedError
 
 F = ops.functional
 
@@ -156,3 +158,33 @@ def test_transposing_a_scalar_or_a_vector_is_the_identity():
     assert scalar.asnumpy() == 1 and scalar.dtype == mstype.int64
     np.testing.assert_array_equal(vector.asnumpy(), [1.0, 2.0])
     np.testing.assert_array_equal(doubled.asnumpy(), [2.0, 4.0])
+
+
+def test_a_construct_may_return_python_constants(tmp_path):
+    # MindSpore's graph mode returns them as they are (its tests/st/tensor return x.ndim,
+    # x.shape, x.is_contiguous() ... from a construct)
+    x = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert Lambda(lambda x: x.ndim)(x) == 2
+    assert Lambda(lambda x: x.is_contiguous())(x) is True
+    doubled, shape = Lambda(lambda x: (x * 2, x.shape))(x)
+    np.testing.assert_array_equal(doubled.asnumpy(), np.arange(6).reshape(2, 3) * 2)
+    assert shape == (2, 3) and type(shape[0]) is int
+    nothing, name, scale, dtype, size = Lambda(lambda x: (None, "x", 0.5, x.dtype, x.size))(x)
+    assert (nothing, name, scale, dtype, size) == (None, "x", 0.5, mstype.float32, 6)
+    # in an artifact: the manifest holds them, the runtime (no cellc.Tensor) returns them
+    path = cellc.export(
+        Lambda(lambda x: (x + 1, x.shape, x.dtype)), x, file_name=str(tmp_path / "consts")
+    )
+    entry = runtime.load(path)["Lambda"]
+    assert entry.structure["tuple"][1:] == [
+        {"tuple": [{"constant": 2}, {"constant": 3}]},
+        {"dtype": "float32"},
+    ]
+    plus_one, shape, dtype = entry(x.asnumpy())
+    np.testing.assert_array_equal(plus_one, x.asnumpy() + 1)
+    assert shape == (2, 3) and dtype == np.float32
+
+
+def test_a_construct_returning_something_else_is_refused():
+    with pytest.raises(UnsupportedError, match=r"Python constants .* got dict"):
+        Lambda(lambda x: {"x": x})(X)

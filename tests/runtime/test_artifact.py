@@ -86,6 +86,16 @@ def test_write_refuses_bad_structure(make_artifact, seed_library, tmp_path):
     manifest["entries"][0]["structure"] = {"tuple": [{"tensor": 0}, {"tensor": 0}]}
     with pytest.raises(ArtifactError, match="structure uses outputs"):
         write_artifact(tmp_path / "x.cellc", manifest, seed_library, {"z": SEED_Z})
+    for node, message in [
+        ({"constant": [1, 2]}, "is not a scalar"),
+        ({"dtype": "float8"}, "names no known dtype"),
+        ({"constant": 1, "dtype": "float32"}, "bad structure node"),
+    ]:
+        manifest["entries"][0]["structure"] = {"tuple": [{"tensor": 0}, node]}
+        with pytest.raises(ArtifactError, match=message):
+            write_artifact(tmp_path / "x.cellc", manifest, seed_library, {"z": SEED_Z})
+    manifest["entries"][0]["structure"] = {"tuple": [{"tensor": 0}, {"constant": None}]}
+    write_artifact(tmp_path / "x.cellc", manifest, seed_library, {"z": SEED_Z})
 
 
 def test_not_an_artifact(tmp_path):
