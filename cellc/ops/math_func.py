@@ -19,6 +19,10 @@ from cellc.tensor import Tensor
 from . import functional as F
 
 __all__ = [
+    "gather_elements",
+    "gather_d",
+    "tensor_scatter_elements",
+    "scatter",
     "index_add",
     "unsorted_segment_sum",
     "all",
@@ -472,6 +476,91 @@ def index_add(x, indices, y, axis, use_lock=True, check_index_bound=True):
             f"{axis} per index ({indices.shape})"
         )
     return F.add(x, F.scatter_add_slices(y, indices, axis, x.shape[axis]))
+
+
+def gather_elements(input, dim, index):  # noqa: A002
+    """out[i][j] = input[index[i][j]][j] for dim 0 (and so on: PyTorch's gather), `index` of
+    input's rank, no larger than input along the other dims (MindSpore's GatherD)."""
+    x, index = F.as_tensor(input), F.as_tensor(index)
+    flat = _element_positions("gather_elements", x, dim, index)
+    return F.gather(F.reshape(x, (-1,)), flat, 0)
+
+
+gather_d = gather_elements
+
+
+def tensor_scatter_elements(input_x, indices, updates, axis=0, reduction="none"):
+    """input_x with updates[i][j] written (reduction 'none') or added ('add') at
+    [indices[i][j]][j] for axis 0, and so on (the inverse of `gather_elements`). Where an
+    index repeats, 'none' writes the mean of its updates (the value, when they agree;
+    MindSpore leaves which one wins undefined)."""
+    if reduction not in ("none", "add"):
+        raise ValueError(
+            f"For 'tensor_scatter_elements', reduction must be 'none' or 'add', got {reduction!r}"
+        )
+    x, indices = F.as_tensor(input_x), F.as_tensor(indices)
+    flat = _element_positions("tensor_scatter_elements", x, axis, indices)
+    updates = F.as_tensor(updates, x)
+    if updates.ndim == 0:  # a number: written everywhere the indices say
+        updates = F.broadcast_to(updates, indices.shape)
+    elif updates.shape != indices.shape:  # PyTorch's: a larger src gives its leading block
+        if updates.ndim != indices.ndim or builtins.any(
+            u < i for u, i in zip(updates.shape, indices.shape)
+        ):
+            raise ValueError(
+                f"For 'tensor_scatter_elements', updates {updates.shape} must have the indices' "
+                f"shape {indices.shape} (or be larger along no fewer dims)"
+            )
+        updates = F.getitem(updates, tuple(builtins.slice(0, n) for n in indices.shape))
+    updates = F.cast(updates, x.dtype)
+
+    def scattered(values):
+        return F.reshape(F.scatter_add_slices(values, flat, 0, _size(x.shape)), x.shape)
+
+    if reduction == "add":
+        return F.add(x, scattered(updates))
+    count = scattered(F.broadcast_to(F.as_tensor(1, x), indices.shape))
+    divide = F.div if x.dtype.is_float else floor_divide
+    written = divide(scattered(updates), F.maximum(count, F.as_tensor(1, x)))
+    return F.select(F.greater(count, 0), written, x)
+
+
+def scatter(input, axis, index, src):  # noqa: A002
+    """input with src's elements (or the number src) written at `index` along `axis`
+    (`tensor_scatter_elements` with reduction 'none')."""
+    return tensor_scatter_elements(input, index, src, axis)
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _element_positions(name: str, x, dim: int, index):
+    """The flat position in x of each element `index` addresses along `dim` (the others at
+    their own coordinates), as an int64 tensor of index's shape."""
+    if (
+        not isinstance(dim, int)
+        or isinstance(dim, bool)
+        or not -x.ndim <= dim < builtins.max(x.ndim, 1)
+    ):
+        raise ValueError(
+            f"For '{name}', dim must be an int in range for rank {x.ndim}, got {dim!r}"
+        )
+    dim %= builtins.max(x.ndim, 1)
+    if index.dtype not in (mstype.int32, mstype.int64):
+        raise TypeError(f"For '{name}', the index must be int32 or int64, got {index.dtype}")
+    if index.ndim != x.ndim or builtins.any(
+        i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim
+    ):
+        raise ValueError(
+            f"For '{name}', index {index.shape} must have input's rank ({x.shape}) and be no "
+            f"larger along every dim but {dim}"
+        )
+    strides = np.cumprod((x.shape[1:] + (1,))[::-1], dtype=np.int64)[::-1]
+    coordinates = np.indices(index.shape, dtype=np.int64)
+    others = builtins.sum(coordinates[d] * strides[d] for d in range(x.ndim) if d != dim)
+    positions = F.mul(F.cast(index, mstype.int64), int(strides[dim]))
+    return F.add(positions, Tensor(np.asarray(others + np.zeros(index.shape, np.int64))))
 
 
 def float_power(input, exponent):  # noqa: A002

@@ -354,6 +354,29 @@ class Gather(Primitive):
         return F.gather(x, indices, axis)
 
 
+class GatherD(Primitive):
+    """`GatherD()(x, dim, index)`: the elements at `index` along `dim` (ops.gather_elements)."""
+
+    name = "GatherD"
+
+    def __call__(self, x, dim, index):
+        return math_func.gather_elements(x, dim, index)
+
+
+class TensorScatterElements(Primitive):
+    """`TensorScatterElements(axis=0, reduction="none")(input_x, indices, updates)`."""
+
+    name = "TensorScatterElements"
+
+    def __init__(self, axis=0, reduction="none"):
+        self.axis, self.reduction = axis, reduction
+
+    def __call__(self, input_x, indices, updates):
+        return math_func.tensor_scatter_elements(
+            input_x, indices, updates, self.axis, self.reduction
+        )
+
+
 class Concat(Primitive):
     """`Concat(axis=0)((x, y, ...))`."""
 

@@ -192,8 +192,14 @@ class TensorMethods:
             shape = tuple(shape[0])
         return F.reshape(self, shape)
 
-    def flatten(self, order="C", *, start_dim=0, end_dim=-1):
-        """The tensor as 1-D (dims start_dim..end_dim merged; MindSpore's `Tensor.flatten`)."""
+    def flatten(self, order="C", *args, start_dim=0, end_dim=-1):
+        """The tensor as 1-D (dims start_dim..end_dim merged; MindSpore's `Tensor.flatten`,
+        also as its 2.x overload `flatten(start_dim, end_dim)`)."""
+        if isinstance(order, int):  # the overload: positional dims
+            order, start_dim, *rest = "C", order, *args
+            end_dim = rest[0] if rest else end_dim
+        elif args:
+            raise TypeError(f"Tensor.flatten() takes an order or start_dim[, end_dim], got {args}")
         if order != "C":
             raise ValueError(f"For 'flatten', only order 'C' is supported, got {order!r}")
         if self.ndim == 0:
@@ -283,16 +289,40 @@ class TensorMethods:
         return F.softmax(self if dtype is None else F.cast(self, dtype), axis)
 
     def matmul(self, tensor2):
-        return (
-            F.matmul(self, tensor2)
-            if self.ndim == 2 == F.as_tensor(tensor2).ndim
-            else M.bmm(self, tensor2)
-        )
+        """numpy's matmul (1-D operands as vectors, batch dims broadcast)."""
+        return function.matmul(self, tensor2)
 
-    def gather(self, input_indices, axis, batch_dims=0):
-        if batch_dims:
-            raise NotImplementedError("Tensor.gather: batch_dims is not supported")
-        return F.gather(self, input_indices, axis)
+    def gather(self, *args, **kwargs):
+        """`gather(input_indices, axis, batch_dims=0)`: the slices at the indices (Gather); or
+        MindSpore 2.x's overload `gather(dim, index)`: the elements (`ops.gather_elements`)."""
+        if "dim" in kwargs or "index" in kwargs or (args and isinstance(args[0], int)):
+            return _call_with(M.gather_elements, self, ("dim", "index"), args, kwargs)
+        return _gather_slices(self, *args, **kwargs)
+
+    def gather_elements(self, dim, index):
+        return M.gather_elements(self, dim, index)
+
+    def scatter(self, *args, **kwargs):
+        """`scatter(dim, index, src)` (also `axis=`, or `value=` a number): src's elements
+        written at the index along dim (`ops.scatter`)."""
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "value" in kwargs:
+            kwargs["src"] = kwargs.pop("value")
+        return _call_with(M.scatter, self, ("dim", "index", "src"), args, kwargs)
+
+    def scatter_add(self, dim, index, src):
+        """src's elements added at the index along dim."""
+        return M.tensor_scatter_elements(self, index, src, dim, reduction="add")
+
+    def round(self, decimals=0):
+        return M.round(self, decimals=decimals)
+
+    def index_select(self, axis=None, index=None, *, dim=None):
+        return M.index_select(self, axis if dim is None else dim, index)
+
+    def __abs__(self):
+        return F.abs(self)
 
     def unsqueeze(self, dim):
         return F.expand_dims(self, dim)
@@ -490,6 +520,28 @@ class TensorMethods:
 
     def view_as(self, other):
         return F.reshape(self, other.shape)
+
+
+def _call_with(function, x, names, args, kwargs):
+    """`function(x, *values)`, `names`' values taken from `args` then `kwargs` (the parameters
+    of an overload that a method told apart from its other one by its arguments)."""
+    if len(args) > len(names):
+        raise TypeError(f"takes at most {len(names)} arguments ({', '.join(names)})")
+    values = dict(zip(names, args))
+    for name, value in kwargs.items():
+        if name not in names or name in values:
+            raise TypeError(f"got an unexpected or repeated argument '{name}'")
+        values[name] = value
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise TypeError(f"missing argument(s) {', '.join(missing)}")
+    return function(x, *(values[name] for name in names))
+
+
+def _gather_slices(x, input_indices, axis, batch_dims=0):
+    if batch_dims:
+        raise NotImplementedError("Tensor.gather: batch_dims is not supported")
+    return F.gather(x, input_indices, axis)
 
 
 def _comparable(other) -> bool:

@@ -24,6 +24,8 @@ V = RNG.uniform(-1, 1, 4)
 W = RNG.uniform(-1, 1, (5, 4))
 IMG = RNG.uniform(-1, 1, (2, 3, 6, 6))
 INDEX = np.array([2, 0, 2])
+ELEMENTS = np.array([[3, 0], [1, 2], [2, 3]])  # an index per element along dim 1 of A
+ROWS = np.array([[2, 0, 1, 2], [0, 0, 2, 1]])  # along dim 0 of A, repeating
 ERF = np.vectorize(math.erf)
 
 
@@ -283,11 +285,47 @@ CASES = {
         lambda *args: ops.avg_pool2d(args[5], 2, divisor_override=3),
         lambda *args: _pool(args[5], 2, 2, np.sum) / 3,
     ),
+    "gather-elements": (
+        lambda *args: ops.gather_elements(args[0], 1, Tensor(ELEMENTS)),
+        lambda *args: np.take_along_axis(args[0], ELEMENTS, 1),
+    ),
+    "gather-d-rows": (
+        lambda *args: ops.gather_d(args[0], 0, Tensor(ROWS.astype(np.int32))),
+        lambda *args: np.take_along_axis(args[0], ROWS, 0),
+    ),
+    "scatter": (
+        lambda *args: ops.scatter(args[0], 1, Tensor(ELEMENTS), args[1][:, :2]),
+        lambda *args: _put_along(args[0], ELEMENTS, args[1][:, :2], 1),
+    ),
+    "scatter-number": (
+        lambda *args: args[0].scatter(1, Tensor(ELEMENTS), value=7.0),
+        lambda *args: _put_along(args[0], ELEMENTS, 7.0, 1),
+    ),
+    "scatter-elements-add": (
+        lambda *args: ops.tensor_scatter_elements(
+            args[0], Tensor(ROWS), args[1][:2], 0, reduction="add"
+        ),
+        lambda *args: _added_along(args[0], ROWS, args[1][:2], 0),
+    ),
     "conv2d": (
         lambda *args: ops.conv2d(args[5], args[5][:, :, :3, :3], pad_mode="same"),
         lambda *args: _conv_same(args[5], args[5][:, :, :3, :3]),
     ),
 }
+
+
+def _put_along(x, index, values, axis):
+    out = np.array(x)
+    np.put_along_axis(out, index, values, axis)
+    return out
+
+
+def _added_along(x, index, values, axis):
+    out = np.array(x)
+    coordinates = list(np.indices(index.shape))
+    coordinates[axis] = index
+    np.add.at(out, tuple(coordinates), values)
+    return out
 
 
 def _sig(x):
@@ -393,6 +431,9 @@ GRADIENTS = {
     "atan2-expm1-erfc": lambda a, b: ops.atan2(a, b) * ops.expm1(a) + ops.erfc(a) * ops.log10(b),
     "dense": lambda a, w: ops.dense(a, w),
     "avg-pool2d": lambda x: ops.avg_pool2d(x, 3, 2, 1),
+    "gather-scatter-elements": lambda a, b: ops.tensor_scatter_elements(
+        a, Tensor(ROWS), ops.tile(ops.gather_elements(b, 1, Tensor(ELEMENTS)), (1, 2))[:2], 0, "add"
+    ),
 }
 SHAPES = {"a": A, "b": B, "p": P, "w": W, "x": IMG}
 
@@ -1071,3 +1112,53 @@ def test_in_place_methods_update_the_tensor_eager_compiled_and_parameters():
     assert integers.dtype == mstype.int32 and integers.asnumpy().tolist() == [0, 0]
     with pytest.raises(ValueError, match="in-place update of a tensor of shape \\(4,\\)"):
         Tensor(a).add_(Tensor(A))
+
+
+def test_mindspore_2x_tensor_overloads():
+    # the PyTorch-style overloads MindSpore 2.x's Tensor methods take beside their own
+    a, x = Tensor(A), Tensor(IMG)
+    index = Tensor(ELEMENTS)
+
+    def overloads(a, x):
+        return (
+            a.gather(1, index),
+            a.gather(dim=1, index=index),
+            a.gather(Tensor(INDEX.astype(np.int32)), 1),  # Gather's own: slices
+            x.flatten(1, 2),
+            x.flatten(start_dim=2),
+            a.round(1),
+            a.index_select(dim=1, index=Tensor(INDEX)),
+            a.matmul(Tensor(V)),
+            abs(a),
+            a.scatter_add(1, index, a[:, :2]),
+        )
+
+    want = (
+        np.take_along_axis(A, ELEMENTS, 1),
+        np.take_along_axis(A, ELEMENTS, 1),
+        A[:, INDEX],
+        IMG.reshape(2, 18, 6),
+        IMG.reshape(2, 3, 36),
+        np.round(A, 1),
+        A[:, INDEX],
+        A @ V,
+        np.abs(A),
+        _added_along(A, ELEMENTS, A[:, :2], 1),
+    )
+    for got in (overloads(a, x), Lambda(overloads)(a, x)):
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda a: ops.gather_elements(a, 2, Tensor(ELEMENTS)), r"dim must be an int in range"),
+        (lambda a: ops.gather_elements(a, 1, Tensor(INDEX)), r"must have input's rank"),
+        (lambda a: ops.gather_elements(a, 0, Tensor(ROWS[:, :2] * 0.5)), r"must be int32 or int64"),
+        (lambda a: ops.scatter(a, 1, Tensor(ELEMENTS), a[:1]), r"updates \(1, 4\) must have"),
+    ],
+)
+def test_element_gathers_and_scatters_refuse_bad_indices(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(Tensor(A))
