@@ -228,8 +228,8 @@ def lerp(input, end, weight):  # noqa: A002
 
 def xlogy(input, other):  # noqa: A002
     """input * log(other), 0 where input is 0."""
-    x = F.as_tensor(input)
-    product = F.mul(x, F.log(other))
+    x = F._floating(input)
+    product = F.mul(x, F.log(F._floating(other)))
     return F.select(F.equal(x, 0), 0, product)
 
 
@@ -1116,7 +1116,7 @@ def prefix_sums(x, axis, exclusive=False, reverse=False):
 
 
 def _shifted(x, axis: int, shift: int, fill=0):
-    """x moved `shift` places forward along `axis`, `fill` (0 or 1) coming in at the front."""
+    """x moved `shift` places forward along `axis`, `fill` (0, 1, -inf) coming in at the front."""
     size = x.shape[axis]
     kept = F.getitem(x, (builtins.slice(None),) * axis + (builtins.slice(0, size - shift),))
     pairs = [(0, 0)] * x.ndim
@@ -1238,3 +1238,144 @@ def argsort(input, axis=-1, descending=False):  # noqa: A002
 
 
 moveaxis, swapdims, positive, sgn = movedim, swapaxes, F.as_tensor, sign
+
+
+# --- more of MindSpore 2.x's array functions, as compositions --------------------------------
+
+
+def aminmax(input, *, axis=0, keepdims=False):  # noqa: A002
+    """(the minimum, the maximum) over `axis` (None: all; a 0-d input as one element)."""
+    x = F.as_tensor(input)
+    if x.ndim == 0 and axis is not None:
+        x = F.reshape(x, (1,))
+    return F.reduce_min(x, axis, keepdims), F.reduce_max(x, axis, keepdims)
+
+
+def diff(x, n=1, axis=-1, prepend=None, append=None):
+    """The n-th forward difference along `axis` (after `prepend` and `append` are joined)."""
+    x = F.as_tensor(x)
+    axis %= builtins.max(x.ndim, 1)
+    pieces = [F.as_tensor(p, x) for p in (prepend, x, append) if p is not None]
+    if len(pieces) > 1:
+        x = F.concat(pieces, axis)
+    before = (builtins.slice(None),) * axis
+    for _ in range(n):
+        x = F.sub(
+            F.getitem(x, before + (builtins.slice(1, None),)),
+            F.getitem(x, before + (builtins.slice(0, -1),)),
+        )
+    return x
+
+
+def take(x, indices, axis=None, mode="clip"):
+    """numpy's take: the elements of the flattened x (or the slices along `axis`) at
+    `indices`; out-of-range indices clipped ('clip') or wrapped ('wrap')."""
+    x, indices = F.as_tensor(x), F.as_tensor(indices)
+    if axis is None:
+        x, axis = F.reshape(x, (-1,)), 0
+    size = x.shape[axis]
+    if mode == "wrap":
+        indices = F.floor_mod(indices, size)
+    elif mode in ("clip", "raise"):  # 'raise' cannot check traced indices: clipped too
+        indices = F.clip_by_value(indices, 0, size - 1)
+    else:
+        raise ValueError(f"For 'take', mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    return F.gather(x, indices, axis)
+
+
+def msort(input):  # noqa: A002
+    """The values sorted ascending along the first dim."""
+    return sort(input, axis=0)[0]
+
+
+def median(input, axis=-1, keepdims=False):  # noqa: A002
+    """(the median, its index) along `axis`: of an even count, the lower of the two middle
+    values, as MindSpore's (and PyTorch's)."""
+    x = F.as_tensor(input)
+    axis %= builtins.max(x.ndim, 1)
+    values, indices = sort(x, axis)
+    middle = (builtins.slice(None),) * axis + ((x.shape[axis] - 1) // 2,)
+    value, index = F.getitem(values, middle), F.cast(F.getitem(indices, middle), mstype.int64)
+    if keepdims:
+        value, index = F.expand_dims(value, axis), F.expand_dims(index, axis)
+    return value, index
+
+
+def logcumsumexp(input, axis):  # noqa: A002
+    """log(cumsum(exp(input))) along `axis`: `prefix_sums`' steps in log space (each a
+    logaddexp of the tensor and itself shifted), so that nothing overflows or underflows."""
+    x = F._floating(input)
+    axis = F._single_axis("LogCumSumExp", axis, x.ndim)
+    shift = 1
+    while shift < x.shape[axis]:
+        x = logaddexp(x, _shifted(x, axis, shift, fill=-np.inf))
+        shift *= 2
+    return x
+
+
+def logaddexp2(input, other):  # noqa: A002
+    """log2(2**input + 2**other), without overflow."""
+    x = F._floating(input)
+    y = F.as_tensor(other, x)
+    top, spread = F.maximum(x, y), F.neg(F.abs(F.sub(x, y)))
+    return F.add(top, F.div(log1p(F.pow(2.0, spread)), float(np.log(2.0))))
+
+
+def ldexp(x, other):
+    """x * 2**other."""
+    x = F._floating(x)
+    return F.mul(x, F.pow(2.0, F.cast(F.as_tensor(other), x.dtype)))
+
+
+def diagflat(input, offset=0):  # noqa: A002
+    """A 2-D tensor with the flattened input on its `offset` diagonal, zeros elsewhere."""
+    x = F.reshape(F.as_tensor(input), (-1,))
+    n = x.shape[0]
+    size = n + builtins.abs(offset)
+    rows = np.arange(n) + builtins.max(-offset, 0)
+    positions = rows * size + rows + offset
+    flat = F.scatter_add_slices(x, Tensor(positions.astype(np.int64)), 0, size * size)
+    return F.reshape(flat, (size, size))
+
+
+def fill_diagonal(input, fill_value, wrap=False):  # noqa: A002
+    """input with `fill_value` on its main diagonal (numpy's fill_diagonal, not in place; a
+    tall 2-D input's diagonal starts again below a gap row when `wrap`)."""
+    x = F.as_tensor(input)
+    mask = np.zeros(x.shape, bool)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    return F.select(Tensor(mask), F.as_tensor(fill_value, x), x)
+
+
+def masked_scatter(input, mask, source):  # noqa: A002
+    """input with the True positions of `mask` (broadcast to input) taking source's elements
+    in order (the k-th True position the k-th element of the flattened source)."""
+    x = F.as_tensor(input)
+    mask = F.broadcast_to(F.as_tensor(mask), x.shape)
+    flat_mask = F.reshape(mask, (-1,))
+    order = F.sub(prefix_sums(F.cast(flat_mask, mstype.int64), 0), 1)  # k for the k-th True
+    source = F.reshape(F.as_tensor(source, x), (-1,))
+    taken = F.gather(source, F.clip_by_value(order, 0, builtins.max(source.shape[0] - 1, 0)), 0)
+    return F.select(mask, F.reshape(taken, x.shape), x)
+
+
+def histc(input, bins=100, min=0.0, max=0.0):  # noqa: A002
+    """A histogram of `bins` equal bins over [min, max] (both 0: the data's own range);
+    elements outside are not counted; a count per bin, in input's dtype."""
+    x = F.reshape(F._floating(input), (-1,))
+    low, high = F.as_tensor(float(min), x), F.as_tensor(float(max), x)
+    if min == max:
+        low, high = F.reduce_min(x, None, False), F.reduce_max(x, None, False)
+    width = F.div(F.sub(high, low), bins)
+    index = floor(F.div(F.sub(x, low), F.maximum(width, F.as_tensor(1e-30, x))))
+    index = F.select(F.equal(x, high), F.as_tensor(bins - 1, x), index)  # the last bin is closed
+    inside = F.logical_and(F.greater_equal(x, low), F.less_equal(x, high))
+    counted = F.cast(inside, x.dtype)
+    hits = F.equal(F.expand_dims(index, 1), Tensor(np.arange(bins, dtype=x.dtype.numpy)))
+    return F.reduce_sum(F.mul(F.cast(hits, x.dtype), F.expand_dims(counted, 1)), 0, False)
+
+
+__all__ += [
+    "aminmax", "diff", "take", "msort", "median", "logcumsumexp", "logaddexp2", "ldexp",
+    "diagflat", "fill_diagonal", "masked_scatter", "histc",
+]  # fmt: skip

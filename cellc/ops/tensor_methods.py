@@ -137,6 +137,26 @@ class TensorMethods:
     def T(self):
         return self.transpose()
 
+    @property
+    def mT(self):  # noqa: N802 (MindSpore's name)
+        """The last two dims swapped (a batch of matrices transposed)."""
+        return M.swapaxes(self, -2, -1)
+
+    mH = mT  # the conjugate transpose: real tensors only here
+
+    def adjoint(self):
+        return M.swapaxes(self, -2, -1)
+
+    def median(self, axis=None, keepdims=False):
+        """(the median, its index) along `axis`; with no axis, the median of all the elements
+        alone (MindSpore 2.x's overload `median()`)."""
+        if axis is None:
+            return M.median(F.reshape(self, (-1,)), 0)[0]
+        return M.median(self, axis, keepdims)
+
+    def remainder(self, other=None, *, divisor=None):
+        return M.remainder(self, other if divisor is None else divisor)
+
     def astype(self, dtype, copy=True) -> Tensor:
         """The tensor converted to `dtype`: a cellc dtype, a numpy one (np.float32) or its name
         ('float32'), as MindSpore's `Tensor.astype` takes (traced, an `ms.cast`)."""
@@ -560,6 +580,8 @@ _FUNCTION_METHODS = (
     "copysign", "heaviside", "fmax", "fmin", "isclose", "allclose", "logical_xor", "isposinf",
     "isneginf", "movedim", "moveaxis", "swapdims", "unbind", "roll", "inner", "addmm", "addmv",
     "baddbmm", "addbmm", "fliplr", "flipud", "positive", "sgn", "isnan", "isinf", "isfinite",
+    "aminmax", "diff", "take", "msort", "logcumsumexp", "logaddexp2",
+    "ldexp", "diagflat", "fill_diagonal", "masked_scatter", "histc",
 )  # fmt: skip
 
 
@@ -567,7 +589,7 @@ _FUNCTION_METHODS = (
 _TORCH_SPELLINGS = (
     "sum", "mean", "argmax", "argmin", "cumsum", "sort", "argsort", "prod", "all", "any", "std",
     "var", "amax", "amin", "nanmean", "squeeze", "expand_dims", "softmax", "nansum",
-    "count_nonzero",
+    "count_nonzero", "median",
 )  # fmt: skip
 
 

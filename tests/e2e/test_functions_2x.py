@@ -307,6 +307,54 @@ CASES = {
         ),
         lambda *args: _added_along(args[0], ROWS, args[1][:2], 0),
     ),
+    "aminmax": (
+        lambda *args: ops.stack(ops.aminmax(args[0], axis=1, keepdims=True)),
+        lambda *args: np.stack([args[0].min(1, keepdims=True), args[0].max(1, keepdims=True)]),
+    ),
+    "diff": (
+        lambda *args: ops.diff(args[0], 2, 0, prepend=args[1][:1]),
+        lambda *args: np.diff(args[0], 2, 0, prepend=args[1][:1]),
+    ),
+    "take-clip": (
+        lambda *args: args[0].take(Tensor(np.array([[0, 11], [13, -2]]))),
+        lambda *args: np.take(args[0], [[0, 11], [13, -2]], mode="clip"),
+    ),
+    "take-wrap": (
+        lambda *args: ops.take(args[0], Tensor(np.array([5, -1])), 1, mode="wrap"),
+        lambda *args: np.take(args[0], [5, -1], 1, mode="wrap"),
+    ),
+    "msort": (lambda *args: ops.msort(args[0]), lambda *args: np.sort(args[0], 0)),
+    "median": (
+        lambda *args: ops.median(args[4], 0)[0] + ops.median(args[0], 1, True)[0].sum(),
+        lambda *args: np.sort(args[4], 0)[2] + np.sort(args[0], 1)[:, 1].sum(),
+    ),
+    "median-index": (
+        lambda *args: ops.median(args[4], 0)[1],
+        lambda *args: np.argsort(args[4], 0)[2],
+    ),
+    "logcumsumexp": (
+        lambda *args: ops.logcumsumexp(args[0] * 300.0, 1),
+        lambda *args: np.logaddexp.accumulate(args[0] * 300.0, 1),
+    ),
+    "logaddexp2-ldexp": (
+        lambda *args: ops.logaddexp2(args[0], args[1]) + ops.ldexp(args[0], Tensor(INDEX[:1])),
+        lambda *args: np.logaddexp2(args[0], args[1]) + np.ldexp(args[0], INDEX[0]),
+    ),
+    "diagflat": (lambda *args: ops.diagflat(args[3], -1), lambda *args: np.diagflat(args[3], -1)),
+    "fill-diagonal-wrap": (
+        lambda *args: ops.fill_diagonal(args[4], 9.0, wrap=True),
+        lambda *args: _filled_diagonal(args[4], 9.0),
+    ),
+    "masked-scatter": (
+        lambda *args: ops.masked_scatter(args[0], args[0] > 0.5, args[1]),
+        lambda *args: _masked_scattered(args[0], args[0] > 0.5, args[1]),
+    ),
+    "histc": (
+        lambda *args: ops.concat((ops.histc(args[0], 5, -1.0, 1.0), ops.histc(args[1], 3))),
+        lambda *args: np.concatenate(
+            [np.histogram(args[0], 5, (-1, 1))[0], np.histogram(args[1], 3)[0]]
+        ),
+    ),
     "conv2d": (
         lambda *args: ops.conv2d(args[5], args[5][:, :, :3, :3], pad_mode="same"),
         lambda *args: _conv_same(args[5], args[5][:, :, :3, :3]),
@@ -325,6 +373,18 @@ def _added_along(x, index, values, axis):
     coordinates = list(np.indices(index.shape))
     coordinates[axis] = index
     np.add.at(out, tuple(coordinates), values)
+    return out
+
+
+def _filled_diagonal(x, value):
+    out = np.array(x)
+    np.fill_diagonal(out, value, wrap=True)
+    return out
+
+
+def _masked_scattered(x, mask, source):
+    out = np.array(x)
+    out[mask] = source.reshape(-1)[: mask.sum()]
     return out
 
 
@@ -431,6 +491,9 @@ GRADIENTS = {
     "atan2-expm1-erfc": lambda a, b: ops.atan2(a, b) * ops.expm1(a) + ops.erfc(a) * ops.log10(b),
     "dense": lambda a, w: ops.dense(a, w),
     "avg-pool2d": lambda x: ops.avg_pool2d(x, 3, 2, 1),
+    "logcumsumexp-logaddexp2-diff": lambda a, b: (
+        (ops.logcumsumexp(a, 0) * ops.logaddexp2(a, b))[:, :3] + ops.diff(b, 1, 1)
+    ),
     "gather-scatter-elements": lambda a, b: ops.tensor_scatter_elements(
         a, Tensor(ROWS), ops.tile(ops.gather_elements(b, 1, Tensor(ELEMENTS)), (1, 2))[:2], 0, "add"
     ),
