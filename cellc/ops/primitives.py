@@ -22,6 +22,8 @@ class Primitive:
 
 
 class _Elementwise(Primitive):
+    """A primitive that is a function of its operands (`fn`): elementwise ones, mostly."""
+
     fn = None
 
     def __call__(self, *operands):
@@ -354,13 +356,10 @@ class Gather(Primitive):
         return F.gather(x, indices, axis)
 
 
-class GatherD(Primitive):
+class GatherD(_Elementwise):
     """`GatherD()(x, dim, index)`: the elements at `index` along `dim` (ops.gather_elements)."""
 
-    name = "GatherD"
-
-    def __call__(self, x, dim, index):
-        return math_func.gather_elements(x, dim, index)
+    name, fn = "GatherD", math_func.gather_elements
 
 
 class TensorScatterElements(Primitive):

@@ -652,6 +652,8 @@ def _primitives(a, b, p, mask):
         mean,
         variance,
         ops.StopGradient()(a) * ops.Size()(a) + ops.Rank()(a) + ops.Shape()(a)[1],
+        ops.GatherD()(a, 1, Tensor(ELEMENTS)),
+        ops.TensorScatterElements(1, "add")(a, Tensor(ELEMENTS), b[:, :2]),
     )
 
 
@@ -681,6 +683,8 @@ def _primitives_reference(a, b, p, mask):
         a.mean(1, keepdims=True),
         variance,
         a * 12 + 2 + 4,
+        np.take_along_axis(a, ELEMENTS, 1),
+        _added_along(a, ELEMENTS, b[:, :2], 1),
     )
 
 
