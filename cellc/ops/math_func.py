@@ -509,7 +509,7 @@ def tensor_scatter_elements(input_x, indices, updates, axis=0, reduction="none")
         ):
             raise ValueError(
                 f"For 'tensor_scatter_elements', updates {updates.shape} must have the indices' "
-                f"shape {indices.shape} (or be larger along no fewer dims)"
+                f"shape {indices.shape} (or be at least as large along every dim)"
             )
         updates = F.getitem(updates, tuple(builtins.slice(0, n) for n in indices.shape))
     updates = F.cast(updates, x.dtype)
