@@ -50,6 +50,7 @@ from cellc.dialects.ms_ops import (
     check_sizes,
 )
 from cellc.dialects.types import TensorSpec
+from cellc.runtime.artifact import CONSTANT_TYPES
 from cellc.runtime.dtypes import BY_ELEMENT
 from cellc.runtime.errors import DTypeMismatchError, ShapeMismatchError, UnsupportedError
 
@@ -369,9 +370,6 @@ def _is_tensor(arg) -> bool:
 # --- output structure ---------------------------------------------------------------------
 
 
-_CONSTANT_TYPES = (type(None), bool, int, float, str)
-
-
 def flatten(result) -> tuple[list, object]:
     """Leaves of a construct's result and its structure: an int (the leaf's index) for a
     tensor, a tuple of structures for a tuple or list, a `Constant` for a Python constant."""
@@ -383,7 +381,7 @@ def flatten(result) -> tuple[list, object]:
         if isinstance(item, TensorLike):
             leaves.append(item)
             return len(leaves) - 1
-        if isinstance(item, _CONSTANT_TYPES):
+        if isinstance(item, CONSTANT_TYPES):
             return Constant(item)
         element = getattr(item, "element", None)  # a dtype of the user API names its element
         if isinstance(element, str) and element in BY_ELEMENT and not isinstance(item, type):

@@ -61,6 +61,8 @@ its members here and a loader module in `cellc.runtime.BACKENDS`."""
 MAGIC_OFFSET = 30
 
 DTYPES = NUMPY_NAMES  # the manifest spells dtypes as numpy does
+# what a structure's {"constant": value} may hold: the Python constants a model may return
+CONSTANT_TYPES = (type(None), bool, int, float, str)
 
 
 SIGNATURE_PREFIX = "cellc_signature_"
@@ -452,7 +454,7 @@ def structure_leaves(structure: Any, fail, entry_name: str) -> list[int]:
             i for child in structure["tuple"] for i in structure_leaves(child, fail, entry_name)
         ]
     if isinstance(structure, dict) and set(structure) == {"constant"}:
-        if not isinstance(structure["constant"], (type(None), bool, int, float, str)):
+        if not isinstance(structure["constant"], CONSTANT_TYPES):
             fail(f"entry '{entry_name}': structure constant {structure!r} is not a scalar")
         return []
     if isinstance(structure, dict) and set(structure) == {"dtype"}:

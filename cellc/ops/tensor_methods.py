@@ -316,20 +316,22 @@ class TensorMethods:
         """`gather(input_indices, axis, batch_dims=0)`: the slices at the indices (Gather); or
         MindSpore 2.x's overload `gather(dim, index)`: the elements (`ops.gather_elements`)."""
         if "dim" in kwargs or "index" in kwargs or (args and isinstance(args[0], int)):
-            return _call_with(M.gather_elements, self, ("dim", "index"), args, kwargs)
+            return M.gather_elements(self, *args, **kwargs)
         return _gather_slices(self, *args, **kwargs)
 
     def gather_elements(self, dim, index):
         return M.gather_elements(self, dim, index)
 
-    def scatter(self, *args, **kwargs):
+    def scatter(self, dim=None, index=None, src=None, *, axis=None, value=None):
         """`scatter(dim, index, src)` (also `axis=`, or `value=` a number): src's elements
         written at the index along dim (`ops.scatter`)."""
-        if "axis" in kwargs:
-            kwargs["dim"] = kwargs.pop("axis")
-        if "value" in kwargs:
-            kwargs["src"] = kwargs.pop("value")
-        return _call_with(M.scatter, self, ("dim", "index", "src"), args, kwargs)
+        dim, src = dim if axis is None else axis, src if value is None else value
+        missing = [
+            name for name, got in (("dim", dim), ("index", index), ("src", src)) if got is None
+        ]
+        if missing:
+            raise TypeError(f"Tensor.scatter() missing argument(s) {', '.join(missing)}")
+        return M.scatter(self, dim, index, src)
 
     def scatter_add(self, dim, index, src):
         """src's elements added at the index along dim."""
@@ -540,22 +542,6 @@ class TensorMethods:
 
     def view_as(self, other):
         return F.reshape(self, other.shape)
-
-
-def _call_with(function, x, names, args, kwargs):
-    """`function(x, *values)`, `names`' values taken from `args` then `kwargs` (the parameters
-    of an overload that a method told apart from its other one by its arguments)."""
-    if len(args) > len(names):
-        raise TypeError(f"takes at most {len(names)} arguments ({', '.join(names)})")
-    values = dict(zip(names, args))
-    for name, value in kwargs.items():
-        if name not in names or name in values:
-            raise TypeError(f"got an unexpected or repeated argument '{name}'")
-        values[name] = value
-    missing = [name for name in names if name not in values]
-    if missing:
-        raise TypeError(f"missing argument(s) {', '.join(missing)}")
-    return function(x, *(values[name] for name in names))
 
 
 def _gather_slices(x, input_indices, axis, batch_dims=0):
