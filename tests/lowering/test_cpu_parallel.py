@@ -23,14 +23,18 @@ from cellc.dialects import ms
 
 # (m, k, n): blocks of 96 x 256 x 256 leave ragged edges on every axis; "one_block_row" has a
 # single row of blocks (parallel over columns only).
-# "skewed": 512 columns, B's rows 2 KiB apart, get one more register tile (cache aliasing).
+# "skewed": 512 columns, B's rows 2 KiB apart, get one more register tile (cache aliasing; a
+# reduction 8 deep is too shallow to pack B for).
 # "panels": 11 x 5 blocks, enough for panels of several blocks per task (_CACHE_PANELS), the
 # last panel and its last block ragged.
+# "packed": B copied into panels of one register tile's width (packed_matmuls.py), 11 of them
+# (22 with AVX2's narrower tiles): the last block of panels and the last block of rows ragged.
 SHAPES = {
     "ragged": (131, 300, 263),
     "one_block_row": (50, 200, 700),
-    "skewed": (515, 40, 512),
+    "skewed": (515, 8, 512),
     "panels": (1000, 70, 1030),
+    "packed": (200, 300, 352),
 }
 TRANSPOSES = list(itertools.product((False, True), repeat=2))
 # "images_to_nhwc": C and W fit one block, so the blocks are images (tile_transposes'
@@ -65,6 +69,13 @@ GENERICS = {
         [(200, 64), (64, 512), (200, 512)],
         lambda a, b, s: ms.mul(ms.matmul(a, b), s),
         lambda a, b, s: (a @ b) * s,
+    ),
+    # the same over B packed into panels: operands broadcast along rows and columns, each
+    # viewed by the panels as the product is
+    "matmul_broadcasts": (
+        [(131, 300), (300, 256), (131, 1), (1, 256)],
+        lambda a, b, r, c: ms.mul(ms.add(ms.matmul(a, b), r), c),
+        lambda a, b, r, c: (a @ b + r) * c,
     ),
     "row_max_shift": (
         [(300, 257)],

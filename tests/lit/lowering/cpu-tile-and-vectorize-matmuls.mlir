@@ -71,10 +71,12 @@ func.func @cache_blocks(%a: tensor<200x300xf32>, %b: tensor<300x500xf32>) -> ten
 
 // -----
 
-// A fill that something else reads too stays whole, before the blocks.
+// A fill that something else reads too stays whole, before the blocks (512 columns: not a
+// multiple of the register tile, so B is not packed).
 // CHECK-LABEL: func.func @shared_fill
 // CHECK: %[[ZEROS:.*]] = linalg.fill {{.*}} -> tensor<200x512xf32>
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs(%{{.*}} = %[[ZEROS]])
+// CHECK: %[[VIEW:.*]] = linalg.fill {{.*}} -> tensor<200x32x16xf32>
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs(%{{.*}} = %[[VIEW]])
 // CHECK-NOT: linalg.fill
 // CHECK: } {cellc.parallel}
 func.func @shared_fill(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> (tensor<200x512xf32>, tensor<200x512xf32>) {
@@ -89,21 +91,22 @@ func.func @shared_fill(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> (ten
 
 // 512 columns (B's rows 2 KiB apart) and 512 rows of A: B is copied into the first columns of a
 // buffer one register tile (16) wider, which the matmul reads in place; the accumulator and
-// the result keep their 512 columns (no copy of the result).
+// the result keep their 512 columns (no copy of the result). (A reduction 8 deep is too shallow
+// to pack B for.)
 // CHECK-LABEL: func.func @rows_apart
-// CHECK: %[[WIDE:.*]] = bufferization.alloc_tensor() : tensor<64x528xf32>
-// CHECK: %[[WINDOW:.*]] = tensor.extract_slice %[[WIDE]][0, 0] [64, 512] [1, 1] : tensor<64x528xf32> to tensor<64x512xf32>
-// CHECK: %[[B:.*]] = linalg.copy {{.*}}ins(%arg1 : tensor<64x512xf32>) outs(%[[WINDOW]] : tensor<64x512xf32>)
+// CHECK: %[[WIDE:.*]] = bufferization.alloc_tensor() : tensor<8x528xf32>
+// CHECK: %[[WINDOW:.*]] = tensor.extract_slice %[[WIDE]][0, 0] [8, 512] [1, 1] : tensor<8x528xf32> to tensor<8x512xf32>
+// CHECK: %[[B:.*]] = linalg.copy {{.*}}ins(%arg1 : tensor<8x512xf32>) outs(%[[WINDOW]] : tensor<8x512xf32>)
 // CHECK: scf.forall {{.*}} -> (tensor<512x512xf32>)
 // CHECK: tensor.extract_slice %[[B]]
 // CHECK: } {cellc.parallel}
 // CHECK-NOT: linalg.copy
 // CHECK: return
-func.func @rows_apart(%a: tensor<512x64xf32>, %b: tensor<64x512xf32>) -> tensor<512x512xf32> {
+func.func @rows_apart(%a: tensor<512x8xf32>, %b: tensor<8x512xf32>) -> tensor<512x512xf32> {
   %e = tensor.empty() : tensor<512x512xf32>
   %c = arith.constant 0.0 : f32
   %f = linalg.fill ins(%c : f32) outs(%e : tensor<512x512xf32>) -> tensor<512x512xf32>
-  %m = linalg.matmul ins(%a, %b : tensor<512x64xf32>, tensor<64x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<512x8xf32>, tensor<8x512xf32>) outs(%f : tensor<512x512xf32>) -> tensor<512x512xf32>
   return %m : tensor<512x512xf32>
 }
 
@@ -152,18 +155,21 @@ func.func @widened(%a: tensor<12x16xf32>, %b: tensor<16x20xf32>) -> tensor<12x20
 // A large matmul whose only user is an elementwise generic of its shape, itself the only user
 // of the next (a bias-add, then a ReLU): the blocks are the last generic's, a parallel forall
 // into which the bias-add, the matmul and its zero fill are fused, so each block's product is
-// consumed while it is in cache.
+// consumed while it is in cache. B is packed (see @packed), so the generics work on the same
+// (rows, panels, 16) view, the bias viewed as (panels, 16).
 // CHECK-LABEL: func.func @epilogue
+// CHECK: %[[BIAS:.*]] = tensor.expand_shape %arg2 {{\[\[}}0, 1]] output_shape [32, 16] : tensor<512xf32> into tensor<32x16xf32>
 // CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs
-// CHECK: linalg.fill {{.*}} -> tensor<?x256xf32>
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c256
+// CHECK: linalg.fill {{.*}} -> tensor<?x16x16xf32>
 // CHECK: vector.contract
+// CHECK: } {cellc.fma}
 // CHECK: linalg.generic
 // CHECK: arith.addf
 // CHECK: linalg.generic
 // CHECK: arith.maximumf
 // CHECK: } {cellc.parallel}
 // CHECK-NOT: linalg.fill
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<200x32x16xf32> into tensor<200x512xf32>
 #rows = affine_map<(i, j) -> (i, j)>
 #bias = affine_map<(i, j) -> (j)>
 func.func @epilogue(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>, %c: tensor<512xf32>) -> tensor<200x512xf32> {
@@ -184,4 +190,55 @@ func.func @epilogue(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>, %c: tensor
     linalg.yield %t : f32
   } -> tensor<200x512xf32>
   return %r : tensor<200x512xf32>
+}
+
+// -----
+
+// A large matmul with 128 rows or more and a multiple of the register tile's 16 columns reads
+// B packed into panels: B (300, 512) is copied once into (32, 300, 16), each 16 columns
+// contiguous, and the product is computed over the accumulator viewed as (200, 32, 16). Its
+// blocks are 96 rows by 16 panels (a parallel forall, the zero fill fused), each a loop over its
+// panels, and each panel a matmul of the block's rows by the panel's (300, 16) slice into its
+// 16 columns, tiled as any other.
+// CHECK-LABEL: func.func @packed
+// CHECK: %[[VIEW:.*]] = tensor.expand_shape %arg1 {{\[\[}}0], [1, 2]] output_shape [300, 32, 16] : tensor<300x512xf32> into tensor<300x32x16xf32>
+// CHECK: %[[PANELS:.*]] = linalg.transpose ins(%[[VIEW]] : tensor<300x32x16xf32>) outs(%{{.*}} : tensor<32x300x16xf32>) permutation = [1, 0, 2]
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<200x32x16xf32>)
+// CHECK: tensor.extract_slice %[[PANELS]]
+// CHECK: linalg.fill {{.*}} -> tensor<?x16x16xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16:.*]] step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<?x16x16xf32>)
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [1, 300, 16] [1, 1, 1] : tensor<1x300x16xf32> to tensor<300x16xf32>
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [%{{.*}}, 1, 16] [1, 1, 1] : tensor<?x1x16xf32> to tensor<?x16xf32>
+// CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
+// CHECK: } {cellc.fma}
+// CHECK: } {cellc.parallel}
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<200x32x16xf32> into tensor<200x512xf32>
+// CHECK-NOT: linalg.matmul
+// CHECK: return
+func.func @packed(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> tensor<200x512xf32> {
+  %e = tensor.empty() : tensor<200x512xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<200x512xf32>) -> tensor<200x512xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<200x300xf32>, tensor<300x512xf32>) outs(%f : tensor<200x512xf32>) -> tensor<200x512xf32>
+  return %m : tensor<200x512xf32>
+}
+
+// -----
+
+// B read transposed, (512, 300), is packed from there directly: its (32, 16, 300) view is
+// transposed into the panels. A read transposed is copied into (200, 300) first.
+// CHECK-LABEL: func.func @packed_transposed
+// CHECK: linalg.transpose ins(%arg0 : tensor<300x200xf32>) outs(%{{.*}} : tensor<200x300xf32>) permutation = [1, 0]
+// CHECK: %[[VIEW:.*]] = tensor.expand_shape %arg1 {{\[\[}}0, 1], [2]] output_shape [32, 16, 300] : tensor<512x300xf32> into tensor<32x16x300xf32>
+// CHECK: linalg.transpose ins(%[[VIEW]] : tensor<32x16x300xf32>) outs(%{{.*}} : tensor<32x300x16xf32>) permutation = [0, 2, 1]
+// CHECK: scf.forall
+// CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
+// CHECK: } {cellc.parallel}
+func.func @packed_transposed(%a: tensor<300x200xf32>, %b: tensor<512x300xf32>) -> tensor<200x512xf32> {
+  %e = tensor.empty() : tensor<200x512xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<200x512xf32>) -> tensor<200x512xf32>
+  %m = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : tensor<300x200xf32>, tensor<512x300xf32>) outs(%f : tensor<200x512xf32>) -> tensor<200x512xf32>
+  return %m : tensor<200x512xf32>
 }
