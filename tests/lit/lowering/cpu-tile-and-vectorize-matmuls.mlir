@@ -194,7 +194,7 @@ func.func @epilogue(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>, %c: tensor
 
 // -----
 
-// A large matmul with 128 rows or more and a multiple of the register tile's 16 columns reads
+// A large matmul with 64 rows or more and a multiple of the register tile's 16 columns reads
 // B packed into panels: B (300, 512) is copied once into (32, 300, 16), each 16 columns
 // contiguous, and the product is computed over the accumulator viewed as (200, 32, 16). Its
 // blocks are 96 rows by 16 panels (a parallel forall, the zero fill fused), each a loop over its
