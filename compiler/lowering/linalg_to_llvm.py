@@ -248,6 +248,7 @@ _PANEL_CLASS = """
 # contiguously, and every slice reads and writes the register tile's accumulators once more
 # (sgemm 256x1024x1024 on one core, 7 alternating rounds: 69, 72, 73 GFLOP/s at 256, 512, 1024).
 PANEL_DEPTH = 1024
+_PANEL_IN_BLOCK = _REGISTER_ONLY.replace("%block ", "%blocks ")  # fused: in its epilogue's block
 _PANEL_BLOCKS = """
       %blocks, %forall = transform.structured.tile_using_forall %matmul tile_sizes [@MC, @NP]
           : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
@@ -418,7 +419,10 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     place, its rows would be strided gathers), columns are widened where the tiles do not
     divide them (`_pad_matmul_columns`), a large matmul's elementwise epilogue is fused into its
     parallel blocks (EPILOGUE_SCHEDULE), then every linalg.matmul is tiled, peeled and
-    vectorized by MATMUL_SCHEDULE. Other ops are left as they are, but for the epilogues."""
+    vectorized by MATMUL_SCHEDULE. First, though, a large matmul whose shapes allow it reads B
+    packed into panels (packed_matmuls.py): its blocks are cut into one panel at a time
+    (PANEL_SCHEDULE), each a matmul that MATMUL_SCHEDULE then tiles. Other ops are left as
+    they are, but for the epilogues and the packing copies."""
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
     with module.context, ir.Location.unknown():
         pack_right_operands(
@@ -709,12 +713,11 @@ def _tile_panels(
     sections = []
     for index, (bits, mode, panel, packed) in enumerate(sorted(classes)):
         width = 2 * max(1, lanes_bits // bits)
-        outer = _REGISTER_ONLY if mode == _FUSED else _PANEL_BLOCKS
+        outer = _PANEL_IN_BLOCK if mode == _FUSED else _PANEL_BLOCKS
         if mode == _ZEROED:
             outer = _ZERO_FILL + outer.replace("@FILL", _FUSE_FILL)
         sections.append(
             _PANEL_CLASS.replace("@OUTER", outer.replace("@FILL", ""))
-            .replace("%block = ", "%blocks = ")
             .replace("@TAG", f"{_TILE_TAG} = {_tag_value(bits, mode, panel, packed)} : i64")
             .replace("@MC", str(block_rows))
             .replace("@NP", str(max(1, block_cols // width)))
