@@ -41,8 +41,9 @@ from .packed_matmuls import (
     elementwise_consumers,
     matmuls_of_panels,
     pack_right_operands,
-    single_use,
+    register_tile_width,
     transposed_copy,
+    unshared_fill,
 )
 from .pad_copies import pads_to_copies
 from .parallel_loops import (
@@ -450,7 +451,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
         return
     sections = []
     for index, (bits, mode, panel, _) in enumerate(sorted(classes)):
-        tile_cols = 2 * max(1, lanes_bits // bits)
+        tile_cols = register_tile_width(lanes_bits, bits)
         block_rows, block_cols, block_depth = _CACHE_BLOCK
         outer = {_REGISTER: _REGISTER_ONLY, _FUSED: _FUSED_BLOCK}.get(mode, _CACHE_BLOCKS)
         if panel > 1:
@@ -712,7 +713,7 @@ def _tile_panels(
     block_rows, block_cols, _ = _CACHE_BLOCK
     sections = []
     for index, (bits, mode, panel, packed) in enumerate(sorted(classes)):
-        width = 2 * max(1, lanes_bits // bits)
+        width = register_tile_width(lanes_bits, bits)
         outer = _PANEL_IN_BLOCK if mode == _FUSED else _PANEL_BLOCKS
         if mode == _ZEROED:
             outer = _ZERO_FILL + outer.replace("@FILL", _FUSE_FILL)
@@ -764,9 +765,8 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
         if consumers:
             mode = _FUSED
             chain = [*reversed(consumers), op]
-            fill = op.operands[2].owner
-            if fill.name == "linalg.fill" and single_use(fill.results[0]):
-                chain.append(fill)
+            if _zero_filled(op):
+                chain.append(op.operands[2].owner)
             for position, member in enumerate(chain[:_MAX_EPILOGUE]):
                 _tag(member, _EPILOGUE_TAG, epilogues * _MAX_EPILOGUE + position)
             epilogues += 1
@@ -810,12 +810,7 @@ def _tag_value(bits: int, mode: int, panel: int = 1, packed: bool = False) -> in
 
 def _zero_filled(op: ir.Operation) -> bool:
     """Whether the matmul's accumulator is a linalg.fill that nothing else uses."""
-    init = op.operands[2].owner
-    return (
-        not isinstance(init, ir.Block)
-        and init.name == "linalg.fill"
-        and single_use(init.results[0])
-    )
+    return unshared_fill(op.operands[2])
 
 
 def _fuse_epilogues(module: ir.Module) -> None:

@@ -78,7 +78,7 @@ def pack_right_operands(
             continue
         rhs_transposed = maps[1] == transposed_rhs
         cols, depth = rhs_type.shape if rhs_transposed else reversed(rhs_type.shape)
-        width = 2 * max(1, lanes_bits // element.width)
+        width = register_tile_width(lanes_bits, element.width)
         rows = planned(result.shape[0])
         if (
             cols % width
@@ -171,6 +171,17 @@ def single_use(value: ir.Value) -> bool:
     return next(uses, None) is not None and next(uses, None) is None
 
 
+def unshared_fill(value: ir.Value) -> bool:
+    """Whether `value` is a linalg.fill's result that nothing else uses."""
+    owner = value.owner
+    return not isinstance(owner, ir.Block) and owner.name == "linalg.fill" and single_use(value)
+
+
+def register_tile_width(lanes_bits: int, bits: int) -> int:
+    """Columns of a matmul's register tile: two SIMD vectors of `bits`-bit elements."""
+    return 2 * max(1, lanes_bits // bits)
+
+
 def transposed_copy(x: ir.Value) -> ir.Value:
     """x (R, C) copied into a (C, R) tensor; a dynamic (batch) dim keeps its size."""
     x_type = ir.RankedTensorType(x.type)
@@ -218,13 +229,11 @@ def _expanded(x: ir.Value, axis: int, width: int) -> ir.Value:
 
 def _split_columns(acc: ir.Value, width: int) -> ir.Value:
     """The accumulator (M, N) as (M, N/width, width): a zero fill is filled so directly."""
-    owner = acc.owner
-    if not isinstance(owner, ir.Block) and owner.name == "linalg.fill" and single_use(acc):
+    if unshared_fill(acc):
         acc_type = ir.RankedTensorType(acc.type)
-        rows, cols = acc_type.shape
-        dynamic = [lb.dim(acc, 0)] if ir.ShapedType.is_dynamic_size(rows) else []
-        empty = tensor.empty([*(dynamic or [rows]), cols // width, width], acc_type.element_type)
-        return linalg.fill(owner.operands[0], outs=[empty])
+        cols = acc_type.shape[1]
+        empty = tensor.empty([lb.dim(acc, 0), cols // width, width], acc_type.element_type)
+        return linalg.fill(acc.owner.operands[0], outs=[empty])
     return _expanded(acc, 1, width)
 
 
