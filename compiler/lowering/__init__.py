@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .col2im_taps import col2im_by_taps
+from .distinct_results import empty_results_whole
 from .dynamic_entry_abi import bare_dynamic_entries
 from .fold_empty_tensors import fold_empty_tensors
 from .gpu_bufferize import bufferize_for_gpu
@@ -49,6 +50,7 @@ PASSES = {
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "cpu-tile-transposes": tile_transposes,
     "cpu-reduce-in-lanes": reduce_in_lanes,
+    "cpu-empty-results-whole": empty_results_whole,  # distinct_results.py
     "cpu-tile-parallel-generics": tile_parallel_generics,
     "cpu-outline-parallel-loops": outline_parallel_loops,
     "cpu-outline-loop-nests": outline_loop_nests,

@@ -29,7 +29,7 @@ from cellc.runtime.cpu_levels import CPU_LEVELS, VECTOR_BITS
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8
 from .col2im_taps import col2im_by_taps
-from .distinct_results import copy_repeated_results
+from .distinct_results import copy_repeated_results, empty_results_whole
 from .dynamic_entry_abi import bare_dynamic_entries
 from .entry_signatures import embed_entry_signatures, entry_signatures
 from .lane_reductions import reduce_in_lanes
@@ -296,7 +296,8 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     taps (col2im_taps.py), padding filled and copied (pad_copies.py), elementwise fusion, large
     innermost reductions accumulated in vector lanes (lane_reductions.py), the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
-    (distinct_results.py), bufferization, the vector lowering, parallel loops outlined into
+    (distinct_results.py) and a buffer of its own shape for a result returned through a reshape
+    (there too), bufferization, the vector lowering, parallel loops outlined into
     tasks (parallel_loops.py), each loop nest into a function (loop_nests.py), the batch size
     of a dynamic-batch entry as its last argument (dynamic_entry_abi.py), then
     `pass_pipelines.LINALG_TO_LOOPS` and `TO_LLVM`, the task dispatchers; last, each exported
@@ -315,6 +316,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     reduce_in_lanes(module)
     tile_parallel_generics(module)
     copy_repeated_results(module)
+    empty_results_whole(module)
     mark_arguments_read_only(module)
     run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
     _strided_copies_to_loops(module)
