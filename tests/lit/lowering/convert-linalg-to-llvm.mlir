@@ -127,3 +127,30 @@ func.func @one_block(%a: tensor<24x512xf32>, %b: tensor<512x256xf32>) -> tensor<
   %m = linalg.matmul ins(%a, %b : tensor<24x512xf32>, tensor<512x256xf32>) outs(%f : tensor<24x256xf32>) -> tensor<24x256xf32>
   return %m : tensor<24x256xf32>
 }
+
+// -----
+
+// A dynamic batch's result is written straight into the caller's buffer, as a static one's
+// (buffer-results-to-out-params{hoist-dynamic-allocs}; the batch is appended to the
+// arguments): no temporary and no copy.
+// CHECK-LABEL: llvm.func @dynamic_batch
+// CHECK-SAME: (%[[A:.*]]: !llvm.ptr, %[[OUT:.*]]: !llvm.ptr, %[[BATCH:.*]]: i64)
+// CHECK-NOT: llvm.call @malloc
+// CHECK: llvm.icmp "slt" %{{.*}}, %[[BATCH]]
+// CHECK: llvm.fneg
+// CHECK: %[[AT:.*]] = llvm.getelementptr inbounds|nuw %[[OUT]]
+// CHECK: llvm.store %{{.*}}, %[[AT]]
+// CHECK-NOT: memcpy
+// CHECK: llvm.return
+func.func @dynamic_batch(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {ms.entry} {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %a, %c0 : tensor<?x4xf32>
+  %e = tensor.empty(%n) : tensor<?x4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<?x4xf32>) outs(%e : tensor<?x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.negf %in : f32
+    linalg.yield %0 : f32
+  } -> tensor<?x4xf32>
+  return %r : tensor<?x4xf32>
+}
