@@ -10,12 +10,14 @@ Workloads (float32, SGD with momentum 0.9):
   resnet  a ResNet basic block (conv3x3-BN-ReLU-conv3x3-BN + identity, ReLU) on 8 x 64 x 16 x 16,
           forward and backward to every weight, mean-squared loss (BatchNorm in training mode)
 
-Each figure is the median of repeated steps after warm-up (first-call compilation excluded);
-beside it, each library's first call (its compile: cellc's into an empty disk cache, the
-trace and compile of torch.compile and jax.jit). cellc's step compiled for a dynamic batch
-(`set_inputs` with a None batch) is timed too, as a ratio to its static code (> 1: slower; the
-two take turns, `alternating_ms`), with its first call and that of another batch size (half
-the batch: no compile).
+Each figure is the median, over rounds, of a step's fastest of a few calls after warm-up
+(first-call compilation excluded), every library's step taking its turn in each round
+(`alternating_ms`): this machine's speed drifts by up to 2x within minutes, and steps timed one
+after the other gave ratios that moved by 1.5x from run to run. Beside it, each library's first
+call (its compile: cellc's into an empty disk cache, the trace and compile of torch.compile and
+jax.jit). cellc's step compiled for a dynamic batch (`set_inputs` with a None batch) is timed
+too, as a ratio to its static code (> 1: slower), with its first call and that of another batch
+size (half the batch: no compile).
 """
 
 from __future__ import annotations
@@ -38,17 +40,6 @@ def first_call_s(step) -> float:
     started = time.perf_counter()
     step()
     return time.perf_counter() - started
-
-
-def median_ms(step, repeat: int = 30, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e3
 
 
 def alternating_ms(steps, rounds: int = 10, per_round: int = 5) -> list[float]:
@@ -296,20 +287,11 @@ def main():
     )
     for name, (network, loss_fn, x, y) in workloads.items():
         step = cellc_step(network, loss_fn, x, y)
-        first = first_call_s(step)
-        cellc_ms = median_ms(step)
-        print(f"{name:<7} cellc {cellc_ms:8.2f} ms               first call {first:6.2f} s")
+        first = {"cellc": first_call_s(step)}
         dynamic = cellc_step(type(network)(), loss_fn, x, y, dynamic_batch=True)
-        first = first_call_s(dynamic)
+        first["dynamic"] = first_call_s(dynamic)
         smaller = Tensor(x[: len(x) // 2]), Tensor(y[: len(y) // 2])
         other_batch = first_call_s(functools.partial(dynamic, *smaller))
-        static_ms, dynamic_ms = alternating_ms([step, dynamic])
-        ratio = dynamic_ms / static_ms
-        print(
-            f"        cellc, dynamic batch {dynamic_ms:8.2f} ms  ratio {ratio:5.2f}"
-            f" (to {static_ms:.2f} ms, timed in turns)  first call {first:6.2f} s, then batch"
-            f" {len(x) // 2}: {other_batch * 1e3:.1f} ms"
-        )
         others = {}
         try:
             others.update(torch_steps(name, x, y))
@@ -319,16 +301,24 @@ def main():
             others["jax.jit"] = jax_step(name, x, y)
         except ImportError:
             print("  jax not installed")
-        for label, other in others.items():
+        for label, other in list(others.items()):
             try:
-                first = first_call_s(other)  # torch.compile and jax.jit compile here
+                first[label] = first_call_s(other)  # torch.compile and jax.jit compile here
             except Exception as error:  # noqa: BLE001 (report a compiler failure, go on)
                 print(f"        {label:<14} failed: {type(error).__name__}: {str(error)[:80]}")
-                continue
-            ms = median_ms(other)
+                del others[label]
+        # every step timed in turns with the others (alternating_ms)
+        cellc_ms, dynamic_ms, *other_ms = alternating_ms([step, dynamic, *others.values()])
+        print(f"{name:<7} cellc {cellc_ms:8.2f} ms{'':15}first call {first['cellc']:6.2f} s")
+        print(
+            f"        cellc, dynamic batch {dynamic_ms:8.2f} ms  ratio {dynamic_ms / cellc_ms:5.2f}"
+            f" (its time / the static code's)  first call {first['dynamic']:6.2f} s, then batch"
+            f" {len(x) // 2}: {other_batch * 1e3:.1f} ms"
+        )
+        for label, ms in zip(others, other_ms):
             print(
                 f"        {label:<14} {ms:8.2f} ms  ratio {ms / cellc_ms:5.2f}"
-                f"  first call {first:6.2f} s"
+                f"  first call {first[label]:6.2f} s"
             )
 
 
