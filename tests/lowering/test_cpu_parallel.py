@@ -46,6 +46,7 @@ PERMUTED = {
     "images_to_nhwc": ((8, 64, 16, 16), (0, 2, 3, 1)),
     "keeps_innermost": ((64, 8, 16, 16), (1, 0, 2, 3)),
 }
+_SAME_3X3 = dict(strides=(1, 1), dilations=(1, 1), padding=(1, 1, 1, 1), groups=1)
 # Loop nests of 2**16 iterations or more, cut into parallel blocks along their first parallel
 # axis (cpu-tile-parallel-generics): (input shapes, body, numpy).
 GENERICS = {
@@ -76,6 +77,19 @@ GENERICS = {
         [(131, 300), (300, 256), (131, 1), (1, 256)],
         lambda a, b, r, c: ms.mul(ms.add(ms.matmul(a, b), r), c),
         lambda a, b, r, c: (a @ b + r) * c,
+    ),
+    # a convolution whose im2col gather writes B's panels itself (packed_matmuls'
+    # _gathered_in_panels): 64 filters by (8 images x 16 x 16) columns, a panel two output rows
+    # of 16; and one whose output rows of 8 make a panel four at a time (12 rows: 3 x 4)
+    "conv_gathered_in_panels": (
+        [(8, 16, 16, 16), (64, 16, 3, 3)],
+        lambda x, w: ms.conv2d(x, w, **_SAME_3X3),
+        lambda x, w: ms.Conv2DOp.reference(x, w, **_SAME_3X3),
+    ),
+    "conv_gathered_rows_of_8": (
+        [(6, 8, 12, 8), (64, 8, 3, 3)],
+        lambda x, w: ms.conv2d(x, w, **_SAME_3X3),
+        lambda x, w: ms.Conv2DOp.reference(x, w, **_SAME_3X3),
     ),
     "row_max_shift": (
         [(300, 257)],

@@ -242,3 +242,61 @@ func.func @packed_transposed(%a: tensor<300x200xf32>, %b: tensor<512x300xf32>) -
       ins(%a, %b : tensor<300x200xf32>, tensor<512x300xf32>) outs(%f : tensor<200x512xf32>) -> tensor<200x512xf32>
   return %m : tensor<200x512xf32>
 }
+
+// -----
+
+// B gathered by a generic read by nothing else (a convolution's im2col: (C, KH, KW, N, OH, OW)
+// reshaped to (C*KH*KW, N*OH*OW)) is gathered into the panels directly: the generic loops over
+// (N, OH/2, C, KH, KW, 2, OW), a panel being two output rows of 8, and reads the image at the
+// same places; no copy of B into panels follows.
+// CHECK: #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d3 + d1 * 2 + d5, d4 + d6)>
+// CHECK-LABEL: func.func @gathered
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x4x8x3x3x2x8xf32>
+// CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[IN]], #{{.*}}], {{.*}} ins(%arg1 : tensor<2x8x10x10xf32>) outs(%[[EMPTY]] : tensor<2x4x8x3x3x2x8xf32>)
+// CHECK: %[[PANELS:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2, 3, 4], [5, 6]] : tensor<2x4x8x3x3x2x8xf32> into tensor<8x72x16xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.forall
+// CHECK: tensor.extract_slice %[[PANELS]]
+// CHECK: vector.contract
+#gather = affine_map<(c, kh, kw, n, h, w) -> (n, c, h + kh, w + kw)>
+#id6 = affine_map<(c, kh, kw, n, h, w) -> (c, kh, kw, n, h, w)>
+func.func @gathered(%a: tensor<256x72xf32>, %x: tensor<2x8x10x10xf32>) -> tensor<256x128xf32> {
+  %e = tensor.empty() : tensor<8x3x3x2x8x8xf32>
+  %g = linalg.generic {indexing_maps = [#gather, #id6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x8x10x10xf32>) outs(%e : tensor<8x3x3x2x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x2x8x8xf32>
+  %flat = tensor.collapse_shape %g [[0, 1, 2, 3, 4, 5]] : tensor<8x3x3x2x8x8xf32> into tensor<9216xf32>
+  %b = tensor.expand_shape %flat [[0, 1]] output_shape [72, 128] : tensor<9216xf32> into tensor<72x128xf32>
+  %ee = tensor.empty() : tensor<256x128xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%ee : tensor<256x128xf32>) -> tensor<256x128xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<256x72xf32>, tensor<72x128xf32>) outs(%f : tensor<256x128xf32>) -> tensor<256x128xf32>
+  return %m : tensor<256x128xf32>
+}
+
+// -----
+
+// Output rows of 7 make no panel of 16 columns: the gather stays as it is, and B is copied
+// into panels after it.
+// CHECK-LABEL: func.func @gathered_rows_of_7
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<8x3x3x2x8x7xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<72x7x16xf32>) outs(%{{.*}} : tensor<7x72x16xf32>) permutation = [1, 0, 2]
+#gather7 = affine_map<(c, kh, kw, n, h, w) -> (n, c, h + kh, w + kw)>
+#id6_7 = affine_map<(c, kh, kw, n, h, w) -> (c, kh, kw, n, h, w)>
+func.func @gathered_rows_of_7(%a: tensor<300x72xf32>, %x: tensor<2x8x10x9xf32>) -> tensor<300x112xf32> {
+  %e = tensor.empty() : tensor<8x3x3x2x8x7xf32>
+  %g = linalg.generic {indexing_maps = [#gather7, #id6_7], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x8x10x9xf32>) outs(%e : tensor<8x3x3x2x8x7xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x2x8x7xf32>
+  %flat = tensor.collapse_shape %g [[0, 1, 2, 3, 4, 5]] : tensor<8x3x3x2x8x7xf32> into tensor<8064xf32>
+  %b = tensor.expand_shape %flat [[0, 1]] output_shape [72, 112] : tensor<8064xf32> into tensor<72x112xf32>
+  %ee = tensor.empty() : tensor<300x112xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%ee : tensor<300x112xf32>) -> tensor<300x112xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<300x72xf32>, tensor<72x112xf32>) outs(%f : tensor<300x112xf32>) -> tensor<300x112xf32>
+  return %m : tensor<300x112xf32>
+}
