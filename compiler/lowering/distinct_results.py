@@ -9,9 +9,9 @@ Contract
   before bufferizing.
 - `empty_results_whole` (the pass `cpu-empty-results-whole`) rewrites a returned
   `tensor.collapse_shape` of a value computed into a `tensor.empty` of the uncollapsed shape
-  (through the destinations of linalg ops and `scf.forall`s), when that empty has no other use
-  and each dynamic size is a group of its own: the empty becomes a `tensor.expand_shape` of an
-  empty of the returned shape. The values are unchanged (an empty has no contents); what
+  (through the destinations of linalg ops and `scf.forall`s), when each dynamic size is a group
+  of its own: that use of the empty (CSE may have shared it) becomes a `tensor.expand_shape` of
+  an empty of the returned shape. The values are unchanged (an empty has no contents); what
   changes is the buffer bufferization gives them. Why: `hoist-static-allocs` writes a result
   straight into its out-param only when the function returns an allocation itself; a packed
   matmul's (M, N/w, w) product returned as (M, N) was computed in a buffer of its own and

@@ -91,6 +91,12 @@ GENERICS = {
         lambda x, w: ms.conv2d(x, w, **_SAME_3X3),
         lambda x, w: ms.Conv2DOp.reference(x, w, **_SAME_3X3),
     ),
+    # a transposed B that a broadcast copies (a gather too): broadcast straight into panels
+    "matmul_by_broadcast_transposed": (
+        [(200, 64), (1, 64)],
+        lambda a, b: ms.matmul(a, ms.broadcast_to(b, (256, 64)), transpose_b=True),
+        lambda a, b: a @ np.broadcast_to(b, (256, 64)).T,
+    ),
     "row_max_shift": (
         [(300, 257)],
         lambda x: ms.exp(ms.sub(x, ms.reduce_max(x, axes=(1,), keep_dims=True))),
