@@ -89,18 +89,12 @@ def _compute_in_whole(collapse: ir.OpView) -> None:
 def copy_repeated_results(module: ir.Module) -> None:
     """return %a, %a -> return %a, linalg.copy(%a); in place."""
     with module.context:
-        for func_op in module.body.operations:
-            if func_op.operation.name != "func.func" or not func_op.regions[0].blocks:
-                continue
-            for block in func_op.regions[0].blocks:
-                terminator = block.operations[len(block.operations) - 1]
-                if terminator.operation.name != "func.return":
-                    continue
-                seen = set()
-                for index, value in enumerate(terminator.operands):
-                    if value in seen:
-                        result_type = ir.RankedTensorType(value.type)
-                        with terminator.location, ir.InsertionPoint(terminator):
-                            init = tensor.empty(list(result_type.shape), result_type.element_type)
-                            terminator.operands[index] = linalg.copy(value, outs=[init])
-                    seen.add(value)
+        for terminator in _returns(module):
+            seen = set()
+            for index, value in enumerate(terminator.operands):
+                if value in seen:
+                    result_type = ir.RankedTensorType(value.type)
+                    with terminator.location, ir.InsertionPoint(terminator):
+                        init = tensor.empty(list(result_type.shape), result_type.element_type)
+                        terminator.operands[index] = linalg.copy(value, outs=[init])
+                seen.add(value)

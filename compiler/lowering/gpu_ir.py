@@ -21,6 +21,8 @@ from mlir.dialects import linalg, tensor
 from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
+from cellc.compiler.ops import linalg_builders as lb
+
 # The shared-memory matmul kernel's tile (linalg_to_gpu_launch.py); linalg_gpu_pad_matmuls.py
 # pads the other matmuls up to it. Only these element types are tiled.
 MATMUL_TILE_M = 64
@@ -175,10 +177,8 @@ def new_generic(inputs, outputs, maps, kinds, arg_types) -> tuple[ir.Operation, 
         results=[v.type for v in outputs],
         operands=[*inputs, *outputs],
         attributes={
-            "indexing_maps": ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
-            "iterator_types": ir.ArrayAttr.get(
-                [ir.Attribute.parse(f"#linalg.iterator_type<{k}>") for k in kinds]
-            ),
+            "indexing_maps": lb.maps_attribute(maps),
+            "iterator_types": lb.iterators_attribute(kinds),
             "operandSegmentSizes": ir.DenseI32ArrayAttr.get([len(inputs), len(outputs)]),
         },
         regions=1,

@@ -128,12 +128,12 @@ def _in_lanes(op: ir.Operation, combiner: ir.Operation) -> ir.Value:
     )
     out_results = [dims[p] for p in _positions(maps[-1])] + [dims[loops]]
     out_map = ir.AffineMap.get(loops + 1, 0, out_results)
-    lane_loop = ir.Attribute.parse(f"#linalg.iterator_type<{lb.PARALLEL}>")
+    (lane_loop,) = lb.iterators_attribute([lb.PARALLEL])
     partial = linalg.GenericOp(
         result_tensors=[lanes_type],
         inputs=inputs,
         outputs=[partial_init],
-        indexing_maps=ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in new_maps + [out_map]]),
+        indexing_maps=lb.maps_attribute(new_maps + [out_map]),
         iterator_types=ir.ArrayAttr.get([*op.attributes["iterator_types"], lane_loop]),
     )
     old = op.regions[0].blocks[0]

@@ -103,7 +103,7 @@ def pack_right_operands(
                 product = _split_elementwise(consumer, last, product, width)
             last = consumer.results[0]
         with last.owner.location, ir.InsertionPoint(last.owner):
-            merged = tensor.collapse_shape(last.type, product, lb._reassociation([[0], [1, 2]]))
+            merged = tensor.collapse_shape(last.type, product, lb.reassociation([[0], [1, 2]]))
         last.replace_all_uses_with(merged)
         for dead in reversed([op, *chain]):
             dead.erase()
@@ -297,12 +297,8 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
     gathered = gather.clone(ip=ir.InsertionPoint(gather))
     gathered.operands[len(maps) - 1] = empty
     gathered.results[0].set_type(empty.type)
-    gathered.attributes["indexing_maps"] = ir.ArrayAttr.get(
-        [ir.AffineMapAttr.get(m) for m in new_maps]
-    )
-    gathered.attributes["iterator_types"] = ir.ArrayAttr.get(
-        [ir.Attribute.parse("#linalg.iterator_type<parallel>")] * rank
-    )
+    gathered.attributes["indexing_maps"] = lb.maps_attribute(new_maps)
+    gathered.attributes["iterator_types"] = lb.iterators_attribute(["parallel"] * rank)
     outer_count = at + (split_dim is not None)
     groups = [
         list(range(outer_count)),
@@ -313,7 +309,7 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
     panels_type = ir.RankedTensorType.get(
         [lb.product(dims) // (depth * width), depth, width], element
     )
-    return tensor.collapse_shape(panels_type, gathered.results[0], lb._reassociation(groups))
+    return tensor.collapse_shape(panels_type, gathered.results[0], lb.reassociation(groups))
 
 
 def _expanded(x: ir.Value, axis: int, width: int) -> ir.Value:
@@ -331,7 +327,7 @@ def _expanded(x: ir.Value, axis: int, width: int) -> ir.Value:
     return tensor.expand_shape(
         ir.RankedTensorType.get(shape, x_type.element_type),
         x,
-        lb._reassociation(groups),
+        lb.reassociation(groups),
         given,
         shape,
     )
@@ -395,10 +391,8 @@ def _split_elementwise(
         result_tensors=[init.type],
         inputs=input_values,
         outputs=[init],
-        indexing_maps=ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
-        iterator_types=ir.ArrayAttr.get(
-            [ir.Attribute.parse("#linalg.iterator_type<parallel>")] * 3
-        ),
+        indexing_maps=lb.maps_attribute(maps),
+        iterator_types=lb.iterators_attribute(["parallel"] * 3),
     )
     consumer.regions[0].blocks[0].append_to(op.regions[0])  # the body, as it is
     return op.results[0]

@@ -189,10 +189,8 @@ def _arg_reduce(op, x, axis: int, better) -> ir.Value:
         result_tensors=[values_type, index_type],
         inputs=[x],
         outputs=[first, indices],
-        indexing_maps=ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps]),
-        iterator_types=ir.ArrayAttr.get(
-            [ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterators]
-        ),
+        indexing_maps=lb.maps_attribute(maps),
+        iterator_types=lb.iterators_attribute(iterators),
     )
     block = generic.regions[0].blocks.append(
         source.element_type, source.element_type, index_type.element_type

@@ -206,16 +206,26 @@ def generic(
         result_tensors=[init.type],
         inputs=list(inputs),
         outputs=[init],
-        indexing_maps=ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in indexing_maps]),
-        iterator_types=ir.ArrayAttr.get(
-            [ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterator_types]
-        ),
+        indexing_maps=maps_attribute(indexing_maps),
+        iterator_types=iterators_attribute(iterator_types),
     )
     element_types = [ranked(v).element_type for v in [*inputs, init]]
     block = op.regions[0].blocks.append(*element_types)
     with ir.InsertionPoint(block):
         linalg.YieldOp([body(*block.arguments)])
     return op.results[0]
+
+
+def maps_attribute(indexing_maps: Sequence[ir.AffineMap]) -> ir.ArrayAttr:
+    """A linalg op's `indexing_maps` attribute."""
+    return ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in indexing_maps])
+
+
+def iterators_attribute(iterator_types: Sequence[str]) -> ir.ArrayAttr:
+    """A linalg.generic's `iterator_types` attribute ("parallel", "reduction")."""
+    return ir.ArrayAttr.get(
+        [ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in iterator_types]
+    )
 
 
 def elementwise(
@@ -301,13 +311,13 @@ def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
     elif source.rank > 1:
         size = product(source.shape)
         flat_type = ir.RankedTensorType.get([size], source.element_type)
-        flat = tensor.collapse_shape(flat_type, x, _reassociation([list(range(source.rank))]))
+        flat = tensor.collapse_shape(flat_type, x, reassociation([list(range(source.rank))]))
     if target.rank == 0:
         return tensor.collapse_shape(target, flat, ir.ArrayAttr.get([]))
     if target.rank == 1:
         return flat
     return tensor.expand_shape(
-        target, flat, _reassociation([list(range(target.rank))]), [], list(target.shape)
+        target, flat, reassociation([list(range(target.rank))]), [], list(target.shape)
     )
 
 
@@ -357,7 +367,7 @@ def _regroup(x: ir.Value, target: ir.RankedTensorType, groups_s, groups_t) -> ir
     collapsed = x
     if len(collapsed_shape) != source.rank:
         collapsed_type = ir.RankedTensorType.get(collapsed_shape, source.element_type)
-        collapsed = tensor.collapse_shape(collapsed_type, x, _reassociation(groups_s))
+        collapsed = tensor.collapse_shape(collapsed_type, x, reassociation(groups_s))
     if len(collapsed_shape) == target.rank:
         return collapsed
     given = []
@@ -370,7 +380,7 @@ def _regroup(x: ir.Value, target: ir.RankedTensorType, groups_s, groups_t) -> ir
                 total = arith.divui(total, arith.constant(ir.IndexType.get(), static))
             given.append(total)
     return tensor.expand_shape(
-        target, collapsed, _reassociation(groups_t), given, list(target.shape)
+        target, collapsed, reassociation(groups_t), given, list(target.shape)
     )
 
 
@@ -385,7 +395,8 @@ def product(dims) -> int:
     return total
 
 
-def _reassociation(groups: Sequence[Sequence[int]]) -> ir.ArrayAttr:
+def reassociation(groups: Sequence[Sequence[int]]) -> ir.ArrayAttr:
+    """The reassociation attribute of a tensor.expand_shape or collapse_shape: groups of dims."""
     i64 = ir.IntegerType.get_signless(64)
     return ir.ArrayAttr.get(
         [ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in group]) for group in groups]

@@ -122,13 +122,8 @@ def _first_maximum(xp: ir.Value, dy_type: ir.RankedTensorType, kernel_size, stri
         result_tensors=[best.type, first.type],
         inputs=[xp, _window(kernel_size, element)],
         outputs=[best, first],
-        indexing_maps=ir.ArrayAttr.get(
-            [ir.AffineMapAttr.get(m) for m in (x_map, window_map, out_map, out_map)]
-        ),
-        iterator_types=ir.ArrayAttr.get(
-            [ir.Attribute.parse(f"#linalg.iterator_type<{it}>") for it in [lb.PARALLEL] * 4]
-            + [ir.Attribute.parse("#linalg.iterator_type<reduction>")] * 2
-        ),
+        indexing_maps=lb.maps_attribute((x_map, window_map, out_map, out_map)),
+        iterator_types=lb.iterators_attribute([lb.PARALLEL] * 4 + [lb.REDUCTION] * 2),
     )
     block = op.regions[0].blocks.append(element, element, element, i64)
     value, _, best_so_far, first_so_far = block.arguments
