@@ -17,6 +17,10 @@ def _sequence(*passes: str) -> str:
 # temporary buffer), then fold the constants and duplicates it leaves.
 LINALG_FUSION = "builtin.module(linalg-fuse-elementwise-ops,canonicalize,cse)"
 
+# tensor.dim of an op's result -> computed from its operands' sizes (a reshape's from its
+# source's, a linalg op's from its destination's), then the duplicates it leaves folded.
+RESOLVE_DIMS = "builtin.module(resolve-ranked-shaped-type-result-dims,cse)"
+
 # linalg on tensors -> memrefs, destination-passing at function boundaries.
 # - one-shot-bufferize across functions, with identity layouts on function signatures (so the
 #   runtime passes plain contiguous row-major buffers);

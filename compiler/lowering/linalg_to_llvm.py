@@ -427,6 +427,9 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     (PANEL_SCHEDULE), each a matmul that MATMUL_SCHEDULE then tiles. Other ops are left as
     they are, but for the epilogues and the packing copies."""
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
+    # a dynamic size read from a reshape of a gather (tensor.dim) is read from its source's
+    # sizes instead, so that the gather's only user is B (`_gathered_in_panels`)
+    run_pipeline(module, pass_pipelines.RESOLVE_DIMS, "resolve-dims")
     with module.context, ir.Location.unknown():
         pack_right_operands(
             module,
@@ -758,7 +761,7 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
         shape = result.shape
         is_packed = PACKED_ATTR in op.attributes
         if is_packed:  # (M, N/NT, NT)
-            shape = [shape[0], shape[1] * shape[2]]
+            shape = [shape[0], lb.product(shape[1:])]
         rows, cols, depth = (_planned_size(d, MATMUL_NOMINAL) for d in (*shape, depth))
         mode = _CACHED if rows * cols * depth >= CACHE_TILED_MACS else _REGISTER
         consumers = (

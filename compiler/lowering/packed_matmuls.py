@@ -2,9 +2,11 @@
 
 Contract
 - `pack_right_operands` rewrites (linalg on tensors, in place) each float linalg.matmul
-  C = A @ B that is large (`min_macs` multiply-adds), has PACK_ROWS rows or more, a static B
-  (read as (k, n) or transposed, (n, k)) of PACK_DEPTH rows or more and N a multiple of the
-  register tile's width NT (two SIMD vectors) into:
+  C = A @ B that is large (`min_macs` multiply-adds), has PACK_ROWS rows or more, a B (read as
+  (k, n) or transposed, (n, k)) of PACK_DEPTH rows or more and N a multiple of the register
+  tile's width NT (two SIMD vectors) into (a dynamic size, a batch merged into B's dims, is
+  taken as `planned` says; a dynamic K is packed as it is, a dynamic N only where B is
+  gathered into the panels, whose inner dims are static and divide by NT):
   - Bp = B copied into panels (N/NT, K, NT): a linalg.transpose of B's expanded view;
   - C3 = the accumulator viewed as (M, N/NT, NT) (a zero fill: filled so directly);
   - a linalg.generic over (m, p, n, k): C3[m, p, n] += A[m, k] * Bp[p, k, n], marked
@@ -31,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlir import ir
-from mlir.dialects import linalg, tensor
+from mlir.dialects import arith, linalg, tensor
 
 from cellc.compiler.ops import linalg_builders as lb
 
@@ -73,13 +75,15 @@ def pack_right_operands(
             maps = [ir.AffineMapAttr(a).value for a in list(op.attributes["indexing_maps"])[:2]]
         if maps[0] not in (plain_lhs, transposed_lhs) or maps[1] not in (plain_rhs, transposed_rhs):
             continue
-        rhs_type = ir.RankedTensorType(rhs.type)
-        if not rhs_type.has_static_shape:
-            continue
         rhs_transposed = maps[1] == transposed_rhs
-        cols, depth = rhs_type.shape if rhs_transposed else reversed(rhs_type.shape)
+        cols, depth = ir.RankedTensorType(rhs.type).shape
+        if not rhs_transposed:
+            cols, depth = depth, cols
+        # a dynamic B (a batch merged into its dims): its depth at any size; its columns only
+        # where gathered into panels, whose inner dims are static (`_gathered_in_panels`)
+        dynamic_cols = ir.ShapedType.is_dynamic_size(cols)
         width = register_tile_width(lanes_bits, element.width)
-        rows = planned(result.shape[0])
+        rows, cols, depth = (planned(size) for size in (result.shape[0], cols, depth))
         if (
             cols % width
             or cols == width  # one panel: B is contiguous already
@@ -89,9 +93,13 @@ def pack_right_operands(
         ):
             continue
         with op.location, ir.InsertionPoint(op):
+            panels = _gathered_in_panels(rhs, width, rhs_transposed)
+            if panels is None and dynamic_cols:
+                continue
+            if panels is None:
+                panels = _packed(rhs, width, rhs_transposed)
             if maps[0] == transposed_lhs:
                 lhs = transposed_copy(lhs)
-            panels = _packed(rhs, width, rhs_transposed)
             chain = elementwise_consumers(op.results[0], max_chain)
             # a body that reads its position (linalg.index) would see the split columns
             indexed = [i for i, c in enumerate(chain) if ops_named(c, "linalg.index")]
@@ -191,19 +199,15 @@ def transposed_copy(x: ir.Value) -> ir.Value:
 
 
 def _packed(rhs: ir.Value, width: int, transposed: bool) -> ir.Value:
-    """B (K, N), or B^T (N, K), copied into panels (N/width, K, width); computed so directly
-    when B is a reshape of a gather that nothing else reads (`_gathered_in_panels`)."""
-    gathered = _gathered_in_panels(rhs, width, transposed)
-    if gathered is not None:
-        return gathered
+    """B (K, N), or B^T (N, K), of static N, copied into panels (N/width, K, width)."""
     rhs_type = ir.RankedTensorType(rhs.type)
     element = rhs_type.element_type
     if transposed:
-        cols, depth = rhs_type.shape
+        cols, depth = rhs_type.shape[0], lb.dim(rhs, 1)
         view = _expanded(rhs, 0, width)  # (N/w, w, K)
         permutation = [0, 2, 1]
     else:
-        depth, cols = rhs_type.shape
+        depth, cols = lb.dim(rhs, 0), rhs_type.shape[1]
         view = _expanded(rhs, 1, width)  # (K, N/w, w)
         permutation = [1, 0, 2]
     init = tensor.empty([cols // width, depth, width], element)
@@ -242,26 +246,27 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
         or body[0].operands[0].arg_number >= len(maps) - 1
         or len(gather.results) != 1
         or not single_use(value)
-        or not result_type.has_static_shape
         or maps[-1] != ir.AffineMap.get_identity(result_type.rank)
         or any("parallel" not in str(kind) for kind in gather.attributes["iterator_types"])
     ):
         return None
     dims = list(result_type.shape)
+    static = [not ir.ShapedType.is_dynamic_size(d) for d in dims]
     first = ir.RankedTensorType(rhs.type).shape[0]
     split = next((j for j in range(len(dims) + 1) if lb.product(dims[:j]) == first), None)
-    if split is None or split in (0, len(dims)):
+    if split is None or split in (0, len(dims)) or not all(static[:split]):
         return None
     rows, cols = list(range(split)), list(range(split, len(dims)))
     depth_dims, col_dims = (cols, rows) if transposed else (rows, cols)
-    # the panel's inner dims: the innermost column dims, the outermost of them split by `factor`
+    # the panel's inner dims: the innermost column dims, the outermost of them split by `factor`;
+    # a dynamic dim (the batch) only among the outer ones
     inner, at = 1, len(col_dims)
-    while at > 0 and width % (inner * dims[col_dims[at - 1]]) == 0:
+    while at > 0 and static[col_dims[at - 1]] and width % (inner * dims[col_dims[at - 1]]) == 0:
         at -= 1
         inner *= dims[col_dims[at]]
     factor = width // inner
     if factor > 1:
-        if at == 0 or dims[col_dims[at - 1]] % factor:
+        if at == 0 or not static[col_dims[at - 1]] or dims[col_dims[at - 1]] % factor:
             return None
         at -= 1
     elif at == len(col_dims):
@@ -293,7 +298,13 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
     ] + [ir.AffineMap.get_identity(rank)]
     element = result_type.element_type
     with ir.InsertionPoint(gather):
-        empty = tensor.empty(shape, element)
+        init = gather.operands[len(maps) - 1]
+        dynamic = {
+            ir.AffineDimExpr(old_of[d]).position: lb.dim(init, d)
+            for d in range(len(dims))
+            if not static[d]
+        }
+        empty = tensor.empty([dynamic.get(i, size) for i, size in enumerate(shape)], element)
     gathered = gather.clone(ip=ir.InsertionPoint(gather))
     gathered.operands[len(maps) - 1] = empty
     gathered.results[0].set_type(empty.type)
@@ -306,18 +317,20 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
         list(range(outer_count + len(depth_dims), rank)),
     ]
     depth = lb.product([dims[d] for d in depth_dims])
-    panels_type = ir.RankedTensorType.get(
-        [lb.product(dims) // (depth * width), depth, width], element
-    )
+    count = lb.product([dims[d] for d in col_dims])
+    if not ir.ShapedType.is_dynamic_size(count):
+        count //= width
+    panels_type = ir.RankedTensorType.get([count, depth, width], element)
     return tensor.collapse_shape(panels_type, gathered.results[0], lb.reassociation(groups))
 
 
 def _expanded(x: ir.Value, axis: int, width: int) -> ir.Value:
     """x with its `axis` split into (size / width, width): a view."""
     x_type = ir.RankedTensorType(x.type)
-    shape = list(x_type.shape)
-    shape[axis : axis + 1] = [shape[axis] // width, width]
     given = [lb.dim(x, d) for d in range(x_type.rank)]
+    given[axis] = _divided(given[axis], width)
+    shape = [size if isinstance(size, int) else ir.ShapedType.get_dynamic_size() for size in given]
+    shape.insert(axis + 1, width)
     given = [size for size in given if isinstance(size, ir.Value)]
     groups, position = [], 0
     for d in range(x_type.rank):
@@ -336,11 +349,19 @@ def _expanded(x: ir.Value, axis: int, width: int) -> ir.Value:
 def _split_columns(acc: ir.Value, width: int) -> ir.Value:
     """The accumulator (M, N) as (M, N/width, width): a zero fill is filled so directly."""
     if unshared_fill(acc):
-        acc_type = ir.RankedTensorType(acc.type)
-        cols = acc_type.shape[1]
-        empty = tensor.empty([lb.dim(acc, 0), cols // width, width], acc_type.element_type)
+        element = ir.RankedTensorType(acc.type).element_type
+        cols = _divided(lb.dim(acc, 1), width)
+        empty = tensor.empty([lb.dim(acc, 0), cols, width], element)
         return linalg.fill(acc.owner.operands[0], outs=[empty])
     return _expanded(acc, 1, width)
+
+
+def _divided(size: int | ir.Value, width: int) -> int | ir.Value:
+    """size / width, of a static size or a dynamic one (arith.divui, here where the caller
+    knows that width divides it)."""
+    if isinstance(size, int):
+        return size // width
+    return arith.divui(size, arith.constant(ir.IndexType.get(), width))
 
 
 def _panel_product(lhs: ir.Value, panels: ir.Value, acc: ir.Value) -> ir.Value:

@@ -349,3 +349,38 @@ def test_model_train_with_a_described_network_compiles_one_step(compiles):
     assert compiles == {"static": 0, "dynamic": 1}
     model.eval(loader)
     assert compiles == {"static": 0, "dynamic": 2}  # the evaluation cell, once
+
+
+class GradAllAndWeights(nn.Cell):
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+        self.weights = network.trainable_params()
+        self.grad = ops.GradOperation(get_all=True, get_by_list=True)
+
+    def construct(self, x):
+        return self.grad(self.network, self.weights)(x)
+
+
+@pytest.mark.parametrize("grad", [GradAll, GradAllAndWeights])
+def test_a_convolution_planned_for_a_large_batch_at_every_batch_size(tmp_path, grad):
+    """64 filters of 8 channels: at a dynamic batch the product is planned large and B packed
+    into panels, unlike the static code at these batches. Its input gradient alone: the
+    im2col, read by the product only, is gathered into the panels over the batch (N*OH*OW
+    columns); with the filters' gradient, which reads the im2col too, the filter gradient's B,
+    (N*OH*OW, 64), is packed with a dynamic depth."""
+    net = grad(SquaredSum(nn.Conv2d(8, 64, 3, pad_mode="same", has_bias=True)))
+    described = Tensor(shape=[None, 8, 8, 8], dtype=mstype.float32)
+    entry = runtime.load(cellc.export(net, described, file_name=str(tmp_path / "conv")))
+    for batch in (1, 3, 5):
+        x = np.random.default_rng(batch).standard_normal((batch, 8, 8, 8)).astype(np.float32)
+        got, want = flat(entry[grad.__name__](x)), flat(net(Tensor(x)))
+        assert len(got) == len(want) == (1 if grad is GradAll else 3)
+        for mine, theirs in zip(got, want):
+            np.testing.assert_allclose(mine, theirs.asnumpy(), rtol=1e-4, atol=1e-4)
+
+
+def flat(values):
+    if isinstance(values, (tuple, list)):
+        return [leaf for value in values for leaf in flat(value)]
+    return [values]

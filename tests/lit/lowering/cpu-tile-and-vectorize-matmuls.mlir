@@ -226,11 +226,11 @@ func.func @packed(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> tensor<20
 // -----
 
 // B read transposed, (512, 300), is packed from there directly: its (32, 16, 300) view is
-// transposed into the panels. A read transposed is copied into (200, 300) first.
+// transposed into the panels. A read transposed is copied into (200, 300).
 // CHECK-LABEL: func.func @packed_transposed
-// CHECK: linalg.transpose ins(%arg0 : tensor<300x200xf32>) outs(%{{.*}} : tensor<200x300xf32>) permutation = [1, 0]
 // CHECK: %[[VIEW:.*]] = tensor.expand_shape %arg1 {{\[\[}}0, 1], [2]] output_shape [32, 16, 300] : tensor<512x300xf32> into tensor<32x16x300xf32>
 // CHECK: linalg.transpose ins(%[[VIEW]] : tensor<32x16x300xf32>) outs(%{{.*}} : tensor<32x300x16xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.transpose ins(%arg0 : tensor<300x200xf32>) outs(%{{.*}} : tensor<200x300xf32>) permutation = [1, 0]
 // CHECK: scf.forall
 // CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
 // CHECK: } {cellc.parallel}
@@ -299,4 +299,70 @@ func.func @gathered_rows_of_7(%a: tensor<300x72xf32>, %x: tensor<2x8x10x9xf32>) 
   %f = linalg.fill ins(%c : f32) outs(%ee : tensor<300x112xf32>) -> tensor<300x112xf32>
   %m = linalg.matmul ins(%a, %b : tensor<300x72xf32>, tensor<72x112xf32>) outs(%f : tensor<300x112xf32>) -> tensor<300x112xf32>
   return %m : tensor<300x112xf32>
+}
+
+// -----
+
+// A dynamic batch (N of the gather, merged into B's columns N*OH*OW): the clone loops over the
+// batch too, its size taken from the gather's destination, and the panels count is dynamic.
+// CHECK-LABEL: func.func @gathered_dynamic_batch
+// CHECK: %[[N:.*]] = tensor.dim %arg1, %c0
+// CHECK: %[[EMPTY:.*]] = tensor.empty(%[[N]]) : tensor<?x4x8x3x3x2x8xf32>
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<?x8x10x10xf32>) outs(%[[EMPTY]] : tensor<?x4x8x3x3x2x8xf32>)
+// CHECK: %[[PANELS:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2, 3, 4], [5, 6]] : tensor<?x4x8x3x3x2x8xf32> into tensor<?x72x16xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.forall
+// CHECK: tensor.extract_slice %[[PANELS]]
+// CHECK: vector.contract
+#gather_n = affine_map<(c, kh, kw, n, h, w) -> (n, c, h + kh, w + kw)>
+#id6_n = affine_map<(c, kh, kw, n, h, w) -> (c, kh, kw, n, h, w)>
+func.func @gathered_dynamic_batch(%a: tensor<256x72xf32>, %x: tensor<?x8x10x10xf32>) -> tensor<256x?xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x8x10x10xf32>
+  %e = tensor.empty(%n) : tensor<8x3x3x?x8x8xf32>
+  %g = linalg.generic {indexing_maps = [#gather_n, #id6_n], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<?x8x10x10xf32>) outs(%e : tensor<8x3x3x?x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x?x8x8xf32>
+  %flat = tensor.collapse_shape %g [[0, 1, 2, 3, 4, 5]] : tensor<8x3x3x?x8x8xf32> into tensor<?xf32>
+  %size = tensor.dim %flat, %c0 : tensor<?xf32>
+  %c72 = arith.constant 72 : index
+  %cols = arith.divui %size, %c72 : index
+  %b = tensor.expand_shape %flat [[0, 1]] output_shape [72, %cols] : tensor<?xf32> into tensor<72x?xf32>
+  %ee = tensor.empty(%cols) : tensor<256x?xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%ee : tensor<256x?xf32>) -> tensor<256x?xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<256x72xf32>, tensor<72x?xf32>) outs(%f : tensor<256x?xf32>) -> tensor<256x?xf32>
+  return %m : tensor<256x?xf32>
+}
+
+// -----
+
+// Dynamic columns that are not gathered: nothing says the tile width divides them, so B is not
+// packed (register tiles read it in place).
+// CHECK-LABEL: func.func @dynamic_columns
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: cellc.packed
+// CHECK: vector.contract
+func.func @dynamic_columns(%a: tensor<256x72xf32>, %b: tensor<72x?xf32>, %f: tensor<256x?xf32>) -> tensor<256x?xf32> {
+  %m = linalg.matmul ins(%a, %b : tensor<256x72xf32>, tensor<72x?xf32>) outs(%f : tensor<256x?xf32>) -> tensor<256x?xf32>
+  return %m : tensor<256x?xf32>
+}
+
+// -----
+
+// A dynamic depth (a filter gradient's N*OH*OW): B (?, 64) is packed into (2, ?, 16) panels.
+// CHECK-LABEL: func.func @dynamic_depth
+// CHECK: %[[K:.*]] = tensor.dim %arg1, %c0
+// CHECK: %[[EMPTY:.*]] = tensor.empty(%[[K]]) : tensor<4x?x16xf32>
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<?x4x16xf32>) outs(%[[EMPTY]] : tensor<4x?x16xf32>) permutation = [1, 0, 2]
+// CHECK: scf.forall
+// CHECK: vector.contract
+func.func @dynamic_depth(%a: tensor<576x?xf32>, %b: tensor<?x64xf32>) -> tensor<576x64xf32> {
+  %ee = tensor.empty() : tensor<576x64xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%ee : tensor<576x64xf32>) -> tensor<576x64xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<576x?xf32>, tensor<?x64xf32>) outs(%f : tensor<576x64xf32>) -> tensor<576x64xf32>
+  return %m : tensor<576x64xf32>
 }
