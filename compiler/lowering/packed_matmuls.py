@@ -219,20 +219,21 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
 
     G: a gather, a linalg.generic whose body only yields an element of an input (a
     convolution's im2col, (C, KH, KW, N, OH, OW) reshaped to (K, N) = (C*KH*KW, N*OH*OW)), of
-    one result indexed in place, all its loops parallel, read only by B's chain of reshapes.
-    Its leading dims make B's rows and the others its columns; the columns' innermost dims,
-    one of them split, make a panel's `width` (OH, OW = 16, 16: OH split into (8, 2)). The
-    clone loops over (the panel's outer dims, K's dims, the panel's inner dims) and reads its
-    input at the same places; its result collapsed so is the panels. G, then dead, goes with
-    the matmul. A convolution's B was gathered once and then copied into panels, and the copy
-    cost more than the gather (a ResNet block's training step: 5.41 -> 4.90 ms)."""
+    one result indexed in place, all its loops parallel, reshaped into B. Its leading dims
+    make B's rows and the others its columns; the columns' innermost dims, one of them split,
+    make a panel's `width` (OH, OW = 16, 16: OH split into (8, 2)). The clone loops over (the
+    panel's outer dims, K's dims, the panel's inner dims) and reads its input at the same
+    places; its result collapsed so is the panels. G, dead unless others read it (the filter
+    gradient reads a convolution's im2col too), goes with the matmul. A convolution's B was
+    gathered once and then copied into panels, and the copy cost more than the gather (a
+    ResNet block's training step: 5.41 -> 4.90 ms); a second gather costs less than that copy
+    too: it reads at most as many elements (fewer, from a smaller input, for an im2col) and
+    writes as many."""
     value = rhs
     while isinstance(value, ir.OpResult) and value.owner.name in (
         "tensor.expand_shape",
         "tensor.collapse_shape",
     ):
-        if not single_use(value):
-            return None
         value = value.owner.operands[0]
     if not isinstance(value, ir.OpResult) or value.owner.name != "linalg.generic":
         return None
@@ -245,7 +246,6 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
         or not isinstance(body[0].operands[0], ir.BlockArgument)
         or body[0].operands[0].arg_number >= len(maps) - 1
         or len(gather.results) != 1
-        or not single_use(value)
         or maps[-1] != ir.AffineMap.get_identity(result_type.rank)
         or any("parallel" not in str(kind) for kind in gather.attributes["iterator_types"])
     ):

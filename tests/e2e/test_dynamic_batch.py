@@ -365,9 +365,9 @@ class GradAllAndWeights(nn.Cell):
 @pytest.mark.parametrize("grad", [GradAll, GradAllAndWeights])
 def test_a_convolution_planned_for_a_large_batch_at_every_batch_size(tmp_path, grad):
     """64 filters of 8 channels: at a dynamic batch the product is planned large and B packed
-    into panels, unlike the static code at these batches. Its input gradient alone: the
-    im2col, read by the product only, is gathered into the panels over the batch (N*OH*OW
-    columns); with the filters' gradient, which reads the im2col too, the filter gradient's B,
+    into panels, unlike the static code at these batches: the im2col is gathered into the
+    panels over the batch (N*OH*OW columns); with the filters' gradient, which reads the
+    im2col too, the gather into panels is a second one, and the filter gradient's B,
     (N*OH*OW, 64), is packed with a dynamic depth."""
     net = grad(SquaredSum(nn.Conv2d(8, 64, 3, pad_mode="same", has_bias=True)))
     described = Tensor(shape=[None, 8, 8, 8], dtype=mstype.float32)

@@ -366,3 +366,33 @@ func.func @dynamic_depth(%a: tensor<576x?xf32>, %b: tensor<?x64xf32>) -> tensor<
   %m = linalg.matmul ins(%a, %b : tensor<576x?xf32>, tensor<?x64xf32>) outs(%f : tensor<576x64xf32>) -> tensor<576x64xf32>
   return %m : tensor<576x64xf32>
 }
+
+// -----
+
+// The im2col read by another product too (a filter gradient reads it as A): the gather into
+// panels is a clone, and the gather stays for the other reader. No copy into panels.
+// CHECK-LABEL: func.func @gathered_shared
+// CHECK-DAG: %[[PANELED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x4x8x3x3x2x8xf32>)
+// CHECK-DAG: %[[G:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<8x3x3x2x8x8xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: return
+#gather_s = affine_map<(c, kh, kw, n, h, w) -> (n, c, h + kh, w + kw)>
+#id6_s = affine_map<(c, kh, kw, n, h, w) -> (c, kh, kw, n, h, w)>
+func.func @gathered_shared(%a: tensor<256x72xf32>, %x: tensor<2x8x10x10xf32>, %d: tensor<128x16xf32>) -> (tensor<256x128xf32>, tensor<72x16xf32>) {
+  %e = tensor.empty() : tensor<8x3x3x2x8x8xf32>
+  %g = linalg.generic {indexing_maps = [#gather_s, #id6_s], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x8x10x10xf32>) outs(%e : tensor<8x3x3x2x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x3x3x2x8x8xf32>
+  %flat = tensor.collapse_shape %g [[0, 1, 2, 3, 4, 5]] : tensor<8x3x3x2x8x8xf32> into tensor<9216xf32>
+  %b = tensor.expand_shape %flat [[0, 1]] output_shape [72, 128] : tensor<9216xf32> into tensor<72x128xf32>
+  %ee = tensor.empty() : tensor<256x128xf32>
+  %c = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%c : f32) outs(%ee : tensor<256x128xf32>) -> tensor<256x128xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<256x72xf32>, tensor<72x128xf32>) outs(%f : tensor<256x128xf32>) -> tensor<256x128xf32>
+  %ew = tensor.empty() : tensor<72x16xf32>
+  %fw = linalg.fill ins(%c : f32) outs(%ew : tensor<72x16xf32>) -> tensor<72x16xf32>
+  %w = linalg.matmul ins(%b, %d : tensor<72x128xf32>, tensor<128x16xf32>) outs(%fw : tensor<72x16xf32>) -> tensor<72x16xf32>
+  return %m, %w : tensor<256x128xf32>, tensor<72x16xf32>
+}
