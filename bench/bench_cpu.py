@@ -18,12 +18,15 @@ Large workloads (issue 14's compass; every library on all the cores it may use):
   one thread, in a child process), with the practical peak (numpy's sgemm 2048^3) beside them.
 
 Also: cold compile time of the seed gradient, and the time a new process takes to a result
-from the disk cache. Timings are the best of repeated runs (timeit), per call.
+from the disk cache. Timings are per call: the large workloads' best of 7 calls; the small
+ones' median over rounds of a best of 3 batches, every library taking its turn in each round
+(`alternating_us`).
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,21 @@ def per_call_us(fn, number=None) -> float:
         number, _ = timer.autorange()
     runs = timer.repeat(repeat=7, number=number)
     return min(runs) / number * 1e6
+
+
+def alternating_us(fns: dict, rounds: int = 9) -> dict[str, float]:
+    """Each call's median, over `rounds`, of its best of 3 runs of a batch of calls (about
+    0.2 s), the calls taking turns within each round: the machine's speed drifts within
+    minutes, and the pool threads a library leaves polling slow whatever runs next, so that
+    timed one after the other, the same code's ratio moved by 1.2x from run to run."""
+    timers = {name: timeit.Timer(fn) for name, fn in fns.items()}
+    numbers = {name: timer.autorange()[0] for name, timer in timers.items()}
+    best = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, timer in timers.items():
+            runs = timer.repeat(repeat=3, number=numbers[name])
+            best[name].append(min(runs) / numbers[name] * 1e6)
+    return {name: statistics.median(times) for name, times in best.items()}
 
 
 # --- workloads as cellc cells -----------------------------------------------------------------
@@ -538,7 +556,7 @@ def main() -> None:
         + " | ratios (other / cellc) |"
     )
     for workload, fns in rows.items():
-        times = {name: per_call_us(fn) for name, fn in fns.items()}
+        times = alternating_us(fns)
         ratios = ", ".join(
             f"{name} {t / times['cellc']:.2f}x" for name, t in times.items() if name != "cellc"
         )
