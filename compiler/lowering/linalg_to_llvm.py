@@ -103,6 +103,19 @@ module attributes {transform.with_named_sequence} {
         transform.structured.vectorize %full : !transform.any_op
       }
     }
+    // What is left: partial tiles of a dynamic number of rows (fewer than MT, at a dynamic
+    // batch), each row a static 1 x NT tile then.
+    %partials = transform.structured.match ops{["linalg.matmul"]} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.foreach %partials : !transform.any_op {
+    ^bb0(%partial: !transform.any_op):
+      transform.sequence %partial : !transform.any_op failures(suppress) {
+      ^bb1(%rows: !transform.any_op):
+        %row, %loop = transform.structured.tile_using_for %rows tile_sizes [1, 0, 0]
+            : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
+        transform.structured.vectorize %row : !transform.any_op
+      }
+    }
     transform.apply_patterns to %funcs {
       transform.apply_patterns.vector.transfer_permutation_patterns
       transform.apply_patterns.vector.reduction_to_contract

@@ -396,3 +396,18 @@ func.func @gathered_shared(%a: tensor<256x72xf32>, %x: tensor<2x8x10x10xf32>, %d
   %w = linalg.matmul ins(%b, %d : tensor<72x128xf32>, tensor<128x16xf32>) outs(%fw : tensor<72x16xf32>) -> tensor<72x16xf32>
   return %m, %w : tensor<256x128xf32>, tensor<72x16xf32>
 }
+
+// -----
+
+// A dynamic number of rows (a batch): full 6-row tiles, then the partial tile's rows (fewer
+// than 6, how many known only at run time) one at a time, each a static 1 x 16 tile; no
+// matmul is left unvectorized.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
+// CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x16xf32> into vector<1x16xf32>
+// CHECK-NOT: linalg.matmul
+// CHECK: return
+func.func @dynamic_rows(%a: tensor<?x64xf32>, %b: tensor<64x32xf32>, %c: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %m = linalg.matmul ins(%a, %b : tensor<?x64xf32>, tensor<64x32xf32>) outs(%c : tensor<?x32xf32>) -> tensor<?x32xf32>
+  return %m : tensor<?x32xf32>
+}
