@@ -61,7 +61,8 @@ from .read_only_arguments import mark_arguments_read_only
 # rows: 12 accumulators, one row of B and one broadcast of A fit in the 16 (32) vector registers),
 # with the reduction innermost, one k at a time. The partial tiles at the right and bottom edges
 # are peeled into their own loops, so every full tile has a static shape and vectorizes without
-# masks (the partial ones stay loops, vectorized by LLVM). The tile becomes a vector.contract of
+# masks (a partial one of static size too; one of a dynamic number of rows, at a dynamic batch,
+# row by row: each row is a static 1 x NT tile). The tile becomes a vector.contract of
 # an MT x 1 column of A and a 1 x NT row of B; the MT x NT accumulator is read once before the k
 # loop and written once after it (hoisted), so that the loop body is MT broadcasts, NT / lanes
 # loads and MT * NT / lanes FMAs (VECTOR_LOWERING).
@@ -95,7 +96,7 @@ module attributes {transform.with_named_sequence} {
     } : !transform.any_op
     %tiles = transform.structured.match ops{["linalg.matmul"]} in %root
         : (!transform.any_op) -> !transform.any_op
-    // Only the full tiles have static shapes; a partial one fails to vectorize, harmlessly.
+    // A tile of a dynamic size fails to vectorize here, harmlessly (it is cut into rows below).
     transform.foreach %tiles : !transform.any_op {
     ^bb0(%tile: !transform.any_op):
       transform.sequence %tile : !transform.any_op failures(suppress) {
@@ -437,8 +438,10 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     parallel blocks (EPILOGUE_SCHEDULE), then every linalg.matmul is tiled, peeled and
     vectorized by MATMUL_SCHEDULE. First, though, a large matmul whose shapes allow it reads B
     packed into panels (packed_matmuls.py): its blocks are cut into one panel at a time
-    (PANEL_SCHEDULE), each a matmul that MATMUL_SCHEDULE then tiles. Other ops are left as
-    they are, but for the epilogues and the packing copies."""
+    (PANEL_SCHEDULE), each a matmul that MATMUL_SCHEDULE then tiles; before that, each
+    `tensor.dim` of an op's result is computed from its operands' sizes (RESOLVE_DIMS), so
+    that a dynamic reshape's size is not one more reader of the gather behind it. Other ops
+    are left as they are, but for the epilogues and the packing copies."""
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
     # a dynamic size read from a reshape of a gather (tensor.dim) is read from its source's
     # sizes instead, so that the gather's only user is B (`_gathered_in_panels`)

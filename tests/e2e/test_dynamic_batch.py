@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.cells import GradInputsAndWeights
 
 import cellc
 from cellc import Tensor, nn, ops, runtime
@@ -351,18 +352,7 @@ def test_model_train_with_a_described_network_compiles_one_step(compiles):
     assert compiles == {"static": 0, "dynamic": 2}  # the evaluation cell, once
 
 
-class GradAllAndWeights(nn.Cell):
-    def __init__(self, network):
-        super().__init__()
-        self.network = network
-        self.weights = network.trainable_params()
-        self.grad = ops.GradOperation(get_all=True, get_by_list=True)
-
-    def construct(self, x):
-        return self.grad(self.network, self.weights)(x)
-
-
-@pytest.mark.parametrize("grad", [GradAll, GradAllAndWeights])
+@pytest.mark.parametrize("grad", [GradAll, GradInputsAndWeights])
 def test_a_convolution_planned_for_a_large_batch_at_every_batch_size(tmp_path, grad):
     """64 filters of 8 channels: at a dynamic batch the product is planned large and B packed
     into panels, unlike the static code at these batches: the im2col is gathered into the
