@@ -26,7 +26,6 @@ ones' median over rounds of a best of 3 batches, every library taking its turn i
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import time
 import timeit
 
 import numpy as np
+from timing import in_turns
 
 from cellc import Parameter, ParameterTuple, Tensor, nn, ops
 from cellc.frontend.compiled import compiled_program
@@ -50,17 +50,12 @@ def per_call_us(fn, number=None) -> float:
 
 def alternating_us(fns: dict, rounds: int = 9) -> dict[str, float]:
     """Each call's median, over `rounds`, of its best of 3 runs of a batch of calls (about
-    0.2 s), the calls taking turns within each round: the machine's speed drifts within
-    minutes, and the pool threads a library leaves polling slow whatever runs next, so that
-    timed one after the other, the same code's ratio moved by 1.2x from run to run."""
-    timers = {name: timeit.Timer(fn) for name, fn in fns.items()}
-    numbers = {name: timer.autorange()[0] for name, timer in timers.items()}
-    best = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, timer in timers.items():
-            runs = timer.repeat(repeat=3, number=numbers[name])
-            best[name].append(min(runs) / numbers[name] * 1e6)
-    return {name: statistics.median(times) for name, times in best.items()}
+    0.2 s, timeit's autorange), in µs per call, the calls taking turns within each round
+    (timing.in_turns): timed one after the other, the same code's ratio moved by 1.2x from
+    run to run."""
+    numbers = [timeit.Timer(fn).autorange()[0] for fn in fns.values()]
+    seconds = in_turns(list(fns.values()), rounds, 3, numbers)
+    return {name: t * 1e6 for name, t in zip(fns, seconds)}
 
 
 # --- workloads as cellc cells -----------------------------------------------------------------

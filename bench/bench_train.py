@@ -26,11 +26,11 @@ import atexit
 import functools
 import os
 import shutil
-import statistics
 import tempfile
 import time
 
 import numpy as np
+from timing import in_turns
 
 import cellc
 from cellc import Tensor, nn
@@ -43,22 +43,12 @@ def first_call_s(step) -> float:
 
 
 def alternating_ms(steps, rounds: int = 10, per_round: int = 5) -> list[float]:
-    """Each step's median, over `rounds`, of its fastest of `per_round` calls, the steps taking
-    turns within each round: a drift in the machine's speed (a shared virtual machine's can
-    reach 2x within minutes) then weighs on all of them alike."""
+    """Each step's median, over `rounds`, of its fastest of `per_round` calls, in ms, the steps
+    taking turns within each round (timing.in_turns), after three calls each to warm up."""
     for step in steps:
         for _ in range(3):
             step()
-    best = [[] for _ in steps]
-    for _ in range(rounds):
-        for times, step in zip(best, steps):
-            calls = []
-            for _ in range(per_round):
-                started = time.perf_counter()
-                step()
-                calls.append(time.perf_counter() - started)
-            times.append(min(calls))
-    return [statistics.median(times) * 1e3 for times in best]
+    return [seconds * 1e3 for seconds in in_turns(steps, rounds, per_round)]
 
 
 # --- the networks, in cellc -----------------------------------------------------------------
