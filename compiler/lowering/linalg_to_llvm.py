@@ -46,6 +46,7 @@ from .packed_matmuls import (
     unshared_fill,
 )
 from .pad_copies import pads_to_copies
+from .parallel_guards import guard, mark_guarded_foralls
 from .parallel_loops import (
     PARALLEL_ATTR,
     define_parallel_dispatchers,
@@ -94,27 +95,44 @@ module attributes {transform.with_named_sequence} {
       transform.apply_patterns.canonicalization
       transform.apply_patterns.linalg.tiling_canonicalization
     } : !transform.any_op
+    transform.yield
+  }
+}
+"""
+# After MATMUL_SCHEDULE, the tiles of a dynamic number of rows (fewer than MT: at a dynamic
+# batch, or in the last cache block of a static one) are tagged `@RAGGED` (`_tag_ragged_tiles`),
+# and this script cuts each into rows, each a static 1 x NT tile; then it cuts every tile's
+# reduction into steps of one k and vectorizes it, the accumulators hoisted out of the k loop.
+# (Cut into rows inside the k loop instead, a 4-row tail kept its accumulators in memory: the
+# small MLP's first matmul at a dynamic batch of 64 took 18% more samples than the static one.
+# Tiles of 4, 2 and 1 rows, peeled, would be faster still, but the peeled 4-row loop's
+# `affine.min` depends on the enclosing remainder loop's induction variable, and neither the
+# peeling nor scf's loop canonicalization proves it static.)
+REGISTER_SCHEDULE = """
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+    %ragged = transform.structured.match ops{["linalg.matmul"]} attributes{@RAGGED} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.foreach %ragged : !transform.any_op {
+    ^bb0(%tail: !transform.any_op):
+      %rows, %loop = transform.structured.tile_using_for %tail tile_sizes [1, 0, 0]
+          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
+    }
+    %funcs = transform.structured.match ops{["func.func"]} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.apply_patterns to %funcs {
+      transform.apply_patterns.canonicalization
+      transform.apply_patterns.linalg.tiling_canonicalization
+    } : !transform.any_op
     %tiles = transform.structured.match ops{["linalg.matmul"]} in %root
         : (!transform.any_op) -> !transform.any_op
-    // A tile of a dynamic size fails to vectorize here, harmlessly (it is cut into rows below).
     transform.foreach %tiles : !transform.any_op {
     ^bb0(%tile: !transform.any_op):
       transform.sequence %tile : !transform.any_op failures(suppress) {
       ^bb1(%full: !transform.any_op):
-        transform.structured.vectorize %full : !transform.any_op
-      }
-    }
-    // What is left: partial tiles of a dynamic number of rows (fewer than MT, at a dynamic
-    // batch), each row a static 1 x NT tile then.
-    %partials = transform.structured.match ops{["linalg.matmul"]} in %root
-        : (!transform.any_op) -> !transform.any_op
-    transform.foreach %partials : !transform.any_op {
-    ^bb0(%partial: !transform.any_op):
-      transform.sequence %partial : !transform.any_op failures(suppress) {
-      ^bb1(%rows: !transform.any_op):
-        %row, %loop = transform.structured.tile_using_for %rows tile_sizes [1, 0, 0]
+        %step, %ks = transform.structured.tile_using_for %full tile_sizes [0, 0, 1]
             : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
-        transform.structured.vectorize %row : !transform.any_op
+        transform.structured.vectorize %step : !transform.any_op
       }
     }
     transform.apply_patterns to %funcs {
@@ -132,6 +150,7 @@ module attributes {transform.with_named_sequence} {
   }
 }
 """
+_RAGGED_TAG = "cellc.ragged"
 
 # A class's section of MATMUL_SCHEDULE: its matmuls tiled, the edges peeled.
 _MATMUL_CLASS = """
@@ -143,8 +162,6 @@ _MATMUL_CLASS = """
       %tile, %rows, %cols = transform.structured.tile_using_for %block tile_sizes [@MT, @NT, 0]
           : (!transform.any_op)
           -> (!transform.any_op, !transform.op<"scf.for">, !transform.op<"scf.for">)
-      %step, %ks = transform.structured.tile_using_for %tile tile_sizes [0, 0, 1]
-          : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
       // Peeling fails (harmlessly) when the tile size divides the dimension.
       transform.sequence %cols : !transform.op<"scf.for"> failures(suppress) {
       ^bb1(%loop: !transform.op<"scf.for">):
@@ -491,6 +508,19 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
         )
     schedule = MATMUL_SCHEDULE.replace("@SECTIONS", "".join(sections))
     apply_schedule(module, schedule, "matmul-schedule")
+    _tag_ragged_tiles(module)
+    schedule = REGISTER_SCHEDULE.replace("@RAGGED", f"{_RAGGED_TAG} = 1 : i64")
+    apply_schedule(module, schedule, "register-schedule")
+    _drop_attribute(module, _RAGGED_TAG)
+
+
+def _tag_ragged_tiles(module: ir.Module) -> None:
+    """Tags each register tile (a linalg.matmul after MATMUL_SCHEDULE) of a dynamic number of
+    rows `_RAGGED_TAG`, for REGISTER_SCHEDULE."""
+    with module.context:
+        for op in ops_named(module, "linalg.matmul"):
+            if ir.ShapedType.is_dynamic_size(ir.ShapedType(op.results[0].type).shape[0]):
+                _tag(op, _RAGGED_TAG, 1)
 
 
 # Large loop nests other than matmuls run in blocks on the thread pool: each planned op is tiled
@@ -582,6 +612,8 @@ def tile_transposes(module: ir.Module) -> None:
                     continue
             else:
                 continue
+            if large:
+                guard(op, PARALLEL_ELEMENTS)
             cells = tuple(TRANSPOSE_CELL if axis in swapped else 1 for axis in range(rank))
             plans.append((op, sizes, large, cells))
     _tile_into_blocks(module, plans, "transpose-schedule", inner=_transpose_cells)
@@ -627,6 +659,7 @@ def tile_parallel_generics(module: ir.Module) -> None:
                 continue
             sizes = _generic_block_sizes(op)
             if sizes is not None:
+                guard(op, PARALLEL_ELEMENTS)
                 plans.append((op, sizes, True, None))
     _tile_into_blocks(module, plans, "parallel-generics")
 
@@ -725,6 +758,7 @@ def apply_schedule(module: ir.Module, schedule: str, stage: str = "schedule") ->
             interpreter.apply_named_sequence(module, main, script)
         except ir.MLIRError as error:
             raise LoweringError(f"stage '{stage}' failed: {error}") from error
+    mark_guarded_foralls(module)
 
 
 def _tile_panels(
@@ -793,6 +827,8 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
             epilogues += 1
         if mode == _CACHED and _zero_filled(op):
             mode = _ZEROED
+        if mode != _REGISTER:  # parallel blocks: at a dynamic size, only if large at run time
+            guard(op, CACHE_TILED_MACS)
         panel = 1
         # panels only where the rows are known: a dynamic batch of rows may be one block's worth
         if (

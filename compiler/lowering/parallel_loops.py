@@ -28,12 +28,13 @@ from __future__ import annotations
 import re
 
 from mlir import ir
-from mlir.dialects import arith, func, memref
+from mlir.dialects import arith, func, memref, scf
 
 from cellc.dialects import ms
 
 from .dynamic_entry_abi import memref_view
 from .ms_to_linalg import LoweringError
+from .parallel_guards import erase_markers, guard_of
 
 PARALLEL_ATTR = "cellc.parallel"
 RUNTIME_ENTRY = "cellc_parallel_for"
@@ -50,7 +51,9 @@ def outline_parallel_loops(module: ir.Module) -> None:
         for func_op in [op for op in module.body.operations if op.operation.name == "func.func"]:
             name = ir.StringAttr(func_op.attributes["sym_name"]).value
             for index, forall in enumerate(_marked_foralls(func_op.operation)):
-                _outline(module, forall, f"{name}_{index}")
+                condition = guard_of(forall, func_op.operation)
+                _outline(module, forall, f"{name}_{index}", condition)
+        erase_markers(module)
 
 
 def _marked_foralls(func_op: ir.Operation) -> list[ir.Operation]:
@@ -193,7 +196,9 @@ def has_identity_layout(type_: ir.Type) -> bool:
     return memref.affine_map == ir.AffineMap.get_identity(memref.rank)
 
 
-def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
+def _outline(
+    module: ir.Module, forall: ir.Operation, suffix: str, condition: ir.Value | None
+) -> None:
     bounds = _static_bounds(forall)
     iterations = 1
     for _, count, _ in bounds or []:
@@ -240,7 +245,20 @@ def _outline(module: ir.Module, forall: ir.Operation, suffix: str) -> None:
                 clone = value.owner.clone()
             replace_uses_inside(value, clone.results[0], task.operation)
     with ir.InsertionPoint(forall), forall.location:
-        func.CallOp(dispatch, [count] + slots)
+        if condition is None:
+            func.CallOp(dispatch, [count] + slots)
+        else:  # parallel_guards.py: on the pool only when large at run time
+            branch = scf.IfOp(condition, has_else=True)
+            with ir.InsertionPoint(branch.then_block):
+                func.CallOp(dispatch, [count] + slots)
+                scf.YieldOp([])
+            with ir.InsertionPoint(branch.else_block):
+                one = arith.ConstantOp(index, 1).result
+                serial = scf.ForOp(arith.ConstantOp(index, 0).result, count, one)
+                with ir.InsertionPoint(serial.body):
+                    func.CallOp(task, [serial.induction_variable] + slots)
+                    scf.YieldOp([])
+                scf.YieldOp([])
     forall.erase()
 
 

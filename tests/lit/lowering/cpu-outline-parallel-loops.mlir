@@ -71,3 +71,27 @@ func.func @rows_apart(%buf: memref<6x4xf32>, %s: f32) {
   } {cellc.parallel}
   return
 }
+
+// -----
+
+// A guarded forall (parallel_guards.py: a dynamic batch's op, parallel only when large at run
+// time) is dispatched to the pool when its marker's condition holds; otherwise its tasks run one
+// after another on the calling thread. The markers are erased.
+// CHECK-LABEL: func.func @guarded
+// CHECK-NOT: __cellc_parallel_if
+// CHECK: %[[N:.*]] = arith.constant 4 : index
+// CHECK: scf.if %arg2 {
+// CHECK-NEXT: call @__cellc_dispatch_guarded_0(%[[N]], %arg1, %arg0)
+// CHECK-NEXT: } else {
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %[[N]] step %{{.*}} {
+// CHECK-NEXT: func.call @__cellc_task_guarded_0(%[[T]], %arg1, %arg0)
+// CHECK-NOT: __cellc_parallel_if
+// CHECK-NOT: cellc.guard
+func.func private @__cellc_parallel_if(i1)
+func.func @guarded(%buf: memref<4x4xf32>, %s: f32, %large: i1) {
+  call @__cellc_parallel_if(%large) {cellc.guard = 0 : i64} : (i1) -> ()
+  scf.forall (%i) in (4) {
+    memref.store %s, %buf[%i, %i] : memref<4x4xf32>
+  } {cellc.guard = 0 : i64, cellc.parallel}
+  return
+}

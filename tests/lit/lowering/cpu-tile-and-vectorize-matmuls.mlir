@@ -114,11 +114,16 @@ func.func @rows_apart(%a: tensor<512x8xf32>, %b: tensor<8x512xf32>) -> tensor<51
 
 // A reduction over a dynamic batch (a weight gradient's depth) is planned at 4096, so this is a
 // large matmul: its 776 columns are widened to a multiple of the register tile (784), not of
-// the SIMD width (776 already is).
+// the SIMD width (776 already is). Its blocks are parallel only when it is large at run time:
+// 512 x 784 x depth multiply-adds >= 2**21 (parallel_guards.py).
 // CHECK-LABEL: func.func @dynamic_depth
+// CHECK: %[[DEPTH:.*]] = tensor.dim %arg1, %c0 : tensor<?x776xf32>
 // CHECK: linalg.fill {{.*}} -> tensor<?x784xf32>
+// CHECK: %[[MACS:.*]] = arith.muli %[[DEPTH]], %c401408 : index
+// CHECK: %[[LARGE:.*]] = arith.cmpi uge, %[[MACS]], %c2097152 : index
+// CHECK: call @__cellc_parallel_if(%[[LARGE]]) {cellc.guard = [[G:[0-9]+]] : i64}
 // CHECK: scf.forall
-// CHECK: } {cellc.parallel}
+// CHECK: } {cellc.guard = [[G]] : i64, cellc.parallel}
 // CHECK: tensor.extract_slice %{{.*}}[0, 0] [512, 776] [1, 1] : tensor<512x784xf32> to tensor<512x776xf32>
 func.func @dynamic_depth(%a: tensor<512x?xf32>, %b: tensor<?x776xf32>) -> tensor<512x776xf32> {
   %e = tensor.empty() : tensor<512x776xf32>

@@ -52,8 +52,13 @@ func.func @images_to_nhwc(%x: tensor<8x64x16x16xf32>) -> tensor<8x16x16x64xf32> 
 
 // A dynamic batch among the swapped axes (a weight gradient's dy^T): blocks of 64 x 64 and
 // vector cells as for static sizes; the forall, whose inner bound is the batch, is left to run
-// serially by cpu-outline-parallel-loops.
+// serially by cpu-outline-parallel-loops. It is large (2**16 elements or more) only at a batch
+// of 128 or more, which the guard computes at run time (parallel_guards.py).
 // CHECK-LABEL: func.func @dynamic_rows
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[SIZE:.*]] = arith.muli %[[N]], %c512 : index
+// CHECK: %[[LARGE:.*]] = arith.cmpi uge, %[[SIZE]], %c65536 : index
+// CHECK: call @__cellc_parallel_if(%[[LARGE]])
 // CHECK: scf.forall
 // CHECK: vector.transfer_read %{{.*}} {permutation_map = #{{.*}}} : tensor<8x8xf32>, vector<8x8xf32>
 func.func @dynamic_rows(%x: tensor<?x512xf32>) -> tensor<512x?xf32> {
