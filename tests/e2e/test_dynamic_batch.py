@@ -374,3 +374,39 @@ def flat(values):
     if isinstance(values, (tuple, list)):
         return [leaf for value in values for leaf in flat(value)]
     return [values]
+
+
+class WideMLP(nn.Cell):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Dense(256, 256)
+        self.fc2 = nn.Dense(256, 10)
+        self.relu = nn.ReLU()
+
+    def construct(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_blocks_planned_parallel_run_serially_at_a_small_batch(tmp_path, monkeypatch, threads):
+    """At the nominal batch the weight gradients' matmuls and transposes are cut into parallel
+    blocks; whether they run on the pool is decided at run time (parallel_guards.py): serially
+    at a batch of 3 (3 x 256 x 256 multiply-adds), in parallel at 300. Both against float64."""
+    monkeypatch.setenv("CELLC_NUM_THREADS", threads)
+    net = WideMLP()
+    grad = ops.GradOperation(get_by_list=True)(net, net.trainable_params())
+    path = cellc.export(
+        grad, Tensor(shape=[None, 256], dtype=mstype.float32), file_name=str(tmp_path / "w")
+    )
+    entry = runtime.load(path)["grad_WideMLP"]
+    w1, b1, w2, _ = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
+    for batch in (3, 300):
+        x = np.random.default_rng(batch).standard_normal((batch, 256)).astype(np.float32)
+        hidden = x.astype(np.float64) @ w1.T + b1
+        upstream = (np.ones((batch, 10)) @ w2) * (hidden > 0)
+        got = entry(x)
+        np.testing.assert_allclose(got[0], upstream.T @ x, rtol=2e-4, atol=2e-4)
+        np.testing.assert_allclose(got[1], upstream.sum(0), rtol=2e-4, atol=2e-4)
+        np.testing.assert_allclose(
+            got[2], np.tile(np.maximum(hidden, 0).sum(0), (10, 1)), rtol=2e-4, atol=2e-3
+        )
