@@ -23,8 +23,10 @@ Contract
   of L1 and evict each other, and how much so depends on where the buffers happen to lie
   (sgemm 256x1024x1024 on one Zen 4 core: 59-81 GFLOP/s from run to run, OpenBLAS 81-91; the
   same kernel over a 1024x32 B, contiguous: 97-102). GotoBLAS and BLIS pack B for this reason;
-  here the whole of B is packed once per call, in parallel blocks, an O(K*N) copy against
-  O(M*N*K) work (hence PACK_ROWS). A's rows are not packed: a tile reads 6 of them at a time,
+  here B is packed once per call, an O(K*N) copy against O(M*N*K) work (hence PACK_ROWS):
+  before the matmul's blocks, in parallel blocks of its own, or (at most PANEL_ROWS rows,
+  linalg_to_llvm.py) inside each of the matmul's blocks, its own panels just before it reads
+  them. A's rows are not packed: a tile reads 6 of them at a time,
   each sequentially.
 """
 

@@ -28,13 +28,16 @@ from cellc.dialects import ms
 # "panels": 11 x 5 blocks, enough for panels of several blocks per task (_CACHE_PANELS), the
 # last panel and its last block ragged.
 # "packed": B copied into panels of one register tile's width (packed_matmuls.py), 11 of them
-# (22 with AVX2's narrower tiles): the last block of panels and the last block of rows ragged.
+# (22 with AVX2's narrower tiles); 200 rows are one block's (PANEL_ROWS), and each block of
+# panels packs its own, the last one ragged. "packed_rows": more rows than that, so B is packed
+# once, before the blocks, the last block of rows ragged.
 SHAPES = {
     "ragged": (131, 300, 263),
     "one_block_row": (50, 200, 700),
     "skewed": (515, 8, 512),
     "panels": (1000, 70, 1030),
     "packed": (200, 300, 352),
+    "packed_rows": (300, 300, 352),
 }
 TRANSPOSES = list(itertools.product((False, True), repeat=2))
 # "images_to_nhwc": C and W fit one block, so the blocks are images (tile_transposes'

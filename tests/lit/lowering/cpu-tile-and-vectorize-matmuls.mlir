@@ -71,12 +71,15 @@ func.func @cache_blocks(%a: tensor<200x300xf32>, %b: tensor<300x500xf32>) -> ten
 
 // -----
 
-// A fill that something else reads too stays whole, before the blocks (512 columns: not a
-// multiple of the register tile, so B is not packed).
+// A fill that something else reads too stays whole, before the blocks. (B is packed into
+// panels of 16 columns; 200 rows are one block's (PANEL_ROWS), so the blocks are column blocks
+// of all the rows, and each packs its own columns of B.)
 // CHECK-LABEL: func.func @shared_fill
 // CHECK: %[[ZEROS:.*]] = linalg.fill {{.*}} -> tensor<200x512xf32>
 // CHECK: %[[VIEW:.*]] = linalg.fill {{.*}} -> tensor<200x32x16xf32>
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs(%{{.*}} = %[[VIEW]])
+// CHECK: scf.forall (%{{.*}}) in ({{[0-9]+}}) shared_outs(%{{.*}} = %[[VIEW]])
+// CHECK-NOT: linalg.fill
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<300x{{[0-9]+}}x16xf32>)
 // CHECK-NOT: linalg.fill
 // CHECK: } {cellc.parallel}
 func.func @shared_fill(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> (tensor<200x512xf32>, tensor<200x512xf32>) {
@@ -161,11 +164,14 @@ func.func @widened(%a: tensor<12x16xf32>, %b: tensor<16x20xf32>) -> tensor<12x20
 // of the next (a bias-add, then a ReLU): the blocks are the last generic's, a parallel forall
 // into which the bias-add, the matmul and its zero fill are fused, so each block's product is
 // consumed while it is in cache. B is packed (see @packed), so the generics work on the same
-// (rows, panels, 16) view, the bias viewed as (panels, 16).
+// (rows, panels, 16) view, the bias viewed as (panels, 16). Its 200 rows are one block's
+// (PANEL_ROWS): the blocks are all the rows by some panels, and each packs its own panels of B.
 // CHECK-LABEL: func.func @epilogue
 // CHECK: %[[BIAS:.*]] = tensor.expand_shape %arg2 {{\[\[}}0, 1]] output_shape [32, 16] : tensor<512xf32> into tensor<32x16xf32>
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs
-// CHECK: linalg.fill {{.*}} -> tensor<?x16x16xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.forall (%{{.*}}) in ({{[0-9]+}}) shared_outs
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<300x{{[0-9]+}}x16xf32>)
+// CHECK: linalg.fill {{.*}} -> tensor<200x{{[0-9]+}}x16xf32>
 // CHECK: vector.contract
 // CHECK: } {cellc.fma}
 // CHECK: linalg.generic
@@ -200,20 +206,22 @@ func.func @epilogue(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>, %c: tensor
 // -----
 
 // A large matmul with 64 rows or more and a multiple of the register tile's 16 columns reads
-// B packed into panels: B (300, 512) is copied once into (32, 300, 16), each 16 columns
-// contiguous, and the product is computed over the accumulator viewed as (200, 32, 16). Its
-// blocks are 96 rows by 16 panels (a parallel forall, the zero fill fused), each a loop over its
-// panels, and each panel a matmul of the block's rows by the panel's (300, 16) slice into its
-// 16 columns, tiled as any other.
+// B packed into panels: B (300, 512) is copied into (32, 300, 16), each 16 columns contiguous,
+// and the product is computed over the accumulator viewed as (200, 32, 16). Its 200 rows are at
+// most PANEL_ROWS: its blocks (a parallel forall, the zero fill fused) are all the rows by a
+// few panels, and each block packs its own panels, just before it reads them; then it loops
+// over its panels, each a matmul of the rows by the panel's (300, 16) slice into its 16
+// columns, tiled as any other.
 // CHECK-LABEL: func.func @packed
 // CHECK: %[[VIEW:.*]] = tensor.expand_shape %arg1 {{\[\[}}0], [1, 2]] output_shape [300, 32, 16] : tensor<300x512xf32> into tensor<300x32x16xf32>
-// CHECK: %[[PANELS:.*]] = linalg.transpose ins(%[[VIEW]] : tensor<300x32x16xf32>) outs(%{{.*}} : tensor<32x300x16xf32>) permutation = [1, 0, 2]
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<200x32x16xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.forall (%{{.*}}) in ({{[0-9]+}}) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<200x32x16xf32>)
+// CHECK: %[[SLICE:.*]] = tensor.extract_slice %[[VIEW]][0, %{{.*}}, 0] [300, [[NP:[0-9]+]], 16]
+// CHECK: %[[PANELS:.*]] = linalg.transpose ins(%[[SLICE]] : tensor<300x[[NP]]x16xf32>) outs(%{{.*}} : tensor<[[NP]]x300x16xf32>) permutation = [1, 0, 2]
+// CHECK: linalg.fill {{.*}} -> tensor<200x[[NP]]x16xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<200x[[NP]]x16xf32>)
 // CHECK: tensor.extract_slice %[[PANELS]]
-// CHECK: linalg.fill {{.*}} -> tensor<?x16x16xf32>
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C16:.*]] step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<?x16x16xf32>)
 // CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [1, 300, 16] [1, 1, 1] : tensor<1x300x16xf32> to tensor<300x16xf32>
-// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0] [%{{.*}}, 1, 16] [1, 1, 1] : tensor<?x1x16xf32> to tensor<?x16xf32>
 // CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
 // CHECK: } {cellc.fma}
 // CHECK: } {cellc.parallel}
@@ -231,21 +239,23 @@ func.func @packed(%a: tensor<200x300xf32>, %b: tensor<300x512xf32>) -> tensor<20
 // -----
 
 // B read transposed, (512, 300), is packed from there directly: its (32, 16, 300) view is
-// transposed into the panels. A read transposed is copied into (200, 300).
+// transposed into the panels. A read transposed is copied into (400, 300). 400 rows are more
+// than PANEL_ROWS: B is packed once, before the blocks of 96 rows that all read it.
 // CHECK-LABEL: func.func @packed_transposed
 // CHECK: %[[VIEW:.*]] = tensor.expand_shape %arg1 {{\[\[}}0, 1], [2]] output_shape [32, 16, 300] : tensor<512x300xf32> into tensor<32x16x300xf32>
 // CHECK: linalg.transpose ins(%[[VIEW]] : tensor<32x16x300xf32>) outs(%{{.*}} : tensor<32x300x16xf32>) permutation = [0, 2, 1]
-// CHECK: linalg.transpose ins(%arg0 : tensor<300x200xf32>) outs(%{{.*}} : tensor<200x300xf32>) permutation = [1, 0]
-// CHECK: scf.forall
+// CHECK: linalg.transpose ins(%arg0 : tensor<300x400xf32>) outs(%{{.*}} : tensor<400x300xf32>) permutation = [1, 0]
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (5, {{[0-9]+}})
+// CHECK-NOT: linalg.transpose
 // CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
 // CHECK: } {cellc.parallel}
-func.func @packed_transposed(%a: tensor<300x200xf32>, %b: tensor<512x300xf32>) -> tensor<200x512xf32> {
-  %e = tensor.empty() : tensor<200x512xf32>
+func.func @packed_transposed(%a: tensor<300x400xf32>, %b: tensor<512x300xf32>) -> tensor<400x512xf32> {
+  %e = tensor.empty() : tensor<400x512xf32>
   %c = arith.constant 0.0 : f32
-  %f = linalg.fill ins(%c : f32) outs(%e : tensor<200x512xf32>) -> tensor<200x512xf32>
+  %f = linalg.fill ins(%c : f32) outs(%e : tensor<400x512xf32>) -> tensor<400x512xf32>
   %m = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
-      ins(%a, %b : tensor<300x200xf32>, tensor<512x300xf32>) outs(%f : tensor<200x512xf32>) -> tensor<200x512xf32>
-  return %m : tensor<200x512xf32>
+      ins(%a, %b : tensor<300x400xf32>, tensor<512x300xf32>) outs(%f : tensor<400x512xf32>) -> tensor<400x512xf32>
+  return %m : tensor<400x512xf32>
 }
 
 // -----
@@ -258,9 +268,9 @@ func.func @packed_transposed(%a: tensor<300x200xf32>, %b: tensor<512x300xf32>) -
 // CHECK-LABEL: func.func @gathered
 // CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x4x8x3x3x2x8xf32>
 // CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[IN]], #{{.*}}], {{.*}} ins(%arg1 : tensor<2x8x10x10xf32>) outs(%[[EMPTY]] : tensor<2x4x8x3x3x2x8xf32>)
-// CHECK: %[[PANELS:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2, 3, 4], [5, 6]] : tensor<2x4x8x3x3x2x8xf32> into tensor<8x72x16xf32>
 // CHECK-NOT: linalg.transpose
 // CHECK: scf.forall
+// CHECK: %[[PANELS:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2, 3, 4], [5, 6]] : tensor<2x4x8x3x3x2x8xf32> into tensor<8x72x16xf32>
 // CHECK: tensor.extract_slice %[[PANELS]]
 // CHECK: vector.contract
 #gather = affine_map<(c, kh, kw, n, h, w) -> (n, c, h + kh, w + kw)>
