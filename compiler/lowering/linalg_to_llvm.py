@@ -876,9 +876,10 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
             panel = max(1, min(MAX_PANEL, blocks // (TASKS_PER_THREAD * threads)))
         packing = _UNPACKED
         if is_packed:
-            one_block = not ir.ShapedType.is_dynamic_size(shape[0]) and shape[0] <= PANEL_ROWS
-            packing = _PACKED_IN_BLOCKS if one_block else _PACKED
-            if one_block:  # panel: how many panels a block is wide (see PANEL_ROWS)
+            # a dynamic batch of rows: a small one is the common case (see PANEL_ROWS)
+            in_blocks = ir.ShapedType.is_dynamic_size(shape[0]) or shape[0] <= PANEL_ROWS
+            packing = _PACKED_IN_BLOCKS if in_blocks else _PACKED
+            if in_blocks:  # panel: how many panels a block is wide (see PANEL_ROWS)
                 panel = _panels_per_block(*result.shape[1:], threads)
         _tag(op, _TILE_TAG, _tag_value(bits, mode, panel, packing))
         classes.add((bits, mode, panel, packing))
