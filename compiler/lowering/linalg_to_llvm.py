@@ -63,7 +63,7 @@ from .read_only_arguments import mark_arguments_read_only
 # with the reduction innermost, one k at a time. The partial tiles at the right and bottom edges
 # are peeled into their own loops, so every full tile has a static shape and vectorizes without
 # masks (a partial one of static size too; one of a dynamic number of rows, at a dynamic batch,
-# row by row: each row is a static 1 x NT tile). The tile becomes a vector.contract of
+# row by row: each row is a static 1 x NT tile, REGISTER_SCHEDULE). The tile becomes a vector.contract of
 # an MT x 1 column of A and a 1 x NT row of B; the MT x NT accumulator is read once before the k
 # loop and written once after it (hoisted), so that the loop body is MT broadcasts, NT / lanes
 # loads and MT * NT / lanes FMAs (VECTOR_LOWERING).
@@ -82,23 +82,27 @@ from .read_only_arguments import mark_arguments_read_only
 # fill are fused into them, so each block's product is consumed while it is still in cache,
 # and neither the product nor the fill makes a pass over memory of its own.
 # One script tiles every class of matmul (a section each: `@TAG`, `@MT`, `@NT`, `@OUTER` are
-# filled in per element type and size class), then canonicalizes, vectorizes and hoists once for
-# all of them (a LeNet step has four classes; a script per class ran those whole-module steps
-# four times: 150 -> 80 ms of its compile).
-MATMUL_SCHEDULE = """
-module attributes {transform.with_named_sequence} {
-  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
-@SECTIONS
+# filled in per element type and size class) and canonicalizes; one more cuts the reductions,
+# vectorizes and hoists, once for all of them (REGISTER_SCHEDULE; a LeNet step has four classes,
+# and a script per class ran those whole-module steps four times: 150 -> 80 ms of its compile).
+# The functions canonicalized, tiling's leftovers folded (and `%funcs` kept for later steps).
+_CANONICALIZE = """
     %funcs = transform.structured.match ops{["func.func"]} in %root
         : (!transform.any_op) -> !transform.any_op
     transform.apply_patterns to %funcs {
       transform.apply_patterns.canonicalization
       transform.apply_patterns.linalg.tiling_canonicalization
     } : !transform.any_op
+"""
+MATMUL_SCHEDULE = """
+module attributes {transform.with_named_sequence} {
+  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
+@SECTIONS
+@CANONICALIZE
     transform.yield
   }
 }
-"""
+""".replace("@CANONICALIZE\n", _CANONICALIZE.lstrip("\n"))
 # After MATMUL_SCHEDULE, the tiles of a dynamic number of rows (fewer than MT: at a dynamic
 # batch, or in the last cache block of a static one) are tagged `@RAGGED` (`_tag_ragged_tiles`),
 # and this script cuts each into rows, each a static 1 x NT tile; then it cuts every tile's
@@ -118,12 +122,7 @@ module attributes {transform.with_named_sequence} {
       %rows, %loop = transform.structured.tile_using_for %tail tile_sizes [1, 0, 0]
           : (!transform.any_op) -> (!transform.any_op, !transform.op<"scf.for">)
     }
-    %funcs = transform.structured.match ops{["func.func"]} in %root
-        : (!transform.any_op) -> !transform.any_op
-    transform.apply_patterns to %funcs {
-      transform.apply_patterns.canonicalization
-      transform.apply_patterns.linalg.tiling_canonicalization
-    } : !transform.any_op
+@CANONICALIZE
     %tiles = transform.structured.match ops{["linalg.matmul"]} in %root
         : (!transform.any_op) -> !transform.any_op
     transform.foreach %tiles : !transform.any_op {
@@ -149,7 +148,7 @@ module attributes {transform.with_named_sequence} {
     transform.yield
   }
 }
-"""
+""".replace("@CANONICALIZE\n", _CANONICALIZE.lstrip("\n"))
 _RAGGED_TAG = "cellc.ragged"
 
 # A class's section of MATMUL_SCHEDULE: its matmuls tiled, the edges peeled.
