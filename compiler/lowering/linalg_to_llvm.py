@@ -64,9 +64,9 @@ from .read_only_arguments import mark_arguments_read_only
 # are peeled into their own loops, so every full tile has a static shape and vectorizes without
 # masks (a partial one of static size too; one of a dynamic number of rows, at a dynamic batch,
 # row by row: each row is a static 1 x NT tile, REGISTER_SCHEDULE). The tile becomes a
-# vector.contract of an MT x 1 column of A and a 1 x NT row of B; the MT x NT accumulator is read once before the k
-# loop and written once after it (hoisted), so that the loop body is MT broadcasts, NT / lanes
-# loads and MT * NT / lanes FMAs (VECTOR_LOWERING).
+# vector.contract of an MT x 1 column of A and a 1 x NT row of B; the MT x NT accumulator is
+# read once before the k loop and written once after it (hoisted), so that the loop body is MT
+# broadcasts, NT / lanes loads and MT * NT / lanes FMAs (VECTOR_LOWERING).
 #
 # A large matmul (CACHE_TILED_MACS multiply-adds or more) is first cut into cache blocks: an
 # `scf.forall` over MC x NC blocks of the result, each block a loop over KC-deep slices of the
