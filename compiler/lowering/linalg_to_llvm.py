@@ -279,8 +279,9 @@ _PANEL_CLASS = """
 # contiguously, and every slice reads and writes the register tile's accumulators once more
 # (sgemm 256x1024x1024 on one core, 7 alternating rounds: 69, 72, 73 GFLOP/s at 256, 512, 1024).
 PANEL_DEPTH = 1024
-# A packed product of at most PANEL_ROWS rows (static) is cut into blocks of all its rows (a
-# fused one's epilogue blocks too, EPILOGUE_SCHEDULE), a few panels wide (_panels_per_block),
+# A packed product of at most PANEL_ROWS rows is cut into blocks of all its rows (a dynamic
+# batch of rows into blocks of PANEL_ROWS; a fused product's epilogue blocks too,
+# EPILOGUE_SCHEDULE), a few panels wide (_panels_per_block),
 # and the copy of B into panels is fused into the blocks (@PACK_OF, @PACK_INTO): each block
 # packs its own panels, once, and reads them back from cache right away, instead of a pass over
 # all of B before the blocks (written to memory, then read back by every block of rows).
@@ -822,7 +823,8 @@ def _matmuls(module: ir.Module) -> list[ir.Operation]:
 # blocks that fill their part of the accumulator first; register tiles of a fused block.
 _REGISTER, _CACHED, _ZEROED, _FUSED = range(4)
 # Whether a matmul reads B packed (packed_matmuls.py): no; yes; yes, and its blocks are all of
-# its rows (PANEL_ROWS or fewer), each packing its own columns of B (PANEL_SCHEDULE).
+# its rows (PANEL_ROWS or fewer; a dynamic batch's, PANEL_ROWS), each packing its own columns
+# of B (PANEL_SCHEDULE).
 _UNPACKED, _PACKED, _PACKED_IN_BLOCKS = range(3)
 
 
