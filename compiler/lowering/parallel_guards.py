@@ -18,9 +18,9 @@ Contract
   passes in between.)
 - `mark_guarded_foralls(module)` (after each schedule, linalg_to_llvm.apply_schedule): each
   `cellc.parallel` forall that holds a guarded op takes its ID (`cellc.guard`).
-- `guard_of(forall)` / `erase_markers(module)` (parallel_loops.py's outlining): the condition of
-  a guarded forall, with which its tasks are dispatched to the pool or else run one after the
-  other on the calling thread; then every marker is erased.
+- `guard_conditions(func_op)` / `erase_markers(module)` (parallel_loops.py's outlining): each
+  guard's condition, with which a guarded forall's tasks are dispatched to the pool or else run
+  one after the other on the calling thread; then every marker is erased.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from mlir.dialects import arith, func, tensor
 MARKER = "__cellc_parallel_if"
 GUARD_ATTR = "cellc.guard"
 GUARDED_ATTR = "cellc.guarded"
-PARALLEL_ATTR = "cellc.parallel"
+PARALLEL_ATTR = "cellc.parallel"  # (parallel_loops.py's, defined here: it imports this module)
+_COUNT_ATTR = "cellc.guards"  # on the marker's declaration: how many guards were made
 
 
 def guard(op: ir.Operation, threshold: int) -> None:
@@ -40,7 +41,7 @@ def guard(op: ir.Operation, threshold: int) -> None:
     static, dynamic = _loop_extents(op)
     if not dynamic:
         return
-    module = _module_of(op)
+    declaration = _declare_marker(_module_of(op))
     index = ir.IndexType.get()
     with ir.InsertionPoint(op), op.location:
         size = arith.ConstantOp(index, static).result
@@ -50,15 +51,18 @@ def guard(op: ir.Operation, threshold: int) -> None:
         large = arith.CmpIOp(
             arith.CmpIPredicate.uge, size, arith.ConstantOp(index, threshold).result
         ).result
-        call = func.CallOp([], ir.FlatSymbolRefAttr.get(_declare_marker(module)), [large])
-    identity = _next_id(module)
+        call = func.CallOp([], ir.FlatSymbolRefAttr.get(MARKER), [large])
     i64 = ir.IntegerType.get_signless(64)
+    identity = ir.IntegerAttr(declaration.attributes[_COUNT_ATTR]).value
+    declaration.attributes[_COUNT_ATTR] = ir.IntegerAttr.get(i64, identity + 1)
     call.attributes[GUARD_ATTR] = ir.IntegerAttr.get(i64, identity)
     op.attributes[GUARDED_ATTR] = ir.IntegerAttr.get(i64, identity)
 
 
 def mark_guarded_foralls(module: ir.Module) -> None:
     """Gives each `cellc.parallel` forall the guard of the first guarded op inside it."""
+    if _marker_declaration(module.operation) is None:  # no guard made (static shapes)
+        return
 
     def visit(op):
         if op.name == "scf.forall" and PARALLEL_ATTR in op.attributes:
@@ -73,25 +77,30 @@ def mark_guarded_foralls(module: ir.Module) -> None:
         module.operation.walk(visit, ir.WalkOrder.PRE_ORDER)
 
 
-def guard_of(forall: ir.Operation, func_op: ir.Operation) -> ir.Value | None:
-    """The condition (i1) under which a guarded forall of `func_op` runs in parallel, or None."""
+def guard_conditions(func_op: ir.Operation) -> dict[int, ir.Value]:
+    """The condition (i1) of each guard made in `func_op`, by its ID."""
+    return {
+        ir.IntegerAttr(call.attributes[GUARD_ATTR]).value: call.operands[0]
+        for call in _markers(func_op)
+    }
+
+
+def guard_of(forall: ir.Operation, conditions: dict[int, ir.Value]) -> ir.Value | None:
+    """The condition under which a forall runs in parallel (`guard_conditions`), or None."""
     if GUARD_ATTR not in forall.attributes:
         return None
-    identity = ir.IntegerAttr(forall.attributes[GUARD_ATTR]).value
-    for call in _markers(func_op):
-        if ir.IntegerAttr(call.attributes[GUARD_ATTR]).value == identity:
-            return call.operands[0]
-    return None
+    return conditions.get(ir.IntegerAttr(forall.attributes[GUARD_ATTR]).value)
 
 
 def erase_markers(module: ir.Module) -> None:
     """Erases every marker call and its declaration, and the guard tags."""
     with module.context:
+        declaration = _marker_declaration(module.operation)
+        if declaration is None:
+            return
         for call in _markers(module.operation):
             call.erase()
-        for op in list(module.body.operations):
-            if op.operation.name == "func.func" and _symbol(op.operation) == MARKER:
-                op.operation.erase()
+        declaration.erase()
 
         def visit(op):
             for name in (GUARD_ATTR, GUARDED_ATTR):
@@ -144,20 +153,23 @@ def _indexing_maps(op: ir.Operation) -> list[ir.AffineMap]:
     ]
 
 
-def _declare_marker(module: ir.Operation) -> str:
-    body = module.regions[0].blocks[0]
-    if not any(
-        op.operation.name == "func.func" and _symbol(op.operation) == MARKER
-        for op in body.operations
-    ):
+def _declare_marker(module: ir.Operation) -> ir.Operation:
+    """The marker's declaration in `module`, made (with a count of 0 guards) if need be."""
+    declaration = _marker_declaration(module)
+    if declaration is None:
+        body = module.regions[0].blocks[0]
         with ir.InsertionPoint.at_block_begin(body), ir.Location.unknown():
-            declaration = func.FuncOp(MARKER, ([ir.IntegerType.get_signless(1)], []))
-            declaration.attributes["sym_visibility"] = ir.StringAttr.get("private")
-    return MARKER
+            declaration = func.FuncOp(MARKER, ([ir.IntegerType.get_signless(1)], [])).operation
+        declaration.attributes["sym_visibility"] = ir.StringAttr.get("private")
+        declaration.attributes[_COUNT_ATTR] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 0)
+    return declaration
 
 
-def _next_id(module: ir.Operation) -> int:
-    return len(_markers(module))
+def _marker_declaration(module: ir.Operation) -> ir.Operation | None:
+    for op in module.regions[0].blocks[0].operations:
+        if op.operation.name == "func.func" and _symbol(op.operation) == MARKER:
+            return op.operation
+    return None
 
 
 def _markers(root: ir.Operation) -> list[ir.Operation]:

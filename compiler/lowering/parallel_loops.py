@@ -34,9 +34,8 @@ from cellc.dialects import ms
 
 from .dynamic_entry_abi import memref_view
 from .ms_to_linalg import LoweringError
-from .parallel_guards import erase_markers, guard_of
+from .parallel_guards import PARALLEL_ATTR, erase_markers, guard_conditions, guard_of
 
-PARALLEL_ATTR = "cellc.parallel"
 RUNTIME_ENTRY = "cellc_parallel_for"
 # The functions cellc outlines are named after what they hold: __cellc_task_F_K, ...
 CELLC_PREFIX = "__cellc_"
@@ -50,8 +49,9 @@ def outline_parallel_loops(module: ir.Module) -> None:
     with module.context, ir.Location.unknown():
         for func_op in [op for op in module.body.operations if op.operation.name == "func.func"]:
             name = ir.StringAttr(func_op.attributes["sym_name"]).value
+            conditions = guard_conditions(func_op.operation)
             for index, forall in enumerate(_marked_foralls(func_op.operation)):
-                condition = guard_of(forall, func_op.operation)
+                condition = guard_of(forall, conditions)
                 _outline(module, forall, f"{name}_{index}", condition)
         erase_markers(module)
 
