@@ -23,10 +23,10 @@ BATCHES = (4, 9, 1, 16)
 
 
 class MLP(nn.Cell):
-    def __init__(self):
+    def __init__(self, inputs: int = 12, hidden: int = 16, outputs: int = 3):
         super().__init__()
-        self.fc1 = nn.Dense(12, 16)
-        self.fc2 = nn.Dense(16, 3)
+        self.fc1 = nn.Dense(inputs, hidden)
+        self.fc2 = nn.Dense(hidden, outputs)
         self.relu = nn.ReLU()
 
     def construct(self, x):
@@ -376,29 +376,18 @@ def flat(values):
     return [values]
 
 
-class WideMLP(nn.Cell):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Dense(256, 256)
-        self.fc2 = nn.Dense(256, 10)
-        self.relu = nn.ReLU()
-
-    def construct(self, x):
-        return self.fc2(self.relu(self.fc1(x)))
-
-
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_blocks_planned_parallel_run_serially_at_a_small_batch(tmp_path, monkeypatch, threads):
     """At the nominal batch the weight gradients' matmuls and transposes are cut into parallel
     blocks; whether they run on the pool is decided at run time (parallel_guards.py): serially
     at a batch of 3 (3 x 256 x 256 multiply-adds), in parallel at 300. Both against float64."""
     monkeypatch.setenv("CELLC_NUM_THREADS", threads)
-    net = WideMLP()
+    net = MLP(256, 256, 10)
     grad = ops.GradOperation(get_by_list=True)(net, net.trainable_params())
     path = cellc.export(
         grad, Tensor(shape=[None, 256], dtype=mstype.float32), file_name=str(tmp_path / "w")
     )
-    entry = runtime.load(path)["grad_WideMLP"]
+    entry = runtime.load(path)["grad_MLP"]
     w1, b1, w2, _ = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
     for batch in (3, 300):
         x = np.random.default_rng(batch).standard_normal((batch, 256)).astype(np.float32)
