@@ -55,6 +55,7 @@ from .parallel_loops import (
     ops_named,
     outline_parallel_loops,
 )
+from .ragged_tiles import specialize_ragged_rows
 from .read_only_arguments import mark_arguments_read_only
 
 # Matrix products on the CPU, on tensors (before bufferizing): every linalg.matmul (transposed
@@ -104,14 +105,16 @@ module attributes {transform.with_named_sequence} {
 }
 """.replace("@CANONICALIZE\n", _CANONICALIZE.lstrip("\n"))
 # After MATMUL_SCHEDULE, the tiles of a dynamic number of rows (fewer than MT: at a dynamic
-# batch, or in the last cache block of a static one) are tagged `@RAGGED` (`_tag_ragged_tiles`),
-# and this script cuts each into rows, each a static 1 x NT tile; then it cuts every tile's
-# reduction into steps of one k and vectorizes it, the accumulators hoisted out of the k loop.
-# (Cut into rows inside the k loop instead, a 4-row tail kept its accumulators in memory: the
-# small MLP's first matmul at a dynamic batch of 64 took 18% more samples than the static one.
-# Tiles of 4, 2 and 1 rows, peeled, would be faster still, but the peeled 4-row loop's
-# `affine.min` depends on the enclosing remainder loop's induction variable, and neither the
-# peeling nor scf's loop canonicalization proves it static.)
+# batch, or in the last cache block of a static one) are tagged `@RAGGED` (`_tag_ragged_tiles`);
+# those with a deep reduction switch on their row count to a static tile of each count
+# (ragged_tiles.py), and this script cuts the rest (and the switches' defaults) into rows, each
+# a static 1 x NT tile; then it cuts every tile's reduction into steps of one k and vectorizes
+# it, the accumulators hoisted out of the k loop. (Cut into rows inside the k loop instead, a
+# 4-row tail kept its accumulators in memory: the small MLP's first matmul at a dynamic batch
+# of 64 took 18% more samples than the static one. Peeling the tail into tiles of 4, 2 and 1
+# rows does not give static tiles: the peeled 4-row loop's `affine.min` depends on the enclosing
+# remainder loop's induction variable, and neither the peeling nor scf's loop canonicalization
+# proves it static; hence the switch.)
 REGISTER_SCHEDULE = """
 module attributes {transform.with_named_sequence} {
   transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {
@@ -335,6 +338,10 @@ _EPILOGUE_TAG = "cellc.epilogue"
 _MAX_EPILOGUE = 64
 
 _MICRO_KERNEL_ROWS = 6
+# A tile of a dynamic number of rows (fewer than _MICRO_KERNEL_ROWS) with a reduction this deep
+# or deeper is specialized to each row count (ragged_tiles.py); a shallower one, cut into rows,
+# costs little, and each specialization costs compile time (five more small kernels).
+RAGGED_MIN_DEPTH = 64
 # Cache blocks (rows, columns, reduction depth) of a large matmul: MC x KC floats of A (96 KiB)
 # stay in L2, KC x NT of B (32 KiB for f32) in L1. Measured at 1000^3 and 2048^3 against
 # 48/512/128, 192/128/512 and 96/128/128: within 5% of each other, this one best at 1000.
@@ -535,6 +542,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     schedule = MATMUL_SCHEDULE.replace("@SECTIONS", "".join(sections))
     apply_schedule(module, schedule, "matmul-schedule")
     _tag_ragged_tiles(module)
+    specialize_ragged_rows(module, _MICRO_KERNEL_ROWS, _RAGGED_TAG, RAGGED_MIN_DEPTH)
     schedule = REGISTER_SCHEDULE.replace("@RAGGED", f"{_RAGGED_TAG} = 1 : i64")
     apply_schedule(module, schedule, "register-schedule")
     _drop_attribute(module, _RAGGED_TAG)

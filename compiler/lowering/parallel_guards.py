@@ -113,7 +113,7 @@ def erase_markers(module: ir.Module) -> None:
 
 def _loop_extents(op: ir.Operation) -> tuple[int, list[tuple[ir.Value, int]]]:
     """(the product of the op's static loop extents, (operand, axis) giving each dynamic one)."""
-    maps = _indexing_maps(op)
+    maps = indexing_maps(op)
     extents: dict[int, int | tuple[ir.Value, int]] = {}
     for operand, affine_map in zip(op.operands, maps):
         if not isinstance(operand.type, ir.RankedTensorType):
@@ -135,7 +135,7 @@ def _loop_extents(op: ir.Operation) -> tuple[int, list[tuple[ir.Value, int]]]:
     return static, dynamic_extents
 
 
-def _indexing_maps(op: ir.Operation) -> list[ir.AffineMap]:
+def indexing_maps(op: ir.Operation) -> list[ir.AffineMap]:
     """The op's indexing maps: its attribute, or those of a named op without one (a matmul's
     (m, k), (k, n), (m, n); a copy's, fill's or transpose's loops are its output's dims)."""
     if "indexing_maps" in op.attributes:

@@ -399,3 +399,26 @@ def test_blocks_planned_parallel_run_serially_at_a_small_batch(tmp_path, monkeyp
         np.testing.assert_allclose(
             got[2], np.tile(np.maximum(hidden, 0).sum(0), (10, 1)), rtol=2e-4, atol=2e-3
         )
+
+
+def test_each_row_count_of_the_last_register_tile(tmp_path):
+    """At a dynamic batch the last register tile has 0 to 5 rows, known at run time; with a
+    reduction of 64 or more it switches to a static tile of its count (ragged_tiles.py). Every
+    count, in the forward product (96-deep) of a weight gradient, against float64."""
+    net = MLP(96, 40, 3)
+    grad = ops.GradOperation(get_by_list=True)(net, net.trainable_params())
+    path = cellc.export(
+        grad, Tensor(shape=[None, 96], dtype=mstype.float32), file_name=str(tmp_path / "t")
+    )
+    entry = runtime.load(path)["grad_MLP"]
+    w1, b1, w2, _ = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
+    for batch in (1, 2, 3, 4, 5, 6, 7, 11, 16):
+        x = np.random.default_rng(batch).standard_normal((batch, 96)).astype(np.float32)
+        hidden = x.astype(np.float64) @ w1.T + b1
+        upstream = (np.ones((batch, 3)) @ w2) * (hidden > 0)
+        got = entry(x)
+        np.testing.assert_allclose(got[0], upstream.T @ x, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(got[1], upstream.sum(0), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            got[2], np.tile(np.maximum(hidden, 0).sum(0), (3, 1)), rtol=1e-4, atol=1e-4
+        )

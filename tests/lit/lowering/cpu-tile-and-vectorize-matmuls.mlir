@@ -414,11 +414,27 @@ func.func @gathered_shared(%a: tensor<256x72xf32>, %x: tensor<2x8x10x10xf32>, %d
 
 // -----
 
-// A dynamic number of rows (a batch): full 6-row tiles, then the partial tile's rows (fewer
-// than 6, how many known only at run time) one at a time, each a static 1 x 16 tile; no
-// matmul is left unvectorized.
+// A dynamic number of rows (a batch): full 6-row tiles, then the partial tile (fewer than 6
+// rows, how many known only at run time) switches on its row count: a static tile of each
+// count from 1 to 5, inserted into the loop's result inside the case (so each case writes in
+// place), and a default that computes the rows one at a time, each a static 1 x 16 tile.
+// No matmul is left unvectorized.
 // CHECK-LABEL: func.func @dynamic_rows
 // CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
+// CHECK: scf.index_switch %{{.*}} -> tensor<?x16xf32>
+// CHECK: case 1 {
+// CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x16xf32> into vector<1x16xf32>
+// CHECK: case 4 {
+// CHECK: %[[A:.*]] = tensor.extract_slice %{{.*}} [4, 64] [1, 1] : tensor<?x64xf32> to tensor<4x64xf32>
+// CHECK: %[[ACC:.*]] = tensor.extract_slice %[[RESULT:.*]][%{{.*}}, 0] [4, 16] [1, 1] : tensor<?x16xf32> to tensor<4x16xf32>
+// CHECK: vector.contract {{.*}} : vector<4x1xf32>, vector<1x16xf32> into vector<4x16xf32>
+// CHECK: %[[TILE:.*]] = vector.transfer_write %{{.*}} : vector<4x16xf32>, tensor<4x16xf32>
+// CHECK: %[[PLACED:.*]] = tensor.insert_slice %[[TILE]] into %[[RESULT]][%{{.*}}, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<?x16xf32>
+// CHECK: scf.yield %[[PLACED]]
+// CHECK: case 5 {
+// CHECK: vector.contract {{.*}} : vector<5x1xf32>, vector<1x16xf32> into vector<5x16xf32>
+// CHECK: default {
+// CHECK: scf.for
 // CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x16xf32> into vector<1x16xf32>
 // CHECK-NOT: linalg.matmul
 // CHECK: return
