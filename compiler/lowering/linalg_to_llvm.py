@@ -32,6 +32,12 @@ from .col2im_taps import col2im_by_taps
 from .distinct_results import copy_repeated_results, empty_results_whole
 from .dynamic_entry_abi import bare_dynamic_entries
 from .entry_signatures import embed_entry_signatures, entry_signatures
+from .gathered_blocks import (
+    FUSE_ATTR,
+    GATHERED_ATTR,
+    panels_fitting_gather,
+    slice_gathers_in_blocks,
+)
 from .lane_reductions import reduce_in_lanes
 from .llvm_to_object import DEFAULT_CPU
 from .loop_nests import outline_loop_nests
@@ -301,6 +307,26 @@ _PACK_INTO = """
       %block_packs, %packed_forall = transform.structured.fuse_into_containing_op %pack
           into %forall : (!transform.any_op, !transform.any_op)
           -> (!transform.any_op, !transform.any_op)"""
+# A gather of B's panels that the blocks slice (gathered_blocks.py) is fused into them: each
+# block gathers its own panels.
+GATHER_SCHEDULE = f"""
+module attributes {{transform.with_named_sequence}} {{
+  transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}}) {{
+    %gathers = transform.structured.match attributes{{{FUSE_ATTR}}} in %root
+        : (!transform.any_op) -> !transform.any_op
+    transform.foreach %gathers : !transform.any_op {{
+    ^bb0(%gather: !transform.any_op):
+      %slices = transform.get_consumers_of_result %gather[0]
+          : (!transform.any_op) -> !transform.any_op
+      %blocks = transform.get_parent_op %slices {{op_name = "scf.forall", deduplicate}}
+          : (!transform.any_op) -> !transform.any_op
+      %fused, %loop = transform.structured.fuse_into_containing_op %gather into %blocks
+          : (!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op)
+    }}
+    transform.yield
+  }}
+}}
+"""
 _PANEL_IN_BLOCK = _REGISTER_ONLY.replace("%block ", "%blocks ")  # fused: in its epilogue's block
 _PANEL_BLOCKS = """@PACK_OF
       %blocks, %forall = transform.structured.tile_using_forall %matmul tile_sizes [@MC, @NP]
@@ -821,6 +847,10 @@ def _tile_panels(
             .replace("@K", str(index))
         )
     apply_schedule(module, PANEL_SCHEDULE.replace("@SECTIONS", "".join(sections)), "panels")
+    if slice_gathers_in_blocks(module):
+        apply_schedule(module, GATHER_SCHEDULE, "gathers-in-blocks")
+    _drop_attribute(module, GATHERED_ATTR)
+    _drop_attribute(module, FUSE_ATTR)
 
 
 def _matmuls(module: ir.Module) -> list[ir.Operation]:
@@ -890,6 +920,7 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
             packing = _PACKED_IN_BLOCKS if in_blocks else _PACKED
             if in_blocks:  # panel: how many panels a block is wide (see PANEL_ROWS)
                 panel = _panels_per_block(*result.shape[1:], threads)
+                panel = panels_fitting_gather(panel, op.operands[1])
         _tag(op, _TILE_TAG, _tag_value(bits, mode, panel, packing))
         classes.add((bits, mode, panel, packing))
     return classes

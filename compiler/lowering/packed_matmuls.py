@@ -39,6 +39,7 @@ from mlir.dialects import arith, linalg, tensor
 
 from cellc.compiler.ops import linalg_builders as lb
 
+from .gathered_blocks import GATHERED_ATTR
 from .parallel_loops import ops_named
 
 PACKED_ATTR = "cellc.packed"
@@ -312,6 +313,7 @@ def _gathered_in_panels(rhs: ir.Value, width: int, transposed: bool) -> ir.Value
     gathered.results[0].set_type(empty.type)
     gathered.attributes["indexing_maps"] = lb.maps_attribute(new_maps)
     gathered.attributes["iterator_types"] = lb.iterators_attribute(["parallel"] * rank)
+    gathered.attributes[GATHERED_ATTR] = ir.UnitAttr.get()
     outer_count = at + (split_dim is not None)
     groups = [
         list(range(outer_count)),

@@ -263,14 +263,19 @@ func.func @packed_transposed(%a: tensor<300x400xf32>, %b: tensor<512x300xf32>) -
 // B gathered by a generic read by nothing else (a convolution's im2col: (C, KH, KW, N, OH, OW)
 // reshaped to (C*KH*KW, N*OH*OW)) is gathered into the panels directly: the generic loops over
 // (N, OH/2, C, KH, KW, 2, OW), a panel being two output rows of 8, and reads the image at the
-// same places; no copy of B into panels follows.
+// same places; no copy of B into panels follows. The gather is fused into the parallel blocks
+// (gathered_blocks.py): each block of two panels (one image's 2 x 2 output rows) gathers them
+// from its image's slice (6 input rows for 4 output rows of a 3x3 kernel).
 // CHECK: #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d3 + d1 * 2 + d5, d4 + d6)>
 // CHECK-LABEL: func.func @gathered
 // CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x4x8x3x3x2x8xf32>
-// CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[IN]], #{{.*}}], {{.*}} ins(%arg1 : tensor<2x8x10x10xf32>) outs(%[[EMPTY]] : tensor<2x4x8x3x3x2x8xf32>)
-// CHECK-NOT: linalg.transpose
+// CHECK-NOT: linalg.generic
 // CHECK: scf.forall
-// CHECK: %[[PANELS:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2, 3, 4], [5, 6]] : tensor<2x4x8x3x3x2x8xf32> into tensor<8x72x16xf32>
+// CHECK: %[[IMAGE:.*]] = tensor.extract_slice %arg1[%{{.*}}, 0, %{{.*}}, 0] [1, 8, 6, 10] [1, 1, 1, 1] : tensor<2x8x10x10xf32> to tensor<1x8x6x10xf32>
+// CHECK: %[[MINE:.*]] = tensor.extract_slice %[[EMPTY]][%{{.*}}, %{{.*}}, 0, 0, 0, 0, 0] [1, 2, 8, 3, 3, 2, 8]
+// CHECK: %[[G:.*]] = linalg.generic {indexing_maps = [#[[IN]], #{{.*}}], {{.*}} ins(%[[IMAGE]] : tensor<1x8x6x10xf32>) outs(%[[MINE]] : tensor<1x2x8x3x3x2x8xf32>)
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[PANELS:.*]] = tensor.collapse_shape %[[G]] {{\[\[}}0, 1], [2, 3, 4], [5, 6]] : tensor<1x2x8x3x3x2x8xf32> into tensor<2x72x16xf32>
 // CHECK: tensor.extract_slice %[[PANELS]]
 // CHECK: vector.contract
 #gather = affine_map<(c, kh, kw, n, h, w) -> (n, c, h + kh, w + kw)>
@@ -385,10 +390,11 @@ func.func @dynamic_depth(%a: tensor<576x?xf32>, %b: tensor<?x64xf32>) -> tensor<
 // -----
 
 // The im2col read by another product too (a filter gradient reads it as A): the gather into
-// panels is a clone, and the gather stays for the other reader. No copy into panels.
+// panels is a clone (each block gathers its own panels), and the gather stays for the other
+// reader. No copy into panels.
 // CHECK-LABEL: func.func @gathered_shared
-// CHECK-DAG: %[[PANELED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x4x8x3x3x2x8xf32>)
 // CHECK-DAG: %[[G:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<8x3x3x2x8x8xf32>)
+// CHECK-DAG: %[[PANELED:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1x2x8x3x3x2x8xf32>)
 // CHECK-NOT: linalg.transpose
 // CHECK: return
 #gather_s = affine_map<(c, kh, kw, n, h, w) -> (n, c, h + kh, w + kw)>
