@@ -43,10 +43,15 @@ from .gathered_blocks import GATHERED_ATTR
 from .parallel_loops import ops_named
 
 PACKED_ATTR = "cellc.packed"
-# Below this many rows of A the copy of B costs more than the faster kernel saves (one core,
-# 7 alternating rounds: 32x1024x1024 packed 1.16 ms against 0.93 unpacked; 64x1024x1024 1.98
-# against 2.15; 96x784x512 0.86 against 0.87).
-PACK_ROWS = 64
+# Below this many rows of A the copy of B costs more than the faster kernel saves. Measured
+# first with B packed before the blocks (one core, 7 alternating rounds: 32x1024x1024 packed
+# 1.16 ms against 0.93 unpacked), it was 64; with each block packing its own panels (PANEL_ROWS
+# in linalg_to_llvm.py), 32 (two threads, 5 rounds, unpacked -> packed: 32x256x256 0.072 ->
+# 0.052 ms, 32x256x288 0.057 -> 0.039, 60x256x256 0.127 -> 0.092, 60x784x512 0.341 -> 0.304;
+# 16x784x512 0.170 -> 0.176; 8x784x512 0.051 -> 0.119; one core: 32x1024x1024 1.37 -> 1.23,
+# 16x1024x1024 0.51 -> 0.84). The small MLP gradient of bench_cpu.py at a batch of 60: 0.253 ->
+# 0.159 ms; at 32, 0.142 -> 0.102.
+PACK_ROWS = 32
 PACK_DEPTH = 16
 
 
