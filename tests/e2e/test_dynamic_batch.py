@@ -376,49 +376,44 @@ def flat(values):
     return [values]
 
 
+def check_weight_gradients_at_batches(net: MLP, batches, path, tolerance: float) -> None:
+    """Exports the gradient of `net`'s output summed with respect to its weights at a dynamic
+    batch and checks it at each of `batches` against float64 (the hidden layer's bias
+    gradient is the upstream sum, the output bias's not checked)."""
+    inputs, outputs = net.fc1.in_channels, net.fc2.out_channels
+    grad = ops.GradOperation(get_by_list=True)(net, net.trainable_params())
+    exported = cellc.export(
+        grad, Tensor(shape=[None, inputs], dtype=mstype.float32), file_name=str(path)
+    )
+    entry = runtime.load(exported)["grad_MLP"]
+    w1, b1, w2, _ = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
+    for batch in batches:
+        x = np.random.default_rng(batch).standard_normal((batch, inputs)).astype(np.float32)
+        hidden = x.astype(np.float64) @ w1.T + b1
+        upstream = (np.ones((batch, outputs)) @ w2) * (hidden > 0)
+        got = entry(x)
+        np.testing.assert_allclose(got[0], upstream.T @ x, rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(got[1], upstream.sum(0), rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(
+            got[2],
+            np.tile(np.maximum(hidden, 0).sum(0), (outputs, 1)),
+            rtol=tolerance,
+            atol=10 * tolerance,
+        )
+
+
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_blocks_planned_parallel_run_serially_at_a_small_batch(tmp_path, monkeypatch, threads):
     """At the nominal batch the weight gradients' matmuls and transposes are cut into parallel
     blocks; whether they run on the pool is decided at run time (parallel_guards.py): serially
     at a batch of 3 (3 x 256 x 256 multiply-adds), in parallel at 300. Both against float64."""
     monkeypatch.setenv("CELLC_NUM_THREADS", threads)
-    net = MLP(256, 256, 10)
-    grad = ops.GradOperation(get_by_list=True)(net, net.trainable_params())
-    path = cellc.export(
-        grad, Tensor(shape=[None, 256], dtype=mstype.float32), file_name=str(tmp_path / "w")
-    )
-    entry = runtime.load(path)["grad_MLP"]
-    w1, b1, w2, _ = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
-    for batch in (3, 300):
-        x = np.random.default_rng(batch).standard_normal((batch, 256)).astype(np.float32)
-        hidden = x.astype(np.float64) @ w1.T + b1
-        upstream = (np.ones((batch, 10)) @ w2) * (hidden > 0)
-        got = entry(x)
-        np.testing.assert_allclose(got[0], upstream.T @ x, rtol=2e-4, atol=2e-4)
-        np.testing.assert_allclose(got[1], upstream.sum(0), rtol=2e-4, atol=2e-4)
-        np.testing.assert_allclose(
-            got[2], np.tile(np.maximum(hidden, 0).sum(0), (10, 1)), rtol=2e-4, atol=2e-3
-        )
+    check_weight_gradients_at_batches(MLP(256, 256, 10), (3, 300), tmp_path / "w", 2e-4)
 
 
 def test_each_row_count_of_the_last_register_tile(tmp_path):
     """At a dynamic batch the last register tile has 0 to 5 rows, known at run time; with a
     reduction of 64 or more it switches to a static tile of its count (ragged_tiles.py). Every
     count, in the forward product (96-deep) of a weight gradient, against float64."""
-    net = MLP(96, 40, 3)
-    grad = ops.GradOperation(get_by_list=True)(net, net.trainable_params())
-    path = cellc.export(
-        grad, Tensor(shape=[None, 96], dtype=mstype.float32), file_name=str(tmp_path / "t")
-    )
-    entry = runtime.load(path)["grad_MLP"]
-    w1, b1, w2, _ = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
-    for batch in (1, 2, 3, 4, 5, 6, 7, 11, 16):
-        x = np.random.default_rng(batch).standard_normal((batch, 96)).astype(np.float32)
-        hidden = x.astype(np.float64) @ w1.T + b1
-        upstream = (np.ones((batch, 3)) @ w2) * (hidden > 0)
-        got = entry(x)
-        np.testing.assert_allclose(got[0], upstream.T @ x, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(got[1], upstream.sum(0), rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(
-            got[2], np.tile(np.maximum(hidden, 0).sum(0), (3, 1)), rtol=1e-4, atol=1e-4
-        )
+    batches = (1, 2, 3, 4, 5, 6, 7, 11, 16)
+    check_weight_gradients_at_batches(MLP(96, 40, 3), batches, tmp_path / "t", 1e-4)
