@@ -150,6 +150,8 @@ def _group_slice(dims: list[int], offset: int | ir.Value, size: int):
                 sizes.insert(0, remaining)
                 remaining = 1
         else:
+            if index and ir.ShapedType.is_dynamic_size(dim):
+                return None  # (a dynamic dim only outermost: the batch)
             offsets.insert(0, _digit(offset, stride, dim if index else None))
             sizes.insert(0, 1)
         if not ir.ShapedType.is_dynamic_size(dim):

@@ -9,6 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
+from mlir import ir
 
 from cellc.compiler.lowering.gathered_blocks import _group_slice
 
@@ -45,3 +46,11 @@ def test_an_offset_not_a_multiple_of_the_size_makes_no_slice():
     for offset, size in itertools.product(range(1, 8), (2, 4, 8)):
         if offset % size:
             assert _group_slice([8, 16], offset, size) is None
+
+
+def test_a_dynamic_batch_is_sliced_only_as_the_outermost_dim():
+    batch = ir.ShapedType.get_dynamic_size()
+    assert _group_slice([batch, 16], 32, 16) == ([2, 0], [1, 16])
+    assert _group_slice([batch, 4, 8], 40, 8) == ([1, 1, 0], [1, 1, 8])
+    assert _group_slice([4, batch], 2, 1) is None
+    assert _group_slice([batch, 16], 0, 32) is None
