@@ -961,6 +961,11 @@ def _packing(op: ir.Operation) -> int:
     return ir.IntegerAttr(op.attributes[_TILE_TAG]).value >> 20
 
 
+def _panel(op: ir.Operation) -> int:
+    """A tagged matmul's panel count (`_tag_value`), from its tag."""
+    return ir.IntegerAttr(op.attributes[_TILE_TAG]).value >> 10 & 1023
+
+
 def _zero_filled(op: ir.Operation) -> bool:
     """Whether the matmul's accumulator is a linalg.fill that nothing else uses."""
     return unshared_fill(op.operands[2])
@@ -985,7 +990,7 @@ def _fuse_epilogues(module: ir.Module) -> None:
                     width = shape[2] if len(shape) == 3 else 1
                 if _TILE_TAG in op.attributes and _packing(op) == _PACKED_IN_BLOCKS:
                     rows = PANEL_ROWS  # the matmul, whose pack its blocks compute
-                    panels = ir.IntegerAttr(op.attributes[_TILE_TAG]).value >> 10 & 1023
+                    panels = _panel(op)
                     packed = position
                 chains[epilogue] = max(length, position + 1), width, rows, panels, packed
             return ir.WalkResult.ADVANCE
