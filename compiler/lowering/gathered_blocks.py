@@ -93,15 +93,16 @@ def _slice_before_collapse(piece, collapse, gather) -> None:
         stride != 1 for stride in piece.static_strides
     ):
         return
-    new_offsets: list[int | ir.Value] = []
+    new_offsets: list = []
     new_sizes: list[int] = []
+    for group, offset, size in zip(groups, offsets, sizes):
+        group_slice = _group_slice([shape[d] for d in group], offset, size)
+        if group_slice is None:
+            return
+        new_offsets += group_slice[0]
+        new_sizes += group_slice[1]
     with ir.InsertionPoint(piece):
-        for group, offset, size in zip(groups, offsets, sizes):
-            group_slice = _group_slice([shape[d] for d in group], offset, size)
-            if group_slice is None:
-                return
-            new_offsets += group_slice[0]
-            new_sizes += group_slice[1]
+        new_offsets = [_digit_value(o) if isinstance(o, tuple) else o for o in new_offsets]
         element = ir.RankedTensorType(gather.results[0].type).element_type
         dynamic = ir.ShapedType.get_dynamic_size()
         sliced = tensor.ExtractSliceOp(
@@ -124,7 +125,9 @@ def _slice_before_collapse(piece, collapse, gather) -> None:
 def _group_slice(dims: list[int], offset: int | ir.Value, size: int):
     """(offsets, sizes) over a collapsed group's `dims` that select the collapsed elements
     [offset, offset + size), or None where they are not one slice of the dims (or it cannot be
-    proven: a dynamic offset must be a known multiple of `size`)."""
+    proven: a dynamic offset must be a known multiple of `size`). An offset of a dynamic
+    `offset` is given as (offset, stride, dim) for `_digit_value`, so that no op is made for a
+    slice that turns out impossible."""
     if isinstance(offset, ir.Value) and not _multiple_of(offset, size):
         return None
     if isinstance(offset, int) and offset % size:
@@ -161,11 +164,18 @@ def _group_slice(dims: list[int], offset: int | ir.Value, size: int):
     return offsets, sizes
 
 
-def _digit(offset: int | ir.Value, stride: int, dim: int | None) -> int | ir.Value:
-    """(offset floordiv stride) mod dim (no mod for the outermost dim, `dim` None)."""
+def _digit(offset: int | ir.Value, stride: int, dim: int | None):
+    """(offset floordiv stride) mod dim (no mod for the outermost dim, `dim` None); of a
+    dynamic offset, what `_digit_value` computes."""
     if isinstance(offset, int):
         digit = offset // stride
         return digit if dim is None else digit % dim
+    return offset, stride, dim
+
+
+def _digit_value(digit: tuple[ir.Value, int, int | None]) -> ir.Value:
+    """An `affine.apply` computing a `_digit` of a dynamic offset, at the insertion point."""
+    offset, stride, dim = digit
     expr = ir.AffineExpr.get_floor_div(ir.AffineDimExpr.get(0), stride)
     if dim is not None:
         expr = ir.AffineExpr.get_mod(expr, dim)
