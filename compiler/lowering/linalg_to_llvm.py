@@ -42,6 +42,7 @@ from .lane_reductions import reduce_in_lanes
 from .llvm_to_object import DEFAULT_CPU
 from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError
+from .nominal_sizes import size_at_batch
 from .packed_matmuls import (
     PACKED_ATTR,
     elementwise_consumers,
@@ -527,7 +528,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
             module,
             lanes_bits,
             CACHE_TILED_MACS,
-            lambda size: _planned_size(size, MATMUL_NOMINAL),
+            _matmul_extent,
             _MAX_EPILOGUE - 2,
         )
     _materialize_transposed_operands(module)
@@ -879,14 +880,12 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
     for op in _matmuls(module) + packed:
         result = ir.ShapedType(op.results[0].type)
         bits = result.element_type.width
-        depth = ir.ShapedType(op.operands[0].type).shape[1]
-        if "indexing_maps" in op.attributes and _lhs_transposed(op):
-            depth = ir.ShapedType(op.operands[0].type).shape[0]
-        shape = result.shape
+        lhs_transposed = "indexing_maps" in op.attributes and _lhs_transposed(op)
+        depth = _matmul_extent(op.operands[0], 0 if lhs_transposed else 1)
         is_packed = PACKED_ATTR in op.attributes
-        if is_packed:  # (M, N/NT, NT)
-            shape = [shape[0], lb.product(shape[1:])]
-        rows, cols, depth = (_planned_size(d, MATMUL_NOMINAL) for d in (*shape, depth))
+        rows = _matmul_extent(op.results[0], 0)
+        # packed: (M, N/NT, NT)
+        cols = lb.product(_matmul_extent(op.results[0], axis) for axis in range(1, result.rank))
         mode = _CACHED if rows * cols * depth >= CACHE_TILED_MACS else _REGISTER
         consumers = (
             elementwise_consumers(op.results[0], _MAX_EPILOGUE - 2) if mode == _CACHED else []
@@ -916,7 +915,7 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
         packing = _UNPACKED
         if is_packed:
             # a dynamic batch of rows: a small one is the common case (see PANEL_ROWS)
-            in_blocks = ir.ShapedType.is_dynamic_size(shape[0]) or shape[0] <= PANEL_ROWS
+            in_blocks = ir.ShapedType.is_dynamic_size(result.shape[0]) or rows <= PANEL_ROWS
             packing = _PACKED_IN_BLOCKS if in_blocks else _PACKED
             if in_blocks:  # panel: how many panels a block is wide (see PANEL_ROWS)
                 panel = _panels_per_block(*result.shape[1:], threads)
@@ -927,16 +926,25 @@ def _tag_matmuls(module: ir.Module) -> set[tuple[int, int, int, bool]]:
 
 
 # What a dynamic (batch) dimension is taken to be when a schedule is chosen: a large training
-# batch for a loop nest; for a matmul, whose `?` may be a batch merged with other dims (a
-# convolution's N*OH*OW columns), more: its cache blocks cost little at a small size. The
-# schedules work at any size (remainder tiles are peeled); a block loop over the batch runs
-# serially when the batch makes one block.
+# batch for a loop nest. A matmul's dims are planned at their size when the batch is
+# MATMUL_BATCH (nominal_sizes.py: a Dense's rows are the batch, a convolution's im2col columns
+# the batch times its output pixels), or at MATMUL_NOMINAL where that size cannot be read from
+# the IR. The schedules work at any size (remainder tiles are peeled); a block loop over the
+# batch runs serially when the batch makes one block, and a dynamic matmul's parallel blocks
+# only when it is large at run time (`guard`).
 NOMINAL_BATCH = 256
+MATMUL_BATCH = 64
 MATMUL_NOMINAL = 4096
 
 
 def _planned_size(size: int, nominal: int = NOMINAL_BATCH) -> int:
     return nominal if ir.ShapedType.is_dynamic_size(size) else size
+
+
+def _matmul_extent(value: ir.Value, axis: int) -> int:
+    """The size a matmul's schedule plans for dim `axis` of its operand or result `value`."""
+    size = size_at_batch(value, axis, MATMUL_BATCH)
+    return MATMUL_NOMINAL if size is None else size
 
 
 def _tag(op, name: str, value: int) -> None:
@@ -1075,7 +1083,7 @@ def _pad_matmul_columns(module: ir.Module, lanes_bits: int) -> None:
         ):
             continue
         rows, cols = result.shape
-        depth = _planned_size(ir.RankedTensorType(rhs.type).shape[0], MATMUL_NOMINAL)
+        depth = _matmul_extent(rhs, 0)
         lanes = max(1, lanes_bits // result.element_type.width)
         multiple = 2 * lanes if rows * cols * depth >= CACHE_TILED_MACS else lanes
         width = -(-cols // multiple) * multiple
@@ -1157,11 +1165,8 @@ def _materialize_transposed_operands(module: ir.Module) -> None:
                 continue
             maps = list(op.attributes["indexing_maps"])
             lhs, rhs, acc = op.operands
-            rows, cols = ir.ShapedType(acc.type).shape
-            depth = ir.ShapedType(rhs.type).shape[
-                0 if ir.AffineMapAttr(maps[1]).value == plain[1] else 1
-            ]
-            rows, cols, depth = (_planned_size(d, MATMUL_NOMINAL) for d in (rows, cols, depth))
+            rows, cols = (_matmul_extent(acc, axis) for axis in range(2))
+            depth = _matmul_extent(rhs, 0 if ir.AffineMapAttr(maps[1]).value == plain[1] else 1)
             large = rows * cols * depth >= CACHE_TILED_MACS
             operands = [lhs, rhs]
             with op.location, ir.InsertionPoint(op):

@@ -59,12 +59,12 @@ def pack_right_operands(
     module: ir.Module,
     lanes_bits: int,
     min_macs: int,
-    planned: Callable[[int], int],
+    planned: Callable[[ir.Value, int], int],
     max_chain: int,
 ) -> None:
-    """Rewrites the eligible matmuls of `module` as the contract says; `planned(size)` is the
-    size a schedule assumes for a dimension (a dynamic batch counts as a large one), and
-    `max_chain` bounds the consumer chain rewritten with each."""
+    """Rewrites the eligible matmuls of `module` as the contract says; `planned(value, axis)`
+    is the size a schedule assumes for a dimension of an operand or result (a dynamic one's
+    size at a nominal batch), and `max_chain` bounds the consumer chain rewritten with each."""
     m, n, k = (ir.AffineDimExpr.get(d) for d in range(3))
     plain_lhs, plain_rhs = ir.AffineMap.get(3, 0, [m, k]), ir.AffineMap.get(3, 0, [k, n])
     transposed_lhs, transposed_rhs = ir.AffineMap.get(3, 0, [k, m]), ir.AffineMap.get(3, 0, [n, k])
@@ -91,7 +91,9 @@ def pack_right_operands(
         # where gathered into panels, whose inner dims are static (`_gathered_in_panels`)
         dynamic_cols = ir.ShapedType.is_dynamic_size(cols)
         width = register_tile_width(lanes_bits, element.width)
-        rows, cols, depth = (planned(size) for size in (result.shape[0], cols, depth))
+        rows = planned(op.results[0], 0)
+        cols = planned(rhs, 0 if rhs_transposed else 1)
+        depth = planned(rhs, 1 if rhs_transposed else 0)
         if (
             cols % width
             or cols == width  # one panel: B is contiguous already

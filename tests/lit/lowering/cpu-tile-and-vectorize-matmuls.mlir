@@ -115,8 +115,8 @@ func.func @rows_apart(%a: tensor<512x8xf32>, %b: tensor<8x512xf32>) -> tensor<51
 
 // -----
 
-// A reduction over a dynamic batch (a weight gradient's depth) is planned at 4096, so this is a
-// large matmul: its 776 columns are widened to a multiple of the register tile (784), not of
+// A reduction over a dynamic batch (a weight gradient's depth) is planned at a batch of 64
+// (MATMUL_BATCH; an argument's dynamic dim is the batch), so this is a large matmul: its 776 columns are widened to a multiple of the register tile (784), not of
 // the SIMD width (776 already is). Its blocks are parallel only when it is large at run time:
 // 512 x 784 x depth multiply-adds >= 2**21 (parallel_guards.py).
 // CHECK-LABEL: func.func @dynamic_depth
@@ -427,15 +427,15 @@ func.func @gathered_shared(%a: tensor<256x72xf32>, %x: tensor<2x8x10x10xf32>, %d
 // No matmul is left unvectorized.
 // CHECK-LABEL: func.func @dynamic_rows
 // CHECK: vector.contract {{.*}} : vector<6x1xf32>, vector<1x16xf32> into vector<6x16xf32>
-// CHECK: scf.index_switch %{{.*}} -> tensor<?x16xf32>
+// CHECK: scf.index_switch %{{.*}} -> tensor<?x32xf32>
 // CHECK: case 1 {
 // CHECK: vector.contract {{.*}} : vector<1x1xf32>, vector<1x16xf32> into vector<1x16xf32>
 // CHECK: case 4 {
 // CHECK: %[[A:.*]] = tensor.extract_slice %{{.*}} [4, 64] [1, 1] : tensor<?x64xf32> to tensor<4x64xf32>
-// CHECK: %[[ACC:.*]] = tensor.extract_slice %[[RESULT:.*]][%{{.*}}, 0] [4, 16] [1, 1] : tensor<?x16xf32> to tensor<4x16xf32>
+// CHECK: %[[ACC:.*]] = tensor.extract_slice %[[RESULT:.*]][%{{.*}}, %{{.*}}] [4, 16] [1, 1] : tensor<?x32xf32> to tensor<4x16xf32>
 // CHECK: vector.contract {{.*}} : vector<4x1xf32>, vector<1x16xf32> into vector<4x16xf32>
 // CHECK: %[[TILE:.*]] = vector.transfer_write %{{.*}} : vector<4x16xf32>, tensor<4x16xf32>
-// CHECK: %[[PLACED:.*]] = tensor.insert_slice %[[TILE]] into %[[RESULT]][%{{.*}}, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<?x16xf32>
+// CHECK: %[[PLACED:.*]] = tensor.insert_slice %[[TILE]] into %[[RESULT]][%{{.*}}, %{{.*}}] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<?x32xf32>
 // CHECK: scf.yield %[[PLACED]]
 // CHECK: case 5 {
 // CHECK: vector.contract {{.*}} : vector<5x1xf32>, vector<1x16xf32> into vector<5x16xf32>
@@ -446,5 +446,35 @@ func.func @gathered_shared(%a: tensor<256x72xf32>, %x: tensor<2x8x10x10xf32>, %d
 // CHECK: return
 func.func @dynamic_rows(%a: tensor<?x64xf32>, %b: tensor<64x32xf32>, %c: tensor<?x32xf32>) -> tensor<?x32xf32> {
   %m = linalg.matmul ins(%a, %b : tensor<?x64xf32>, tensor<64x32xf32>) outs(%c : tensor<?x32xf32>) -> tensor<?x32xf32>
+  return %m : tensor<?x32xf32>
+}
+
+// -----
+
+// A dynamic dim is planned at its size when the batch is 64 (nominal_sizes.py): rows that are
+// the batch (a Dense's) make this 64 x 64 x 32 product small, register tiles only, no parallel
+// blocks; rows that are the batch merged with 8 x 8 pixels (a convolution's) make the same
+// product 4096 x 64 x 32, in cache blocks, parallel when large at run time.
+// CHECK-LABEL: func.func @batch_rows
+// CHECK-NOT: scf.forall
+// CHECK-NOT: call @__cellc_parallel_if
+// CHECK: vector.contract
+// CHECK-LABEL: func.func @merged_rows
+// CHECK: call @__cellc_parallel_if
+// CHECK: scf.forall
+// CHECK: vector.contract
+// CHECK: cellc.parallel
+func.func @batch_rows(%x: tensor<?x64xf32>, %b: tensor<64x32xf32>, %c: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %m = linalg.matmul ins(%x, %b : tensor<?x64xf32>, tensor<64x32xf32>) outs(%c : tensor<?x32xf32>) -> tensor<?x32xf32>
+  return %m : tensor<?x32xf32>
+}
+func.func @merged_rows(%x: tensor<?x8x8x64xf32>, %b: tensor<64x32xf32>) -> tensor<?x32xf32> {
+  %a = tensor.collapse_shape %x [[0, 1, 2], [3]] : tensor<?x8x8x64xf32> into tensor<?x64xf32>
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %a, %c0 : tensor<?x64xf32>
+  %e = tensor.empty(%rows) : tensor<?x32xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<?x32xf32>) -> tensor<?x32xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<?x64xf32>, tensor<64x32xf32>) outs(%f : tensor<?x32xf32>) -> tensor<?x32xf32>
   return %m : tensor<?x32xf32>
 }
