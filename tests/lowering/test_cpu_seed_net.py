@@ -116,3 +116,18 @@ def test_stages_print_as_mlir():
     text = str(module)
     assert "llvm.func @net" in text and "memref" not in text
     assert "define void @net(ptr" in lowering.llvm_ir(module)
+
+
+def test_llvm_ir_keeps_the_llvm_argument_attributes_and_drops_the_frontends():
+    """`ms.weight` names an argument for the manifest; LLVM IR has no place for it (and the
+    translation went 10x slower with it), while `llvm.readonly` and `llvm.noalias` are kept."""
+    text = """
+    llvm.func @f(%a: !llvm.ptr {llvm.noalias, llvm.readonly, ms.weight = "w"},
+                 %b: !llvm.ptr {ms.update = "w"}) {
+      llvm.return
+    }"""
+    with ms.make_context():
+        module = ir.Module.parse(text)
+        translated = lowering.llvm_ir(module)
+    assert "define void @f(ptr noalias readonly %0, ptr %1)" in translated
+    assert "ms." not in str(module)
