@@ -409,6 +409,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     copy_repeated_results(module)
     empty_results_whole(module)
     mark_arguments_read_only(module)
+    _drop_attribute(module, FILL_ATTR)
     run_pipeline(module, f"builtin.module({pass_pipelines.BUFFERIZE})", "bufferize")
     _strided_copies_to_loops(module)
     apply_schedule(module, VECTOR_LOWERING, "vector-lowering")
@@ -520,6 +521,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     that a dynamic reshape's size is not one more reader of the gather behind it. Other ops
     are left as they are, but for the epilogues and the packing copies."""
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
+    _number_fills(module)
     # a dynamic size read from a reshape of a gather (tensor.dim) is read from its source's
     # sizes instead, so that the gather's only user is B (`_gathered_in_panels`)
     run_pipeline(module, pass_pipelines.RESOLVE_DIMS, "resolve-dims")
@@ -531,6 +533,7 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
             _matmul_extent,
             _MAX_EPILOGUE - 2,
         )
+    _number_fills(module)
     _materialize_transposed_operands(module)
     with module.context:
         _pad_matmul_columns(module, lanes_bits)
@@ -797,6 +800,29 @@ def _tile_into_blocks(module: ir.Module, plans, stage: str, inner=None) -> None:
         )
     apply_schedule(module, TILE_SCHEDULE.replace("@SECTIONS", "".join(sections)), stage)
     _drop_attribute(module, _BLOCKS_TAG)  # the tiles keep it; a later schedule must not match
+
+
+# Each linalg.fill is numbered (FILL_ATTR) from the matmul schedule until bufferization, so that
+# CSE does not merge two fills of one type (two zeroed accumulators) into one: bufferization
+# then gave the one fill's buffer to the first op writing it and a copy of it to each other.
+# The MLP gradient of bench_cpu.py filled one 1024x1024 accumulator for both weight gradients,
+# copied it (4 MB), and copied one of the results into its out-param after (4 MB); its two
+# 256x1024 products shared a fill the same way (1 MB). A fill is cheaper than a copy.
+FILL_ATTR = "cellc.fill"
+
+
+def _number_fills(module: ir.Module) -> None:
+    """Gives each linalg.fill not numbered yet a number of its own (FILL_ATTR)."""
+    fills = ops_named(module, "linalg.fill")
+    taken = [
+        ir.IntegerAttr(op.attributes[FILL_ATTR]).value for op in fills if FILL_ATTR in op.attributes
+    ]
+    number = max(taken, default=-1) + 1
+    with module.context:
+        for op in fills:
+            if FILL_ATTR not in op.attributes:
+                _tag(op, FILL_ATTR, number)
+                number += 1
 
 
 def _drop_attribute(module: ir.Module, name: str) -> None:

@@ -154,3 +154,23 @@ func.func @dynamic_batch(%a: tensor<?x4xf32>) -> tensor<?x4xf32> attributes {ms.
   } -> tensor<?x4xf32>
   return %r : tensor<?x4xf32>
 }
+
+// -----
+
+// Two products zero-filled alike keep a fill each (numbered until bufferization, so CSE does
+// not make them one): each is filled in its own out-param, nothing is copied. (Merged, the one
+// fill's buffer went to the first product and a memcpy of it to the other.)
+// CHECK-LABEL: llvm.func @two_zeroed_products
+// CHECK-NOT: memcpy
+// CHECK: llvm.return
+// CHECK-NOT: cellc.fill
+func.func @two_zeroed_products(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>, %c: tensor<64x64xf32>) -> (tensor<64x64xf32>, tensor<64x64xf32>) attributes {ms.entry} {
+  %z = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<64x64xf32>
+  %f1 = linalg.fill ins(%z : f32) outs(%e1 : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %m1 = linalg.matmul ins(%a, %b : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f1 : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %e2 = tensor.empty() : tensor<64x64xf32>
+  %f2 = linalg.fill ins(%z : f32) outs(%e2 : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %m2 = linalg.matmul ins(%a, %c : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f2 : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %m1, %m2 : tensor<64x64xf32>, tensor<64x64xf32>
+}
