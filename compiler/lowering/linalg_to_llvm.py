@@ -533,10 +533,10 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
             _matmul_extent,
             _MAX_EPILOGUE - 2,
         )
-    _number_fills(module)
     _materialize_transposed_operands(module)
     with module.context:
         _pad_matmul_columns(module, lanes_bits)
+        _number_fills(module)  # those of the packed and widened accumulators
         classes = _tag_matmuls(module)
     _fuse_epilogues(module)
     packed = {c for c in classes if c[3]}
