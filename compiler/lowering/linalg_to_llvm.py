@@ -519,7 +519,8 @@ def tile_and_vectorize_matmuls(module: ir.Module, cpu: str = DEFAULT_CPU) -> Non
     (PANEL_SCHEDULE), each a matmul that MATMUL_SCHEDULE then tiles; before that, each
     `tensor.dim` of an op's result is computed from its operands' sizes (RESOLVE_DIMS), so
     that a dynamic reshape's size is not one more reader of the gather behind it. Other ops
-    are left as they are, but for the epilogues and the packing copies."""
+    are left as they are, but for the epilogues and the packing copies, and each linalg.fill
+    numbered (FILL_ATTR, dropped by lower_linalg_to_llvm before bufferizing)."""
     lanes_bits = VECTOR_BITS.get(cpu, 256 if cpu == "native" else 128)
     _number_fills(module)
     # a dynamic size read from a reshape of a gather (tensor.dim) is read from its source's

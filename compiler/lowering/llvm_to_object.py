@@ -57,7 +57,7 @@ def _drop_foreign_argument_attributes(module: ir.Module) -> None:
     llvm.func (the frontend's `ms.weight`, `ms.update`: names for the manifest, which LLVM IR
     has no place for). The translation ignores them, but slowly: in a context with the `ms`
     dialect loaded, a LeNet training step's module at a dynamic batch translated in 0.41-0.68 s
-    with them and 0.08 s without (the same module, `/tmp/s10/tr4.py`)."""
+    with them and 0.08 s without (the same module parsed into two contexts)."""
     with module.context:
         for op in module.body.operations:
             if op.operation.name != "llvm.func":

@@ -42,6 +42,7 @@ _ARITH = {
 
 
 def size_at_batch(value: ir.Value, axis: int, batch: int, depth: int = 0) -> int | None:
+    """Dim `axis` of `value` when the batch is `batch` (see the contract), or None."""
     size = ir.ShapedType(value.type).shape[axis]
     if not ir.ShapedType.is_dynamic_size(size):
         return size
