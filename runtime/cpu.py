@@ -368,12 +368,12 @@ class DynamicBatchCpuEntry(CpuEntry):
         # 64-bit ABIs cellc's code is built for, and ctypes converts a Python int to c_int64
         # at 0.27 us a call against 0.14 for c_void_p (a third of the seed gradient's call)
         self._function.argtypes = [*self._function.argtypes, ctypes.c_void_p]
-        self._batch_axes = [
+        # (input, axis) of the first dynamic dim: the batch (the manifest check ensures one)
+        self._batch_input = next(
             (index, spec.shape.index(-1))
             for index, spec in enumerate(self.inputs)
             if -1 in spec.shape
-        ]
-        self._batch_input = self._batch_axes[0]
+        )
         self._layouts: dict[int, tuple[tuple, tuple]] = {}
 
     def convert_input(self, index: int, value: Any) -> np.ndarray:
@@ -387,7 +387,7 @@ class DynamicBatchCpuEntry(CpuEntry):
 
     def batch_size(self, args: tuple) -> int:
         """The batch size of a call: the first dynamic dimension of the first dynamic input."""
-        index, axis = self._batch_axes[0]
+        index, axis = self._batch_input
         shape = _shape_of(args[index])
         if len(shape) != len(self.inputs[index].shape):
             spec = self.inputs[index]

@@ -964,8 +964,9 @@ MATMUL_BATCH = 64
 MATMUL_NOMINAL = 4096
 
 
-def _planned_size(size: int, nominal: int = NOMINAL_BATCH) -> int:
-    return nominal if ir.ShapedType.is_dynamic_size(size) else size
+def _planned_size(size: int) -> int:
+    """A loop nest's extent as its schedule plans it (a dynamic one at NOMINAL_BATCH)."""
+    return NOMINAL_BATCH if ir.ShapedType.is_dynamic_size(size) else size
 
 
 def _matmul_extent(value: ir.Value, axis: int) -> int:
