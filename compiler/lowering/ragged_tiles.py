@@ -16,8 +16,8 @@ Contract
   static tile is; the switch costs a compare-and-branch per tile. Shallower tiles are left as
   they are: their rows cost little, and each switch is five more kernels to compile.
 
-Measured (/tmp A/B of the small MLP gradient at a dynamic batch of 64, in one process): 3-5%
-less time than the tail cut into rows; a LeNet step at a dynamic batch compiled 20% slower with
+Measured (the small MLP gradient at a dynamic batch of 64, both builds in one process, timed
+in alternating rounds): 3-5% less time than the tail cut into rows; a LeNet step at a dynamic batch compiled 20% slower with
 every tail specialized, 5% with `min_depth` 64.
 """
 
