@@ -57,6 +57,7 @@ def test_sizes_at_a_batch_are_the_sizes_traced_at_that_batch(step, batch):
     context = ir.Context()
     context.allow_unregistered_dialects = True
     with context:
+        # the modules are held while their values are read (a freed module's values crash)
         dynamic_module, found = matmul_operands(dynamic.ir("linalg"), context)
         static_module, expected = matmul_operands(static.ir("linalg"), context)
         assert len(found) == len(expected) >= 5  # conv, its two gradients, Dense, its two
