@@ -29,6 +29,12 @@ DEFAULT_CPU = host_cpu_level()
 # does (linalg_to_llvm._fuse_blocked_multiply_adds: split, they ran at 60% of the speed).
 FP_CONTRACT = os.environ.get("CELLC_FP_CONTRACT", "off")
 
+# Whether the CPU back end's upstream pipelines verify the IR after every pass, as mlir-opt does
+# (CELLC_VERIFY_EACH_PASS=1; the test suite sets it, tests/verify_passes.py). Otherwise each
+# pipeline verifies its input once and the LLVM translation its output: the per-pass verifier
+# took 0.2 s of a LeNet training step's 1.4 s lowering (the LLVM dialect's verifier is slow).
+VERIFY_EACH_PASS = os.environ.get("CELLC_VERIFY_EACH_PASS", "0") == "1"
+
 
 class ToolNotFoundError(RuntimeError):
     """A tool cellc needs is not installed; the message says where it was looked for."""

@@ -24,6 +24,7 @@ from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
 from cellc.compiler import pass_pipelines
+from cellc.compiler.toolchain import VERIFY_EACH_PASS
 from cellc.compiler.ops import linalg_builders as lb
 from cellc.runtime.cpu_levels import CPU_LEVELS, VECTOR_BITS
 
@@ -1213,10 +1214,16 @@ def _materialize_transposed_operands(module: ir.Module) -> None:
 
 
 def run_pipeline(module: ir.Module, pipeline: str, stage: str) -> None:
-    """Runs a textual upstream pipeline; a failure raises LoweringError with MLIR's messages."""
+    """Runs a textual upstream pipeline; a failure raises LoweringError with MLIR's messages.
+
+    The input is verified first (what cellc's own passes made), the passes' output only with
+    CELLC_VERIFY_EACH_PASS=1 (toolchain.VERIFY_EACH_PASS) and, at the end of the back end,
+    by llvm_to_object.llvm_ir."""
     with module.context:
         pm = PassManager.parse(pipeline)
+        pm.enable_verifier(VERIFY_EACH_PASS)
         try:
+            module.operation.verify()
             pm.run(module.operation)
         except ir.MLIRError as error:
             raise LoweringError(f"stage '{stage}' failed: {error}") from error

@@ -34,5 +34,7 @@ config.environment["PATH"] = os.pathsep.join(path + [config.environment.get("PAT
 for name in ("HOME", "TMPDIR", "CUDA_VISIBLE_DEVICES", "CELLC_DEBUG"):
     if name in os.environ:
         config.environment[name] = os.environ[name]
+# the CPU back end verifies the IR after every pass, as mlir-opt does (toolchain.VERIFY_EACH_PASS)
+config.environment["CELLC_VERIFY_EACH_PASS"] = "1"
 
 config.substitutions.append(("%python", sys.executable))
