@@ -24,8 +24,8 @@ from mlir.dialects.transform import interpreter
 from mlir.passmanager import PassManager
 
 from cellc.compiler import pass_pipelines
-from cellc.compiler.toolchain import VERIFY_EACH_PASS
 from cellc.compiler.ops import linalg_builders as lb
+from cellc.compiler.toolchain import VERIFY_EACH_PASS
 from cellc.runtime.cpu_levels import CPU_LEVELS, VECTOR_BITS
 
 from .bool_tensors_to_i8 import convert_bool_tensors_to_i8

@@ -17,8 +17,8 @@ Contract
   they are: their rows cost little, and each switch is five more kernels to compile.
 
 Measured (the small MLP gradient at a dynamic batch of 64, both builds in one process, timed
-in alternating rounds): 3-5% less time than the tail cut into rows; a LeNet step at a dynamic batch compiled 20% slower with
-every tail specialized, 5% with `min_depth` 64.
+in alternating rounds): 3-5% less time than the tail cut into rows; a LeNet step at a dynamic
+batch compiled 20% slower with every tail specialized, 5% with `min_depth` 64.
 """
 
 from __future__ import annotations

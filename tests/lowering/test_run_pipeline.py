@@ -36,7 +36,8 @@ def _returning_nothing() -> ir.Module:
 def test_invalid_input_names_the_stage(monkeypatch, each_pass):
     monkeypatch.setattr(linalg_to_llvm, "VERIFY_EACH_PASS", each_pass)
     module = _returning_nothing()
-    with pytest.raises(LoweringError, match=r"(?s)stage 'some-stage' failed: .*'func.return' op has 0 operands"):
+    message = r"(?s)stage 'some-stage' failed: .*'func.return' op has 0 operands"
+    with pytest.raises(LoweringError, match=message):
         linalg_to_llvm.run_pipeline(module, "builtin.module(canonicalize)", "some-stage")
 
 
