@@ -425,10 +425,12 @@ class DynamicBatchCpuEntry(CpuEntry):
                 f"every input), got shape {list(_shape_of(value))}"
             ) from None
 
-    def _portable_call(self, args, batch: int, output_layouts) -> Any:
-        """The call through `__array_interface__` (see PortableCpuEntry)."""
+    def _general_call(self, args, batch: int, output_layouts) -> Any:
+        """The call of an entry that draws dropout masks or updates parameters, or of any
+        entry where the import-time probe could not confirm numpy's ndarray layout (pointers
+        through `__array_interface__`, as PortableCpuEntry's)."""
         arrays = [self._convert_at(position, arg, batch) for position, arg in enumerate(args)]
-        weight_pointers, masks = self._weight_pointers(self._weights)
+        weight_pointers, masks = self._weight_pointers(self._weights)  # masks: kept alive
         outputs = [np.empty(shape, dtype) for shape, dtype in output_layouts]
         pointers = [data_pointer(a) for a in (*arrays, *outputs)]
         self._function(*pointers[: len(arrays)], *weight_pointers, *pointers[len(arrays) :], batch)
@@ -448,8 +450,8 @@ class DynamicBatchCpuEntry(CpuEntry):
         except (AttributeError, IndexError, KeyError, TypeError):
             batch = self.batch_size(args)  # or a clear error
             input_layouts, output_layouts = self._layouts_at(batch)
-        if _DATA_OFFSET is None:
-            return self._portable_call(args, batch, output_layouts)
+        if _DATA_OFFSET is None or self._stateful:  # a training step's arguments: us in its ms
+            return self._general_call(args, batch, output_layouts)
         read, offset = _read_pointer, _DATA_OFFSET
         pointers = []
         keep_alive = args  # converted copies are appended below, so they outlive the call
@@ -465,19 +467,13 @@ class DynamicBatchCpuEntry(CpuEntry):
                 arg = self._convert_at(position, arg, batch)
                 keep_alive += (arg,)
             pointers.append(read(id(arg) + offset).value)
-        weight_pointers, masks = self._weights[1], None
-        stateful = self._stateful
-        if stateful and self.random_weights:
-            weight_pointers, masks = self._weight_pointers(self._weights)
-        pointers += weight_pointers
+        pointers += self._weights[1]  # the tuple read once: see CpuEntry.__call__
         outputs = []
         for shape, dtype in output_layouts:
             output = np.empty(shape, dtype)
             outputs.append(output)
             pointers.append(read(id(output) + offset).value)
         self._function(*pointers, batch)
-        if stateful and self.updates:
-            self.module.write_updates(self.updates, outputs)
         if self._single_output:
             return outputs[0]
         return self._nest(outputs)
