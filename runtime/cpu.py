@@ -368,13 +368,17 @@ class DynamicBatchCpuEntry(CpuEntry):
         # 64-bit ABIs cellc's code is built for, and ctypes converts a Python int to c_int64
         # at 0.27 us a call against 0.14 for c_void_p (a third of the seed gradient's call)
         self._function.argtypes = [*self._function.argtypes, ctypes.c_void_p]
-        # (input, axis) of the first dynamic dim: the batch (the manifest check ensures one)
-        self._batch_input = next(
+        # the input and the axis of the first dynamic dim: the batch (the manifest check
+        # ensures one)
+        self._batch_index, self._batch_axis = next(
             (index, spec.shape.index(-1))
             for index, spec in enumerate(self.inputs)
             if -1 in spec.shape
         )
         self._layouts: dict[int, tuple[tuple, tuple]] = {}
+        # a training step (its arguments take us against its ms), or a numpy whose ndarray
+        # layout the import-time probe could not confirm: _general_call
+        self._general = self._stateful or _DATA_OFFSET is None
 
     def convert_input(self, index: int, value: Any) -> np.ndarray:
         """One argument converted, its dynamic dims at its own size (the call checks that the
@@ -387,7 +391,7 @@ class DynamicBatchCpuEntry(CpuEntry):
 
     def batch_size(self, args: tuple) -> int:
         """The batch size of a call: the first dynamic dimension of the first dynamic input."""
-        index, axis = self._batch_input
+        index, axis = self._batch_index, self._batch_axis
         shape = _shape_of(args[index])
         if len(shape) != len(self.inputs[index].shape):
             spec = self.inputs[index]
@@ -443,14 +447,13 @@ class DynamicBatchCpuEntry(CpuEntry):
             raise self.wrong_argument_count(args)
         # The hot path, as CpuEntry's: the batch read off the first dynamic input, each array
         # that already fits passed by its data pointer, the rest converted (or refused).
-        index, axis = self._batch_input
         try:  # a size seen before; the shapes are checked against its layouts below
-            batch = args[index].shape[axis]
+            batch = args[self._batch_index].shape[self._batch_axis]
             input_layouts, output_layouts = self._layouts[batch]
         except (AttributeError, IndexError, KeyError, TypeError):
             batch = self.batch_size(args)  # or a clear error
             input_layouts, output_layouts = self._layouts_at(batch)
-        if _DATA_OFFSET is None or self._stateful:  # a training step's arguments: us in its ms
+        if self._general:
             return self._general_call(args, batch, output_layouts)
         read, offset = _read_pointer, _DATA_OFFSET
         pointers = []

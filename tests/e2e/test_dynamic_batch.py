@@ -271,7 +271,9 @@ def test_every_call_path_of_a_dynamic_entry_agrees(tmp_path, monkeypatch):
     for batch in range(1, cpu._REMEMBERED_BATCHES + 3):  # past the remembered shapes
         np.testing.assert_array_equal(entry(x[:batch]), want[:batch])
     monkeypatch.setattr(cpu, "_DATA_OFFSET", None)  # a numpy whose layout was not confirmed
-    np.testing.assert_array_equal(entry(x), want)
+    portable = runtime.load(path)["MLP"]
+    np.testing.assert_array_equal(portable(x), want)
+    np.testing.assert_array_equal(portable(x[:3].tolist()), want[:3])
 
 
 class BranchesOnTheBatch(nn.Cell):
