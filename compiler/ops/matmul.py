@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import linalg
+from mlir.dialects import arith, linalg
 
 from cellc.compiler.autodiff.rules import defbilinear
 from cellc.dialects import ms
@@ -25,12 +25,50 @@ def _matmul_maps(transpose_a: bool, transpose_b: bool) -> ir.ArrayAttr:
 def lower_matmul(op, a, b, *, transpose_a=False, transpose_b=False):
     """ms.matmul(a, b) -> linalg.matmul(a, b) into a zero-filled accumulator
 
-    Transposed operands are expressed in its indexing maps (no transpose is materialized)."""
-    init = lb.zeros(lb.ranked(op.results[0].type))
+    Transposed operands are expressed in its indexing maps (no transpose is materialized).
+    A product with a constant of one repeated value `c` (the ones that GradOperation's default
+    sensitivity is) is a sum instead, as XLA's algebraic simplifier makes it:
+    `full(c) @ B = c * (the column sums of B)` in every row, `A @ full(c) = c * (the row sums
+    of A)` in every column, O(K(M + N)) work for O(MNK), and no buffer of c's."""
+    result_type = lb.ranked(op.results[0].type)
+    for operand, splat in enumerate(_splat_value(value) for value in op.operands):
+        if splat is not None:
+            return _product_with_splat(operand, splat, a, b, result_type, transpose_a, transpose_b)
+    init = lb.zeros(result_type)
     maps = None
     if transpose_a or transpose_b:
         maps = _matmul_maps(transpose_a, transpose_b)
     return linalg.matmul(a, b, outs=[init], indexing_maps=maps)
+
+
+def _splat_value(value: ir.Value) -> ir.Attribute | None:
+    """The one value of every element of `value` when an `ms.constant` splat defines it."""
+    owner = value.owner
+    if isinstance(owner, ir.Block) or owner.operation.name != "ms.constant":
+        return None
+    dense = ir.DenseElementsAttr(owner.operation.attributes["value"])
+    return dense.get_splat_value() if dense.is_splat else None
+
+
+def _product_with_splat(operand, splat, a, b, result_type, transpose_a, transpose_b):
+    """The product when operand `operand` (0: a, 1: b) holds `splat` everywhere: the other
+    operand summed over k (in k's order, from zero, as the matmul's accumulator would be), times
+    the splat, broadcast over the splat's side of the result (m for a, n for b)."""
+    other = b if operand == 0 else a
+    # the other operand's axis that is k: B is (k, n) or, transposed, (n, k); A is (m, k) or (k, m)
+    transposed = transpose_b if operand == 0 else transpose_a
+    k_axis = int(transposed) if operand == 0 else 1 - int(transposed)
+    sums = lb.reduce_sum(other, [k_axis])
+    factor = arith.constant(result_type.element_type, splat)
+    kept = ir.AffineDimExpr.get(1 if operand == 0 else 0)  # sums run along n (a) or m (b)
+    maps = [ir.AffineMap.get(2, 0, [kept]), ir.AffineMap.get_identity(2)]
+    return lb.generic(
+        [sums],
+        lb.empty(result_type),
+        maps,
+        [lb.PARALLEL, lb.PARALLEL],
+        lambda total, _: lb.mul(factor, total),
+    )
 
 
 # VJP. C = op_a(A) @ op_b(B), op_x transposing when transpose_x is set; ct is dC:

@@ -140,6 +140,34 @@ func.func @matmuls(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>, %bt: tensor<4x3xf32
 
 // -----
 
+// A product with a splat constant (GradOperation's default sensitivity, ones) is a sum: the
+// other operand summed over k, times the splat, broadcast over the splat's side. No matmul, and
+// no buffer of the splat.
+// CHECK-DAG: #[[KN_COLUMNS:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[ROWS:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @splat_products
+// CHECK-SAME: (%[[BT:.*]]: tensor<4x3xf32>, %[[A:.*]]: tensor<2x3xf32>)
+func.func @splat_products(%bt: tensor<4x3xf32>, %a: tensor<2x3xf32>) -> (tensor<2x4xf32>, tensor<2x5xf32>) {
+  // CHECK-NOT: linalg.matmul
+  // CHECK: %[[COLSUMS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[BT]] : tensor<4x3xf32>) outs(%{{.*}} : tensor<4xf32>)
+  // CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+  // CHECK: linalg.generic {indexing_maps = [#[[KN_COLUMNS]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[COLSUMS]] : tensor<4xf32>) outs(%{{.*}} : tensor<2x4xf32>)
+  // CHECK: arith.mulf %[[ONE]]
+  %ones = "ms.constant"() {value = dense<1.000000e+00> : tensor<2x3xf32>} : () -> tensor<2x3xf32>
+  %0 = "ms.matmul"(%ones, %bt) {transpose_a = false, transpose_b = true} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
+  // CHECK: %[[ROWSUMS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[A]] : tensor<2x3xf32>) outs(%{{.*}} : tensor<2xf32>)
+  // CHECK: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
+  // CHECK: linalg.generic {indexing_maps = [#[[ROWS]], #[[ID2]]], iterator_types = ["parallel", "parallel"]} ins(%[[ROWSUMS]] : tensor<2xf32>) outs(%{{.*}} : tensor<2x5xf32>)
+  // CHECK: arith.mulf %[[HALF]]
+  // CHECK-NOT: linalg.matmul
+  %halves = "ms.constant"() {value = dense<5.000000e-01> : tensor<3x5xf32>} : () -> tensor<3x5xf32>
+  %1 = "ms.matmul"(%a, %halves) {transpose_a = false, transpose_b = false} : (tensor<2x3xf32>, tensor<3x5xf32>) -> tensor<2x5xf32>
+  return %0, %1 : tensor<2x4xf32>, tensor<2x5xf32>
+}
+
+// -----
+
 // CHECK-DAG: #[[IN:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[KEPT:.+]] = affine_map<(d0, d1, d2) -> (d1)>
 // CHECK-LABEL: func.func @reduce_sum_keep_dims
