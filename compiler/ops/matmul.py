@@ -27,12 +27,12 @@ def lower_matmul(op, a, b, *, transpose_a=False, transpose_b=False):
 
     Transposed operands are expressed in its indexing maps (no transpose is materialized).
     A product with a constant of one repeated value `c` (the ones that GradOperation's default
-    sensitivity is) is a sum instead, as XLA's algebraic simplifier makes it:
-    `full(c) @ B = c * (the column sums of B)` in every row, `A @ full(c) = c * (the row sums
-    of A)` in every column, O(K(M + N)) work for O(MNK), and no buffer of c's."""
+    sensitivity is) is a sum instead: `full(c) @ B = c * (the column sums of B)` in every row,
+    `A @ full(c) = c * (the row sums of A)` in every column, O(K(M + N)) work for O(MNK), and
+    no buffer of c's."""
     result_type = lb.ranked(op.results[0].type)
     for operand, splat in enumerate(_splat_value(value) for value in op.operands):
-        if splat is not None:
+        if splat is not None and splat.type == result_type.element_type:
             return _product_with_splat(operand, splat, a, b, result_type, transpose_a, transpose_b)
     init = lb.zeros(result_type)
     maps = None
@@ -52,8 +52,8 @@ def _splat_value(value: ir.Value) -> ir.Attribute | None:
 
 def _product_with_splat(operand, splat, a, b, result_type, transpose_a, transpose_b):
     """The product when operand `operand` (0: a, 1: b) holds `splat` everywhere: the other
-    operand summed over k (in k's order, from zero, as the matmul's accumulator would be), times
-    the splat, broadcast over the splat's side of the result (m for a, n for b)."""
+    operand summed over k (from zero, as the matmul's accumulator), times the splat, broadcast
+    over the splat's side of the result (m for a, n for b)."""
     other = b if operand == 0 else a
     # the other operand's axis that is k: B is (k, n) or, transposed, (n, k); A is (m, k) or (k, m)
     transposed = transpose_b if operand == 0 else transpose_a
