@@ -128,6 +128,11 @@ def cellc_entry(cell, *args):
     return program.entry
 
 
+def calling(entry, *args):
+    """A call of `entry` with `args`, timed the same way for every compiled entry."""
+    return lambda: entry(*args)
+
+
 def dynamic_batch_entry(cell, *args, batched: int = 1):
     """The runtime entry of `cell` compiled once for any batch size (`set_inputs` with the
     first dimension of its first `batched` arguments None)."""
@@ -489,17 +494,17 @@ def main() -> None:
 
     rows = {
         "seed": {
-            "cellc": lambda: seed_entry(data["x"], data["y"]),
+            "cellc": calling(seed_entry, data["x"], data["y"]),
             "numpy": lambda: numpy_seed(data["x"], data["y"], data["z"]),
         },
         "mlp": {
-            "cellc": lambda: mlp_entry(data["xb"], data["label"]),
+            "cellc": calling(mlp_entry, data["xb"], data["label"]),
             "numpy": lambda: numpy_mlp(
                 data["xb"], data["label"], data["w1"], data["b1"], data["w2"], data["b2"]
             ),
         },
         "matmul": {
-            "cellc": lambda: mm_entry(data["xm"]),
+            "cellc": calling(mm_entry, data["xm"]),
             "numpy": lambda: np.ones((256, 256), np.float32) @ data["wm"].T,
         },
     }
@@ -518,7 +523,7 @@ def main() -> None:
         args = [data[key] for key in arguments[name]]
         for got, want in zip(entry(*args), rows[name]["cellc"]()):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-        rows[name]["cellc dynamic batch"] = lambda entry=entry, args=args: entry(*args)
+        rows[name]["cellc dynamic batch"] = calling(entry, *args)
     for name, loader in (("torch eager", torch_workloads), ("jax.jit", jax_workloads)):
         try:
             workloads = loader(data)
