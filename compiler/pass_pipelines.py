@@ -31,7 +31,11 @@ RESOLVE_DIMS = "builtin.module(resolve-ranked-shaped-type-result-dims,cse)"
 #   batch that the caller allocated it for (dynamic_entry_abi.py); without it, such a result
 #   was computed in a buffer of its own and copied (a 256x256 matmul gradient at a dynamic
 #   batch: 1.15x the static code's time on 2 threads);
-# - buffer-deallocation-pipeline frees every temporary buffer (malloc/free; no global state).
+# - promote-buffers-to-stack: a temporary of at most 1 KiB (upstream's default) whose buffer is
+#   made outside any loop lives on the stack (`alloca`, no malloc/free; allocations inside a loop
+#   stay on the heap: the pass leaves them);
+# - buffer-deallocation-pipeline frees every other temporary buffer (malloc/free; no global
+#   state).
 # - canonicalize right after bufferizing folds the memref iter_args of the tiled matmul loops
 #   (yielded unchanged), so that the function returns the allocation itself and
 #   hoist-static-allocs can turn it into the out-param (no temporary, no copy);
@@ -44,6 +48,7 @@ BUFFERIZE = _sequence(
     "buffer-results-to-out-params{hoist-static-allocs=1 hoist-dynamic-allocs=1 "
     "modify-public-functions=1}",
     "canonicalize",
+    "func.func(promote-buffers-to-stack)",
     "buffer-deallocation-pipeline",
     "convert-bufferization-to-memref",
 )

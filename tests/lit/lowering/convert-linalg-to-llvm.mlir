@@ -174,3 +174,43 @@ func.func @two_zeroed_products(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>, %c:
   %m2 = linalg.matmul ins(%a, %c : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f2 : tensor<64x64xf32>) -> tensor<64x64xf32>
   return %m1, %m2 : tensor<64x64xf32>, tensor<64x64xf32>
 }
+
+// -----
+
+// A temporary of at most 1 KiB lives on the stack (promote-buffers-to-stack): the 8 row sums
+// are an alloca, the 1024 column sums (4 KiB) a malloc freed before the return.
+// CHECK-LABEL: llvm.func @stack_and_heap
+// CHECK-NOT: llvm.call @malloc
+// CHECK: %[[ROWS:.*]] = llvm.alloca %{{.*}} x f32
+// CHECK: %[[HEAP:.*]] = llvm.call @malloc
+// CHECK-NOT: llvm.alloca
+// CHECK: llvm.call @free(%[[HEAP]])
+// CHECK-NEXT: llvm.return
+func.func @stack_and_heap(%a: tensor<8x1024xf32>) -> tensor<8x1024xf32> attributes {ms.entry} {
+  %z = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<8xf32>
+  %f1 = linalg.fill ins(%z : f32) outs(%e1 : tensor<8xf32>) -> tensor<8xf32>
+  %rows = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%a : tensor<8x1024xf32>) outs(%f1 : tensor<8xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  %e2 = tensor.empty() : tensor<1024xf32>
+  %f2 = linalg.fill ins(%z : f32) outs(%e2 : tensor<1024xf32>) -> tensor<1024xf32>
+  %cols = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]}
+      ins(%a : tensor<8x1024xf32>) outs(%f2 : tensor<1024xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %acc, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<1024xf32>
+  %e3 = tensor.empty() : tensor<8x1024xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %rows, %cols : tensor<8x1024xf32>, tensor<8xf32>, tensor<1024xf32>) outs(%e3 : tensor<8x1024xf32>) {
+  ^bb0(%x: f32, %r0: f32, %c0: f32, %out: f32):
+    %0 = arith.subf %x, %r0 : f32
+    %1 = arith.subf %0, %c0 : f32
+    linalg.yield %1 : f32
+  } -> tensor<8x1024xf32>
+  return %r : tensor<8x1024xf32>
+}
