@@ -55,12 +55,17 @@ BUFFERIZE = _sequence(
 
 # linalg on memrefs -> scf loops (LLVM's own vectorizer, `opt -O2` in llvm_to_object, turns the
 # innermost loops into SIMD code). A parallel loop that `cpu-outline-parallel-loops` left in place
-# (one iteration, or captures it cannot pass) runs serially.
-LINALG_TO_LOOPS = _sequence(
-    "scf-forall-to-for",
-    "func.func(convert-linalg-to-loops)",
-    "canonicalize",
-    "cse",
+# (one iteration, or captures it cannot pass) runs serially. Nested on func.func, as most of
+# TO_LLVM is (see there).
+LINALG_TO_LOOPS = (
+    "func.func("
+    + _sequence(
+        "scf-forall-to-for",
+        "convert-linalg-to-loops",
+        "canonicalize",
+        "cse",
+    )
+    + ")"
 )
 
 # vector/scf/memref/arith/math/func -> LLVM dialect. Functions take bare pointers
@@ -69,12 +74,15 @@ LINALG_TO_LOOPS = _sequence(
 # fully unrolled (`full-unroll`: no stack temporaries inside loops) and becomes LLVM vectors.
 # math ops become LLVM intrinsics (exp, log, tanh: calls into libm after instruction selection,
 # vectorized through libmvec by `opt`, see OPT_FLAGS).
-# The conversions that stay inside a function run nested on `func.func`, so MLIR's thread pool
-# runs them on several functions at once (each loop nest is a function of its own,
-# loop_nests.py); those that add declarations to the module (libm's, malloc's) or convert the
-# functions themselves run on the module; the order of any two conversions is the one they had
-# when all ran on the module. The same LLVM dialect comes out (compared as text on LeNet
-# training steps, static and at a dynamic batch), in 0.30-0.33 s instead of 0.38-0.47 (2 cores).
+# The passes that stay inside a function run nested on `func.func` (on `llvm.func` after the
+# function conversion), so MLIR's thread pool runs them on several functions at once (each
+# loop nest is a function of its own, loop_nests.py); those that add declarations to the module
+# (libm's, malloc's) or convert the functions themselves run on the module; the order of any
+# two passes is the one they had when all ran on the module. The same LLVM dialect comes out
+# (compared as text: the seed gradient and the MLP, LeNet and ResNet-block training steps of
+# bench_train.py, each static and at a dynamic batch), and LINALG_TO_LOOPS with TO_LLVM take
+# 0.24 s instead of 0.37 on a LeNet step, 0.35 s instead of 0.58 at a dynamic batch (medians
+# of 5 alternating runs on 2 cores, without the per-pass verifier).
 TO_LLVM = _sequence(
     "func.func("
     + _sequence(
@@ -93,7 +101,7 @@ TO_LLVM = _sequence(
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1}",
     "convert-cf-to-llvm",
     "reconcile-unrealized-casts",
-    "canonicalize",
+    "llvm.func(canonicalize)",
 )
 
 # The whole CPU back end after convert-ms-to-linalg.
