@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from mlir import ir
 from mlir.dialects import arith, linalg
 
@@ -42,12 +44,20 @@ def lower_matmul(op, a, b, *, transpose_a=False, transpose_b=False):
 
 
 def _splat_value(value: ir.Value) -> ir.Attribute | None:
-    """The one value of every element of `value` when an `ms.constant` splat defines it."""
+    """The one value of every element of `value` when an `ms.constant` splat defines it, if
+    the sum gives what the product would: any integer (wrapping arithmetic distributes), a
+    finite non-zero float (0 * b is 0 where a sum of b overflows to inf, inf * 0 is NaN where
+    inf times a sum is not)."""
     owner = value.owner
     if isinstance(owner, ir.Block) or owner.operation.name != "ms.constant":
         return None
     dense = ir.DenseElementsAttr(owner.operation.attributes["value"])
-    return dense.get_splat_value() if dense.is_splat else None
+    if not dense.is_splat:
+        return None
+    splat = dense.get_splat_value()
+    if isinstance(splat, ir.FloatAttr) and not (math.isfinite(splat.value) and splat.value != 0):
+        return None
+    return splat
 
 
 def _product_with_splat(operand, splat, a, b, result_type, transpose_a, transpose_b):
