@@ -26,7 +26,10 @@ def run_function(fn, args):
 
 
 def as_tensors(args) -> tuple:
-    return tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
+    for arg in args:
+        if isinstance(arg, np.ndarray):
+            return tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
+    return args  # the common case, every call's path: no new tuple
 
 
 def wrap_results(result):

@@ -117,12 +117,15 @@ class CompiledProgram:
     call (`ops.assign`, BatchNorm's moving statistics). Dropout masks are drawn from
     `random_generator()` (cellc.context's, which `set_seed` seeds)."""
 
-    def __init__(self, module, parameters: list[WeightLike], random_generator=None):
+    def __init__(self, module, parameters: list[WeightLike], random_generator=None, args=()):
         self.module = module
         self.parameters = parameters
         self.entry = next(iter(module.entries.values()))
         self._synced = [None] * len(parameters)
         self._random_generator = random_generator
+        # every argument a tensor (no tuple, list or constant): they are the inputs as they come
+        # (the program is only ever called with arguments of its signature)
+        self._flat = all(_is_tensor(arg) for arg in args)
 
     def __call__(self, args):
         for index, param in enumerate(self.parameters):
@@ -132,7 +135,8 @@ class CompiledProgram:
                 self._synced[index] = value
         if self._random_generator is not None and self.module.random_parameters:
             self.module.random_generator = self._random_generator()
-        return self.entry(*[t.asnumpy() for t in tensor_leaves(args)])
+        leaves = args if self._flat else tensor_leaves(args)
+        return self.entry(*[t.asnumpy() for t in leaves])
 
 
 _LOCK = threading.Lock()
@@ -404,7 +408,7 @@ def _compile_cached(
         try:
             module = runtime.load(path, weights)
             _report(traced, batch_axes, f"disk-cache hit {key[:12]}", started)
-            return CompiledProgram(module, traced.parameters, random_generator)
+            return CompiledProgram(module, traced.parameters, random_generator, args)
         except ArtifactError:
             path.unlink(missing_ok=True)  # a damaged entry: compile it again
     options = CompileOptions(
@@ -430,7 +434,9 @@ def _compile_cached(
     stages = ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in timings.items())
     _report(traced, batch_axes, f"compiled ({stages} s), cached as {key[:12]}", started)
     try:
-        return CompiledProgram(runtime.load(path, weights), traced.parameters, random_generator)
+        return CompiledProgram(
+            runtime.load(path, weights), traced.parameters, random_generator, args
+        )
     except BaseException:
         path.unlink(missing_ok=True)  # the cache never keeps an artifact that does not load
         raise
