@@ -29,7 +29,7 @@ def as_tensors(args) -> tuple:
     for arg in args:
         if isinstance(arg, np.ndarray):
             return tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
-    return args  # the common case, every call's path: no new tuple
+    return tuple(args)  # the common case, every call's path: a tuple is returned as it is
 
 
 def wrap_results(result):
