@@ -22,7 +22,7 @@ from __future__ import annotations
 from mlir import ir
 from mlir.dialects import func
 
-from .parallel_loops import CELLC_PREFIX, captures, is_constant, passable
+from .parallel_loops import CELLC_PREFIX, captures, is_constant, passable, replace_uses_inside
 
 _NEST = "__cellc_nest_"
 # Ops cloned into a nest rather than passed: they compute a view of their operands, nothing more.
@@ -77,27 +77,11 @@ def _outline(module: ir.Module, nest: ir.Operation, symbol: str) -> bool:
     inside = dict(zip(arguments, entry.arguments))
     for original, copy in zip(clones, copies):
         inside.update(zip(original.results, copy.results))
-    _use_inside(function.operation, inside)
+    replace_uses_inside(function.operation, inside)
     for original in reversed(clones):  # what only the nest used
         if not any(len(list(result.uses)) for result in original.results):
             original.erase()
     return True
-
-
-def _use_inside(function: ir.Operation, inside: dict[ir.Value, ir.Value]) -> None:
-    """Every operand of an op in `function` that is a key of `inside` replaced by its value
-    there: one walk of the nest (replacing each captured value's uses in turn went through
-    all of them in the whole module, a constant's hundreds, for every nest)."""
-
-    def visit(op):
-        operands = op.operands
-        for index, operand in enumerate(operands):
-            replacement = inside.get(operand)
-            if replacement is not None:
-                operands[index] = replacement
-        return ir.WalkResult.ADVANCE
-
-    function.walk(visit)
 
 
 def _gather(value: ir.Value, arguments: list[ir.Value], clones: list[ir.Operation]) -> bool:

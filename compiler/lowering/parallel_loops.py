@@ -232,18 +232,19 @@ def _outline(
     for old, new in zip(body.arguments, ivs):
         old.replace_all_uses_with(new)
     received = iter(list(entry.arguments)[1:])
+    inside = {}
     for value, value_slots in zip(arguments, passed):
         pointer = next(received)
         sizes = [next(received) for _ in value_slots[1:]]
         if sizes or not passable(value.type):
             with ir.InsertionPoint.at_block_begin(entry):
                 pointer = memref_view(pointer, ir.MemRefType(value.type), sizes)
-        replace_uses_inside(value, pointer, task.operation)
+        inside[value] = pointer
     for value in captured:
         if is_constant(value):
             with ir.InsertionPoint.at_block_begin(entry):
-                clone = value.owner.clone()
-            replace_uses_inside(value, clone.results[0], task.operation)
+                inside[value] = value.owner.clone().results[0]
+    replace_uses_inside(task.operation, inside)
     with ir.InsertionPoint(forall), forall.location:
         if condition is None:
             func.CallOp(dispatch, [count] + slots)
@@ -286,11 +287,20 @@ def _slots(value: ir.Value) -> list[ir.Value]:
     return [pointer, *sizes]
 
 
-def replace_uses_inside(value: ir.Value, new: ir.Value, ancestor: ir.Operation) -> None:
-    owners = [use.owner for use in value.uses]
-    for owner in owners:
-        if _is_inside_op(owner, ancestor):
-            owner.operation.replace_uses_of_with(value, new)
+def replace_uses_inside(ancestor: ir.Operation, replacements: dict[ir.Value, ir.Value]) -> None:
+    """Every operand of an op inside `ancestor` that is a key of `replacements` replaced by its
+    value there, in one walk of `ancestor` (replacing each value's uses in turn went through
+    all of them in the whole module, a constant's hundreds, for every outlined function)."""
+
+    def visit(op):
+        operands = op.operands
+        for index, operand in enumerate(operands):
+            replacement = replacements.get(operand)
+            if replacement is not None:
+                operands[index] = replacement
+        return ir.WalkResult.ADVANCE
+
+    ancestor.walk(visit)
 
 
 def _induction_variables(task: ir.Value, bounds: list[tuple[int, int, int]]) -> list[ir.Value]:
