@@ -122,8 +122,9 @@ def _gradient_json(grad: ir.Operation, inputs, names, symbols) -> dict:
 
 def mark_dynamic_batch(manifest: dict, module: ir.Module) -> None:
     """Marks -1 each dimension the entry of `module` (compiled for a dynamic batch) has as
-    `?`: in its inputs, outputs and sensitivities. A dynamic weight (a dropout mask the size of
-    the batch) is refused: the runtime draws masks of the manifest's shape."""
+    `?`: in its inputs, outputs and sensitivities, and in its dropout masks (weights the
+    runtime draws afresh for every call, at the call's batch size). Any other weight sized by
+    the batch is refused: the runtime passes a Parameter's one array to every call."""
     from .dynamic_batch import DynamicBatchError
 
     entry = manifest["entries"][0]
@@ -133,13 +134,17 @@ def mark_dynamic_batch(manifest: dict, module: ir.Module) -> None:
     arguments, results = list(function_type.inputs), list(function_type.results)
     for spec, type_ in zip(entry["inputs"], arguments):
         spec["shape"] = shape_json(type_)
+    parameters = {spec["name"]: spec for spec in manifest["parameters"]}
     for name, type_ in zip(entry["weights"], arguments[len(entry["inputs"]) :]):
-        if -1 in shape_json(type_):
+        shape = shape_json(type_)
+        if -1 not in shape:
+            continue
+        if parameters[name].get("random") is None:
             raise DynamicBatchError(
                 f"cannot compile for a dynamic batch dimension: weight '{name}' is {type_}, "
-                "sized by the batch (a Dropout mask in training mode); compile for a static "
-                "batch size instead"
+                "sized by the batch; compile for a static batch size instead"
             )
+        parameters[name]["shape"] = shape
     for spec, type_ in zip(entry["outputs"], results):
         spec["shape"] = shape_json(type_)
     by_name = {spec["name"]: spec["shape"] for spec in entry["inputs"]}

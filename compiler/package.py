@@ -35,6 +35,7 @@ from cellc.runtime.artifact import (
     Artifact,
     ArtifactError,
     checksum_of,
+    fits,
     parameter_member,
     read_artifact,
     validate_manifest,
@@ -118,11 +119,13 @@ def write_artifact(
         members.append((name, bytes(data)))
     for index, spec in enumerate(manifest["parameters"] if parameters is not None else []):
         value = np.asarray(parameters[spec["name"]])
-        if value.shape != tuple(spec["shape"]) or value.dtype != np.dtype(spec["dtype"]):
+        if not fits(value, spec):
             raise ArtifactError(
                 f"parameter '{spec['name']}' is {value.dtype}{list(value.shape)}, the manifest "
                 f"says {spec['dtype']}{list(spec['shape'])}"
             )
+        # a dropout mask drawn at each call's batch size: stored at batch 1 (never read)
+        value = value[tuple(slice(1) if d == -1 else slice(None) for d in spec["shape"])]
         buffer = io.BytesIO()
         np.save(
             buffer,

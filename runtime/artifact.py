@@ -12,7 +12,8 @@ that `unzip -l model.cellc` shows what is inside. Members, in this order:
                       kinds store their own code members (CODE_MEMBERS)
     params/<i>.npy    the value of manifest["parameters"][i] (numpy .npy, C order); absent
                       when the manifest says "weights_stored": false (a disk-cache entry: code
-                      only, whose loader gives the weights)
+                      only, whose loader gives the weights). A dropout mask of an entry with a
+                      dynamic batch has -1 dims, stored at size 1 (masks are drawn per call)
     checksum.sha256   64 hex digits, last: the sha256 of every member between `mimetype`
                       and itself, each fed as name + b"\\0" + u64-le size + bytes
 
@@ -230,7 +231,7 @@ def _given_parameters(
     parameters = {}
     for spec in manifest["parameters"]:
         value = np.asarray(weights[spec["name"]])
-        if value.shape != tuple(spec["shape"]) or value.dtype != np.dtype(spec["dtype"]):
+        if not fits(value, spec):
             raise ArtifactError(
                 f"'{path}': weight '{spec['name']}' is {describe(value.dtype, value.shape)}, "
                 f"the manifest says {describe(spec['dtype'], spec['shape'])}"
@@ -312,7 +313,7 @@ def _read_parameters(
             raise ArtifactError(
                 f"'{path}' is corrupt: {member} is not a .npy file ({error})"
             ) from None
-        if value.shape != tuple(spec["shape"]) or value.dtype != np.dtype(spec["dtype"]):
+        if not fits(value, spec):
             raise ArtifactError(
                 f"'{path}' is corrupt: parameter '{spec['name']}' is "
                 f"{describe(value.dtype, value.shape)}, the manifest says "
@@ -320,6 +321,17 @@ def _read_parameters(
             )
         parameters[spec["name"]] = frozen_copy(value)
     return parameters
+
+
+def fits(value: np.ndarray, spec: Mapping[str, Any]) -> bool:
+    """Whether `value` has the dtype and shape of a manifest's tensor `spec`; a -1 there (the
+    dynamic batch of a dropout mask) takes any size."""
+    shape = spec["shape"]
+    return (
+        value.dtype == np.dtype(spec["dtype"])
+        and value.ndim == len(shape)
+        and all(want in (-1, got) for got, want in zip(value.shape, shape))
+    )
 
 
 def frozen_copy(value: np.ndarray) -> np.ndarray:
@@ -374,8 +386,9 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
     if not isinstance(parameters, list):
         fail("'parameters' is not a list")
     for index, spec in enumerate(parameters):
-        check_tensor(spec, f"parameter {index}", named=True)
-        keep = spec.get("random")
+        keep = spec.get("random") if isinstance(spec, dict) else None
+        # a dropout mask of an entry compiled for a dynamic batch is drawn at the call's size
+        check_tensor(spec, f"parameter {index}", named=True, dynamic=keep is not None)
         if keep is not None and (
             not isinstance(keep, (int, float)) or isinstance(keep, bool) or not 0 < keep <= 1
         ):
@@ -409,10 +422,15 @@ def validate_manifest(manifest: dict[str, Any], where: str = "manifest") -> None
             check_tensor(spec, f"entry '{name}' output {index}", named=False, dynamic=dynamic)
         if dynamic and not any(-1 in spec["shape"] for spec in entry["inputs"]):
             fail(f"entry '{name}' has a dynamic batch but no input of a dynamic shape")
-        for weight in entry["weights"]:
-            if weight not in parameter_names:
-                fail(f"entry '{name}' uses weight {weight!r}, which is not a parameter")
         by_name = {spec["name"]: spec for spec in parameters}
+        for weight in entry["weights"]:
+            if weight not in by_name:
+                fail(f"entry '{name}' uses weight {weight!r}, which is not a parameter")
+            if -1 in by_name[weight]["shape"] and not dynamic:
+                fail(
+                    f"entry '{name}' uses weight {weight!r} of a dynamic shape but has no "
+                    "dynamic batch"
+                )
         hidden = []  # outputs holding a parameter's new value, outside the structure
         for index, spec in enumerate(entry["outputs"]):
             updated = spec.get("update")

@@ -316,11 +316,12 @@ class CpuEntry(Entry):
             return outputs[0]
         return self._nest(outputs)
 
-    def _weight_pointers(self, weights) -> tuple[list, list]:
+    def _weight_pointers(self, weights, batch: int = 1) -> tuple[list, list]:
         """(the weights' data pointers, fresh dropout masks in place of those weights; the
-        masks, which the caller keeps alive until the call returns)."""
+        masks, which the caller keeps alive until the call returns). `batch`: the call's batch
+        size, for an entry compiled for a dynamic batch."""
         weight_pointers = list(weights[1])
-        masks = self.module.random_masks(self)
+        masks = self.module.random_masks(self, batch)
         for position, mask in masks:
             weight_pointers[position] = data_pointer(mask)
         return weight_pointers, masks
@@ -434,7 +435,7 @@ class DynamicBatchCpuEntry(CpuEntry):
         entry where the import-time probe could not confirm numpy's ndarray layout (pointers
         through `__array_interface__`, as PortableCpuEntry's)."""
         arrays = [self._convert_at(position, arg, batch) for position, arg in enumerate(args)]
-        weight_pointers, masks = self._weight_pointers(self._weights)  # masks: kept alive
+        weight_pointers, masks = self._weight_pointers(self._weights, batch)  # kept alive
         outputs = [np.empty(shape, dtype) for shape, dtype in output_layouts]
         pointers = [data_pointer(a) for a in (*arrays, *outputs)]
         self._function(*pointers[: len(arrays)], *weight_pointers, *pointers[len(arrays) :], batch)

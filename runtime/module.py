@@ -259,13 +259,15 @@ class Module:
             for entry in self._entries.values():
                 entry._parameters_changed()
 
-    def random_masks(self, entry: Entry) -> list[tuple[int, np.ndarray]]:
-        """A fresh dropout mask for each of `entry`'s random weights: (position, mask)."""
+    def random_masks(self, entry: Entry, batch: int = 1) -> list[tuple[int, np.ndarray]]:
+        """A fresh dropout mask for each of `entry`'s random weights: (position, mask). The
+        dims -1 of a mask (an entry compiled for a dynamic batch) are `batch`."""
         masks = []
         for position, name in entry.random_weights:
             spec = self._parameter_specs[name]
             keep = self.random_parameters[name]
-            kept = self.random_generator.random(spec.shape) < keep
+            shape = tuple(batch if d == -1 else d for d in spec.shape)
+            kept = self.random_generator.random(shape) < keep
             masks.append((position, (kept / np.float64(keep)).astype(spec.dtype)))
         return masks
 

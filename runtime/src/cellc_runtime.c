@@ -1028,13 +1028,27 @@ cellc_model *cellc_load(const char *path, char *err, size_t errlen) {
     char name[32];
     snprintf(name, sizeof name, "params/%d.npy", i);
     const member *m = find_member(members, count, name);
-    if (read_tensor(json_at(parameters, i), &p->spec, 0) || !m ||
-        !(p->data = read_npy(m, &p->spec))) {
+    const json *keep = json_get(json_at(parameters, i), "random");
+    int mask = keep && keep->type != J_NULL;
+    if (read_tensor(json_at(parameters, i), &p->spec, mask)) {
+      set_error(err, errlen, "'%s' has an invalid manifest: parameter %d", path, i);
+      goto fail;
+    }
+    for (int d = 0; d < p->spec.info.rank; d++) {
+      if (p->spec.shape[d] < 0) {
+        set_error(err, errlen,
+                  "'%s': parameter '%s' is a dropout mask drawn at each call's batch size (a "
+                  "training step compiled for a dynamic batch), which the C runtime does not "
+                  "draw; export it at a static batch size or in evaluation mode",
+                  path, p->spec.name);
+        goto fail;
+      }
+    }
+    if (!m || !(p->data = read_npy(m, &p->spec))) {
       set_error(err, errlen, "'%s' is corrupt: parameter %d (%s) does not match the manifest",
                 path, i, name);
       goto fail;
     }
-    const json *keep = json_get(json_at(parameters, i), "random");
     if (keep && keep->type != J_NULL) {
       if (keep->type != J_NUMBER || !(keep->number > 0 && keep->number <= 1)) {
         set_error(err, errlen,

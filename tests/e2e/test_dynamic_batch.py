@@ -85,6 +85,70 @@ def test_a_training_step_compiles_once_and_matches_per_size_compiles(compiles):
     assert compiles == {"static": len(BATCHES), "dynamic": 1}
 
 
+class DropoutMLP(MLP):
+    """The MLP with nn.Dropout between its layers: in training mode, a fresh mask for every
+    call, the size of that call's batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.dropout = nn.Dropout(p=0.25)
+
+    def construct(self, x):
+        return self.fc2(self.dropout(self.relu(self.fc1(x))))
+
+
+def test_dropout_in_training_mode_compiles_once_and_masks_each_batch(compiles):
+    net = DropoutMLP().set_train()
+    net.set_inputs(Tensor(shape=[None, 12], dtype=mstype.float32))
+    w1, b1, w2, b2 = (p.asnumpy().astype(np.float64) for p in net.get_parameters())
+    for batch in BATCHES:
+        x = data(batch)[0]
+        cellc.set_seed(batch)
+        got = net(Tensor(x)).asnumpy()
+        # the mask the runtime draws: uniform [0, 1) below keep_prob, scaled by 1 / keep_prob
+        mask = (np.random.default_rng(batch).random((batch, 16)) < 0.75) / 0.75
+        want = (np.maximum(x @ w1.T + b1, 0) * mask) @ w2.T + b2
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert compiles == {"static": 0, "dynamic": 1}
+
+
+def test_a_training_step_with_dropout_compiles_once_and_matches_per_size_compiles(compiles):
+    net, reference = DropoutMLP(), DropoutMLP()
+    for mine, theirs in zip(reference.get_parameters(), net.get_parameters()):
+        mine.set_data(Tensor(theirs.asnumpy().copy()))
+    step, reference_step = train_step(net), train_step(reference)
+    step.set_inputs(
+        Tensor(shape=[None, 12], dtype=mstype.float32), Tensor(shape=[None], dtype=mstype.int32)
+    )
+    for batch in BATCHES:
+        x, y = data(batch)
+        cellc.set_seed(batch)  # the same masks for both
+        loss = step(Tensor(x), Tensor(y)).asnumpy()
+        cellc.set_seed(batch)
+        want = reference_step(Tensor(x), Tensor(y)).asnumpy()
+        np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-6)
+        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
+            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert compiles == {"static": len(BATCHES), "dynamic": 1}
+
+
+def test_an_exported_step_with_dropout_draws_masks_at_the_call_batch(tmp_path):
+    path = cellc.export(
+        DropoutMLP().set_train(),
+        Tensor(shape=[None, 12], dtype=mstype.float32),
+        file_name=str(tmp_path / "drop"),
+    )
+    module = runtime.load(path)
+    (mask,) = (spec for spec in module.manifest["parameters"] if "random" in spec)
+    assert mask["shape"] == [-1, 16] and mask["random"] == 0.75
+    for batch in (1, 7):
+        module.random_generator = np.random.default_rng(batch)
+        got = module["DropoutMLP"](data(batch)[0])
+        assert got.shape == (batch, 3)
+        module.random_generator = np.random.default_rng(batch)
+        np.testing.assert_array_equal(module["DropoutMLP"](data(batch)[0]), got)
+
+
 class MeanBySize(nn.Cell):
     """A mean written with the batch size itself (`x.shape[0]`), a number the trace bakes in."""
 

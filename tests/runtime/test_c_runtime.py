@@ -253,6 +253,49 @@ def test_c_refuses_a_bad_keep_probability(seed_program, dropout_net, tmp_path):
         runtime.load(case)
 
 
+def test_c_refuses_masks_drawn_at_a_dynamic_batch(seed_program, tmp_path):
+    # the Python runtime draws them (tests/e2e/test_dynamic_batch.py); the C one says it does not
+    import cellc
+    from cellc import Tensor, nn
+
+    class DropoutNet(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.dropout = nn.Dropout(keep_prob=KEEP)
+
+        def construct(self, x):
+            return self.dropout(x) * 2.0
+
+    described = Tensor(shape=[None, 20], dtype=cellc.float32)
+    path = cellc.export(DropoutNet().set_train(), described, file_name=str(tmp_path / "d"))
+    assert "parameter 'dropout_mask.0' is a dropout mask drawn at each call's batch size" in (
+        refusal(seed_program, path)
+    )
+
+
+@pytest.mark.parametrize(
+    "random, message",
+    [
+        (
+            KEEP,
+            "entry 'DropoutNet' uses weight 'dropout_mask.0' of a dynamic shape but has no "
+            "dynamic batch",
+        ),
+        (None, "parameter 0 has shape [-1, 20] (expected a list of non-negative ints)"),
+    ],
+    ids=["mask-of-a-static-entry", "parameter-not-a-mask"],
+)
+def test_only_masks_of_dynamic_entries_have_a_dynamic_shape(dropout_net, tmp_path, random, message):
+    def edit(manifest: dict) -> None:
+        manifest["parameters"][0]["shape"] = [-1, 20]
+        manifest["parameters"][0]["random"] = random
+
+    case = tmp_path / "edited.cellc"
+    case.write_bytes(edit_manifest(dropout_net.read_bytes(), edit))
+    with pytest.raises(runtime.ArtifactError, match=re.escape(message)):
+        runtime.load(case)
+
+
 def test_c_runs_a_dynamic_batch_entry_as_python_does(seed_program, tmp_path):
     from support.cells import Grad
 
