@@ -7,18 +7,26 @@ and `generalize` then merges the two modules into one, walking them in lockstep 
 anti-unification). They must agree op by op, attribute by attribute, except where the batch
 size shows:
 
-- a dimension that is the batch size in each trace becomes `?` (`tensor<?x784xf32>`);
+- a dimension that is the batch size in each trace becomes `?` (`tensor<?x784xf32>`), and so
+  does one that is c times it in each (c >= 2: a reshape folding the batch with other dims,
+  as nn.Dense on a sequence and an Embedding's lookup do, [N, 4, 8] -> [4N, 8]); such an op
+  carries `ms.batch_multiple = c` (`ms.BATCH_MULTIPLE_ATTR`), for the verifier and the
+  lowering, and all the `?` of an op are one multiple but for an ms.reshape's (its results
+  may hold another than its operand); a function takes and returns the batch unfolded;
 - a scalar constant that is `c / N` in each (a mean's `1/N`), `c * N`, or `m / (m - 1)` with
   `m = c * N` (BatchNorm's unbiased variance) becomes that computation on the batch size at
   run time (`ms.dim_size` of an argument, then `ms.div`/`ms.mul`/`ms.sub`); a splat constant of
   a batch-sized type stays a splat, of the dynamic type.
 
 Anything else that differs depends on the batch size in a way one compiled program cannot
-express (a reshape folding the batch into another dimension, a Python branch on the batch
-size); `DynamicBatchError` names the op, its source line and the two values. Every `?` of the
-result is the same size, the batch: the lowering sizes each one from it (`linalg_builders`),
-the CPU entry takes it as a trailing argument, the manifest marks those dims -1 and the loader
-checks that the arguments agree on it.
+express (a concat that grows the batch by one, a Python branch on the batch size);
+`DynamicBatchError` names the op, its source line and the two values. Every `?` of the
+result is the batch times its op's multiple: the lowering sizes each one from it
+(`linalg_builders`, the pass multiplying the batch by the op's multiple), the CPU entry takes
+the batch as a trailing argument, the manifest marks the dims of the batch -1 and the loader
+checks that the arguments agree on it. Both traces keep their constants apart through
+`ms-cse` (`ms.DISTINCT_CONSTANTS_ATTR`): two constants equal at one batch size (a loss's
+1/(2N) and BatchNorm's 0.1 at N = 5) may differ at the other.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ def _generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> 
     ops_first, ops_second = _preorder(first), _preorder(second)
     constants = []
     counterpart: dict[ir.Value, ir.Value] = {}  # each value of `second` -> its value in `first`
+    multiples: dict[ir.Value, int] = {}  # each value of `first` with a `?` -> its multiple
     for a, b in zip(ops_first, ops_second):
         if _outline(a) != _outline(b) or any(
             counterpart.get(operand_b) != operand_a
@@ -77,10 +86,18 @@ def _generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> 
         for region_a, region_b in zip(a.regions, b.regions):
             for block_a, block_b in zip(region_a.blocks, region_b.blocks):
                 for arg_a, arg_b in zip(block_a.arguments, block_b.arguments):
-                    _generalize_value(arg_a, arg_b, a, sizes)
+                    multiple = _generalize_value(arg_a, arg_b, a, sizes)
+                    if multiple not in (None, 1):
+                        raise _error(
+                            a, f"takes {arg_a.type} with the batch folded into a dim", sizes
+                        )
+                    if multiple is not None:
+                        multiples[arg_a] = multiple
                     counterpart[arg_b] = arg_a
         for result_a, result_b in zip(a.results, b.results):
-            _generalize_value(result_a, result_b, a, sizes)
+            multiple = _generalize_value(result_a, result_b, a, sizes)
+            if multiple is not None:
+                multiples[result_a] = multiple
             counterpart[result_b] = result_a
         for name in a.attributes:
             if name == "function_type":
@@ -99,6 +116,7 @@ def _generalize(first: ir.Module, second: ir.Module, sizes: tuple[int, int]) -> 
                     f"batch {sizes[1]}",
                     sizes,
                 )
+        _mark_multiple(a, multiples, sizes)
     if len(ops_first) != len(ops_second):
         longer = ops_first if len(ops_first) > len(ops_second) else ops_second
         raise _error(longer[min(len(ops_first), len(ops_second))], "is not in both traces", sizes)
@@ -128,9 +146,11 @@ def _preorder(module: ir.Module) -> list[ir.Operation]:
     return found
 
 
-def _generalize_value(a: ir.Value, b: ir.Value, op: ir.Operation, sizes) -> None:
+def _generalize_value(a: ir.Value, b: ir.Value, op: ir.Operation, sizes) -> int | None:
+    """Gives `a` (of the first trace) `?` where its type and `b`'s differ, and returns how
+    many times the batch those dims are (the same for all of them); None when none differ."""
     if a.type == b.type:
-        return
+        return None
     ta, tb = a.type, b.type
     if not (
         isinstance(ta, ir.RankedTensorType)
@@ -139,21 +159,72 @@ def _generalize_value(a: ir.Value, b: ir.Value, op: ir.Operation, sizes) -> None
         and ta.element_type == tb.element_type
     ):
         raise _error(op, f"has type {ta} at batch {sizes[0]} and {tb} at batch {sizes[1]}", sizes)
-    dims = []
+    dims, multiples = [], set()
     for axis, (da, db) in enumerate(zip(ta.shape, tb.shape)):
         if da == db:
             dims.append(da)
-        elif (da, db) == sizes:
-            dims.append(DYNAMIC_DIM)
-        else:
+            continue
+        multiple = _multiple_of_batch(da, db, sizes)
+        if multiple is None:
             raise _error(
                 op,
                 f"makes {ta} at batch {sizes[0]} and {tb} at batch {sizes[1]}: dimension {axis} "
-                "depends on the batch size without being it (a reshape that folds the batch "
-                "into another dimension?)",
+                "depends on the batch size without being it or a multiple of it",
                 sizes,
             )
+        dims.append(DYNAMIC_DIM)
+        multiples.add(multiple)
+    if len(multiples) > 1:
+        raise _error(
+            op,
+            f"makes {ta} at batch {sizes[0]} and {tb} at batch {sizes[1]}: dimensions that are "
+            f"different multiples of the batch ({', '.join(sorted(map(str, multiples)))})",
+            sizes,
+        )
     a.set_type(ir.RankedTensorType.get(dims, ta.element_type))
+    return multiples.pop()
+
+
+def _multiple_of_batch(da: int, db: int, sizes) -> int | None:
+    """c when a dim is c times the batch in each trace (`da` at `sizes[0]`, `db` at
+    `sizes[1]`): 1 for the batch itself, more where a reshape folds it with other dims."""
+    (na, nb) = sizes
+    if da % na or db % nb or da // na != db // nb or da // na < 1:
+        return None
+    return da // na
+
+
+def _mark_multiple(op: ir.Operation, multiples: dict[ir.Value, int], sizes) -> None:
+    """Checks that the `?` dims of `op` are one multiple of the batch (an ms.reshape's results
+    may hold another multiple than its operand) and records a multiple other than 1 on the op
+    (`ms.BATCH_MULTIPLE_ATTR`), for the verifier and the lowering; a function must take and
+    return the batch unfolded (the runtime sizes its buffers by the batch)."""
+    if op.name == "func.return":
+        for value in op.operands:
+            if multiples.get(value, 1) != 1:
+                maker = value.owner.operation if isinstance(value, ir.OpResult) else op
+                raise _error(
+                    maker,
+                    f"makes {value.type}, the batch folded into a dim ({multiples[value]} "
+                    "times the batch), and the function returns it: a result must keep the "
+                    "batch a dim of its own",
+                    sizes,
+                )
+        return
+    results = {multiples[v] for v in op.results if v in multiples}
+    operands = {multiples[v] for v in op.operands if v in multiples}
+    found = results if op.name == ms.ReshapeOp.name else results | operands
+    if len(found) > 1:
+        raise _error(
+            op,
+            f"mixes dims that are different multiples of the batch ({sorted(found)})",
+            sizes,
+        )
+    multiple = (found or results or operands or {1}).pop()
+    if multiple != 1 and op.name.startswith("ms."):
+        op.attributes[ms.BATCH_MULTIPLE_ATTR] = ir.IntegerAttr.get(
+            ir.IntegerType.get_signless(64), multiple
+        )
 
 
 def _generalize_constant(a: ir.Operation, b: ir.Operation, sizes) -> None:
@@ -220,10 +291,12 @@ def _batch_formula(va: float, vb: float, sizes, is_float: bool):
 
 
 def _follows_batch(attr_a: ir.Attribute, attr_b: ir.Attribute, sizes) -> bool:
-    """Whether two i64 arrays differ only where one holds the first batch size, the other
-    the second."""
+    """Whether two i64 arrays differ only where one holds a multiple of the first batch size,
+    the other the same multiple of the second."""
     a, b = list(ir.DenseI64ArrayAttr(attr_a)), list(ir.DenseI64ArrayAttr(attr_b))
-    return len(a) == len(b) and all(x == y or (x, y) == sizes for x, y in zip(a, b))
+    return len(a) == len(b) and all(
+        x == y or _multiple_of_batch(x, y, sizes) is not None for x, y in zip(a, b)
+    )
 
 
 def _splat(value: np.ndarray) -> bool:

@@ -195,6 +195,10 @@ def compile_program(
     (`dynamic_batch.BatchSample`: the program traced at another batch size) compiles for a
     dynamic batch dimension: after the `grad` stage the two traces are merged
     (`dynamic_batch.generalize`), and the `linalg` stage on has `?` for the batch."""
+    from mlir import ir
+
+    from cellc.dialects import ms
+
     from . import manifest as manifests
     from .lowering import emit_shared_library, lower_linalg_to_gpu, lower_linalg_to_llvm
     from .passes import run_pass_pipeline
@@ -205,6 +209,8 @@ def compile_program(
     if stages.done(Stage.MS, module):
         return result
     manifest = manifests.build_manifest(program, module, target={})
+    if batch_sample is not None:
+        module.operation.attributes[ms.DISTINCT_CONSTANTS_ATTR] = ir.UnitAttr.get(module.context)
     run_pass_pipeline(module, STAGE_PASSES[Stage.GRAD])
     if stages.done(Stage.GRAD, module):
         return result
@@ -249,6 +255,10 @@ def _generalize_batch(module, batch_sample, options: CompileOptions, manifest: d
     """`module` (after the `grad` stage and the linalg stage's `ms` passes) merged with the
     program traced at another batch size, after the same passes, into one with a dynamic batch
     dimension; the manifest marks that dimension -1."""
+    from mlir import ir
+
+    from cellc.dialects import ms
+
     from . import dynamic_batch
     from . import manifest as manifests
     from .passes import run_pass_pipeline
@@ -259,6 +269,7 @@ def _generalize_batch(module, batch_sample, options: CompileOptions, manifest: d
             "dimension needs --target cpu"
         )
     second = emit_module(batch_sample.program, ctx=module.context)
+    second.operation.attributes[ms.DISTINCT_CONSTANTS_ATTR] = ir.UnitAttr.get(module.context)
     run_pass_pipeline(second, STAGE_PASSES[Stage.GRAD])
     run_pass_pipeline(second, f"builtin.module({_LINALG_MS_PASSES})")
     dynamic_batch.generalize(module, second, batch_sample.sizes)

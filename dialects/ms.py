@@ -110,6 +110,32 @@ def element_type(name: str) -> ir.Type:
 # shape rule with that size in place of `?`.
 DYNAMIC_BATCH_ATTR = "ms.dynamic_batch"
 
+# On a module traced at a sample batch size for a dynamic-batch compile (both traces): `ms-cse`
+# leaves its constants distinct. Two constants equal at one batch size may differ at the other
+# (a loss's 1/(2N) is BN's momentum 0.1 at N = 5), and the traces must match op for op.
+DISTINCT_CONSTANTS_ATTR = "ms.distinct_constants"
+
+# On an op of such a module: each `?` among its results (and, but for an ms.reshape, its
+# operands) is this many times the batch: a dim that holds the batch folded with others, as
+# `ms.reshape` of [N, 5, 8] to [5N, 8] makes (nn.Dense on a sequence, an Embedding's lookup).
+# Without it, a `?` is the batch itself.
+BATCH_MULTIPLE_ATTR = "ms.batch_multiple"
+
+
+def batch_multiple(value: ir.Value) -> int:
+    """How many times the batch each `?` of `value` is (`BATCH_MULTIPLE_ATTR` of the op that
+    makes it; 1 for a block argument)."""
+    if not isinstance(value, ir.OpResult):
+        return 1
+    return op_batch_multiple(value.owner.operation)
+
+
+def op_batch_multiple(op: ir.Operation) -> int:
+    """`BATCH_MULTIPLE_ATTR` of `op`, 1 when it has none."""
+    if BATCH_MULTIPLE_ATTR not in op.attributes:
+        return 1
+    return ir.IntegerAttr(op.attributes[BATCH_MULTIPLE_ATTR]).value
+
 
 def spec_of(type_or_value, batch: int | None = None) -> TensorSpec:
     """The TensorSpec of an MLIR ranked tensor type or of a Value of that type; `batch` in
@@ -452,8 +478,8 @@ def verify_op(op: ir.Operation, symbols: dict[str, ir.Operation], batch: int | N
         return
     attrs = definition.read_attributes(op)
     try:
-        operands = [spec_of(v, batch) for v in op.operands]
-        results = [spec_of(v, batch) for v in op.results]
+        operands = [spec_of(v, batch and batch * batch_multiple(v)) for v in op.operands]
+        results = [spec_of(v, batch and batch * batch_multiple(v)) for v in op.results]
     except ValueError as error:  # an element type TensorSpec does not know (bf16, i8, ...)
         raise ShapeError(op.name, str(error)) from None
     definition.check(operands, attrs, results)

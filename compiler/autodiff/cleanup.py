@@ -30,10 +30,13 @@ def _body_ops(func_op: ir.Operation) -> list[ir.Operation]:
 
 
 def eliminate_common_subexpressions(func_op: ir.Operation) -> None:
-    """Merges pure ops with the same name, operands, attributes and result types."""
+    """Merges pure ops with the same name, operands, attributes and result types; constants
+    too, unless the module is a trace for a dynamic batch (`ms.DISTINCT_CONSTANTS_ATTR`)."""
     seen: dict[tuple, ir.Operation] = {}
+    module = func_op.parent
+    merge_constants = module is None or ms.DISTINCT_CONSTANTS_ATTR not in module.attributes
     for op in _body_ops(func_op):
-        if not _is_pure(op):
+        if not _is_pure(op) or (op.name == ms.ConstantOp.name and not merge_constants):
             continue
         key = (
             op.name,

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlir import ir
+from mlir.dialects import arith
 from mlir.rewrite import (
     GreedyRewriteConfig,
     GreedyRewriteStrictness,
@@ -105,6 +106,11 @@ def _pattern(
     def match_and_rewrite(op: ir.Operation, rewriter: PatternRewriter):
         try:
             batch = batches.get(_function_name(op)) if batches else None
+            multiple = ms.op_batch_multiple(op) if batch is not None else 1
+            if multiple != 1:  # its `?` hold the batch folded with other dims
+                with rewriter.ip, op.location:
+                    index = ir.IndexType.get()
+                    batch = arith.muli(batch, arith.constant(index, multiple))
             with rewriter.ip, op.location, linalg_builders.batch_size(batch):
                 replacement = rule(op, *op.operands, **op_class.read_attributes(op))
             expected = op.results[0].type

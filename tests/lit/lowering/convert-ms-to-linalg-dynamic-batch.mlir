@@ -56,4 +56,22 @@ module attributes {ms.dynamic_batch = 5 : i64} {
     %y = "ms.conv2d"(%x, %w) {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, groups = 1 : i64} : (tensor<?x1x4x4xf32>, tensor<2x1x3x3xf32>) -> tensor<?x2x2x2xf32>
     return %y : tensor<?x2x2x2xf32>
   }
+  // A reshape that folds the batch into a dim ([N, 5, 4] -> [5N, 4], nn.Dense on a sequence):
+  // it and the ops after it carry `ms.batch_multiple = 5`, each `?` they make 5 times the batch,
+  // which sizes their tensor.empty; a reshape reads its `?` off the tensor.
+  // CHECK-LABEL: func.func @folded
+  // CHECK: %[[N:.*]] = tensor.dim %{{.*}}, %{{.*}} : tensor<?x5x4xf32>
+  // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2]] : tensor<?x5x4xf32> into tensor<?xf32>
+  // CHECK: tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1]] output_shape [%{{.*}}, 4] : tensor<?xf32> into tensor<?x4xf32>
+  // CHECK: %[[FIVE:.*]] = arith.constant 5 : index
+  // CHECK: %[[ROWS:.*]] = arith.muli %[[N]], %[[FIVE]] : index
+  // CHECK: tensor.empty(%[[ROWS]]) : tensor<?x3xf32>
+  // CHECK: linalg.matmul
+  // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1, 2]] output_shape [%{{.*}}, 5, 3] : tensor<?xf32> into tensor<?x5x3xf32>
+  func.func @folded(%seq: tensor<?x5x4xf32>, %w: tensor<4x3xf32>) -> tensor<?x5x3xf32> {
+    %flat = "ms.reshape"(%seq) {ms.batch_multiple = 5 : i64} : (tensor<?x5x4xf32>) -> tensor<?x4xf32>
+    %y = "ms.matmul"(%flat, %w) {transpose_a = false, transpose_b = false, ms.batch_multiple = 5 : i64} : (tensor<?x4xf32>, tensor<4x3xf32>) -> tensor<?x3xf32>
+    %out = "ms.reshape"(%y) : (tensor<?x3xf32>) -> tensor<?x5x3xf32>
+    return %out : tensor<?x5x3xf32>
+  }
 }
