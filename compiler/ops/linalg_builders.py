@@ -324,9 +324,12 @@ def reshape(x: ir.Value, result_type: ir.Type) -> ir.Value:
 def _reshape_groups(source, target):
     """(source groups, target groups): consecutive dims of each shape holding the same elements,
     a `?` counted as the batch B (a size S * B**k matches only S * B**k), each target group with
-    at most one `?`; or None when the shapes do not line up so."""
+    at most one `?`; or None when the shapes do not line up so. (A `?` may be a multiple of the
+    batch, `ms.batch_multiple`; where source and target hold different multiples their static
+    sizes differ in total, so the groups never all match: None.)"""
 
     def size(dims):
+        dims = list(dims)  # read twice
         dynamic = sum(1 for d in dims if ir.ShapedType.is_dynamic_size(d))
         return dynamic, product(d for d in dims if not ir.ShapedType.is_dynamic_size(d))
 

@@ -263,6 +263,21 @@ def test_constants_equal_at_one_sample_batch_stay_apart(compiles):
     assert compiles == {"static": 2, "dynamic": 1}
 
 
+def test_an_encoder_layer_splitting_heads_runs_at_every_batch_size(compiles):
+    # multi-head attention folds the batch with the heads ([N, s, h*d] -> [N*h, s, d]) and
+    # back: two multiples of the batch in one reshape
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    reference = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    for mine, theirs in zip(reference.get_parameters(), layer.get_parameters()):
+        mine.set_data(Tensor(theirs.asnumpy().copy()))
+    layer.set_inputs(Tensor(shape=[None, 5, 8], dtype=mstype.float32))
+    for batch in BATCHES[:3]:
+        x = np.random.default_rng(batch).standard_normal((batch, 5, 8)).astype(np.float32)
+        got = layer(Tensor(x)).asnumpy()
+        np.testing.assert_allclose(got, reference(Tensor(x)).asnumpy(), rtol=1e-5, atol=1e-5)
+    assert compiles == {"static": 3, "dynamic": 1}
+
+
 class GrowsTheBatch(nn.Cell):
     def construct(self, x):
         return ops.concat((x, ops.zeros((1, 3), mstype.float32)), 0)

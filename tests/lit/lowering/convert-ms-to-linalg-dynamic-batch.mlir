@@ -74,4 +74,13 @@ module attributes {ms.dynamic_batch = 5 : i64} {
     %out = "ms.reshape"(%y) : (tensor<?x3xf32>) -> tensor<?x5x3xf32>
     return %out : tensor<?x5x3xf32>
   }
+  // The same rank, the `?` in the same place, other static dims: [N, 2, 6] -> [N, 3, 4]
+  // regroups the static dims only.
+  // CHECK-LABEL: func.func @regroup
+  // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<?x2x6xf32> into tensor<?x12xf32>
+  // CHECK: tensor.expand_shape %[[FLAT]] {{\[\[}}0], [1, 2]] output_shape [%{{.*}}, 3, 4] : tensor<?x12xf32> into tensor<?x3x4xf32>
+  func.func @regroup(%x: tensor<?x2x6xf32>) -> tensor<?x3x4xf32> {
+    %y = "ms.reshape"(%x) : (tensor<?x2x6xf32>) -> tensor<?x3x4xf32>
+    return %y : tensor<?x3x4xf32>
+  }
 }
