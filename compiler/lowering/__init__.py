@@ -37,6 +37,7 @@ from .loop_nests import outline_loop_nests
 from .ms_to_linalg import LoweringError, convert_ms_to_linalg
 from .pad_copies import pads_to_copies
 from .parallel_loops import define_parallel_dispatchers, outline_parallel_loops
+from .scatter_adds import scatter_adds
 
 PASSES = {
     "ms-inline-calls": inline_calls,  # the calls of Cells with bprop (inline_calls.py)
@@ -47,6 +48,7 @@ PASSES = {
     # CPU: linalg_to_llvm.py (matmul register tiles, bufferize, out-params, loops, LLVM dialect).
     "cpu-col2im-by-taps": col2im_by_taps,
     "cpu-pads-to-copies": pads_to_copies,
+    "cpu-scatter-adds": scatter_adds,
     "cpu-tile-and-vectorize-matmuls": tile_and_vectorize_matmuls,
     "cpu-tile-transposes": tile_transposes,
     "cpu-reduce-in-lanes": reduce_in_lanes,
@@ -89,6 +91,7 @@ __all__ = [
     "outline_loop_nests",
     "col2im_by_taps",
     "pads_to_copies",
+    "scatter_adds",
     "reduce_in_lanes",
     "fold_empty_tensors",
     "inline_calls",

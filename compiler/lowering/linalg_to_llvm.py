@@ -65,6 +65,7 @@ from .parallel_loops import (
 )
 from .ragged_tiles import specialize_ragged_rows
 from .read_only_arguments import mark_arguments_read_only
+from .scatter_adds import scatter_adds
 
 # Matrix products on the CPU, on tensors (before bufferizing): every linalg.matmul (transposed
 # operands included) is tiled to register tiles of MT x NT outputs (NT = two SIMD vectors, MT = 6
@@ -385,7 +386,8 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     """linalg on tensors -> the LLVM dialect with the bare-pointer ABI (the CPU back end).
 
     In place: bool tensors stored as bytes (bool_tensors_to_i8.py), col2im gathers summed by
-    taps (col2im_taps.py), padding filled and copied (pad_copies.py), elementwise fusion, large
+    taps (col2im_taps.py), padding filled and copied (pad_copies.py), scatter-adds looped over
+    their indices (scatter_adds.py), elementwise fusion, large
     innermost reductions accumulated in vector lanes (lane_reductions.py), the
     matmul schedule (register tiles for `cpu`'s vector width), a copy of each repeated result
     (distinct_results.py) and a buffer of its own shape for a result returned through a reshape
@@ -399,6 +401,7 @@ def lower_linalg_to_llvm(module: ir.Module, cpu: str = DEFAULT_CPU) -> None:
     convert_bool_tensors_to_i8(module)
     col2im_by_taps(module)
     pads_to_copies(module)
+    scatter_adds(module)
     # Matmuls are tiled before elementwise fusion: the fusion would otherwise fold a
     # gathering producer (a convolution's im2col) into the matmul, which then is a generic
     # with gathers inside that no schedule vectorizes (a ResNet block ran 60x slower).

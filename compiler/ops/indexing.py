@@ -7,7 +7,8 @@ with `tensor.extract` (counting down for a negative stride); a pad computes, for
 element, whether it falls on x's grid and reads x there with `tensor.extract`. A gather is a
 `linalg.generic` over the result that reads x with `tensor.extract` at the gathered index;
 its transpose, scatter-add, is a reducing `linalg.generic` over (result, indices) that adds
-`ct` where the index matches: O(size * indices) work, no atomics, the same code on the GPU.
+`ct` where the index matches: O(size * indices) work, no atomics, the same code on the GPU;
+the CPU back end makes it a loop over the indices (`cpu-scatter-adds`).
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ deflinear(ms.PadOp, _pad_transpose)
 # --------------------------------------------------------------------------------------------
 
 
-def _wrapped_index(index: ir.Value, size: int) -> tuple[ir.Value, ir.Value]:
+def wrapped_index(index: ir.Value, size: int) -> tuple[ir.Value, ir.Value]:
     """(index counted from the end when negative, as an `index`; whether it is in range)."""
     zero = lb.zero(index.type)
     bound = lb.scalar_constant(index.type, size)
@@ -171,7 +172,7 @@ def lower_gather(op, x, indices, *, axis):
     maps = [index_map, ir.AffineMap.get_identity(rank)]
 
     def body(index, _):
-        position, in_range = _wrapped_index(index, size)
+        position, in_range = wrapped_index(index, size)
         loops = [linalg.IndexOp(d).result for d in range(rank)]
         coordinates = loops[:axis] + [position] + loops[axis + k :]
         value = tensor.extract(x, coordinates)
@@ -187,10 +188,16 @@ def vjp_gather(ct, x, indices, *, out, axis):
     return [ms.gather_grad(ct, indices, axis=axis, size=size), None]
 
 
+# On gather_grad's generic: the axis it scatters along. The CPU back end rewrites the generic
+# into a loop over the indices (compiler/lowering/scatter_adds.py: O(indices) work, not
+# O(size * indices)); the GPU back end keeps it.
+SCATTER_ADD_ATTR = "cellc.scatter_add"
+
+
 @lowering(ms.GatherGradOp)
 def lower_gather_grad(op, ct, indices, *, axis, size):
     """ms.gather_grad(ct, i) -> linalg.generic over (result dims, index dims) reducing the
-    index dims{acc + (i[j] == p ? ct : 0)} into zeros"""
+    index dims{acc + (i[j] == p ? ct : 0)} into zeros, marked cellc.scatter_add = axis"""
     result_type = lb.ranked(op.results[0].type)
     rank, k = result_type.rank, lb.ranked(indices).rank
     loops = rank + k  # the result's dims, then the indices' dims (reduced)
@@ -205,12 +212,16 @@ def lower_gather_grad(op, ct, indices, *, axis, size):
     iterators = [lb.PARALLEL] * rank + [lb.REDUCTION] * k
 
     def body(value, index, acc):
-        position, in_range = _wrapped_index(index, size)
+        position, in_range = wrapped_index(index, size)
         here = arith.cmpi(arith.CmpIPredicate.eq, position, linalg.IndexOp(axis).result)
         hit = arith.andi(here, in_range)
         return lb.add(acc, arith.select(hit, value, lb.zero(value.type)))
 
-    return lb.generic([ct, indices], lb.zeros(result_type), maps, iterators, body)
+    result = lb.generic([ct, indices], lb.zeros(result_type), maps, iterators, body)
+    result.owner.attributes[SCATTER_ADD_ATTR] = ir.IntegerAttr.get(
+        ir.IntegerType.get_signless(64), axis
+    )
+    return result
 
 
 @vjp(ms.GatherGradOp)
