@@ -26,7 +26,8 @@ result is the batch times its op's multiple: the lowering sizes each one from it
 the batch as a trailing argument, the manifest marks the dims of the batch -1 and the loader
 checks that the arguments agree on it. Both traces keep their constants apart through
 `ms-cse` (`ms.DISTINCT_CONSTANTS_ATTR`): two constants equal at one batch size (a loss's
-1/(2N) and BatchNorm's 0.1 at N = 5) may differ at the other.
+1/(2N) and BatchNorm's 0.1 at N = 5) may differ at the other; the pipeline merges what is
+equal once more after `generalize`.
 """
 
 from __future__ import annotations

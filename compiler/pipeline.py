@@ -273,6 +273,10 @@ def _generalize_batch(module, batch_sample, options: CompileOptions, manifest: d
     run_pass_pipeline(second, STAGE_PASSES[Stage.GRAD])
     run_pass_pipeline(second, f"builtin.module({_LINALG_MS_PASSES})")
     dynamic_batch.generalize(module, second, batch_sample.sizes)
+    # the constants that follow the batch are computations now: the rest merge, and the ops
+    # that read them (kept apart in the traces, they made a ResNet step 1.4x slower)
+    del module.operation.attributes[ms.DISTINCT_CONSTANTS_ATTR]
+    run_pass_pipeline(module, "builtin.module(ms-cse)")
     manifests.mark_dynamic_batch(manifest, module)
 
 

@@ -112,7 +112,8 @@ DYNAMIC_BATCH_ATTR = "ms.dynamic_batch"
 
 # On a module traced at a sample batch size for a dynamic-batch compile (both traces): `ms-cse`
 # leaves its constants distinct. Two constants equal at one batch size may differ at the other
-# (a loss's 1/(2N) is BN's momentum 0.1 at N = 5), and the traces must match op for op.
+# (a loss's 1/(2N) is BN's momentum 0.1 at N = 5), and the traces must match op for op. The
+# pipeline drops the mark and runs `ms-cse` again once they are merged.
 DISTINCT_CONSTANTS_ATTR = "ms.distinct_constants"
 
 # On an op of such a module: each `?` among its results (and, but for an ms.reshape, its
