@@ -9,6 +9,9 @@ Workloads (float32, SGD with momentum 0.9):
   lenet   LeNet-5 on 32 x 1 x 32 x 32 (MindSpore's tutorial network), softmax cross-entropy
   resnet  a ResNet basic block (conv3x3-BN-ReLU-conv3x3-BN + identity, ReLU) on 8 x 64 x 16 x 16,
           forward and backward to every weight, mean-squared loss (BatchNorm in training mode)
+  encoder 32 sequences of 32 tokens: Embedding(1000, 64), a TransformerEncoderLayer (4 heads,
+          feed-forward 128), the mean over the sequence, Dense -> 10, softmax cross-entropy
+          (no JAX version)
 
 Each figure is the median, over rounds, of a step's fastest of a few calls after warm-up
 (first-call compilation excluded), every library's step taking its turn in each round
@@ -99,6 +102,22 @@ class BasicBlock(nn.Cell):
         return self.relu(out + x)
 
 
+class Encoder(nn.Cell):
+    """A small sequence classifier: token embeddings, one transformer encoder layer (4 heads),
+    the mean over the sequence, a Dense."""
+
+    def __init__(self, vocab=1000, width=64):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, width)
+        self.encoder = nn.TransformerEncoderLayer(
+            width, 4, 2 * width, dropout=0.0, batch_first=True
+        )
+        self.head = nn.Dense(width, 10)
+
+    def construct(self, ids):
+        return self.head(self.encoder(self.embedding(ids)).mean(axis=1))
+
+
 def cellc_step(network, loss_fn, x, y, dynamic_batch=False):
     """The training step; `dynamic_batch`: compiled once for every batch size (`set_inputs`
     with a None batch), and the step takes `(x, y)` as its arguments, defaulting to these."""
@@ -131,6 +150,22 @@ def torch_steps(name, x, y):
             tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84), tnn.ReLU(), tnn.Linear(84, 10),
         )  # fmt: skip
         loss_fn = tnn.CrossEntropyLoss()
+    elif name == "encoder":
+
+        class Encoder(tnn.Module):
+            def __init__(self, vocab=1000, width=64):
+                super().__init__()
+                self.embedding = tnn.Embedding(vocab, width)
+                self.encoder = tnn.TransformerEncoderLayer(
+                    width, 4, 2 * width, dropout=0.0, batch_first=True
+                )
+                self.head = tnn.Linear(width, 10)
+
+            def forward(self, ids):
+                return self.head(self.encoder(self.embedding(ids)).mean(dim=1))
+
+        model = Encoder()
+        loss_fn = tnn.CrossEntropyLoss()
     else:
 
         class Block(tnn.Module):
@@ -148,7 +183,7 @@ def torch_steps(name, x, y):
         model = Block()
         loss_fn = tnn.MSELoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    tx = torch.from_numpy(x)
+    tx = torch.from_numpy(x.astype(np.int64) if x.dtype == np.int32 else x)
     ty = torch.from_numpy(y.astype(np.int64) if y.dtype == np.int32 else y)
 
     def step(forward):
@@ -269,6 +304,12 @@ def main():
             rng.normal(size=(8, 64, 16, 16)).astype(np.float32),
             rng.normal(size=(8, 64, 16, 16)).astype(np.float32),
         ),
+        "encoder": (  # 32 sequences of 32 tokens
+            Encoder(),
+            nn.SoftmaxCrossEntropyWithLogits(sparse=True, reduction="mean"),
+            rng.integers(0, 1000, (32, 32)).astype(np.int32),
+            rng.integers(0, 10, 32).astype(np.int32),
+        ),
     }
     print("per training step, median ms (ratio: their time / cellc's; > 1: cellc is faster)")
     print(
@@ -288,7 +329,8 @@ def main():
         except ImportError:
             print("  torch not installed")
         try:
-            others["jax.jit"] = jax_step(name, x, y)
+            if name != "encoder":  # (no transformer written in JAX here)
+                others["jax.jit"] = jax_step(name, x, y)
         except ImportError:
             print("  jax not installed")
         for label, other in list(others.items()):
