@@ -21,18 +21,12 @@ from mlir.dialects import tensor
 from cellc.compiler.ops import linalg_builders as lb
 from cellc.compiler.ops.conv import COL2IM_ATTR
 
-from .parallel_loops import ops_named
+from .parallel_loops import rewrite_marked_generics
 
 
 def col2im_by_taps(module: ir.Module) -> None:
     """Rewrites every marked col2im gather into one slice update per tap (in place)."""
-    with module.context:
-        marked = [op for op in ops_named(module, "linalg.generic") if COL2IM_ATTR in op.attributes]
-        for op in marked:
-            with ir.InsertionPoint(op), op.location:
-                dx = _by_taps(op)
-            op.results[0].replace_all_uses_with(dx)
-            op.erase()
+    rewrite_marked_generics(module, COL2IM_ATTR, _by_taps)
 
 
 def _by_taps(op: ir.Operation) -> ir.Value:

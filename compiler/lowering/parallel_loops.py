@@ -156,6 +156,18 @@ def passable(type_: ir.Type) -> bool:
     return isinstance(type_, ir.IntegerType) and type_.width <= 64
 
 
+def rewrite_marked_generics(module: ir.Module, attribute: str, rewrite) -> None:
+    """Replaces each `linalg.generic` carrying `attribute` by `rewrite(op)`'s value, built
+    before it (the CPU rewrites of what a lowering rule marked: col2im_taps.py,
+    scatter_adds.py)."""
+    with module.context:
+        for op in [op for op in ops_named(module, "linalg.generic") if attribute in op.attributes]:
+            with ir.InsertionPoint(op), op.location:
+                value = rewrite(op)
+            op.results[0].replace_all_uses_with(value)
+            op.erase()
+
+
 def ops_named(root, name: str) -> list[ir.Operation]:
     """The ops named `name` in `root` (a module or an op), in pre-order."""
     found = []

@@ -22,22 +22,14 @@ from mlir.dialects import arith, scf, tensor
 from cellc.compiler.ops import linalg_builders as lb
 from cellc.compiler.ops.indexing import SCATTER_ADD_ATTR, wrapped_index
 
-from .parallel_loops import ops_named
+from .parallel_loops import rewrite_marked_generics
 
 _DYNAMIC = ir.ShapedType.get_dynamic_size
 
 
 def scatter_adds(module: ir.Module) -> None:
     """Rewrites every marked scatter-add generic into a loop over its indices (in place)."""
-    with module.context:
-        marked = [
-            op for op in ops_named(module, "linalg.generic") if SCATTER_ADD_ATTR in op.attributes
-        ]
-        for op in marked:
-            with ir.InsertionPoint(op), op.location:
-                summed = _loop_over_indices(op)
-            op.results[0].replace_all_uses_with(summed)
-            op.erase()
+    rewrite_marked_generics(module, SCATTER_ADD_ATTR, _loop_over_indices)
 
 
 def _loop_over_indices(op: ir.Operation) -> ir.Value:
@@ -89,9 +81,7 @@ def _placement(slice_type: ir.RankedTensorType, axis: int) -> tuple[list, list, 
 
 
 def _slice(slice_type, source: ir.Value, axis: int, at: ir.Value, sizes) -> ir.Value:
-    return tensor.extract_slice(
-        slice_type, source, [at], sizes, [], *_placement(slice_type, axis)
-    )
+    return tensor.extract_slice(slice_type, source, [at], sizes, [], *_placement(slice_type, axis))
 
 
 def _insert(value: ir.Value, into: ir.Value, axis: int, at: ir.Value, sizes) -> ir.Value:

@@ -36,8 +36,9 @@ class MLP(nn.Cell):
         return self.fc2(self.relu(self.fc1(x)))
 
 
-def copy_of(net: MLP) -> MLP:
-    other = MLP()
+def copy_of(net: nn.Cell) -> nn.Cell:
+    """Another cell of `net`'s class with copies of its Parameters' values."""
+    other = type(net)()
     for mine, theirs in zip(other.get_parameters(), net.get_parameters()):
         mine.set_data(Tensor(theirs.asnumpy().copy()))
     return other
@@ -120,9 +121,8 @@ def test_dropout_in_training_mode_compiles_once_and_masks_each_batch(compiles):
 
 
 def test_a_training_step_with_dropout_compiles_once_and_matches_per_size_compiles(compiles):
-    net, reference = DropoutMLP(), DropoutMLP()
-    for mine, theirs in zip(reference.get_parameters(), net.get_parameters()):
-        mine.set_data(Tensor(theirs.asnumpy().copy()))
+    net = DropoutMLP()
+    reference = copy_of(net)
     step, reference_step = train_step(net), train_step(reference)
     step.set_inputs(
         Tensor(shape=[None, 12], dtype=mstype.float32), Tensor(shape=[None], dtype=mstype.int32)
@@ -244,9 +244,8 @@ class NormalizedRegression(nn.Cell):
 def test_constants_equal_at_one_sample_batch_stay_apart(compiles):
     # at the sample batch 5, MSELoss's mean over [N, 2] is 1/(2N) = 0.1, BatchNorm's
     # 1 - momentum: one constant in that trace (merged as equal) but two at batch 7
-    net, reference = NormalizedRegression(), NormalizedRegression()
-    for mine, theirs in zip(reference.get_parameters(), net.get_parameters()):
-        mine.set_data(Tensor(theirs.asnumpy().copy()))
+    net = NormalizedRegression()
+    reference = copy_of(net)
     steps = [
         nn.TrainOneStepCell(nn.WithLossCell(model, nn.MSELoss()), nn.SGD(model.trainable_params()))
         for model in (net, reference)
@@ -310,9 +309,8 @@ class SequenceModel(nn.Cell):
 
 
 def test_a_sequence_model_folding_the_batch_trains_at_every_batch_size(compiles):
-    net, reference = SequenceModel(), SequenceModel()
-    for mine, theirs in zip(reference.get_parameters(), net.get_parameters()):
-        mine.set_data(Tensor(theirs.asnumpy().copy()))
+    net = SequenceModel()
+    reference = copy_of(net)
     step, reference_step = train_step(net), train_step(reference)
     step.set_inputs(
         Tensor(shape=[None, 4], dtype=mstype.int32), Tensor(shape=[None], dtype=mstype.int32)
