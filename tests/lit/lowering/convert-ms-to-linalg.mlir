@@ -367,15 +367,17 @@ func.func @nothing_folded(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 // A batched product is one generic over (batch, m, k, n): the innermost loop walks the rows
 // of b and of the result (contiguous, so LLVM vectorizes it), k summed in order for each
-// element; with b transposed, over (batch, m, n, k): k innermost, a dot product of two rows.
-// A size-1 batch dim of an operand broadcasts (constant 0 in its map).
+// element. A transposed b is transposed back first (a linalg.transpose of its last two dims),
+// not read along k. A size-1 batch dim of an operand broadcasts (constant 0 in its map).
 // CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 // CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2, d3) -> (0, d2, d3)>
 // CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
 // CHECK-DAG: #[[BT:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 // CHECK-LABEL: func.func @batch_matmuls
+// CHECK-SAME: %[[K:[^:]*]]: tensor<2x6x4xf32>)
 // CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
-// CHECK: linalg.generic {indexing_maps = [#[[C]], #[[BT]], #[[A]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+// CHECK: %[[KT:.*]] = linalg.transpose ins(%[[K]] : tensor<2x6x4xf32>) outs(%{{.*}} : tensor<2x4x6xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[BT]], #[[C]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[KT]] :
 func.func @batch_matmuls(%a: tensor<2x3x4xf32>, %b: tensor<1x4x5xf32>, %q: tensor<2x3x4xf32>, %k: tensor<2x6x4xf32>) -> (tensor<2x3x5xf32>, tensor<2x3x6xf32>) {
   %0 = "ms.batch_matmul"(%a, %b) {transpose_a = false, transpose_b = false} : (tensor<2x3x4xf32>, tensor<1x4x5xf32>) -> tensor<2x3x5xf32>
   %1 = "ms.batch_matmul"(%q, %k) {transpose_a = false, transpose_b = true} : (tensor<2x3x4xf32>, tensor<2x6x4xf32>) -> tensor<2x3x6xf32>
