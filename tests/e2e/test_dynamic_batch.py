@@ -37,8 +37,8 @@ class MLP(nn.Cell):
 
 
 def copy_of(net: nn.Cell) -> nn.Cell:
-    """Another cell of `net`'s class with copies of its Parameters' values."""
-    other = type(net)()
+    """Another cell of `net`'s class, in its mode, with copies of its Parameters' values."""
+    other = type(net)().set_train(net.training)
     for mine, theirs in zip(other.get_parameters(), net.get_parameters()):
         mine.set_data(Tensor(theirs.asnumpy().copy()))
     return other
@@ -54,6 +54,28 @@ def data(batch: int, seed: int = 0):
     rng = np.random.default_rng(seed + batch)
     x = rng.standard_normal((batch, 12)).astype(np.float32)
     return x, rng.integers(0, 3, batch).astype(np.int32)
+
+
+def assert_trains_as_per_size_compiles(
+    net, specs, batches, data_of, step_of=None, loss_atol=1e-6
+) -> None:
+    """Trains `net` through `step_of(net)` (default `train_step`) given `specs` (a None batch:
+    one compile) and a copy of it compiled per batch size, one step at each of `batches` on
+    `data_of(batch)`, both drawing the same dropout masks: the losses and then the
+    Parameters agree after every step."""
+    step_of = step_of or train_step
+    reference = copy_of(net)
+    step, reference_step = step_of(net), step_of(reference)
+    step.set_inputs(*specs)
+    for batch in batches:
+        args = [Tensor(a) for a in data_of(batch)]
+        cellc.set_seed(batch)
+        loss = step(*args).asnumpy()
+        cellc.set_seed(batch)
+        want = reference_step(*args).asnumpy()
+        np.testing.assert_allclose(loss, want, rtol=1e-5, atol=loss_atol)
+        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
+            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.fixture
@@ -76,20 +98,14 @@ def compiles(monkeypatch, tmp_path):
         yield counts
 
 
+MLP_SPECS = (
+    Tensor(shape=[None, 12], dtype=mstype.float32),
+    Tensor(shape=[None], dtype=mstype.int32),
+)
+
+
 def test_a_training_step_compiles_once_and_matches_per_size_compiles(compiles):
-    net = MLP()
-    reference = copy_of(net)
-    step, reference_step = train_step(net), train_step(reference)
-    step.set_inputs(
-        Tensor(shape=[None, 12], dtype=mstype.float32), Tensor(shape=[None], dtype=mstype.int32)
-    )
-    for batch in BATCHES:
-        x, y = data(batch)
-        loss = step(Tensor(x), Tensor(y)).asnumpy()
-        want = reference_step(Tensor(x), Tensor(y)).asnumpy()
-        np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-6)
-        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
-            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert_trains_as_per_size_compiles(MLP(), MLP_SPECS, BATCHES, data)
     assert compiles == {"static": len(BATCHES), "dynamic": 1}
 
 
@@ -121,21 +137,7 @@ def test_dropout_in_training_mode_compiles_once_and_masks_each_batch(compiles):
 
 
 def test_a_training_step_with_dropout_compiles_once_and_matches_per_size_compiles(compiles):
-    net = DropoutMLP()
-    reference = copy_of(net)
-    step, reference_step = train_step(net), train_step(reference)
-    step.set_inputs(
-        Tensor(shape=[None, 12], dtype=mstype.float32), Tensor(shape=[None], dtype=mstype.int32)
-    )
-    for batch in BATCHES:
-        x, y = data(batch)
-        cellc.set_seed(batch)  # the same masks for both
-        loss = step(Tensor(x), Tensor(y)).asnumpy()
-        cellc.set_seed(batch)
-        want = reference_step(Tensor(x), Tensor(y)).asnumpy()
-        np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-6)
-        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
-            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert_trains_as_per_size_compiles(DropoutMLP(), MLP_SPECS, BATCHES, data)
     assert compiles == {"static": len(BATCHES), "dynamic": 1}
 
 
@@ -244,22 +246,18 @@ class NormalizedRegression(nn.Cell):
 def test_constants_equal_at_one_sample_batch_stay_apart(compiles):
     # at the sample batch 5, MSELoss's mean over [N, 2] is 1/(2N) = 0.1, BatchNorm's
     # 1 - momentum: one constant in that trace (merged as equal) but two at batch 7
-    net = NormalizedRegression()
-    reference = copy_of(net)
-    steps = [
-        nn.TrainOneStepCell(nn.WithLossCell(model, nn.MSELoss()), nn.SGD(model.trainable_params()))
-        for model in (net, reference)
-    ]
-    steps[0].set_inputs(
-        Tensor(shape=[None, 12], dtype=mstype.float32),
-        Tensor(shape=[None, 2], dtype=mstype.float32),
+    assert_trains_as_per_size_compiles(
+        NormalizedRegression(),
+        (
+            Tensor(shape=[None, 12], dtype=mstype.float32),
+            Tensor(shape=[None, 2], dtype=mstype.float32),
+        ),
+        BATCHES[:2],
+        lambda batch: (data(batch)[0], np.random.default_rng(batch).random((batch, 2), np.float32)),
+        step_of=lambda model: nn.TrainOneStepCell(
+            nn.WithLossCell(model, nn.MSELoss()), nn.SGD(model.trainable_params())
+        ),
     )
-    for batch in BATCHES[:2]:
-        x, target = data(batch)[0], np.random.default_rng(batch).random((batch, 2), np.float32)
-        loss, want = (step(Tensor(x), Tensor(target)).asnumpy() for step in steps)
-        np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-6)
-        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
-            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
     assert compiles == {"static": 2, "dynamic": 1}
 
 
@@ -309,20 +307,12 @@ class SequenceModel(nn.Cell):
 
 
 def test_a_sequence_model_folding_the_batch_trains_at_every_batch_size(compiles):
-    net = SequenceModel()
-    reference = copy_of(net)
-    step, reference_step = train_step(net), train_step(reference)
-    step.set_inputs(
-        Tensor(shape=[None, 4], dtype=mstype.int32), Tensor(shape=[None], dtype=mstype.int32)
-    )
-    for batch in BATCHES:
+    def ids_and_labels(batch):
         rng = np.random.default_rng(batch)
-        ids, labels = rng.integers(0, 20, (batch, 4), np.int32), rng.integers(0, 3, batch, np.int32)
-        loss = step(Tensor(ids), Tensor(labels)).asnumpy()
-        want = reference_step(Tensor(ids), Tensor(labels)).asnumpy()
-        np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-6)
-        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
-            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
+        return rng.integers(0, 20, (batch, 4), np.int32), rng.integers(0, 3, batch, np.int32)
+
+    specs = (Tensor(shape=[None, 4], dtype=mstype.int32), Tensor(shape=[None], dtype=mstype.int32))
+    assert_trains_as_per_size_compiles(SequenceModel(), specs, BATCHES, ids_and_labels)
     assert compiles == {"static": len(BATCHES), "dynamic": 1}
 
 
@@ -362,24 +352,18 @@ def test_the_dynamic_program_computes_what_the_static_one_does_once(tmp_path):
 
 
 def test_a_convolutional_training_step_compiles_once(compiles):
-    net, reference = ConvNet(), ConvNet()
-    net.set_train()
-    reference.set_train()
-    for mine, theirs in zip(reference.get_parameters(), net.get_parameters()):
-        mine.set_data(Tensor(theirs.asnumpy().copy()))
-    step, reference_step = train_step(net), train_step(reference)
-    step.set_inputs(
+    def images_and_labels(batch):
+        rng = np.random.default_rng(batch)
+        x = rng.standard_normal((batch, 1, 8, 8)).astype(np.float32)
+        return x, rng.integers(0, 3, batch).astype(np.int32)
+
+    specs = (
         Tensor(shape=[None, 1, 8, 8], dtype=mstype.float32),
         Tensor(shape=[None], dtype=mstype.int32),
     )
-    for batch in (3, 1, 6):
-        rng = np.random.default_rng(batch)
-        x = rng.standard_normal((batch, 1, 8, 8)).astype(np.float32)
-        y = rng.integers(0, 3, batch).astype(np.int32)
-        loss = step(Tensor(x), Tensor(y)).asnumpy()
-        np.testing.assert_allclose(loss, reference_step(Tensor(x), Tensor(y)).asnumpy(), rtol=1e-5)
-        for mine, theirs in zip(net.get_parameters(), reference.get_parameters()):
-            np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-6)
+    assert_trains_as_per_size_compiles(
+        ConvNet().set_train(), specs, (3, 1, 6), images_and_labels, loss_atol=0
+    )
     assert compiles == {"static": 3, "dynamic": 1}
 
 
