@@ -175,7 +175,7 @@ def convolve(xp: ir.Value, w: ir.Value, result: ir.RankedTensorType, strides, di
         out = lb.reshape(
             out, ir.RankedTensorType.get([o_size, n_size, oh, ow], result.element_type)
         )
-        return linalg.transpose(out, outs=[lb.empty(result)], permutation=[1, 0, 2, 3]).results[0]
+        return lb.transpose(out, [1, 0, 2, 3])
     out_shape = list(result.shape)
     out_shape[1:2] = [groups, out_shape[1] // groups]
     init = lb.zeros(ir.RankedTensorType.get(out_shape, result.element_type))
@@ -297,16 +297,8 @@ def _col2im_input_gradient(dy, w, result, strides, dilations, padding):
     element = dy_type.element_type
     k_size = c_size * kh * kw
     w_flat = lb.reshape(w, ir.RankedTensorType.get([o_size, k_size], element))
-    w_t = linalg.transpose(
-        w_flat,
-        outs=[lb.empty(ir.RankedTensorType.get([k_size, o_size], element))],
-        permutation=[1, 0],
-    ).results[0]
-    dy_t = linalg.transpose(
-        dy,
-        outs=[lb.empty(ir.RankedTensorType.get([o_size, n_size, oh, ow], element))],
-        permutation=[1, 0, 2, 3],
-    ).results[0]
+    w_t = lb.transpose(w_flat, [1, 0])
+    dy_t = lb.transpose(dy, [1, 0, 2, 3])
     dy_flat = lb.reshape(
         dy_t, ir.RankedTensorType.get([o_size, lb.product((n_size, oh, ow))], element)
     )
@@ -343,22 +335,13 @@ def _im2col_filter_gradient(x, dy, result, strides, dilations, padding):
     dy_type = lb.ranked(dy)
     n_size, o_size, oh, ow = dy_type.shape
     element = dy_type.element_type
-    k_size = result.shape[1] * result.shape[2] * result.shape[3]
     cols = im2col(pad(x, padding), result.shape[2:], (oh, ow), strides, dilations)
-    dy_t = linalg.transpose(
-        dy,
-        outs=[lb.empty(ir.RankedTensorType.get([n_size, oh, ow, o_size], element))],
-        permutation=[0, 2, 3, 1],
-    ).results[0]
+    dy_t = lb.transpose(dy, [0, 2, 3, 1])
     dy_rows = lb.reshape(
         dy_t, ir.RankedTensorType.get([lb.product((n_size, oh, ow)), o_size], element)
     )
     dw_t = _matmul(cols, dy_rows)
-    dw = linalg.transpose(
-        dw_t,
-        outs=[lb.empty(ir.RankedTensorType.get([o_size, k_size], element))],
-        permutation=[1, 0],
-    ).results[0]
+    dw = lb.transpose(dw_t, [1, 0])
     return lb.reshape(dw, result)
 
 

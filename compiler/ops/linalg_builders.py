@@ -165,6 +165,15 @@ def empty(result_type: ir.RankedTensorType) -> ir.Value:
     return tensor.empty(sizes(result_type), result_type.element_type)
 
 
+def transpose(x: ir.Value, permutation: Sequence[int]) -> ir.Value:
+    """x's dims permuted (dim i of the result is x's dim `permutation[i]`): a `linalg.transpose`
+    into a new tensor."""
+    x_type = ranked(x)
+    shape = [x_type.shape[d] for d in permutation]
+    init = empty(ir.RankedTensorType.get(shape, x_type.element_type))
+    return linalg.transpose(x, outs=[init], permutation=list(permutation)).results[0]
+
+
 def zeros(result_type: ir.RankedTensorType) -> ir.Value:
     """A tensor of zeros in destination-passing style: `linalg.fill` of a `tensor.empty`."""
     fill = linalg.FillOp(

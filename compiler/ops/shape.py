@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlir import ir
-from mlir.dialects import arith, linalg, tensor
+from mlir.dialects import arith, tensor
 
 from cellc.compiler.autodiff.rules import deflinear, unbroadcast
 from cellc.dialects import ms
@@ -30,8 +30,7 @@ def lower_transpose(op, x, *, perm):
     tensor's `.T`) -> x itself (linalg has no transpose of rank 0)."""
     if list(perm) == list(range(len(perm))):
         return x
-    init = lb.empty(lb.ranked(op.results[0].type))
-    return linalg.transpose(x, outs=[init], permutation=list(perm)).results[0]
+    return lb.transpose(x, perm)
 
 
 @lowering(ms.DimSizeOp)
